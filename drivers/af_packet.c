@@ -1,0 +1,634 @@
+/*
+ * af_packet.c - the standard backend: one AF_PACKET socket with a TPACKET_V3
+ * mmap'd RX ring per handle.
+ *
+ * Life of a handle
+ *   activate  socket(AF_PACKET, SOCK_RAW, protocol 0): a protocol-0 socket
+ *             has no packet hook, so nothing is queued yet.  The ring is
+ *             created and mapped, the socket is bound to the device (or to
+ *             no device for "any" and device lists) still with protocol 0,
+ *             and the kernel filter is attached.
+ *   enable    re-bind with ETH_P_ALL: from here on packets are queued.
+ *             Nothing that arrived before enable can be in the ring.
+ *   disable   re-bind with protocol 0 (the hook goes away); a fanout member
+ *             cannot re-bind, so it gets a drop-everything filter instead.
+ *
+ * Receive path (no system call, allocation or copy per packet)
+ *   The ring is block_nr blocks.  A block belongs to user space once the
+ *   kernel sets TP_STATUS_USER (full, or retired by the block timer).  We
+ *   walk its packets in place and hand out pointers into it; the block is
+ *   given back (TP_STATUS_KERNEL, release store) at the *next* receive call
+ *   after its last packet, so the last pointer handed out stays valid until
+ *   then.  poll() is called only when the next block is still the kernel's.
+ *   VLAN tags the kernel moved into metadata are written back into the frame
+ *   in the 4 bytes of headroom that PACKET_RESERVE keeps before each frame.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if_arp.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "pfring_int.h"
+
+#define AFP_RESERVE        4          /* headroom for VLAN re-insertion */
+#define AFP_MIN_BLOCK      (64 * 1024)
+#define AFP_MIN_BLOCKS     8
+#define AFP_NO_BLOCK       0xFFFFFFFFu
+
+struct afp_priv {
+  u_int8_t *map;
+  size_t map_len;
+  u_int32_t block_size, block_nr;
+  u_int32_t cur;                /* block being read (or to be read next) */
+  u_int8_t cur_open;            /* cur is user-owned and being walked */
+  u_int8_t release_cur;         /* give cur back at the next call */
+  u_int32_t pkts_left;          /* packets not yet handed out in cur */
+  struct tpacket3_hdr *next;    /* next packet in cur */
+  int efd;                      /* eventfd that wakes poll() */
+  int bind_ifindex;             /* 0 for any and device lists */
+  u_int8_t in_fanout;
+  u_int8_t keep_vlan;
+  pthread_mutex_t stats_lock;
+  u_int64_t kern_seen, kern_drops;
+};
+
+#define PRIV(r) ((struct afp_priv *)(r)->priv)
+
+static inline struct tpacket_block_desc *block_at(struct afp_priv *p, u_int32_t i)
+{
+  return (struct tpacket_block_desc *)(p->map + (size_t)i * p->block_size);
+}
+
+static inline int block_is_user(struct tpacket_block_desc *b)
+{
+  return (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
+}
+
+/* Give the current block back if its last packet has been consumed. */
+static inline void release_pending(struct afp_priv *p)
+{
+  if (p->release_cur) {
+    __atomic_store_n(&block_at(p, p->cur)->hdr.bh1.block_status, TP_STATUS_KERNEL,
+                     __ATOMIC_RELEASE);
+    p->cur = (p->cur + 1) % p->block_nr;
+    p->release_cur = 0;
+    p->cur_open = 0;
+  }
+}
+
+/* Opens cur if the kernel has handed it over; returns 1 if a packet is ready. */
+static inline int open_block(struct afp_priv *p)
+{
+  struct tpacket_block_desc *b;
+
+  release_pending(p);
+  if (p->cur_open)
+    return p->pkts_left > 0;
+  for (;;) {
+    b = block_at(p, p->cur);
+    if (!block_is_user(b))
+      return 0;
+    if (b->hdr.bh1.num_pkts > 0)
+      break;
+    /* An empty block (should not happen): give it straight back. */
+    p->release_cur = 1;
+    release_pending(p);
+  }
+  p->cur_open = 1;
+  p->pkts_left = b->hdr.bh1.num_pkts;
+  p->next = (struct tpacket3_hdr *)((u_int8_t *)b + b->hdr.bh1.offset_to_first_pkt);
+  return 1;
+}
+
+/* Packets ready now: the rest of cur plus the following user-owned blocks. */
+static u_int32_t count_ready(struct afp_priv *p)
+{
+  u_int32_t n = 0, i, idx;
+
+  if (!open_block(p))
+    return 0;
+  n = p->pkts_left;
+  for (i = 1; i < p->block_nr; i++) {
+    struct tpacket_block_desc *b;
+    idx = (p->cur + i) % p->block_nr;
+    b = block_at(p, idx);
+    if (!block_is_user(b))
+      break;
+    n += b->hdr.bh1.num_pkts;
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Waiting                                                                   */
+
+static void drain_eventfd(struct afp_priv *p)
+{
+  u_int64_t v;
+  while (read(p->efd, &v, sizeof(v)) > 0)
+    ;
+}
+
+/* One poll() on the socket (and the wake-up eventfd).  Returns 0, or <0 with
+ * the error set when the interface went away. */
+static int wait_readable(pfring *ring, int timeout_ms, int socket_too)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct pollfd pfd[2] = {
+    { .fd = p->efd, .events = POLLIN },
+    { .fd = ring->fd, .events = POLLIN },
+  };
+  int rc = poll(pfd, socket_too ? 2 : 1, timeout_ms);
+
+  if (rc < 0)
+    return errno == EINTR ? 0 : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                                      "poll failed");
+  if (rc == 0)
+    return 0;
+  if (pfd[0].revents & POLLIN)
+    drain_eventfd(p);
+  if (socket_too && (pfd[1].revents & (POLLERR | POLLHUP))) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(ring->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (p->bind_ifindex && pfringint_ifindex(ring->spec.devices[0]) != p->bind_ifindex)
+      return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
+                              "interface '%s' disappeared", ring->spec.devices[0]);
+    if (pfd[1].revents & POLLHUP)
+      return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, EPIPE,
+                              "hangup on the packet socket of '%s'", ring->bound_name);
+    /* ENETDOWN on a device that still exists: keep waiting, a little. */
+    poll(NULL, 0, timeout_ms < 10 && timeout_ms >= 0 ? timeout_ms : 10);
+  }
+  return 0;
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static int afp_poll(pfring *ring, u_int wait_ms)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct timespec start;
+  u_int32_t ready;
+  int rc;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    ready = count_ready(p);
+    if (ready >= ring->poll_watermark)
+      return 1;
+    if (ring->break_recv_loop)
+      return 0;
+    long left = (long)wait_ms - elapsed_ms(&start);
+    if (left <= 0)
+      return 0;
+    /* With part of the watermark already here the socket is readable, so
+     * sleep on the wake-up fd alone for a millisecond at a time. */
+    rc = wait_readable(ring, ready ? 1 : (int)left, ready == 0);
+    if (rc < 0)
+      return rc;
+  }
+}
+
+static int afp_is_pkt_available(pfring *ring)
+{
+  return open_block(PRIV(ring));
+}
+
+static u_int32_t afp_num_queued(pfring *ring)
+{
+  return count_ready(PRIV(ring));
+}
+
+static void afp_wake(pfring *ring)
+{
+  u_int64_t one = 1;
+  if (write(PRIV(ring)->efd, &one, sizeof(one)) < 0) {
+    /* The counter is full: a wake-up is already pending. */
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                 */
+
+static inline u_char *reinsert_vlan(struct tpacket3_hdr *h, u_char *pkt,
+                                    struct pfring_pkthdr *hdr)
+{
+  u_int16_t tpid, tci;
+
+  if (h->tp_snaplen < 12)
+    return pkt;
+  tpid = (h->hv1.tp_vlan_tpid || (h->tp_status & TP_STATUS_VLAN_TPID_VALID))
+           ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
+  tci = htons(h->hv1.tp_vlan_tci);
+  tpid = htons(tpid);
+  pkt -= 4;
+  memmove(pkt, pkt + 4, 12);
+  memcpy(pkt + 12, &tpid, 2);
+  memcpy(pkt + 14, &tci, 2);
+  hdr->caplen += 4;
+  hdr->len += 4;
+  hdr->extended_hdr.flags |= PKT_FLAGS_VLAN_HWACCEL;
+  return pkt;
+}
+
+static int afp_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_int8_t wait)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct tpacket3_hdr *h;
+  struct sockaddr_ll *sll;
+  u_char *pkt;
+  int rc;
+
+  while (!open_block(p)) {
+    if (!wait || ring->break_recv_loop)
+      return 0;
+    rc = wait_readable(ring, (int)ring->poll_duration, 1);
+    if (rc < 0)
+      return rc;
+    if (ring->break_recv_loop)
+      return 0;
+  }
+
+  h = p->next;
+  if (--p->pkts_left)
+    p->next = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
+  else
+    p->release_cur = 1;       /* given back at the next call */
+
+  sll = (struct sockaddr_ll *)((u_int8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+  pkt = (u_char *)h + h->tp_mac;
+  hdr->ts.tv_sec = h->tp_sec;
+  hdr->ts.tv_usec = h->tp_nsec / 1000;
+  hdr->caplen = h->tp_snaplen;
+  hdr->len = h->tp_len;
+  hdr->extended_hdr.timestamp_ns = (u_int64_t)h->tp_sec * 1000000000ull + h->tp_nsec;
+  hdr->extended_hdr.flags = 0;
+  hdr->extended_hdr.rx_direction = sll->sll_pkttype != PACKET_OUTGOING;
+  hdr->extended_hdr.port_id = 0;
+  hdr->extended_hdr.device_id = 0;
+  hdr->extended_hdr.if_index = sll->sll_ifindex;
+  hdr->extended_hdr.pkt_hash = 0;
+  if (!p->keep_vlan && (h->hv1.tp_vlan_tci || (h->tp_status & TP_STATUS_VLAN_VALID)))
+    pkt = reinsert_vlan(h, pkt, hdr);
+  if (hdr->caplen > ring->caplen)
+    hdr->caplen = ring->caplen;
+  *buffer = pkt;
+  return 1;
+}
+
+static int afp_next_pkt_time(pfring *ring, struct timespec *ts)
+{
+  struct afp_priv *p = PRIV(ring);
+
+  if (!open_block(p))
+    return PF_RING_ERROR_NO_PKT_AVAILABLE;
+  ts->tv_sec = p->next->tp_sec;
+  ts->tv_nsec = p->next->tp_nsec;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Kernel filter, enable/disable                                             */
+
+static int attach_filter(pfring *ring, int drop_all)
+{
+  struct pfringint_filter_spec fs;
+  struct sock_fprog prog;
+  int rc;
+
+  memset(&fs, 0, sizeof(fs));
+  fs.direction = ring->direction;
+  fs.drop_loopback_outgoing = 1;
+  if (ring->spec.num_devices > 1) {
+    fs.num_ifindex = ring->spec.num_devices;
+    fs.ifindex = ring->if_index;
+  }
+  fs.vlan_id = ring->vlan_id;
+  fs.channel_mask = ring->channel_mask;
+  fs.drop_all = (u_int8_t)drop_all;
+  if (ring->bpf_enabled) {
+    fs.user = ring->bpf.filter;
+    fs.user_len = ring->bpf.len;
+  }
+  fs.snaplen = ring->caplen;
+  rc = pfringint_build_socket_filter(&fs, &prog);
+  if (rc < 0)
+    return pfringint_seterr(ring, rc, 0, "the kernel filter for '%s' is too long",
+                            ring->bound_name);
+  rc = setsockopt(ring->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+  free(prog.filter);
+  if (rc < 0)
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot attach the kernel filter to '%s'%s",
+                                  ring->bound_name,
+                                  errno == ENOMEM ? " (raise net.core.optmem_max)" : "");
+  return 0;
+}
+
+static int afp_update_filter(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+  return attach_filter(ring, p->in_fanout && !ring->enabled);
+}
+
+static int bind_proto(pfring *ring, u_int16_t proto)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct sockaddr_ll sll;
+
+  memset(&sll, 0, sizeof(sll));
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(proto);
+  sll.sll_ifindex = p->bind_ifindex;
+  if (bind(ring->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+    int err = errno;
+    if (err == ENETDOWN)
+      return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, err,
+                              "interface '%s' is down", ring->bound_name);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot bind to '%s'", ring->bound_name);
+  }
+  return 0;
+}
+
+static int afp_enable(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+
+  if (p->in_fanout)
+    return attach_filter(ring, 0);
+  return bind_proto(ring, ETH_P_ALL);
+}
+
+static int afp_disable(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+
+  if (p->in_fanout)
+    return attach_filter(ring, 1);
+  return bind_proto(ring, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                                */
+
+static int afp_kernel_counters(pfring *ring, u_int64_t *seen, u_int64_t *dropped)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct tpacket_stats_v3 st;
+  socklen_t len = sizeof(st);
+
+  pthread_mutex_lock(&p->stats_lock);
+  memset(&st, 0, sizeof(st));
+  if (getsockopt(ring->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+    p->kern_seen += st.tp_packets;   /* includes the drops */
+    p->kern_drops += st.tp_drops;
+  }
+  *seen = p->kern_seen;
+  *dropped = p->kern_drops;
+  pthread_mutex_unlock(&p->stats_lock);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                   */
+
+static int afp_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct sockaddr_ll sll;
+  ssize_t n;
+  int ifx = if_index ? if_index : p->bind_ifindex;
+
+  if (ifx == 0 && ring->spec.num_devices > 0)
+    ifx = ring->if_index[0];
+  if (ifx == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "ring '%s' has no device to send on "
+                            "(use pfring_send_ifindex)", ring->bound_name);
+  memset(&sll, 0, sizeof(sll));
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = ifx;
+  sll.sll_halen = ETH_ALEN;
+  if (len >= ETH_ALEN)
+    memcpy(sll.sll_addr, pkt, ETH_ALEN);
+  n = sendto(ring->fd, pkt, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+  if (n >= 0)
+    return (int)n;
+  switch (errno) {
+  case EMSGSIZE: {
+    char name[IFNAMSIZ] = "?";
+    pfringint_if_name(ifx, name);
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EMSGSIZE,
+                            "packet of %u bytes is longer than '%s' allows "
+                            "(MTU %d + 14-byte Ethernet header)",
+                            len, name, pfringint_if_mtu(name));
+  }
+  case EAGAIN: case ENOBUFS:
+    return pfringint_seterr(ring, PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, errno,
+                            "transmit queue of '%s' is full", ring->bound_name);
+  case ENETDOWN:
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, errno,
+                            "cannot send: interface is down");
+  default:
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot send on '%s'", ring->bound_name);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Promiscuous mode: PACKET_MR_PROMISC memberships, counted by the kernel and
+ * dropped when the socket closes.                                           */
+
+static int afp_set_promisc(pfring *ring, int on)
+{
+  u_int32_t i;
+
+  if (ring->spec.any || ring->spec.none) {
+    if (on)
+      return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                              "promiscuous mode is not supported on '%s'", ring->bound_name);
+    return 0;
+  }
+  if (!!on == !!ring->promisc && ring->enabled)
+    return 0;
+  for (i = 0; i < ring->spec.num_devices; i++) {
+    struct packet_mreq mr;
+    memset(&mr, 0, sizeof(mr));
+    mr.mr_ifindex = ring->if_index[i];
+    mr.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(ring->fd, SOL_PACKET, on ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP,
+                   &mr, sizeof(mr)) < 0 && on)
+      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                    "cannot set promiscuous mode on '%s'",
+                                    ring->spec.devices[i]);
+  }
+  ring->promisc = (u_int8_t)!!on;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                            */
+
+static void afp_close(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+
+  if (p->map && p->map != MAP_FAILED)
+    munmap(p->map, p->map_len);
+  p->map = NULL;
+  if (ring->fd >= 0)
+    close(ring->fd);
+  ring->fd = -1;
+  if (p->efd >= 0)
+    close(p->efd);
+  p->efd = -1;
+  pthread_mutex_destroy(&p->stats_lock);
+}
+
+static u_int32_t round_up(u_int32_t v, u_int32_t to)
+{
+  return (v + to - 1) / to * to;
+}
+
+/* PF_RING sizes a ring as min_num_slots slots of caplen bytes, counting
+ * buckets over 1600 bytes as 1600 (so big caplens get fewer slots, at least
+ * MIN_NUM_SLOTS).  The memory is cut into blocks big enough for one slot. */
+static int create_ring(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+  const struct pfringint_params *params = pfringint_params();
+  struct tpacket_req3 req;
+  u_int32_t slot_len, slots, page = (u_int32_t)sysconf(_SC_PAGESIZE);
+  u_int64_t total;
+  int version = TPACKET_V3, reserve = AFP_RESERVE;
+
+  if (setsockopt(ring->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_NOT_SUPPORTED, errno,
+                                  "this kernel has no TPACKET_V3");
+  if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof(reserve)) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "PACKET_RESERVE");
+
+  slot_len = round_up(ring->caplen + TPACKET3_HDRLEN + 32 + AFP_RESERVE, 16);
+  slots = (u_int32_t)params->min_num_slots;
+  if (ring->caplen > 1600) {
+    slots = (u_int32_t)((u_int64_t)slots * 1600 / ring->caplen);
+    if (slots < MIN_NUM_SLOTS)
+      slots = MIN_NUM_SLOTS;
+  }
+  total = (u_int64_t)slots * slot_len;
+
+  p->block_size = AFP_MIN_BLOCK;
+  while (p->block_size < slot_len + 64)
+    p->block_size <<= 1;
+  p->block_size = round_up(p->block_size, page);
+  p->block_nr = (u_int32_t)((total + p->block_size - 1) / p->block_size);
+  if (p->block_nr < AFP_MIN_BLOCKS)
+    p->block_nr = AFP_MIN_BLOCKS;
+
+  for (;;) {
+    memset(&req, 0, sizeof(req));
+    req.tp_block_size = p->block_size;
+    req.tp_block_nr = p->block_nr;
+    req.tp_frame_size = 2048;
+    req.tp_frame_nr = (p->block_size / req.tp_frame_size) * p->block_nr;
+    req.tp_retire_blk_tov = (unsigned)params->block_timeout_ms;
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) == 0)
+      break;
+    if (errno != ENOMEM || p->block_nr <= AFP_MIN_BLOCKS)
+      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                    "cannot create a ring of %u x %u bytes",
+                                    p->block_nr, p->block_size);
+    p->block_nr = p->block_nr * 3 / 4;   /* ask for less, as libpcap does */
+    if (p->block_nr < AFP_MIN_BLOCKS)
+      p->block_nr = AFP_MIN_BLOCKS;
+  }
+  p->map_len = (size_t)p->block_size * p->block_nr;
+  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                ring->fd, 0);
+  if (p->map == MAP_FAILED) {
+    p->map = NULL;
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_MMAP_FAILURE, errno,
+                                  "cannot map the ring (%zu bytes)", p->map_len);
+  }
+  return 0;
+}
+
+static int afp_activate(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+  int rc;
+
+  p->efd = -1;
+  pthread_mutex_init(&p->stats_lock, NULL);
+  p->keep_vlan = pfringint_params()->keep_vlan_offload != 0;
+  p->bind_ifindex = ring->spec.num_devices == 1 ? ring->if_index[0] : 0;
+  ring->ops.close = afp_close;
+  ring->ops.send = afp_send;
+
+  ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (ring->fd < 0) {
+    int err = errno;
+    if (err == EPERM || err == EACCES)
+      return pfringint_seterr(ring, PF_RING_ERROR_PERMISSION_DENIED, err,
+                              "cannot open a packet socket on '%s': permission denied "
+                              "(capturing needs CAP_NET_RAW; run as root or grant "
+                              "cap_net_raw)", ring->bound_name);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot open a packet socket");
+  }
+  if (ring->spec.none)
+    return 0;    /* an unbound ring: send_ifindex only */
+
+  p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (p->efd < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "eventfd");
+  if ((rc = create_ring(ring)) < 0)
+    return rc;
+  if ((rc = bind_proto(ring, 0)) < 0)
+    return rc;
+  if ((rc = attach_filter(ring, 0)) < 0)
+    return rc;
+  if (ring->promisc && (ring->spec.any || ring->spec.none)) {
+    ring->promisc = 0;    /* as libpcap: no promiscuous mode on "any" */
+  } else if (ring->promisc) {
+    ring->promisc = 0;
+    if ((rc = afp_set_promisc(ring, 1)) < 0)
+      return rc;
+  }
+
+  ring->ops.recv = afp_recv;
+  ring->ops.poll = afp_poll;
+  ring->ops.is_pkt_available = afp_is_pkt_available;
+  ring->ops.next_pkt_time = afp_next_pkt_time;
+  ring->ops.num_queued = afp_num_queued;
+  ring->ops.wake = afp_wake;
+  ring->ops.enable = afp_enable;
+  ring->ops.disable = afp_disable;
+  ring->ops.update_filter = afp_update_filter;
+  ring->ops.kernel_counters = afp_kernel_counters;
+  ring->ops.set_promisc = afp_set_promisc;
+  return 0;
+}
+
+const struct pfringint_backend pfringint_af_packet_backend = {
+  .module = "",
+  .priv_size = sizeof(struct afp_priv),
+  .activate = afp_activate,
+};

@@ -1,0 +1,378 @@
+/*
+ * pfring.h - the public C API of libpfring (pcap-pfring).
+ *
+ * This is the PF_RING 5.6.2 user-space API implemented on a stock Linux
+ * kernel: AF_PACKET TPACKET_V3 rings, PACKET_FANOUT clusters and classic BPF
+ * programs take the place of the pf_ring kernel module.  Function names,
+ * argument order, flags, struct layouts and return codes follow PF_RING so
+ * that PF_RING programs build against this header unchanged.
+ *
+ * Conventions
+ *  - Functions returning int return 0 (or a positive count) on success and a
+ *    negative PF_RING_ERROR_* code on failure.  errno is set as well, and the
+ *    text of the failure is available from pfring_last_error(ring).
+ *  - pfring_open() returns NULL on failure with errno set; the text is in
+ *    pfring_last_open_error() (per thread).
+ *  - The library never prints.  Diagnostics (bad configuration values, ...)
+ *    go through the callback installed with pfring_set_print().
+ */
+#ifndef PFRING_H
+#define PFRING_H
+
+#include <sys/types.h>
+#include <sys/time.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PCAP_PFRING_VERSION       "0.1.0"
+/* The PF_RING API level implemented, as pfring_version() reports it. */
+#define RING_VERSION              "5.6.2"
+#define RING_VERSION_NUM          0x050602
+
+/* ------------------------------------------------------------------------ */
+/* Constants                                                                 */
+
+#define MAX_CAPLEN                65600
+#define DEFAULT_POLL_DURATION     500
+#define MAX_NUM_RX_CHANNELS       64
+#define MAX_NUM_DEVICES           32
+#define RING_ANY_CHANNEL          ((u_int64_t)-1)
+#define RING_ANY_VLAN             0xFFFF
+#define RING_NO_VLAN              0
+#define MIN_NUM_SLOTS             512
+#define DEFAULT_NUM_SLOTS         4096
+#define DEFAULT_MIN_PKT_QUEUED    128
+#define NO_TUNNEL_ID              0xFFFFFFFF
+#define PFRING_ERRBUF_SIZE        256
+#define PF_RING_APPNAME_LEN       32   /* longest application name kept */
+#define PF_RING_APPL_STATS_LEN    1023 /* longest pfring_set_application_stats text */
+
+/* pfring_open() flags (PF_RING's bit numbering) */
+#define PF_RING_ZC_SYMMETRIC_RSS     (1u << 0)
+#define PF_RING_DNA_SYMMETRIC_RSS    PF_RING_ZC_SYMMETRIC_RSS
+#define PF_RING_REENTRANT            (1u << 1)
+#define PF_RING_LONG_HEADER          (1u << 2)
+#define PF_RING_PROMISC              (1u << 3)
+#define PF_RING_TIMESTAMP            (1u << 4)
+#define PF_RING_HW_TIMESTAMP         (1u << 5)
+#define PF_RING_RX_PACKET_BOUNCE     (1u << 6)
+#define PF_RING_ZC_FIXED_RSS_Q_0     (1u << 7)
+#define PF_RING_DNA_FIXED_RSS_Q_0    PF_RING_ZC_FIXED_RSS_Q_0
+#define PF_RING_STRIP_HW_TIMESTAMP   (1u << 8)
+#define PF_RING_DO_NOT_PARSE         (1u << 9)
+#define PF_RING_DO_NOT_TIMESTAMP     (1u << 10)
+#define PF_RING_CHUNK_MODE           (1u << 11)
+#define PF_RING_IXIA_TIMESTAMP       (1u << 12)
+#define PF_RING_USERSPACE_BPF        (1u << 13)
+#define PF_RING_ZC_NOT_REPROGRAM_RSS (1u << 14)
+#define PF_RING_VSS_APCON_TIMESTAMP  (1u << 15)
+#define PF_RING_ZC_IPONLY_RSS        (1u << 16)
+#define PF_RING_KEEP_CRC             (1u << 19)
+#define PF_RING_DO_NOT_STRIP_FCS     (1u << 21)
+#define PF_RING_TX_BPF               (1u << 22)
+#define PF_RING_DISCARD_INJECTED_PKTS (1u << 24)
+
+/* Return codes */
+#define PF_RING_ERROR_GENERIC              -1
+#define PF_RING_ERROR_INVALID_ARGUMENT     -2
+#define PF_RING_ERROR_NO_PKT_AVAILABLE     -3
+#define PF_RING_ERROR_NO_TX_SLOT_AVAILABLE -4
+#define PF_RING_ERROR_WRONG_CONFIGURATION  -5
+#define PF_RING_ERROR_END_OF_DEMO_MODE     -6
+#define PF_RING_ERROR_NOT_SUPPORTED        -7
+#define PF_RING_ERROR_INVALID_LIB_VERSION  -8
+#define PF_RING_ERROR_UNKNOWN_ADAPTER      -9
+#define PF_RING_ERROR_NOT_ENOUGH_MEMORY    -10
+#define PF_RING_ERROR_INVALID_STATUS       -11
+#define PF_RING_ERROR_RING_NOT_ENABLED     -12
+#define PF_RING_ERROR_BAD_IFNAME           -13
+#define PF_RING_ERROR_MOD_NOT_LOADED       -14
+#define PF_RING_ERROR_UNABLE_TO_MAP        -15
+#define PF_RING_ERROR_UNABLE_TO_GET_INFO   -16
+#define PF_RING_ERROR_MMAP_FAILURE         -17
+#define PF_RING_ERROR_INIT_FAILURE         -18
+/* pcap-pfring addition: the caller lacks a capability (CAP_NET_RAW...). */
+#define PF_RING_ERROR_PERMISSION_DENIED    -19
+
+/* Extended header flags */
+#define PKT_FLAGS_CHECKSUM_OFFLOAD  (1u << 0)
+#define PKT_FLAGS_CHECKSUM_OK       (1u << 1)
+#define PKT_FLAGS_IP_MORE_FRAG      (1u << 2)
+#define PKT_FLAGS_IP_FRAG_OFFSET    (1u << 3)
+#define PKT_FLAGS_VLAN_HWACCEL      (1u << 4)
+
+/* ------------------------------------------------------------------------ */
+/* Enums                                                                     */
+
+typedef enum {
+  rx_and_tx_direction = 0,
+  rx_only_direction,
+  tx_only_direction
+} packet_direction;
+
+typedef enum {
+  send_and_recv_mode = 0,
+  send_only_mode,
+  recv_only_mode,
+  management_only_mode
+} socket_mode;
+
+typedef enum {
+  cluster_per_flow = 0,
+  cluster_round_robin,
+  cluster_per_flow_2_tuple,
+  cluster_per_flow_4_tuple,
+  cluster_per_flow_5_tuple,
+  cluster_per_flow_tcp_5_tuple,
+  cluster_per_inner_flow,
+  cluster_per_inner_flow_2_tuple,
+  cluster_per_inner_flow_4_tuple,
+  cluster_per_inner_flow_5_tuple,
+  cluster_per_inner_flow_tcp_5_tuple,
+  cluster_per_flow_ip_5_tuple,
+  cluster_per_inner_flow_ip_5_tuple,
+  cluster_per_flow_ip_with_dup_tuple
+} cluster_type;
+
+/* ------------------------------------------------------------------------ */
+/* Structs.  All packed, as in PF_RING.                                      */
+
+typedef union {
+  struct in6_addr v6;
+  u_int32_t v4;          /* host byte order */
+} __attribute__((packed)) ip_addr;
+
+struct pkt_offset {
+  int16_t eth_offset;    /* always 0 here; kept for PF_RING layouts */
+  int16_t vlan_offset;   /* offset of the first VLAN tag, 0 if none */
+  int16_t l3_offset;
+  int16_t l4_offset;
+  int16_t payload_offset;
+} __attribute__((packed));
+
+struct tunnel_info {
+  u_int32_t tunnel_id;   /* GTP TEID, GRE key, VXLAN VNI; NO_TUNNEL_ID if none */
+  u_int8_t tunneled_ip_version;
+  u_int8_t tunneled_proto;
+  ip_addr tunneled_ip_src, tunneled_ip_dst;
+  u_int16_t tunneled_l4_src_port, tunneled_l4_dst_port;
+} __attribute__((packed));
+
+struct pkt_parsing_info {
+  u_int8_t dmac[6], smac[6];
+  u_int16_t eth_type;       /* ethertype after VLAN/MPLS headers */
+  u_int16_t vlan_id;        /* outer VLAN id, 0 if none */
+  u_int16_t qinq_vlan_id;   /* inner VLAN id of a QinQ frame, 0 if none */
+  u_int8_t ip_version;      /* 4, 6 or 0 */
+  u_int8_t l3_proto;        /* IP protocol (after IPv6 extension headers) */
+  u_int8_t ip_tos;
+  ip_addr ip_src, ip_dst;
+  u_int16_t l4_src_port, l4_dst_port;
+  u_int8_t icmp_type, icmp_code;
+  struct {
+    u_int8_t flags;
+    u_int32_t seq_num, ack_num;
+  } __attribute__((packed)) tcp;
+  struct tunnel_info tunnel;
+  int32_t last_matched_rule_id;
+  struct pkt_offset offset;
+} __attribute__((packed));
+
+struct pfring_extended_pkthdr {
+  u_int64_t timestamp_ns;   /* nanoseconds since the epoch */
+  u_int32_t flags;          /* PKT_FLAGS_* */
+  u_int8_t rx_direction;    /* 1 = received, 0 = transmitted */
+  u_int8_t port_id;
+  u_int16_t device_id;
+  int32_t if_index;
+  u_int32_t pkt_hash;       /* symmetric flow hash, when computed */
+  /* --- the short (48 byte) header ends here --- */
+  struct {
+    int32_t bounce_interface;
+    u_int32_t reserved_pad;
+    u_int64_t reserved;
+  } __attribute__((packed)) tx;
+  struct {
+    u_int32_t pid;
+  } __attribute__((packed)) process;
+  struct pkt_parsing_info parsed_pkt;  /* filled with PF_RING_LONG_HEADER */
+} __attribute__((packed));
+
+/* The first three fields are laid out exactly like struct pcap_pkthdr. */
+struct pfring_pkthdr {
+  struct timeval ts;
+  u_int32_t caplen;
+  u_int32_t len;
+  struct pfring_extended_pkthdr extended_hdr;
+} __attribute__((packed));
+
+typedef struct {
+  u_int64_t recv;   /* packets handed to the application */
+  u_int64_t drop;   /* packets lost because the ring was full */
+  u_int64_t shunt;
+} __attribute__((packed)) pfring_stat;
+
+typedef struct __pfring pfring;
+
+typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
+                                     const u_char *p, const u_char *user_bytes);
+
+/* ------------------------------------------------------------------------ */
+/* Opening a ring                                                            */
+
+/*
+ * Device names.  This is the one place the grammar is written down; the
+ * parser (libpfring/src/device_name.c) and pcap_pfring.Ring follow it.
+ *
+ *   device   := [ module ":" ] devices [ "@" channels ]
+ *   devices  := "any" | "none" | dev { "," dev }
+ *   dev      := ifname [ "." vlan ] | "(" literal ")"
+ *   channels := range { "," range }      range := N | N "-" M    (0 <= N <= M < 64)
+ *
+ *   eth0            all RX queues of eth0
+ *   eth0@2          RX queue 2 only            eth0@1-3,5   queues 1, 2, 3 and 5
+ *   eth0,eth1       one ring on both devices (the channel list applies to all)
+ *   eth0.100        eth0, packets of VLAN 100 only (digits only after the dot)
+ *   (eth0.100)      the interface literally named "eth0.100"
+ *   any             every interface of the caller's network namespace
+ *   none            an unbound ring (for sending with pfring_send_ifindex)
+ *   default:eth0    the standard module, named explicitly
+ *
+ * An interface name is 1..15 characters.  Errors: an empty name, an empty
+ * list element, an over-long or unbalanced name give PF_RING_ERROR_BAD_IFNAME;
+ * a malformed channel list or VLAN id gives PF_RING_ERROR_INVALID_ARGUMENT;
+ * an unknown module prefix gives PF_RING_ERROR_NOT_SUPPORTED.  The message in
+ * pfring_last_open_error() says what is wrong.
+ *
+ * caplen is 1..MAX_CAPLEN bytes.  The ring receives nothing until
+ * pfring_enable_ring(); nothing that arrived before that is ever delivered.
+ */
+pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int32_t flags);
+u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t caplen,
+                                  u_int32_t flags, pfring *ring[MAX_NUM_RX_CHANNELS]);
+void pfring_close(pfring *ring);
+void pfring_shutdown(pfring *ring);
+int pfring_enable_ring(pfring *ring);
+int pfring_disable_ring(pfring *ring);
+
+/* Text and code of the last pfring_open() failure in this thread. */
+const char *pfring_last_open_error(void);
+int pfring_last_open_error_code(void);
+/* Text of the last failure on this ring (never NULL). */
+const char *pfring_last_error(pfring *ring);
+/* A short constant description of a PF_RING_ERROR_* code. */
+const char *pfring_strerror(int rc);
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                 */
+
+/* Returns 1 with a packet, 0 when none is ready (or after pfring_breakloop),
+ * <0 on error.  buffer_len == 0: *buffer points into the ring and stays valid
+ * until the next receive call on this ring (not allowed with
+ * PF_RING_REENTRANT).  buffer_len > 0: up to buffer_len bytes are copied. */
+int pfring_recv(pfring *ring, u_char **buffer, u_int buffer_len,
+                struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet);
+int pfring_recv_parsed(pfring *ring, u_char **buffer, u_int buffer_len,
+                       struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet,
+                       u_int8_t level, u_int8_t add_timestamp, u_int8_t add_hash);
+/* Calls looper for every packet until pfring_breakloop(); returns 0 then,
+ * <0 on error. */
+int pfring_loop(pfring *ring, pfringProcesssPacket looper,
+                const u_char *user_bytes, u_int8_t wait_for_packet);
+void pfring_breakloop(pfring *ring);
+/* >0 when at least the watermark of packets is queued, 0 on timeout. */
+int pfring_poll(pfring *ring, u_int wait_duration);
+int pfring_is_pkt_available(pfring *ring);
+int pfring_next_pkt_time(pfring *ring, struct timespec *ts);
+int pfring_get_selectable_fd(pfring *ring);
+int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
+int pfring_set_poll_duration(pfring *ring, u_int duration);
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                   */
+
+/* Returns the bytes sent or <0.  A frame longer than the device allows gives
+ * PF_RING_ERROR_INVALID_ARGUMENT. */
+int pfring_send(pfring *ring, char *pkt, u_int pkt_len, u_int8_t flush_packet);
+int pfring_send_ifindex(pfring *ring, char *pkt, u_int pkt_len,
+                        u_int8_t flush_packet, int if_index);
+int pfring_send_last_rx_packet(pfring *ring, int tx_interface_id);
+int pfring_flush_tx_packets(pfring *ring);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+
+int pfring_set_direction(pfring *ring, packet_direction direction);
+int pfring_set_socket_mode(pfring *ring, socket_mode mode);
+int pfring_set_sampling_rate(pfring *ring, u_int32_t rate);
+int pfring_set_bpf_filter(pfring *ring, char *filter_buffer);
+int pfring_remove_bpf_filter(pfring *ring);
+int pfring_set_application_name(pfring *ring, char *name);
+int pfring_set_application_stats(pfring *ring, char *stats);
+char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len);
+int pfring_set_channel_id(pfring *ring, u_int32_t channel_id);
+int pfring_set_channel_mask(pfring *ring, u_int64_t channel_mask);
+int pfring_set_vlan_id(pfring *ring, u_int16_t vlan_id);
+int pfring_enable_rss_rehash(pfring *ring);
+int pfring_enable_hw_timestamp(pfring *ring, char *device_name,
+                               u_int8_t enable_rx, u_int8_t enable_tx);
+int pfring_set_if_promisc(const char *device, int set_promisc);
+int pfring_set_promisc(pfring *ring, int set_promisc);
+
+/* Clusters (see the clusters documentation). */
+int pfring_set_cluster(pfring *ring, u_int clusterId, cluster_type the_type);
+int pfring_remove_from_cluster(pfring *ring);
+
+/* ------------------------------------------------------------------------ */
+/* Information                                                               */
+
+int pfring_stats(pfring *ring, pfring_stat *stats);
+int pfring_version(pfring *ring, u_int32_t *version);
+u_int32_t pfring_version_noring(void);
+int pfring_get_bound_device_address(pfring *ring, u_char mac_address[6]);
+int pfring_get_bound_device_ifindex(pfring *ring, int *if_index);
+int pfring_get_bound_device_id(pfring *ring, int *device_id);
+int pfring_get_device_ifindex(pfring *ring, char *device_name, int *if_index);
+u_int8_t pfring_get_num_rx_channels(pfring *ring);
+u_int32_t pfring_get_num_queued_pkts(pfring *ring);
+u_int16_t pfring_get_slot_header_len(pfring *ring);
+u_int32_t pfring_get_caplen(pfring *ring);
+int pfring_get_mtu_size(pfring *ring);
+int pfring_get_link_status(pfring *ring);
+u_int32_t pfring_get_ring_id(pfring *ring);
+
+/* ------------------------------------------------------------------------ */
+/* Utilities                                                                 */
+
+/* Parses pkt up to level (2 = L2, 3 = L3, 4 = L4, 5 = tunnels) into
+ * hdr->extended_hdr.parsed_pkt.  Uses hdr->caplen as the bytes available;
+ * never reads past them.  Returns the highest level parsed (0 if the frame is
+ * too short for an Ethernet header). */
+int pfring_parse_pkt(u_char *pkt, struct pfring_pkthdr *hdr, u_int8_t level,
+                     u_int8_t add_timestamp, u_int8_t add_hash);
+int pfring_print_parsed_pkt(char *buff, u_int buff_len, const u_char *p,
+                            const struct pfring_pkthdr *h);
+int pfring_print_pkt(char *buff, u_int buff_len, const u_char *p,
+                     u_int len, u_int caplen);
+/* PF_RING's number formatting: 1'234'567 and 2'764.36 */
+char *pfring_format_numbers(double val, char *buf, u_int buf_len, u_int8_t add_decimals);
+
+/* Where the library's diagnostics go (default: stderr, warnings and errors).
+ * level: 0 error, 1 warning, 2 info, 3 debug. */
+typedef void (*pfring_print_fn)(int level, const char *msg, void *user);
+void pfring_set_print(pfring_print_fn fn, void *user, int max_level);
+
+/* The value of a PF_RING module parameter (min_num_slots, enable_tx_capture,
+ * ...) after the configuration file and PF_RING_<NAME> variables; -1 if the
+ * name is unknown. */
+long pfring_get_module_param(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PFRING_H */

@@ -1,0 +1,148 @@
+/*
+ * netdev.c - questions about network interfaces, asked in the caller's
+ * network namespace (ioctls on a throwaway socket, and one rtnetlink query
+ * for the RX queue count; sysfs is avoided because it shows the namespace of
+ * whoever mounted it, not the caller's).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+
+#include "pfring_int.h"
+
+#define PFRING_API __attribute__((visibility("default")))
+
+static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
+{
+  int fd, rc, err;
+
+  if (!name || strlen(name) >= IFNAMSIZ) {
+    errno = ENODEV;
+    return -1;
+  }
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  memset(ifr, 0, sizeof(*ifr));
+  strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+  rc = ioctl(fd, req, ifr);
+  err = errno;
+  close(fd);
+  errno = err;
+  return rc;
+}
+
+int pfringint_ifindex(const char *name)
+{
+  struct ifreq ifr;
+
+  if (ifreq_ioctl(name, SIOCGIFINDEX, &ifr) < 0)
+    return 0;
+  return ifr.ifr_ifindex;
+}
+
+int pfringint_if_name(int ifindex, char name[IFNAMSIZ])
+{
+  return if_indextoname((unsigned)ifindex, name) ? 0 : -1;
+}
+
+int pfringint_if_flags(const char *name, int *flags)
+{
+  struct ifreq ifr;
+
+  if (ifreq_ioctl(name, SIOCGIFFLAGS, &ifr) < 0)
+    return -1;
+  *flags = ifr.ifr_flags;
+  return 0;
+}
+
+int pfringint_if_mtu(const char *name)
+{
+  struct ifreq ifr;
+
+  if (ifreq_ioctl(name, SIOCGIFMTU, &ifr) < 0)
+    return -1;
+  return ifr.ifr_mtu;
+}
+
+int pfringint_if_hwaddr(const char *name, u_char mac[6])
+{
+  struct ifreq ifr;
+
+  if (ifreq_ioctl(name, SIOCGIFHWADDR, &ifr) < 0)
+    return -1;
+  memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+  return 0;
+}
+
+/* IFLA_NUM_RX_QUEUES of one link, from an RTM_GETLINK request. */
+int pfringint_if_num_rx_queues(int ifindex)
+{
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+  } req;
+  char buf[16384];
+  struct nlmsghdr *nh;
+  int fd, len, n = 1;
+
+  fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0)
+    return 1;
+  memset(&req, 0, sizeof(req));
+  req.nh.nlmsg_len = sizeof(req);
+  req.nh.nlmsg_type = RTM_GETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = ifindex;
+  if (send(fd, &req, sizeof(req), 0) < 0)
+    goto out;
+  len = (int)recv(fd, buf, sizeof(buf), 0);
+  for (nh = (struct nlmsghdr *)buf; len > 0 && NLMSG_OK(nh, (unsigned)len);
+       nh = NLMSG_NEXT(nh, len)) {
+    struct ifinfomsg *ifi;
+    struct rtattr *rta;
+    int alen;
+
+    if (nh->nlmsg_type != RTM_NEWLINK)
+      continue;
+    ifi = NLMSG_DATA(nh);
+    alen = (int)IFLA_PAYLOAD(nh);
+    for (rta = IFLA_RTA(ifi); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+      if (rta->rta_type == IFLA_NUM_RX_QUEUES && RTA_PAYLOAD(rta) >= sizeof(u_int32_t)) {
+        u_int32_t q;
+        memcpy(&q, RTA_DATA(rta), sizeof(q));
+        n = q > 0 ? (int)q : 1;
+      }
+    }
+  }
+out:
+  close(fd);
+  return n;
+}
+
+PFRING_API int pfring_set_if_promisc(const char *device, int set_promisc)
+{
+  struct ifreq ifr;
+  int fd, rc;
+
+  if (ifreq_ioctl(device, SIOCGIFFLAGS, &ifr) < 0)
+    return PF_RING_ERROR_BAD_IFNAME;
+  if (set_promisc)
+    ifr.ifr_flags |= IFF_PROMISC;
+  else
+    ifr.ifr_flags &= ~IFF_PROMISC;
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return PF_RING_ERROR_GENERIC;
+  rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  close(fd);
+  return rc < 0 ? pfringint_errno_to_rc(errno) : 0;
+}

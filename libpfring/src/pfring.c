@@ -1,0 +1,1002 @@
+/*
+ * pfring.c - the public wrappers of libpfring.
+ *
+ * Every public function validates its arguments and the ring's state, then
+ * dispatches to the backend's op.  A NULL op gives
+ * PF_RING_ERROR_NOT_SUPPORTED.  Work that is the same for every backend lives
+ * here: locking for PF_RING_REENTRANT, sampling, header parsing, the copy for
+ * buffer_len > 0, error text and the status tree bookkeeping.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pfring_int.h"
+
+#define PFRING_API __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------------ */
+/* Diagnostics                                                               */
+
+static void default_print(int level, const char *msg, void *user)
+{
+  (void)user;
+  static const char *names[] = { "error", "warning", "info", "debug" };
+  fprintf(stderr, "pfring: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+}
+
+static pfring_print_fn print_fn = default_print;
+static void *print_user;
+static int print_max_level = 1;
+
+PFRING_API void pfring_set_print(pfring_print_fn fn, void *user, int max_level)
+{
+  print_fn = fn ? fn : default_print;
+  print_user = user;
+  print_max_level = max_level;
+}
+
+void pfringint_log(int level, const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+
+  if (level > print_max_level)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  print_fn(level, msg, print_user);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+static __thread char open_errbuf[PFRING_ERRBUF_SIZE];
+static __thread int open_rc;
+
+PFRING_API const char *pfring_last_open_error(void) { return open_errbuf; }
+PFRING_API int pfring_last_open_error_code(void) { return open_rc; }
+
+PFRING_API const char *pfring_last_error(pfring *ring)
+{
+  return ring ? ring->errbuf : open_errbuf;
+}
+
+PFRING_API const char *pfring_strerror(int rc)
+{
+  switch (rc) {
+  case 0: return "success";
+  case PF_RING_ERROR_GENERIC: return "generic error";
+  case PF_RING_ERROR_INVALID_ARGUMENT: return "invalid argument";
+  case PF_RING_ERROR_NO_PKT_AVAILABLE: return "no packet available";
+  case PF_RING_ERROR_NO_TX_SLOT_AVAILABLE: return "no TX slot available";
+  case PF_RING_ERROR_WRONG_CONFIGURATION: return "wrong configuration";
+  case PF_RING_ERROR_END_OF_DEMO_MODE: return "end of demo mode";
+  case PF_RING_ERROR_NOT_SUPPORTED: return "not supported";
+  case PF_RING_ERROR_INVALID_LIB_VERSION: return "invalid library version";
+  case PF_RING_ERROR_UNKNOWN_ADAPTER: return "unknown adapter";
+  case PF_RING_ERROR_NOT_ENOUGH_MEMORY: return "not enough memory";
+  case PF_RING_ERROR_INVALID_STATUS: return "invalid status";
+  case PF_RING_ERROR_RING_NOT_ENABLED: return "ring not enabled";
+  case PF_RING_ERROR_BAD_IFNAME: return "bad interface name";
+  case PF_RING_ERROR_MOD_NOT_LOADED: return "module not loaded";
+  case PF_RING_ERROR_UNABLE_TO_MAP: return "unable to map";
+  case PF_RING_ERROR_UNABLE_TO_GET_INFO: return "unable to get information";
+  case PF_RING_ERROR_MMAP_FAILURE: return "mmap failure";
+  case PF_RING_ERROR_INIT_FAILURE: return "initialisation failure";
+  case PF_RING_ERROR_PERMISSION_DENIED: return "permission denied";
+  default: return "unknown error";
+  }
+}
+
+static int errno_for_rc(int rc)
+{
+  switch (rc) {
+  case PF_RING_ERROR_INVALID_ARGUMENT: return EINVAL;
+  case PF_RING_ERROR_NOT_SUPPORTED: return EOPNOTSUPP;
+  case PF_RING_ERROR_NOT_ENOUGH_MEMORY: return ENOMEM;
+  case PF_RING_ERROR_BAD_IFNAME: return ENODEV;
+  case PF_RING_ERROR_RING_NOT_ENABLED: return ENETDOWN;
+  case PF_RING_ERROR_PERMISSION_DENIED: return EPERM;
+  case PF_RING_ERROR_INVALID_STATUS: return EBADF;
+  default: return EIO;
+  }
+}
+
+static int vseterr(pfring *ring, int rc, int err, const char *suffix,
+                   const char *fmt, va_list ap)
+{
+  char *buf = ring ? ring->errbuf : open_errbuf;
+  size_t n;
+
+  vsnprintf(buf, PFRING_ERRBUF_SIZE, fmt, ap);
+  n = strlen(buf);
+  if (suffix && n < PFRING_ERRBUF_SIZE - 1)
+    snprintf(buf + n, PFRING_ERRBUF_SIZE - n, ": %s", suffix);
+  if (ring)
+    ring->last_rc = rc;
+  else
+    open_rc = rc;
+  errno = err ? err : errno_for_rc(rc);
+  return rc;
+}
+
+int pfringint_seterr(pfring *ring, int rc, int err, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  rc = vseterr(ring, rc, err, NULL, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int pfringint_seterr_errno(pfring *ring, int rc, int err, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  rc = vseterr(ring, rc, err, strerror(err), fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int pfringint_errno_to_rc(int err)
+{
+  switch (err) {
+  case EPERM: case EACCES: return PF_RING_ERROR_PERMISSION_DENIED;
+  case ENOMEM: case ENOBUFS: return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
+  case ENODEV: case ENXIO: return PF_RING_ERROR_BAD_IFNAME;
+  case EINVAL: case EMSGSIZE: return PF_RING_ERROR_INVALID_ARGUMENT;
+  case EOPNOTSUPP: case EAFNOSUPPORT: case EPROTONOSUPPORT:
+    return PF_RING_ERROR_NOT_SUPPORTED;
+  case ENETDOWN: return PF_RING_ERROR_WRONG_CONFIGURATION;
+  default: return PF_RING_ERROR_GENERIC;
+  }
+}
+
+/* Argument and state checks shared by the wrappers. */
+#define CHECK_RING(r) do {                                                   \
+    if (!(r)) { errno = EINVAL; return PF_RING_ERROR_INVALID_ARGUMENT; }     \
+    if ((r)->closed)                                                         \
+      return pfringint_seterr((r), PF_RING_ERROR_INVALID_STATUS, EBADF,      \
+                              "ring used after pfring_close");               \
+  } while (0)
+
+#define NEED_OP(r, op, what) do {                                            \
+    if (!(r)->ops.op)                                                        \
+      return pfringint_seterr((r), PF_RING_ERROR_NOT_SUPPORTED, 0,           \
+                              "%s is not supported by this ring", what);     \
+  } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Opening and closing                                                       */
+
+static const struct pfringint_backend *find_backend(const char *module)
+{
+  if (module[0] == '\0')
+    return &pfringint_af_packet_backend;
+  return NULL;
+}
+
+static int resolve_devices(pfring *ring)
+{
+  struct pfringint_devspec *s = &ring->spec;
+  u_int32_t i;
+
+  if (s->any || s->none) {
+    snprintf(ring->bound_name, sizeof(ring->bound_name), "%s", s->any ? "any" : "none");
+    return 0;
+  }
+  for (i = 0; i < s->num_devices; i++) {
+    int flags = 0;
+    ring->if_index[i] = pfringint_ifindex(s->devices[i]);
+    if (ring->if_index[i] <= 0)
+      return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
+                              "no such interface '%s'", s->devices[i]);
+    if (pfringint_if_flags(s->devices[i], &flags) == 0 && !(flags & IFF_UP))
+      return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, ENETDOWN,
+                              "interface '%s' is down", s->devices[i]);
+  }
+  snprintf(ring->bound_name, sizeof(ring->bound_name), "%s", s->devices[0]);
+  return 0;
+}
+
+static pfring *open_fail(pfring *ring, int rc)
+{
+  int err = errno;
+
+  if (ring) {
+    memcpy(open_errbuf, ring->errbuf, sizeof(open_errbuf));
+    open_rc = rc;
+    if (ring->ops.close)
+      ring->ops.close(ring);
+    pthread_mutex_destroy(&ring->rx_lock);
+    pthread_mutex_destroy(&ring->tx_lock);
+    free(ring);
+  }
+  errno = err;
+  return NULL;
+}
+
+PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int32_t flags)
+{
+  struct pfringint_devspec spec;
+  const struct pfringint_backend *be;
+  const struct pfringint_params *params = pfringint_params();
+  pfring *ring;
+  int rc;
+
+  open_errbuf[0] = '\0';
+  open_rc = 0;
+  rc = pfringint_parse_device_name(device_name, &spec, open_errbuf, sizeof(open_errbuf));
+  if (rc < 0) {
+    open_rc = rc;
+    errno = errno_for_rc(rc);
+    return NULL;
+  }
+  if (caplen == 0 || caplen > MAX_CAPLEN) {
+    pfringint_seterr(NULL, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                     "caplen %u is out of range (1..%u)", caplen, MAX_CAPLEN);
+    return NULL;
+  }
+  if (flags & PF_RING_HW_TIMESTAMP) {
+    pfringint_seterr(NULL, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                     "hardware timestamps are not supported on '%s'", device_name);
+    return NULL;
+  }
+  be = find_backend(spec.module);
+  if (!be) {
+    pfringint_seterr(NULL, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                     "bad device name '%s': module '%s' is not available",
+                     device_name, spec.module);
+    return NULL;
+  }
+
+  /* One allocation: common handle, then the backend's private state. */
+  ring = calloc(1, sizeof(*ring) + be->priv_size);
+  if (!ring) {
+    pfringint_seterr(NULL, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+    return NULL;
+  }
+  ring->priv = be->priv_size ? (void *)(ring + 1) : NULL;
+  ring->fd = -1;
+  ring->spec = spec;
+  ring->caplen = caplen;
+  ring->flags = flags;
+  ring->reentrant = !!(flags & PF_RING_REENTRANT);
+  ring->promisc = !!(flags & PF_RING_PROMISC);
+  ring->sampling_rate = 1;
+  ring->direction = params->enable_tx_capture ? rx_and_tx_direction : rx_only_direction;
+  ring->mode = send_and_recv_mode;
+  ring->poll_watermark = 1;
+  ring->poll_duration = DEFAULT_POLL_DURATION;
+  ring->channel_mask = spec.channel_mask;
+  ring->vlan_id = spec.vlan_id;
+  pthread_mutex_init(&ring->rx_lock, NULL);
+  pthread_mutex_init(&ring->tx_lock, NULL);
+
+  rc = resolve_devices(ring);
+  if (rc < 0)
+    return open_fail(ring, rc);
+  rc = be->activate(ring);
+  if (rc < 0)
+    return open_fail(ring, rc);
+  ring->ring_id = pfringint_next_ring_id();
+  pfringint_status_register(ring);
+  return ring;
+}
+
+PFRING_API u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t caplen,
+                                             u_int32_t flags,
+                                             pfring *ring[MAX_NUM_RX_CHANNELS])
+{
+  struct pfringint_devspec spec;
+  char name[IFNAMSIZ + 8];
+  int i, n, ifindex;
+
+  if (!ring) {
+    pfringint_seterr(NULL, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL, "ring array is NULL");
+    return 0;
+  }
+  if (pfringint_parse_device_name(device_name, &spec, open_errbuf, sizeof(open_errbuf)) < 0)
+    return 0;
+  if (spec.num_devices != 1 || spec.channel_mask != RING_ANY_CHANNEL || spec.module[0]) {
+    pfringint_seterr(NULL, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                     "bad device name '%s': multichannel needs one plain interface name",
+                     device_name);
+    return 0;
+  }
+  ifindex = pfringint_ifindex(spec.devices[0]);
+  if (ifindex <= 0) {
+    pfringint_seterr(NULL, PF_RING_ERROR_BAD_IFNAME, ENODEV,
+                     "no such interface '%s'", spec.devices[0]);
+    return 0;
+  }
+  n = pfringint_if_num_rx_queues(ifindex);
+  if (n > MAX_NUM_RX_CHANNELS)
+    n = MAX_NUM_RX_CHANNELS;
+  for (i = 0; i < n; i++) {
+    snprintf(name, sizeof(name), "%s@%d", spec.devices[0], i);
+    ring[i] = pfring_open(name, caplen, flags);
+    if (!ring[i])
+      break;
+  }
+  return (u_int8_t)i;
+}
+
+PFRING_API void pfring_close(pfring *ring)
+{
+  if (!ring || ring->closed)
+    return;
+  pfring_breakloop(ring);
+  pthread_mutex_lock(&ring->rx_lock);
+  pthread_mutex_lock(&ring->tx_lock);
+  pfringint_status_unregister(ring);
+  if (ring->ops.close)
+    ring->ops.close(ring);
+  ring->closed = 1;
+  free(ring->bpf.filter);
+  free(ring->appl_stats);
+  pthread_mutex_unlock(&ring->tx_lock);
+  pthread_mutex_unlock(&ring->rx_lock);
+  pthread_mutex_destroy(&ring->rx_lock);
+  pthread_mutex_destroy(&ring->tx_lock);
+  free(ring);
+}
+
+PFRING_API void pfring_shutdown(pfring *ring)
+{
+  if (ring && !ring->closed)
+    pfring_breakloop(ring);
+}
+
+PFRING_API int pfring_enable_ring(pfring *ring)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if (ring->enabled)
+    return 0;
+  if (ring->mode == send_only_mode || ring->mode == management_only_mode) {
+    ring->enabled = 1;
+    pfringint_status_update(ring);
+    return 0;
+  }
+  NEED_OP(ring, enable, "enable");
+  rc = ring->ops.enable(ring);
+  if (rc == 0) {
+    ring->enabled = 1;
+    ring->break_recv_loop = 0;
+    pfringint_status_update(ring);
+  }
+  return rc;
+}
+
+PFRING_API int pfring_disable_ring(pfring *ring)
+{
+  int rc = 0;
+
+  CHECK_RING(ring);
+  if (!ring->enabled)
+    return 0;
+  if (ring->mode != send_only_mode && ring->mode != management_only_mode) {
+    NEED_OP(ring, disable, "disable");
+    rc = ring->ops.disable(ring);
+  }
+  if (rc == 0) {
+    ring->enabled = 0;
+    pfringint_status_update(ring);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                 */
+
+static void fill_long_header(pfring *ring, u_char *pkt, struct pfring_pkthdr *hdr)
+{
+  if (ring->flags & PF_RING_DO_NOT_PARSE)
+    return;
+  if (ring->flags & PF_RING_LONG_HEADER)
+    pfring_parse_pkt(pkt, hdr, 5, 0, 1);
+}
+
+/* The receive loop shared by pfring_recv and pfring_loop: one packet that
+ * passed the sampler, or 0/<0.  Called with rx_lock held when reentrant. */
+static int recv_one(pfring *ring, u_char **pkt, struct pfring_pkthdr *hdr, u_int8_t wait)
+{
+  int rc;
+
+  for (;;) {
+    rc = ring->ops.recv(ring, pkt, hdr, wait);
+    if (rc <= 0)
+      return rc;
+    if (ring->sampling_rate > 1 && (ring->sampling_counter++ % ring->sampling_rate) != 0)
+      continue;
+    ring->tot_read++;
+    ring->tot_bytes += hdr->len;
+    ring->last_pkt = *pkt;
+    ring->last_pkt_len = hdr->caplen;
+    if (ring->flags & PF_RING_DO_NOT_TIMESTAMP) {
+      hdr->ts.tv_sec = hdr->ts.tv_usec = 0;
+      hdr->extended_hdr.timestamp_ns = 0;
+    }
+    fill_long_header(ring, *pkt, hdr);
+    return 1;
+  }
+}
+
+static int check_recv(pfring *ring)
+{
+  CHECK_RING(ring);
+  if (!ring->enabled)
+    return pfringint_seterr(ring, PF_RING_ERROR_RING_NOT_ENABLED, 0,
+                            "ring is not enabled (call pfring_enable_ring first)");
+  if (ring->mode == send_only_mode || ring->mode == management_only_mode)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "ring is in send-only mode");
+  NEED_OP(ring, recv, "receiving");
+  return 0;
+}
+
+PFRING_API int pfring_recv(pfring *ring, u_char **buffer, u_int buffer_len,
+                           struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet)
+{
+  u_char *pkt = NULL;
+  int rc = check_recv(ring);
+
+  if (rc < 0)
+    return rc;
+  if (!buffer || !hdr)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "buffer and hdr must not be NULL");
+  if (buffer_len == 0 && ring->reentrant)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "zero-copy receive (buffer_len 0) is not allowed on a "
+                            "PF_RING_REENTRANT ring");
+  if (buffer_len > 0 && !*buffer)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "buffer_len > 0 needs a buffer");
+  if (ring->reentrant)
+    pthread_mutex_lock(&ring->rx_lock);
+  rc = recv_one(ring, &pkt, hdr, wait_for_incoming_packet);
+  if (rc == 1) {
+    if (buffer_len == 0) {
+      *buffer = pkt;
+    } else {
+      u_int n = hdr->caplen < buffer_len ? hdr->caplen : buffer_len;
+      memcpy(*buffer, pkt, n);
+      hdr->caplen = n;
+    }
+  }
+  if (ring->reentrant)
+    pthread_mutex_unlock(&ring->rx_lock);
+  if (rc == 0 && wait_for_incoming_packet)
+    ring->break_recv_loop = 0;   /* a blocking receive consumes the break */
+  return rc;
+}
+
+PFRING_API int pfring_recv_parsed(pfring *ring, u_char **buffer, u_int buffer_len,
+                                  struct pfring_pkthdr *hdr, u_int8_t wait,
+                                  u_int8_t level, u_int8_t add_timestamp, u_int8_t add_hash)
+{
+  int rc = pfring_recv(ring, buffer, buffer_len, hdr, wait);
+
+  if (rc > 0)
+    pfring_parse_pkt(*buffer, hdr, level, add_timestamp, add_hash);
+  return rc;
+}
+
+PFRING_API int pfring_loop(pfring *ring, pfringProcesssPacket looper,
+                           const u_char *user_bytes, u_int8_t wait_for_packet)
+{
+  struct pfring_pkthdr hdr;
+  u_char *pkt;
+  int rc = check_recv(ring);
+
+  if (rc < 0)
+    return rc;
+  if (!looper)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "callback is NULL");
+  ring->break_recv_loop = 0;
+  while (!ring->break_recv_loop) {
+    if (ring->reentrant)
+      pthread_mutex_lock(&ring->rx_lock);
+    rc = recv_one(ring, &pkt, &hdr, wait_for_packet);
+    if (rc > 0)
+      looper(&hdr, pkt, user_bytes);
+    if (ring->reentrant)
+      pthread_mutex_unlock(&ring->rx_lock);
+    if (rc < 0)
+      return rc;
+  }
+  ring->break_recv_loop = 0;
+  return 0;
+}
+
+PFRING_API void pfring_breakloop(pfring *ring)
+{
+  if (!ring || ring->closed)
+    return;
+  ring->break_recv_loop = 1;
+  if (ring->ops.wake)
+    ring->ops.wake(ring);
+}
+
+PFRING_API int pfring_poll(pfring *ring, u_int wait_duration)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  NEED_OP(ring, poll, "poll");
+  rc = ring->ops.poll(ring, wait_duration);
+  if (rc == 0)
+    ring->break_recv_loop = 0;   /* a poll cut short consumes the break */
+  return rc;
+}
+
+PFRING_API int pfring_is_pkt_available(pfring *ring)
+{
+  CHECK_RING(ring);
+  NEED_OP(ring, is_pkt_available, "is_pkt_available");
+  return ring->ops.is_pkt_available(ring);
+}
+
+PFRING_API int pfring_next_pkt_time(pfring *ring, struct timespec *ts)
+{
+  CHECK_RING(ring);
+  if (!ts)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "ts is NULL");
+  if (!ring->enabled)
+    return pfringint_seterr(ring, PF_RING_ERROR_RING_NOT_ENABLED, 0, "ring is not enabled");
+  NEED_OP(ring, next_pkt_time, "next_pkt_time");
+  return ring->ops.next_pkt_time(ring, ts);
+}
+
+PFRING_API int pfring_get_selectable_fd(pfring *ring)
+{
+  CHECK_RING(ring);
+  return ring->fd >= 0 ? ring->fd : PF_RING_ERROR_NOT_SUPPORTED;
+}
+
+PFRING_API int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark)
+{
+  CHECK_RING(ring);
+  ring->poll_watermark = watermark ? watermark : 1;
+  pfringint_status_update(ring);
+  return 0;
+}
+
+PFRING_API int pfring_set_poll_duration(pfring *ring, u_int duration)
+{
+  CHECK_RING(ring);
+  ring->poll_duration = duration;
+  return 0;
+}
+
+PFRING_API u_int32_t pfring_get_num_queued_pkts(pfring *ring)
+{
+  if (!ring || ring->closed || !ring->ops.num_queued)
+    return 0;
+  return ring->ops.num_queued(ring);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                   */
+
+static int do_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if (!pkt || len == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "empty packet");
+  if (ring->mode == recv_only_mode || ring->mode == management_only_mode)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "ring is in receive-only mode");
+  NEED_OP(ring, send, "sending");
+  if (ring->reentrant)
+    pthread_mutex_lock(&ring->tx_lock);
+  rc = ring->ops.send(ring, pkt, len, if_index);
+  if (ring->reentrant)
+    pthread_mutex_unlock(&ring->tx_lock);
+  return rc;
+}
+
+PFRING_API int pfring_send(pfring *ring, char *pkt, u_int pkt_len, u_int8_t flush_packet)
+{
+  (void)flush_packet;
+  return do_send(ring, (const u_char *)pkt, pkt_len, 0);
+}
+
+PFRING_API int pfring_send_ifindex(pfring *ring, char *pkt, u_int pkt_len,
+                                   u_int8_t flush_packet, int if_index)
+{
+  (void)flush_packet;
+  if (ring && if_index <= 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "bad interface index %d", if_index);
+  return do_send(ring, (const u_char *)pkt, pkt_len, if_index);
+}
+
+PFRING_API int pfring_send_last_rx_packet(pfring *ring, int tx_interface_id)
+{
+  CHECK_RING(ring);
+  if (!ring->last_pkt)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "no packet has been received yet");
+  if (tx_interface_id <= 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "bad interface index %d", tx_interface_id);
+  return do_send(ring, ring->last_pkt, ring->last_pkt_len, tx_interface_id);
+}
+
+PFRING_API int pfring_flush_tx_packets(pfring *ring)
+{
+  CHECK_RING(ring);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+
+static int refilter(pfring *ring)
+{
+  if (!ring->ops.update_filter)
+    return 0;
+  return ring->ops.update_filter(ring);
+}
+
+PFRING_API int pfring_set_direction(pfring *ring, packet_direction direction)
+{
+  packet_direction old;
+  int rc;
+
+  CHECK_RING(ring);
+  if (direction != rx_and_tx_direction && direction != rx_only_direction &&
+      direction != tx_only_direction)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "bad direction %d (0 rx+tx, 1 rx only, 2 tx only)", (int)direction);
+  old = ring->direction;
+  ring->direction = direction;
+  rc = refilter(ring);
+  if (rc < 0)
+    ring->direction = old;
+  pfringint_status_update(ring);
+  return rc;
+}
+
+PFRING_API int pfring_set_socket_mode(pfring *ring, socket_mode mode)
+{
+  CHECK_RING(ring);
+  if ((int)mode < send_and_recv_mode || mode > management_only_mode)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "bad socket mode %d", (int)mode);
+  if (ring->enabled)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "the socket mode must be set before pfring_enable_ring");
+  ring->mode = mode;
+  pfringint_status_update(ring);
+  return 0;
+}
+
+PFRING_API int pfring_set_sampling_rate(pfring *ring, u_int32_t rate)
+{
+  CHECK_RING(ring);
+  if (rate == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "sampling rate must be at least 1");
+  ring->sampling_rate = rate;
+  ring->sampling_counter = 0;
+  pfringint_status_update(ring);
+  return 0;
+}
+
+PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
+{
+  struct sock_fprog prog, old;
+  u_int8_t old_enabled;
+  int rc;
+
+  CHECK_RING(ring);
+  if (!filter_buffer)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "filter is NULL");
+  rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog,
+                             ring->errbuf, sizeof(ring->errbuf));
+  if (rc < 0)
+    return pfringint_seterr(ring, rc, 0, "%s", ring->errbuf);
+  old = ring->bpf;
+  old_enabled = ring->bpf_enabled;
+  ring->bpf = prog;
+  ring->bpf_enabled = 1;
+  rc = refilter(ring);
+  if (rc < 0) {
+    ring->bpf = old;
+    ring->bpf_enabled = old_enabled;
+    free(prog.filter);
+    return rc;
+  }
+  free(old.filter);
+  pfringint_status_update(ring);
+  return 0;
+}
+
+PFRING_API int pfring_remove_bpf_filter(pfring *ring)
+{
+  struct sock_fprog old;
+  int rc;
+
+  CHECK_RING(ring);
+  if (!ring->bpf_enabled)
+    return 0;
+  old = ring->bpf;
+  memset(&ring->bpf, 0, sizeof(ring->bpf));
+  ring->bpf_enabled = 0;
+  rc = refilter(ring);
+  if (rc < 0) {
+    ring->bpf = old;
+    ring->bpf_enabled = 1;
+    return rc;
+  }
+  free(old.filter);
+  pfringint_status_update(ring);
+  return 0;
+}
+
+PFRING_API int pfring_set_application_name(pfring *ring, char *name)
+{
+  CHECK_RING(ring);
+  if (!name || !name[0])
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "application name must not be empty");
+  snprintf(ring->appname, sizeof(ring->appname), "%s", name);
+  pfringint_status_update(ring);
+  return 0;
+}
+
+PFRING_API int pfring_set_application_stats(pfring *ring, char *stats)
+{
+  CHECK_RING(ring);
+  if (!stats)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "stats is NULL");
+  return pfringint_status_write_appl_stats(ring, stats);
+}
+
+PFRING_API char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len)
+{
+  if (!ring || ring->closed || !path || path_len == 0)
+    return NULL;
+  pfringint_status_path(ring, "stats", path, path_len);
+  return path;
+}
+
+PFRING_API int pfring_set_channel_id(pfring *ring, u_int32_t channel_id)
+{
+  CHECK_RING(ring);
+  if (channel_id >= MAX_NUM_RX_CHANNELS)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "channel %u is out of range (0..%d)", channel_id,
+                            MAX_NUM_RX_CHANNELS - 1);
+  return pfring_set_channel_mask(ring, (u_int64_t)1 << channel_id);
+}
+
+PFRING_API int pfring_set_channel_mask(pfring *ring, u_int64_t channel_mask)
+{
+  u_int64_t old;
+  int rc;
+
+  CHECK_RING(ring);
+  if (channel_mask == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "channel mask must not be empty");
+  old = ring->channel_mask;
+  ring->channel_mask = channel_mask;
+  rc = refilter(ring);
+  if (rc < 0)
+    ring->channel_mask = old;
+  pfringint_status_update(ring);
+  return rc;
+}
+
+PFRING_API int pfring_set_vlan_id(pfring *ring, u_int16_t vlan_id)
+{
+  u_int16_t old;
+  int rc;
+
+  CHECK_RING(ring);
+  if (vlan_id > 4095 && vlan_id != RING_ANY_VLAN)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "VLAN id %u is out of range (0..4095)", vlan_id);
+  old = ring->vlan_id;
+  ring->vlan_id = vlan_id;
+  rc = refilter(ring);
+  if (rc < 0)
+    ring->vlan_id = old;
+  pfringint_status_update(ring);
+  return rc;
+}
+
+PFRING_API int pfring_enable_rss_rehash(pfring *ring)
+{
+  CHECK_RING(ring);
+  return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                          "RSS re-hashing is not available yet");
+}
+
+PFRING_API int pfring_enable_hw_timestamp(pfring *ring, char *device_name,
+                                          u_int8_t enable_rx, u_int8_t enable_tx)
+{
+  (void)device_name;
+  CHECK_RING(ring);
+  if (!enable_rx && !enable_tx)
+    return 0;
+  return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                          "hardware timestamps are not supported on '%s'",
+                          ring->bound_name);
+}
+
+PFRING_API int pfring_set_promisc(pfring *ring, int set_promisc)
+{
+  CHECK_RING(ring);
+  NEED_OP(ring, set_promisc, "promiscuous mode");
+  return ring->ops.set_promisc(ring, set_promisc);
+}
+
+PFRING_API int pfring_set_cluster(pfring *ring, u_int clusterId, cluster_type the_type)
+{
+  CHECK_RING(ring);
+  NEED_OP(ring, set_cluster, "clustering");
+  return ring->ops.set_cluster(ring, clusterId, the_type);
+}
+
+PFRING_API int pfring_remove_from_cluster(pfring *ring)
+{
+  CHECK_RING(ring);
+  NEED_OP(ring, remove_from_cluster, "clustering");
+  return ring->ops.remove_from_cluster(ring);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Information                                                               */
+
+PFRING_API int pfring_stats(pfring *ring, pfring_stat *stats)
+{
+  u_int64_t seen = 0, dropped = 0;
+
+  CHECK_RING(ring);
+  if (!stats)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "stats is NULL");
+  memset(stats, 0, sizeof(*stats));
+  if (ring->ops.kernel_counters)
+    ring->ops.kernel_counters(ring, &seen, &dropped);
+  stats->recv = ring->tot_read;
+  stats->drop = dropped;
+  return 0;
+}
+
+PFRING_API u_int32_t pfring_version_noring(void)
+{
+  return RING_VERSION_NUM;
+}
+
+PFRING_API int pfring_version(pfring *ring, u_int32_t *version)
+{
+  CHECK_RING(ring);
+  if (!version)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "version is NULL");
+  *version = RING_VERSION_NUM;
+  return 0;
+}
+
+static int single_device(pfring *ring, const char *what)
+{
+  if (ring->spec.any || ring->spec.none)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "%s: ring '%s' is not bound to one device", what,
+                            ring->bound_name);
+  return 0;
+}
+
+PFRING_API int pfring_get_bound_device_address(pfring *ring, u_char mac_address[6])
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if (!mac_address)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "mac_address is NULL");
+  if ((rc = single_device(ring, "device address")) < 0)
+    return rc;
+  if (pfringint_if_hwaddr(ring->spec.devices[0], mac_address) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
+                                  "cannot read the address of '%s'", ring->spec.devices[0]);
+  return 0;
+}
+
+PFRING_API int pfring_get_bound_device_ifindex(pfring *ring, int *if_index)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if (!if_index)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "if_index is NULL");
+  if ((rc = single_device(ring, "device index")) < 0)
+    return rc;
+  *if_index = ring->if_index[0];
+  return 0;
+}
+
+PFRING_API int pfring_get_bound_device_id(pfring *ring, int *device_id)
+{
+  return pfring_get_bound_device_ifindex(ring, device_id);
+}
+
+PFRING_API int pfring_get_device_ifindex(pfring *ring, char *device_name, int *if_index)
+{
+  CHECK_RING(ring);
+  if (!device_name || !if_index)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "NULL argument");
+  *if_index = pfringint_ifindex(device_name);
+  if (*if_index <= 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
+                            "no such interface '%s'", device_name);
+  return 0;
+}
+
+PFRING_API u_int8_t pfring_get_num_rx_channels(pfring *ring)
+{
+  int n;
+
+  if (!ring || ring->closed || ring->spec.any || ring->spec.none)
+    return 1;
+  n = pfringint_if_num_rx_queues(ring->if_index[0]);
+  return (u_int8_t)(n > MAX_NUM_RX_CHANNELS ? MAX_NUM_RX_CHANNELS : n);
+}
+
+PFRING_API u_int16_t pfring_get_slot_header_len(pfring *ring)
+{
+  (void)ring;
+  return (u_int16_t)sizeof(struct pfring_pkthdr);
+}
+
+PFRING_API u_int32_t pfring_get_caplen(pfring *ring)
+{
+  return (ring && !ring->closed) ? ring->caplen : 0;
+}
+
+PFRING_API int pfring_get_mtu_size(pfring *ring)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if ((rc = single_device(ring, "MTU")) < 0)
+    return rc;
+  rc = pfringint_if_mtu(ring->spec.devices[0]);
+  if (rc < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
+                                  "cannot read the MTU of '%s'", ring->spec.devices[0]);
+  return rc;
+}
+
+PFRING_API int pfring_get_link_status(pfring *ring)
+{
+  int flags = 0, rc;
+
+  CHECK_RING(ring);
+  if ((rc = single_device(ring, "link status")) < 0)
+    return rc;
+  if (pfringint_if_flags(ring->spec.devices[0], &flags) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
+                                  "cannot read the flags of '%s'", ring->spec.devices[0]);
+  return (flags & IFF_RUNNING) ? 1 : 0;
+}
+
+PFRING_API u_int32_t pfring_get_ring_id(pfring *ring)
+{
+  return (ring && !ring->closed) ? ring->ring_id : 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * pfring_int.h - libpfring internals: the handle, the backend ops table and
+ * the cross-file helpers.  Nothing here is part of the ABI.
+ *
+ * Life cycle (two phases, as libpcap's pcap_create/pcap_activate):
+ *   pfring_open() parses the device name, allocates the handle and the
+ *   backend's private state in one block, then calls the backend's
+ *   activate(), which fills the ops it supports.  A NULL op means "not
+ *   supported": the public wrapper returns PF_RING_ERROR_NOT_SUPPORTED.
+ *
+ * The public wrappers (pfring.c) validate arguments and state before they
+ * dispatch, so backends never see bad input, a closed ring or a disabled ring
+ * on the receive path.
+ */
+#ifndef PFRING_INT_H
+#define PFRING_INT_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <linux/filter.h>
+#include "pfring.h"
+
+#define PFRINGINT_HIDDEN __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------------------ */
+/* Device names (device_name.c)                                              */
+
+struct pfringint_devspec {
+  char module[16];                  /* "" for the standard module */
+  u_int8_t any;                     /* "any" */
+  u_int8_t none;                    /* "none" */
+  u_int32_t num_devices;
+  char devices[MAX_NUM_DEVICES][IFNAMSIZ];
+  u_int64_t channel_mask;           /* RING_ANY_CHANNEL unless @list */
+  u_int16_t vlan_id;                /* RING_ANY_VLAN unless .N */
+};
+
+/* Returns 0 or a PF_RING_ERROR_* code with a message in errbuf. */
+PFRINGINT_HIDDEN int pfringint_parse_device_name(const char *name,
+                                                 struct pfringint_devspec *spec,
+                                                 char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Module parameters (config.c)                                              */
+
+struct pfringint_params {
+  long min_num_slots;          /* 4096 */
+  long perfect_rules_hash_size;/* 4096 */
+  long enable_tx_capture;      /* 1 */
+  long enable_frag_coherence;  /* 1 */
+  long enable_ip_defrag;       /* 0 */
+  long quick_mode;             /* 0 */
+  long force_ring_lock;        /* 0 */
+  long enable_debug;           /* 0 */
+  long transparent_mode;       /* 0 */
+  long keep_vlan_offload;      /* 0 */
+  long block_timeout_ms;       /* 1: TPACKET_V3 block retire timeout */
+  char status_dir[256];        /* /run/pf_ring */
+  char system_libpcap[256];    /* the system libpcap used for pcap_compile */
+};
+
+/* Loads the configuration once per process (thread safe) and returns it. */
+PFRINGINT_HIDDEN const struct pfringint_params *pfringint_params(void);
+/* For tests: forget the cached configuration so the next call re-reads it. */
+void pfringint_reload_params(void);
+
+/* ------------------------------------------------------------------------ */
+/* Diagnostics (pfring.c)                                                    */
+
+PFRINGINT_HIDDEN void pfringint_log(int level, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------ */
+/* The handle                                                                */
+
+struct pfringint_ops {
+  /* Receive one packet.  Same contract as pfring_recv except that the
+   * wrapper has handled locking, sampling and parsing; buffer is always set
+   * to a pointer into the ring (zero copy) and stays valid until the next
+   * call.  Must fill hdr->ts, caplen, len and the short extended header. */
+  int (*recv)(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr,
+              u_int8_t wait);
+  /* Wait up to wait_ms for the watermark; >0 ready, 0 timeout, <0 error. */
+  int (*poll)(pfring *ring, u_int wait_ms);
+  int (*is_pkt_available)(pfring *ring);
+  int (*next_pkt_time)(pfring *ring, struct timespec *ts);
+  u_int32_t (*num_queued)(pfring *ring);
+  void (*wake)(pfring *ring);          /* wake a blocked recv/poll */
+  int (*enable)(pfring *ring);
+  int (*disable)(pfring *ring);
+  /* Rebuild and attach the kernel program from the handle's direction,
+   * channel mask, VLAN id and BPF program. */
+  int (*update_filter)(pfring *ring);
+  /* Kernel counters since open: packets that reached the ring and drops. */
+  int (*kernel_counters)(pfring *ring, u_int64_t *seen, u_int64_t *dropped);
+  int (*send)(pfring *ring, const u_char *pkt, u_int len, int if_index);
+  int (*set_cluster)(pfring *ring, u_int id, cluster_type type);
+  int (*remove_from_cluster)(pfring *ring);
+  int (*set_promisc)(pfring *ring, int on);
+  void (*close)(pfring *ring);
+};
+
+struct __pfring {
+  /* --- read path first --- */
+  struct pfringint_ops ops;
+  void *priv;                       /* backend state, allocated with the handle */
+  int fd;                           /* the selectable fd, -1 if none */
+  u_int32_t flags;                  /* pfring_open flags */
+  u_int32_t caplen;
+  u_int8_t enabled;
+  volatile u_int8_t break_recv_loop;
+  u_int8_t reentrant;
+  u_int8_t closed;
+  u_int32_t sampling_rate;          /* 1 = every packet */
+  u_int32_t sampling_counter;
+  u_int64_t tot_read;               /* packets delivered to the application */
+  u_int64_t tot_bytes;
+  u_char *last_pkt;                 /* last packet delivered (for send_last_rx) */
+  u_int32_t last_pkt_len;
+
+  /* --- configuration --- */
+  packet_direction direction;
+  socket_mode mode;
+  u_int16_t poll_watermark;
+  u_int poll_duration;
+  u_int64_t channel_mask;
+  u_int16_t vlan_id;
+  u_int8_t promisc;
+  u_int8_t rss_rehash;
+  u_int32_t cluster_id;             /* 0 = none */
+  cluster_type cluster_type;
+  struct sock_fprog bpf;            /* compiled user filter, len 0 = none */
+  u_int8_t bpf_enabled;
+
+  /* --- identity --- */
+  struct pfringint_devspec spec;
+  int if_index[MAX_NUM_DEVICES];    /* resolved at open; 0 for any/none */
+  char bound_name[IFNAMSIZ * 2 + 16];  /* first device, "any" or "none" */
+  u_int32_t ring_id;
+  char appname[PF_RING_APPNAME_LEN + 1];
+  char *appl_stats;                 /* text given to set_application_stats */
+  u_int8_t status_registered;
+
+  pthread_mutex_t rx_lock, tx_lock; /* used with PF_RING_REENTRANT */
+  int last_rc;
+  char errbuf[PFRING_ERRBUF_SIZE];
+};
+
+/* Fills ring->errbuf (and errno) and returns rc. */
+PFRINGINT_HIDDEN int pfringint_seterr(pfring *ring, int rc, int err,
+                                      const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+/* Same, appending ": strerror(err)". */
+PFRINGINT_HIDDEN int pfringint_seterr_errno(pfring *ring, int rc, int err,
+                                            const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+/* Maps an errno from a failing system call to a PF_RING_ERROR_* code. */
+PFRINGINT_HIDDEN int pfringint_errno_to_rc(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Backends (drivers/)                                                       */
+
+struct pfringint_backend {
+  const char *module;   /* device-name prefix without ':'; "" = standard */
+  size_t priv_size;
+  /* Fill ring->ops and open the kernel objects; the handle's spec, caplen,
+   * flags and if_index[] are set.  Returns 0 or a PF_RING_ERROR_* code with
+   * ring->errbuf set. */
+  int (*activate)(pfring *ring);
+};
+
+PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_af_packet_backend;
+
+/* ------------------------------------------------------------------------ */
+/* Netdevice helpers (netdev.c); all act in the caller's network namespace. */
+
+PFRINGINT_HIDDEN int pfringint_ifindex(const char *name);            /* 0 if missing */
+PFRINGINT_HIDDEN int pfringint_if_flags(const char *name, int *flags);
+PFRINGINT_HIDDEN int pfringint_if_mtu(const char *name);             /* <0 on error */
+PFRINGINT_HIDDEN int pfringint_if_hwaddr(const char *name, u_char mac[6]);
+PFRINGINT_HIDDEN int pfringint_if_num_rx_queues(int ifindex);        /* >=1 */
+PFRINGINT_HIDDEN int pfringint_if_name(int ifindex, char name[IFNAMSIZ]);
+
+/* ------------------------------------------------------------------------ */
+/* Kernel programs (kernel/filter.c)                                         */
+
+struct pfringint_filter_spec {
+  packet_direction direction;
+  u_int8_t drop_loopback_outgoing;  /* drop the TX copy of loopback traffic */
+  u_int32_t num_ifindex;            /* >0: accept only these interfaces */
+  const int *ifindex;
+  u_int16_t vlan_id;                /* RING_ANY_VLAN, RING_NO_VLAN or 1..4095 */
+  u_int64_t channel_mask;           /* RING_ANY_CHANNEL or a queue mask */
+  u_int8_t drop_all;                /* a disabled clustered ring */
+  const struct sock_filter *user;   /* the compiled BPF filter or NULL */
+  u_int32_t user_len;
+  u_int32_t snaplen;                /* accept length */
+};
+
+/* Builds one classic BPF socket filter; out->filter is malloc'ed.  Returns
+ * 0, or PF_RING_ERROR_INVALID_ARGUMENT if the program would be too long. */
+PFRINGINT_HIDDEN int pfringint_build_socket_filter(const struct pfringint_filter_spec *spec,
+                                                   struct sock_fprog *out);
+
+/* Compiles a BPF expression with the system libpcap (bpf.c). */
+PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,
+                                           struct sock_fprog *out,
+                                           char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Status tree (status.c)                                                    */
+
+PFRINGINT_HIDDEN void pfringint_status_register(pfring *ring);   /* at open */
+PFRINGINT_HIDDEN void pfringint_status_update(pfring *ring);     /* rewrite the ring file */
+PFRINGINT_HIDDEN void pfringint_status_unregister(pfring *ring); /* at close */
+PFRINGINT_HIDDEN int pfringint_status_write_appl_stats(pfring *ring, const char *text);
+PFRINGINT_HIDDEN void pfringint_status_path(pfring *ring, const char *sub,
+                                            char *path, size_t len);
+PFRINGINT_HIDDEN u_int32_t pfringint_next_ring_id(void);
+
+#endif /* PFRING_INT_H */

@@ -1,0 +1,40 @@
+/* The extension's own C helpers (helpers.c): per-packet loops that must not
+ * run in Python. */
+struct pp_pkt {
+  uint32_t offset;      /* into the batch buffer */
+  uint32_t caplen;
+  uint32_t len;
+  int32_t if_index;
+  uint64_t ts_ns;
+  uint8_t rx;
+  ...;
+};
+
+/* The package version this extension was built for. */
+const char *pp_build_version(void);
+
+/* Up to max packets copied into buf; waits up to timeout_ms for the first
+ * one (0: no wait).  Returns the count or <0. */
+int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *out,
+                  u_char *buf, size_t bufsize);
+
+/* Ring.loop(): packets are handed to the Python callback zero-copy until
+ * max_pkts were delivered, timeout_ms passed without a packet, or the
+ * callback returned non-zero.  Returns the count or <0. */
+extern "Python" int pp_python_packet(void *user, const struct pfring_pkthdr *h,
+                                     const u_char *p);
+int pp_dispatch(pfring *ring, void *user, int max_pkts, int timeout_ms);
+
+/* pfcount: count in C; runs pfring_loop until pfring_breakloop or count. */
+struct pp_counters {
+  uint64_t pkts;
+  uint64_t bytes;
+  uint64_t limit;       /* stop after this many packets, 0 = never */
+  ...;
+};
+int pp_count_loop(pfring *ring, struct pp_counters *c);
+
+/* pfsend: send frames[] round robin until count packets (0 = forever) or
+ * *stop; paced at pps (0 = full speed). */
+int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len, uint32_t nframes,
+                 uint64_t count, double pps, struct pp_counters *c, volatile int *stop);

@@ -1,0 +1,1 @@
+/* The status tree (status.c): refreshing and sweeping it. */

@@ -1,0 +1,469 @@
+"""``Ring``: a PF_RING capture ring, with PF_RING's verbs as methods.
+
+Device names follow the grammar written above ``pfring_open`` in pfring.h::
+
+    eth0            all RX queues          eth0@2, eth0@1-3,5   RX queues
+    eth0,eth1       one ring, two devices  eth0.100             VLAN 100 only
+    (eth0.100)      a literal name         any                  every interface
+
+A ring receives nothing until :meth:`Ring.enable`.  ``recv()`` returns
+``(PacketHeader, bytes)`` or ``None`` when no packet is ready; ``loop()``
+hands a callback zero-copy memoryviews; ``recv_batch(n)`` returns up to n
+packets from one C call.
+
+Callback protocol of :meth:`Ring.loop` (the C side is ``pp_dispatch``):
+
+1. ``loop`` wraps the ring, the user callback and a slot for an exception in
+   a ``_LoopState`` and passes a cffi handle to it down to C.
+2. C receives packets zero-copy and calls ``pp_python_packet`` for each.
+3. ``pp_python_packet`` builds the header and a memoryview over the ring
+   memory and calls the user callback.
+4. If the callback raises (KeyboardInterrupt included), the exception is
+   stored in the state and C is told to stop (return 1).
+5. C returns to ``loop`` after a batch, a stop request or a wait with no
+   packet; ``loop`` re-raises a stored exception, stops after a
+   ``breakloop()`` or the requested count, and otherwise calls C again (which
+   also lets Python run its signal handlers).
+"""
+import enum
+
+from ._ffi import ffi, lib
+from .errors import check, make_error
+
+DEFAULT_CAPLEN = 1536
+_BATCH_BUFSIZE = 4 * 1024 * 1024
+
+
+class Direction(enum.IntEnum):
+    """Which packets a ring captures (``packet_direction``)."""
+    RX_AND_TX = lib.rx_and_tx_direction
+    RX_ONLY = lib.rx_only_direction
+    TX_ONLY = lib.tx_only_direction
+
+
+class SocketMode(enum.IntEnum):
+    """What a ring is used for (``socket_mode``)."""
+    SEND_AND_RECV = lib.send_and_recv_mode
+    SEND_ONLY = lib.send_only_mode
+    RECV_ONLY = lib.recv_only_mode
+    MANAGEMENT_ONLY = lib.management_only_mode
+
+
+class ClusterType(enum.IntEnum):
+    """PF_RING's cluster types (``cluster_type``)."""
+    PER_FLOW = lib.cluster_per_flow
+    ROUND_ROBIN = lib.cluster_round_robin
+    PER_FLOW_2_TUPLE = lib.cluster_per_flow_2_tuple
+    PER_FLOW_4_TUPLE = lib.cluster_per_flow_4_tuple
+    PER_FLOW_5_TUPLE = lib.cluster_per_flow_5_tuple
+    PER_FLOW_TCP_5_TUPLE = lib.cluster_per_flow_tcp_5_tuple
+    PER_INNER_FLOW = lib.cluster_per_inner_flow
+    PER_INNER_FLOW_2_TUPLE = lib.cluster_per_inner_flow_2_tuple
+    PER_INNER_FLOW_4_TUPLE = lib.cluster_per_inner_flow_4_tuple
+    PER_INNER_FLOW_5_TUPLE = lib.cluster_per_inner_flow_5_tuple
+    PER_INNER_FLOW_TCP_5_TUPLE = lib.cluster_per_inner_flow_tcp_5_tuple
+    PER_FLOW_IP_5_TUPLE = lib.cluster_per_flow_ip_5_tuple
+    PER_INNER_FLOW_IP_5_TUPLE = lib.cluster_per_inner_flow_ip_5_tuple
+    PER_FLOW_IP_WITH_DUP_TUPLE = lib.cluster_per_flow_ip_with_dup_tuple
+
+
+class Flags(enum.IntFlag):
+    """``pfring_open`` flags."""
+    NONE = 0
+    REENTRANT = lib.PF_RING_REENTRANT
+    LONG_HEADER = lib.PF_RING_LONG_HEADER
+    PROMISC = lib.PF_RING_PROMISC
+    TIMESTAMP = lib.PF_RING_TIMESTAMP
+    HW_TIMESTAMP = lib.PF_RING_HW_TIMESTAMP
+    DO_NOT_PARSE = lib.PF_RING_DO_NOT_PARSE
+    DO_NOT_TIMESTAMP = lib.PF_RING_DO_NOT_TIMESTAMP
+
+
+class PacketHeader:
+    """The header of one received packet (``struct pfring_pkthdr``)."""
+
+    __slots__ = ("ts_ns", "caplen", "len", "if_index", "rx", "hash")
+
+    def __init__(self, ts_ns, caplen, length, if_index, rx, pkt_hash=0):
+        self.ts_ns = ts_ns
+        self.caplen = caplen
+        self.len = length
+        self.if_index = if_index
+        self.rx = rx
+        self.hash = pkt_hash
+
+    @property
+    def ts(self):
+        """The timestamp in seconds, as a float."""
+        return self.ts_ns / 1e9
+
+    @property
+    def direction(self):
+        return "RX" if self.rx else "TX"
+
+    @classmethod
+    def _from_c(cls, h):
+        e = h.extended_hdr
+        return cls(e.timestamp_ns, h.caplen, h.len, e.if_index, bool(e.rx_direction), e.pkt_hash)
+
+    def __repr__(self):
+        return (f"PacketHeader(ts_ns={self.ts_ns}, caplen={self.caplen}, len={self.len}, "
+                f"if_index={self.if_index}, {self.direction})")
+
+
+class Stats:
+    """``pfring_stat``: packets delivered and packets dropped (ring full)."""
+
+    __slots__ = ("recv", "drop")
+
+    def __init__(self, recv, drop):
+        self.recv = recv
+        self.drop = drop
+
+    def __repr__(self):
+        return f"Stats(recv={self.recv}, drop={self.drop})"
+
+    def __eq__(self, other):
+        return isinstance(other, Stats) and (self.recv, self.drop) == (other.recv, other.drop)
+
+
+class _LoopState:
+    __slots__ = ("callback", "exc", "count")
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.exc = None
+        self.count = 0
+
+
+@ffi.def_extern()
+def pp_python_packet(user, h, p):
+    state = ffi.from_handle(user)
+    try:
+        state.count += 1
+        state.callback(PacketHeader._from_c(h), memoryview(ffi.buffer(p, h.caplen)))
+    except BaseException as exc:   # re-raised by Ring.loop
+        state.exc = exc
+        return 1
+    return 0
+
+
+class Ring:
+    """A capture ring on ``device`` (see the module docstring for names).
+
+    ``caplen`` bytes of each packet are kept.  ``flags`` are ``Flags`` values;
+    ``promisc=True`` adds ``Flags.PROMISC``.  The ring is not enabled: call
+    :meth:`enable` (or pass ``enable=True``).
+    """
+
+    def __init__(self, device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE, promisc=False,
+                 *, enable=False, appname=None):
+        if not isinstance(device, str):
+            raise TypeError(f"device must be a str, not {type(device).__name__}")
+        if not isinstance(caplen, int) or isinstance(caplen, bool):
+            raise TypeError("caplen must be an int")
+        if not 0 < caplen <= lib.MAX_CAPLEN:
+            raise make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT,
+                             f"caplen {caplen} is out of range (1..{lib.MAX_CAPLEN})")
+        flags = int(flags) | (lib.PF_RING_PROMISC if promisc else 0)
+        self._ring = ffi.NULL
+        self._break = False
+        self._batch = None
+        self.device = device
+        self.caplen = caplen
+        self.flags = flags
+        ring = lib.pfring_open(device.encode("utf-8", "surrogateescape"), caplen, flags)
+        if ring == ffi.NULL:
+            check(lib.pfring_last_open_error_code() or lib.PF_RING_ERROR_GENERIC, None)
+        self._ring = ring
+        self._reentrant = bool(flags & lib.PF_RING_REENTRANT)
+        self._hdr = ffi.new("struct pfring_pkthdr *")
+        self._pkt = ffi.new("u_char **")
+        if appname is not None:
+            self.set_application_name(appname)
+        if enable:
+            self.enable()
+
+    # -- life cycle -----------------------------------------------------------
+
+    def _h(self):
+        if self._ring == ffi.NULL:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "ring used after close()")
+        return self._ring
+
+    def close(self):
+        """Close the ring.  Closing twice is harmless."""
+        ring, self._ring = self._ring, ffi.NULL
+        if ring != ffi.NULL:
+            lib.pfring_close(ring)
+
+    @property
+    def closed(self):
+        return self._ring == ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_ring", ffi.NULL) != ffi.NULL:
+            self.close()
+
+    def __repr__(self):
+        state = "closed" if self.closed else f"id={self.ring_id}"
+        return f"<Ring {self.device!r} {state}>"
+
+    def enable(self):
+        """Start receiving (``pfring_enable_ring``)."""
+        check(lib.pfring_enable_ring(self._h()), self._ring)
+
+    def disable(self):
+        """Stop receiving (``pfring_disable_ring``)."""
+        check(lib.pfring_disable_ring(self._h()), self._ring)
+
+    # -- receiving ------------------------------------------------------------
+
+    def recv(self, wait=False):
+        """One packet as ``(PacketHeader, bytes)``, or ``None`` if none is ready.
+
+        ``wait=True`` blocks until a packet arrives or :meth:`breakloop` is
+        called (then ``None``)."""
+        ring = self._h()
+        hdr = self._hdr
+        if self._reentrant:
+            buf = ffi.new("u_char[]", self.caplen)
+            self._pkt[0] = buf
+            rc = lib.pfring_recv(ring, self._pkt, self.caplen, hdr, 1 if wait else 0)
+        else:
+            rc = lib.pfring_recv(ring, self._pkt, 0, hdr, 1 if wait else 0)
+        if rc == 0:
+            return None
+        check(rc, ring)
+        return PacketHeader._from_c(hdr), ffi.unpack(ffi.cast("char *", self._pkt[0]), hdr.caplen)
+
+    def recv_batch(self, n=256, timeout=0):
+        """Up to ``n`` packets as a list of ``(PacketHeader, bytes)``.
+
+        Waits up to ``timeout`` seconds for the first packet (0: don't wait)."""
+        ring = self._h()
+        if n <= 0:
+            return []
+        if self._batch is None or len(self._batch[0]) < n:
+            self._batch = (ffi.new("struct pp_pkt[]", n), ffi.new("u_char[]", _BATCH_BUFSIZE))
+        meta, buf = self._batch
+        rc = lib.pp_recv_batch(ring, n, int(timeout * 1000), meta, buf, _BATCH_BUFSIZE)
+        check(rc, ring)
+        data = ffi.buffer(buf)
+        out = []
+        for i in range(rc):
+            m = meta[i]
+            out.append((PacketHeader(m.ts_ns, m.caplen, m.len, m.if_index, bool(m.rx)),
+                        data[m.offset:m.offset + m.caplen]))
+        return out
+
+    def loop(self, callback, count=-1, timeout=None):
+        """Call ``callback(header, memoryview)`` for each packet.
+
+        The memoryview points into the ring and is valid only during the call.
+        Runs until :meth:`breakloop`, ``count`` packets (if >= 0) or
+        ``timeout`` seconds without a packet (if given).  An exception raised
+        by the callback stops the loop and is re-raised.  Returns the number
+        of packets delivered."""
+        ring = self._h()
+        state = _LoopState(callback)
+        handle = ffi.new_handle(state)
+        self._break = False
+        wait_ms = 200 if timeout is None else max(1, int(timeout * 1000))
+        while not self._break:
+            batch = 256 if count < 0 else min(256, count - state.count)
+            if batch <= 0:
+                break
+            rc = lib.pp_dispatch(ring, handle, batch, wait_ms)
+            if state.exc is not None:
+                exc, state.exc = state.exc, None
+                raise exc
+            check(rc, ring)
+            if rc == 0 and timeout is not None:
+                break
+        self._break = False
+        return state.count
+
+    def __iter__(self):
+        """Iterate over ``(PacketHeader, bytes)``, waiting for packets."""
+        while True:
+            pkt = self.recv(wait=True)
+            if pkt is None:
+                if self._break:
+                    self._break = False
+                    return
+                continue
+            yield pkt
+
+    def breakloop(self):
+        """Make a running :meth:`loop` or blocking :meth:`recv` return (any thread)."""
+        self._break = True
+        if self._ring != ffi.NULL:
+            lib.pfring_breakloop(self._ring)
+
+    def poll(self, timeout_ms):
+        """``pfring_poll``: True once the watermark of packets is queued."""
+        return check(lib.pfring_poll(self._h(), int(timeout_ms)), self._ring) > 0
+
+    def fileno(self):
+        """The selectable file descriptor."""
+        return check(lib.pfring_get_selectable_fd(self._h()), self._ring)
+
+    def next_pkt_time(self):
+        """Timestamp (ns) of the next packet, or None if none is queued."""
+        ts = ffi.new("struct timespec *")
+        rc = lib.pfring_next_pkt_time(self._h(), ts)
+        if rc == lib.PF_RING_ERROR_NO_PKT_AVAILABLE:
+            return None
+        check(rc, self._ring)
+        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+
+    @property
+    def num_queued(self):
+        return lib.pfring_get_num_queued_pkts(self._h())
+
+    # -- sending --------------------------------------------------------------
+
+    def send(self, frame, if_index=None):
+        """Transmit one Ethernet frame; returns the bytes sent."""
+        ring = self._h()
+        frame = bytes(frame)
+        if if_index is None:
+            rc = lib.pfring_send(ring, frame, len(frame), 1)
+        else:
+            rc = lib.pfring_send_ifindex(ring, frame, len(frame), 1, int(if_index))
+        return check(rc, ring)
+
+    def send_last_rx_packet(self, if_index):
+        return check(lib.pfring_send_last_rx_packet(self._h(), int(if_index)), self._ring)
+
+    # -- configuration ----------------------------------------------------------
+
+    def set_direction(self, direction):
+        check(lib.pfring_set_direction(self._h(), int(Direction(direction))), self._ring)
+
+    def set_socket_mode(self, mode):
+        check(lib.pfring_set_socket_mode(self._h(), int(SocketMode(mode))), self._ring)
+
+    def set_sampling_rate(self, rate):
+        check(lib.pfring_set_sampling_rate(self._h(), _u32(rate, "rate")), self._ring)
+
+    def set_bpf_filter(self, expression):
+        """Compile ``expression`` (tcpdump syntax) and attach it in the kernel."""
+        if not isinstance(expression, str):
+            raise TypeError("filter must be a str")
+        check(lib.pfring_set_bpf_filter(self._h(), expression.encode()), self._ring)
+
+    def remove_bpf_filter(self):
+        check(lib.pfring_remove_bpf_filter(self._h()), self._ring)
+
+    def set_application_name(self, name):
+        check(lib.pfring_set_application_name(self._h(), str(name).encode()), self._ring)
+
+    def set_application_stats(self, text):
+        check(lib.pfring_set_application_stats(self._h(), str(text).encode()), self._ring)
+
+    @property
+    def appl_stats_file_name(self):
+        buf = ffi.new("char[]", 4096)
+        p = lib.pfring_get_appl_stats_file_name(self._h(), buf, 4096)
+        return ffi.string(p).decode() if p != ffi.NULL else None
+
+    def set_poll_watermark(self, watermark):
+        check(lib.pfring_set_poll_watermark(self._h(), _u16(watermark, "watermark")), self._ring)
+
+    def set_poll_duration(self, duration_ms):
+        check(lib.pfring_set_poll_duration(self._h(), _u32(duration_ms, "duration")), self._ring)
+
+    def set_channel_id(self, channel):
+        check(lib.pfring_set_channel_id(self._h(), _u32(channel, "channel")), self._ring)
+
+    def set_vlan_id(self, vlan_id):
+        check(lib.pfring_set_vlan_id(self._h(), _u16(vlan_id, "vlan_id")), self._ring)
+
+    def set_promisc(self, on):
+        check(lib.pfring_set_promisc(self._h(), 1 if on else 0), self._ring)
+
+    def set_cluster(self, cluster_id, cluster_type=ClusterType.PER_FLOW_5_TUPLE):
+        check(lib.pfring_set_cluster(self._h(), _u32(cluster_id, "cluster_id"),
+                                     int(ClusterType(cluster_type))), self._ring)
+
+    def remove_from_cluster(self):
+        check(lib.pfring_remove_from_cluster(self._h()), self._ring)
+
+    # -- information ------------------------------------------------------------
+
+    def stats(self):
+        st = ffi.new("pfring_stat *")
+        check(lib.pfring_stats(self._h(), st), self._ring)
+        return Stats(st.recv, st.drop)
+
+    @property
+    def version(self):
+        v = ffi.new("u_int32_t *")
+        check(lib.pfring_version(self._h(), v), self._ring)
+        return f"{v[0] >> 16}.{(v[0] >> 8) & 0xff}.{v[0] & 0xff}"
+
+    @property
+    def bound_device_address(self):
+        mac = ffi.new("u_char[6]")
+        check(lib.pfring_get_bound_device_address(self._h(), mac), self._ring)
+        return ":".join(f"{b:02x}" for b in bytes(ffi.buffer(mac)))
+
+    @property
+    def bound_device_ifindex(self):
+        v = ffi.new("int *")
+        check(lib.pfring_get_bound_device_ifindex(self._h(), v), self._ring)
+        return v[0]
+
+    @property
+    def num_rx_channels(self):
+        return lib.pfring_get_num_rx_channels(self._h())
+
+    @property
+    def mtu(self):
+        return check(lib.pfring_get_mtu_size(self._h()), self._ring)
+
+    @property
+    def ring_id(self):
+        return lib.pfring_get_ring_id(self._h())
+
+
+def open_multichannel(device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE):
+    """One ring per RX queue of ``device`` (``pfring_open_multichannel``)."""
+    arr = ffi.new("pfring *[]", lib.MAX_NUM_RX_CHANNELS)
+    n = lib.pfring_open_multichannel(device.encode(), caplen, int(flags), arr)
+    if n == 0:
+        check(lib.pfring_last_open_error_code() or lib.PF_RING_ERROR_GENERIC, None)
+    rings = []
+    for i in range(n):
+        r = Ring.__new__(Ring)
+        r._ring, r._break, r._batch = arr[i], False, None
+        r.device, r.caplen, r.flags = f"{device}@{i}", caplen, int(flags)
+        r._reentrant = bool(int(flags) & lib.PF_RING_REENTRANT)
+        r._hdr = ffi.new("struct pfring_pkthdr *")
+        r._pkt = ffi.new("u_char **")
+        rings.append(r)
+    return rings
+
+
+def _bounded(value, name, hi):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int")
+    if not 0 <= value <= hi:
+        raise ValueError(f"{name} {value} is out of range (0..{hi})")
+    return value
+
+
+def _u16(value, name):
+    return _bounded(value, name, 0xFFFF)
+
+
+def _u32(value, name):
+    return _bounded(value, name, 0xFFFFFFFF)

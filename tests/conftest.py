@@ -1,0 +1,21 @@
+"""Shared test set-up: the namespace fixtures, a private status tree, and the
+needs_root marker (a skip with its reason when not root; CI runs as root)."""
+import os
+import tempfile
+
+import pytest
+
+# Before the library reads its configuration: keep this run's status tree
+# out of the machine's /run/pf_ring.
+os.environ.setdefault("PF_RING_STATUS_DIR", tempfile.mkdtemp(prefix="pfring-status-"))
+
+pytest_plugins = ["pcap_pfring.testing.fixtures"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root (CAP_NET_ADMIN and CAP_NET_RAW) for namespaces and packet sockets")
+    for item in items:
+        if "needs_root" in item.keywords:
+            item.add_marker(skip)
