@@ -8,10 +8,11 @@
  *             created and mapped, the socket is bound to the device (or to
  *             no device for "any" and device lists) still with protocol 0,
  *             and the kernel filter is attached.
- *   enable    re-bind with ETH_P_ALL: from here on packets are queued.
- *             Nothing that arrived before enable can be in the ring.
- *   disable   re-bind with protocol 0 (the hook goes away); a fanout member
- *             cannot re-bind, so it gets a drop-everything filter instead.
+ *   enable    the first time, re-bind with ETH_P_ALL: from here on packets
+ *             are queued.  Nothing that arrived before can be in the ring.
+ *             Later, re-attach the ring's filter.
+ *   disable   attach a drop-everything filter.  (Re-binding cannot undo the
+ *             hook: the kernel reads protocol 0 in bind() as "unchanged".)
  *
  * Receive path (no system call, allocation or copy per packet)
  *   The ring is block_nr blocks.  A block belongs to user space once the
@@ -56,8 +57,10 @@ struct afp_priv {
   struct tpacket3_hdr *next;    /* next packet in cur */
   int efd;                      /* eventfd that wakes poll() */
   int bind_ifindex;             /* 0 for any and device lists */
+  u_int8_t hooked;              /* bound with ETH_P_ALL (enabled once) */
   u_int8_t in_fanout;
   u_int8_t keep_vlan;
+  u_int8_t tx_ready;            /* send path configured */
   pthread_mutex_t stats_lock;
   u_int64_t kern_seen, kern_drops;
 };
@@ -161,7 +164,7 @@ static int wait_readable(pfring *ring, int timeout_ms, int socket_too)
     int err = 0;
     socklen_t len = sizeof(err);
     getsockopt(ring->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (p->bind_ifindex && pfringint_ifindex(ring->spec.devices[0]) != p->bind_ifindex)
+    if (p->bind_ifindex && pfringint_ifindex(ring->fd, ring->spec.devices[0]) != p->bind_ifindex)
       return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
                               "interface '%s' disappeared", ring->spec.devices[0]);
     if (pfd[1].revents & POLLHUP)
@@ -344,7 +347,7 @@ static int attach_filter(pfring *ring, int drop_all)
 static int afp_update_filter(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
-  return attach_filter(ring, p->in_fanout && !ring->enabled);
+  return attach_filter(ring, p->hooked && !ring->enabled);
 }
 
 static int bind_proto(pfring *ring, u_int16_t proto)
@@ -370,19 +373,19 @@ static int bind_proto(pfring *ring, u_int16_t proto)
 static int afp_enable(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
+  int rc;
 
-  if (p->in_fanout)
+  if (p->hooked)
     return attach_filter(ring, 0);
-  return bind_proto(ring, ETH_P_ALL);
+  rc = bind_proto(ring, ETH_P_ALL);
+  if (rc == 0)
+    p->hooked = 1;
+  return rc;
 }
 
 static int afp_disable(pfring *ring)
 {
-  struct afp_priv *p = PRIV(ring);
-
-  if (p->in_fanout)
-    return attach_filter(ring, 1);
-  return bind_proto(ring, 0);
+  return attach_filter(ring, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -416,6 +419,15 @@ static int afp_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
   ssize_t n;
   int ifx = if_index ? if_index : p->bind_ifindex;
 
+  /* A send-only ring (pfsend) goes straight to the driver, past the qdisc.
+   * Other packet sockets then do not see these frames on the way out. */
+  if (!p->tx_ready) {
+    int one = 1;
+    if (ring->mode == send_only_mode)
+      setsockopt(ring->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+    p->tx_ready = 1;
+  }
+
   if (ifx == 0 && ring->spec.num_devices > 0)
     ifx = ring->if_index[0];
   if (ifx == 0)
@@ -434,11 +446,11 @@ static int afp_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
   switch (errno) {
   case EMSGSIZE: {
     char name[IFNAMSIZ] = "?";
-    pfringint_if_name(ifx, name);
+    pfringint_if_name(ring->fd, ifx, name);
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EMSGSIZE,
                             "packet of %u bytes is longer than '%s' allows "
                             "(MTU %d + 14-byte Ethernet header)",
-                            len, name, pfringint_if_mtu(name));
+                            len, name, pfringint_if_mtu(ring->fd, name));
   }
   case EAGAIN: case ENOBUFS:
     return pfringint_seterr(ring, PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, errno,

@@ -32,6 +32,7 @@ from .errors import check, make_error
 
 DEFAULT_CAPLEN = 1536
 _BATCH_BUFSIZE = 4 * 1024 * 1024
+_WAIT_SLICE_MS = 200     # how long C waits before Python checks signals
 
 
 class Direction(enum.IntEnum):
@@ -229,19 +230,28 @@ class Ring:
         """One packet as ``(PacketHeader, bytes)``, or ``None`` if none is ready.
 
         ``wait=True`` blocks until a packet arrives or :meth:`breakloop` is
-        called (then ``None``)."""
+        called (then ``None``).  Signals (Ctrl-C) are handled while waiting."""
         ring = self._h()
-        hdr = self._hdr
-        if self._reentrant:
+        if self._reentrant:      # several threads: nothing shared, copy mode
+            hdr = ffi.new("struct pfring_pkthdr *")
+            pkt = ffi.new("u_char **")
             buf = ffi.new("u_char[]", self.caplen)
-            self._pkt[0] = buf
-            rc = lib.pfring_recv(ring, self._pkt, self.caplen, hdr, 1 if wait else 0)
+            pkt[0] = buf
+            buflen = self.caplen
         else:
-            rc = lib.pfring_recv(ring, self._pkt, 0, hdr, 1 if wait else 0)
+            hdr, pkt, buflen = self._hdr, self._pkt, 0
+        while True:
+            rc = lib.pfring_recv(ring, pkt, buflen, hdr, 0)
+            if rc != 0 or not wait:
+                break
+            if self._break:
+                self._break = False
+                return None
+            check(lib.pfring_poll(ring, _WAIT_SLICE_MS), ring)
         if rc == 0:
             return None
         check(rc, ring)
-        return PacketHeader._from_c(hdr), ffi.unpack(ffi.cast("char *", self._pkt[0]), hdr.caplen)
+        return PacketHeader._from_c(hdr), ffi.unpack(ffi.cast("char *", pkt[0]), hdr.caplen)
 
     def recv_batch(self, n=256, timeout=0):
         """Up to ``n`` packets as a list of ``(PacketHeader, bytes)``.
@@ -274,13 +284,15 @@ class Ring:
         ring = self._h()
         state = _LoopState(callback)
         handle = ffi.new_handle(state)
+        copybuf = ffi.new("u_char[]", self.caplen) if self._reentrant else ffi.NULL
+        copylen = self.caplen if self._reentrant else 0
         self._break = False
-        wait_ms = 200 if timeout is None else max(1, int(timeout * 1000))
+        wait_ms = _WAIT_SLICE_MS if timeout is None else max(1, int(timeout * 1000))
         while not self._break:
             batch = 256 if count < 0 else min(256, count - state.count)
             if batch <= 0:
                 break
-            rc = lib.pp_dispatch(ring, handle, batch, wait_ms)
+            rc = lib.pp_dispatch(ring, handle, batch, wait_ms, copybuf, copylen)
             if state.exc is not None:
                 exc, state.exc = state.exc, None
                 raise exc
@@ -291,14 +303,12 @@ class Ring:
         return state.count
 
     def __iter__(self):
-        """Iterate over ``(PacketHeader, bytes)``, waiting for packets."""
+        """Iterate over ``(PacketHeader, bytes)``, waiting for packets, until
+        :meth:`breakloop`."""
         while True:
             pkt = self.recv(wait=True)
-            if pkt is None:
-                if self._break:
-                    self._break = False
-                    return
-                continue
+            if pkt is None:      # breakloop()
+                return
             yield pkt
 
     def breakloop(self):

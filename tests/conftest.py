@@ -8,6 +8,8 @@ import pytest
 # Before the library reads its configuration: keep this run's status tree
 # out of the machine's /run/pf_ring.
 os.environ.setdefault("PF_RING_STATUS_DIR", tempfile.mkdtemp(prefix="pfring-status-"))
+# Child Pythons must import the installed package, not the source tree.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 pytest_plugins = ["pcap_pfring.testing.fixtures"]
 

@@ -1,8 +1,10 @@
 /*
- * netdev.c - questions about network interfaces, asked in the caller's
- * network namespace (ioctls on a throwaway socket, and one rtnetlink query
- * for the RX queue count; sysfs is avoided because it shows the namespace of
- * whoever mounted it, not the caller's).
+ * netdev.c - questions about network interfaces.  Each helper takes the fd of
+ * a socket whose network namespace is asked: a ring passes its own packet
+ * socket, so the answers stay right after the caller's thread has moved to
+ * another namespace; -1 asks the caller's current namespace through a
+ * throwaway socket.  (sysfs is avoided: it shows the namespace of whoever
+ * mounted it.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,70 +21,88 @@
 
 #define PFRING_API __attribute__((visibility("default")))
 
-static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
+static int ifreq_ioctl(int fd, const char *name, unsigned long req, struct ifreq *ifr)
 {
-  int fd, rc, err;
+  int own = -1, rc, err;
 
   if (!name || strlen(name) >= IFNAMSIZ) {
     errno = ENODEV;
     return -1;
   }
-  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
+  if (fd < 0) {
+    own = fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return -1;
+  }
   memset(ifr, 0, sizeof(*ifr));
   strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
   rc = ioctl(fd, req, ifr);
   err = errno;
-  close(fd);
+  if (own >= 0)
+    close(own);
   errno = err;
   return rc;
 }
 
-int pfringint_ifindex(const char *name)
+int pfringint_ifindex(int fd, const char *name)
 {
   struct ifreq ifr;
 
-  if (ifreq_ioctl(name, SIOCGIFINDEX, &ifr) < 0)
+  if (ifreq_ioctl(fd, name, SIOCGIFINDEX, &ifr) < 0)
     return 0;
   return ifr.ifr_ifindex;
 }
 
-int pfringint_if_name(int ifindex, char name[IFNAMSIZ])
+int pfringint_if_name(int fd, int ifindex, char name[IFNAMSIZ])
 {
-  return if_indextoname((unsigned)ifindex, name) ? 0 : -1;
+  struct ifreq ifr;
+  int own = -1, rc;
+
+  if (fd < 0 && (own = fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+    return -1;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_ifindex = ifindex;
+  rc = ioctl(fd, SIOCGIFNAME, &ifr);
+  if (own >= 0)
+    close(own);
+  if (rc < 0)
+    return -1;
+  memcpy(name, ifr.ifr_name, IFNAMSIZ);
+  name[IFNAMSIZ - 1] = '\0';
+  return 0;
 }
 
-int pfringint_if_flags(const char *name, int *flags)
+int pfringint_if_flags(int fd, const char *name, int *flags)
 {
   struct ifreq ifr;
 
-  if (ifreq_ioctl(name, SIOCGIFFLAGS, &ifr) < 0)
+  if (ifreq_ioctl(fd, name, SIOCGIFFLAGS, &ifr) < 0)
     return -1;
   *flags = ifr.ifr_flags;
   return 0;
 }
 
-int pfringint_if_mtu(const char *name)
+int pfringint_if_mtu(int fd, const char *name)
 {
   struct ifreq ifr;
 
-  if (ifreq_ioctl(name, SIOCGIFMTU, &ifr) < 0)
+  if (ifreq_ioctl(fd, name, SIOCGIFMTU, &ifr) < 0)
     return -1;
   return ifr.ifr_mtu;
 }
 
-int pfringint_if_hwaddr(const char *name, u_char mac[6])
+int pfringint_if_hwaddr(int fd, const char *name, u_char mac[6])
 {
   struct ifreq ifr;
 
-  if (ifreq_ioctl(name, SIOCGIFHWADDR, &ifr) < 0)
+  if (ifreq_ioctl(fd, name, SIOCGIFHWADDR, &ifr) < 0)
     return -1;
   memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
   return 0;
 }
 
-/* IFLA_NUM_RX_QUEUES of one link, from an RTM_GETLINK request. */
+/* IFLA_NUM_RX_QUEUES of one link, from an RTM_GETLINK request in the
+ * caller's current namespace (a ring caches the answer at open). */
 int pfringint_if_num_rx_queues(int ifindex)
 {
   struct {
@@ -133,7 +153,7 @@ PFRING_API int pfring_set_if_promisc(const char *device, int set_promisc)
   struct ifreq ifr;
   int fd, rc;
 
-  if (ifreq_ioctl(device, SIOCGIFFLAGS, &ifr) < 0)
+  if (ifreq_ioctl(-1, device, SIOCGIFFLAGS, &ifr) < 0)
     return PF_RING_ERROR_BAD_IFNAME;
   if (set_promisc)
     ifr.ifr_flags |= IFF_PROMISC;

@@ -194,15 +194,16 @@ static int resolve_devices(pfring *ring)
   }
   for (i = 0; i < s->num_devices; i++) {
     int flags = 0;
-    ring->if_index[i] = pfringint_ifindex(s->devices[i]);
+    ring->if_index[i] = pfringint_ifindex(-1, s->devices[i]);
     if (ring->if_index[i] <= 0)
       return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
                               "no such interface '%s'", s->devices[i]);
-    if (pfringint_if_flags(s->devices[i], &flags) == 0 && !(flags & IFF_UP))
+    if (pfringint_if_flags(-1, s->devices[i], &flags) == 0 && !(flags & IFF_UP))
       return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, ENETDOWN,
                               "interface '%s' is down", s->devices[i]);
   }
   snprintf(ring->bound_name, sizeof(ring->bound_name), "%s", s->devices[0]);
+  ring->num_rx_queues = pfringint_if_num_rx_queues(ring->if_index[0]);
   return 0;
 }
 
@@ -311,7 +312,7 @@ PFRING_API u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t 
                      device_name);
     return 0;
   }
-  ifindex = pfringint_ifindex(spec.devices[0]);
+  ifindex = pfringint_ifindex(-1, spec.devices[0]);
   if (ifindex <= 0) {
     pfringint_seterr(NULL, PF_RING_ERROR_BAD_IFNAME, ENODEV,
                      "no such interface '%s'", spec.devices[0]);
@@ -362,7 +363,8 @@ PFRING_API int pfring_enable_ring(pfring *ring)
   CHECK_RING(ring);
   if (ring->enabled)
     return 0;
-  if (ring->mode == send_only_mode || ring->mode == management_only_mode) {
+  if (ring->mode == send_only_mode || ring->mode == management_only_mode ||
+      ring->spec.none) {
     ring->enabled = 1;
     pfringint_status_update(ring);
     return 0;
@@ -384,7 +386,8 @@ PFRING_API int pfring_disable_ring(pfring *ring)
   CHECK_RING(ring);
   if (!ring->enabled)
     return 0;
-  if (ring->mode != send_only_mode && ring->mode != management_only_mode) {
+  if (ring->mode != send_only_mode && ring->mode != management_only_mode &&
+      !ring->spec.none) {
     NEED_OP(ring, disable, "disable");
     rc = ring->ops.disable(ring);
   }
@@ -701,16 +704,16 @@ PFRING_API int pfring_set_sampling_rate(pfring *ring, u_int32_t rate)
 PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
 {
   struct sock_fprog prog, old;
+  char msg[PFRING_ERRBUF_SIZE];
   u_int8_t old_enabled;
   int rc;
 
   CHECK_RING(ring);
   if (!filter_buffer)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "filter is NULL");
-  rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog,
-                             ring->errbuf, sizeof(ring->errbuf));
+  rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog, msg, sizeof(msg));
   if (rc < 0)
-    return pfringint_seterr(ring, rc, 0, "%s", ring->errbuf);
+    return pfringint_seterr(ring, rc, 0, "%s", msg);
   old = ring->bpf;
   old_enabled = ring->bpf_enabled;
   ring->bpf = prog;
@@ -912,7 +915,7 @@ PFRING_API int pfring_get_bound_device_address(pfring *ring, u_char mac_address[
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "mac_address is NULL");
   if ((rc = single_device(ring, "device address")) < 0)
     return rc;
-  if (pfringint_if_hwaddr(ring->spec.devices[0], mac_address) < 0)
+  if (pfringint_if_hwaddr(ring->fd, ring->spec.devices[0], mac_address) < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
                                   "cannot read the address of '%s'", ring->spec.devices[0]);
   return 0;
@@ -941,7 +944,7 @@ PFRING_API int pfring_get_device_ifindex(pfring *ring, char *device_name, int *i
   CHECK_RING(ring);
   if (!device_name || !if_index)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "NULL argument");
-  *if_index = pfringint_ifindex(device_name);
+  *if_index = pfringint_ifindex(ring->fd, device_name);
   if (*if_index <= 0)
     return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
                             "no such interface '%s'", device_name);
@@ -954,7 +957,7 @@ PFRING_API u_int8_t pfring_get_num_rx_channels(pfring *ring)
 
   if (!ring || ring->closed || ring->spec.any || ring->spec.none)
     return 1;
-  n = pfringint_if_num_rx_queues(ring->if_index[0]);
+  n = ring->num_rx_queues;
   return (u_int8_t)(n > MAX_NUM_RX_CHANNELS ? MAX_NUM_RX_CHANNELS : n);
 }
 
@@ -976,7 +979,7 @@ PFRING_API int pfring_get_mtu_size(pfring *ring)
   CHECK_RING(ring);
   if ((rc = single_device(ring, "MTU")) < 0)
     return rc;
-  rc = pfringint_if_mtu(ring->spec.devices[0]);
+  rc = pfringint_if_mtu(ring->fd, ring->spec.devices[0]);
   if (rc < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
                                   "cannot read the MTU of '%s'", ring->spec.devices[0]);
@@ -990,7 +993,7 @@ PFRING_API int pfring_get_link_status(pfring *ring)
   CHECK_RING(ring);
   if ((rc = single_device(ring, "link status")) < 0)
     return rc;
-  if (pfringint_if_flags(ring->spec.devices[0], &flags) < 0)
+  if (pfringint_if_flags(ring->fd, ring->spec.devices[0], &flags) < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
                                   "cannot read the flags of '%s'", ring->spec.devices[0]);
   return (flags & IFF_RUNNING) ? 1 : 0;

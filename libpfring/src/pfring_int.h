@@ -135,6 +135,7 @@ struct __pfring {
   /* --- identity --- */
   struct pfringint_devspec spec;
   int if_index[MAX_NUM_DEVICES];    /* resolved at open; 0 for any/none */
+  int num_rx_queues;                /* of the first device, read at open */
   char bound_name[IFNAMSIZ * 2 + 16];  /* first device, "any" or "none" */
   u_int32_t ring_id;
   char appname[PF_RING_APPNAME_LEN + 1];
@@ -172,14 +173,15 @@ struct pfringint_backend {
 PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_af_packet_backend;
 
 /* ------------------------------------------------------------------------ */
-/* Netdevice helpers (netdev.c); all act in the caller's network namespace. */
+/* Netdevice helpers (netdev.c).  fd: a socket of the namespace to ask (the
+ * ring's own), or -1 for the caller's current namespace. */
 
-PFRINGINT_HIDDEN int pfringint_ifindex(const char *name);            /* 0 if missing */
-PFRINGINT_HIDDEN int pfringint_if_flags(const char *name, int *flags);
-PFRINGINT_HIDDEN int pfringint_if_mtu(const char *name);             /* <0 on error */
-PFRINGINT_HIDDEN int pfringint_if_hwaddr(const char *name, u_char mac[6]);
-PFRINGINT_HIDDEN int pfringint_if_num_rx_queues(int ifindex);        /* >=1 */
-PFRINGINT_HIDDEN int pfringint_if_name(int ifindex, char name[IFNAMSIZ]);
+PFRINGINT_HIDDEN int pfringint_ifindex(int fd, const char *name);    /* 0 if missing */
+PFRINGINT_HIDDEN int pfringint_if_flags(int fd, const char *name, int *flags);
+PFRINGINT_HIDDEN int pfringint_if_mtu(int fd, const char *name);     /* <0 on error */
+PFRINGINT_HIDDEN int pfringint_if_hwaddr(int fd, const char *name, u_char mac[6]);
+PFRINGINT_HIDDEN int pfringint_if_name(int fd, int ifindex, char name[IFNAMSIZ]);
+PFRINGINT_HIDDEN int pfringint_if_num_rx_queues(int ifindex);        /* >=1, current netns */
 
 /* ------------------------------------------------------------------------ */
 /* Kernel programs (kernel/filter.c)                                         */
@@ -201,6 +203,15 @@ struct pfringint_filter_spec {
  * 0, or PF_RING_ERROR_INVALID_ARGUMENT if the program would be too long. */
 PFRINGINT_HIDDEN int pfringint_build_socket_filter(const struct pfringint_filter_spec *spec,
                                                    struct sock_fprog *out);
+
+/* The PACKET_FANOUT_CBPF program of a per-flow cluster type (kernel/cluster.c):
+ * it returns a symmetric hash of the type's fields and the kernel picks
+ * member hash % members.  The program runs before the MAC header is pushed,
+ * so it reads the frame through SKF_LL_OFF / SKF_NET_OFF relative loads.
+ * Returns 0, PF_RING_ERROR_NOT_SUPPORTED for types without a program
+ * (round robin uses FANOUT_LB) with a message in errbuf. */
+PFRINGINT_HIDDEN int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
+                                                     char *errbuf, size_t errlen);
 
 /* Compiles a BPF expression with the system libpcap (bpf.c). */
 PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,

@@ -54,6 +54,8 @@ static int pp_wait(pfring *ring, int timeout_ms)
   }
 }
 
+/* Packets are received straight into buf (copy mode), which also works on
+ * PF_RING_REENTRANT rings. */
 static int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *out,
                          u_char *buf, size_t bufsize)
 {
@@ -64,16 +66,13 @@ static int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *o
   rc = pp_wait(ring, timeout_ms);
   if (rc <= 0)
     return rc;
-  while (n < max) {
-    u_char *p;
-    rc = pfring_recv(ring, &p, 0, &h, 0);
+  while (n < max && used < bufsize) {
+    u_char *p = buf + used;
+    rc = pfring_recv(ring, &p, (u_int)(bufsize - used), &h, 0);
     if (rc < 0)
       return n ? n : rc;
     if (rc == 0)
       break;
-    if (used + h.caplen > bufsize)
-      h.caplen = (u_int32_t)(bufsize - used);
-    memcpy(buf + used, p, h.caplen);
     out[n].offset = (uint32_t)used;
     out[n].caplen = h.caplen;
     out[n].len = h.len;
@@ -82,20 +81,21 @@ static int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *o
     out[n].rx = h.extended_hdr.rx_direction;
     used += h.caplen;
     n++;
-    if (used >= bufsize)
-      break;
   }
   return n;
 }
 
-static int pp_dispatch(pfring *ring, void *user, int max_pkts, int timeout_ms)
+/* copybuf/copylen: for PF_RING_REENTRANT rings, which cannot hand out
+ * pointers into the ring; NULL/0 for zero copy. */
+static int pp_dispatch(pfring *ring, void *user, int max_pkts, int timeout_ms,
+                       u_char *copybuf, u_int copylen)
 {
   struct pfring_pkthdr h;
   int n = 0, rc;
 
   while (n < max_pkts) {
-    u_char *p;
-    rc = pfring_recv(ring, &p, 0, &h, 0);
+    u_char *p = copybuf;
+    rc = pfring_recv(ring, &p, copylen, &h, 0);
     if (rc < 0)
       return rc;
     if (rc == 0) {

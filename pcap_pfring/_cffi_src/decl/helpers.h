@@ -18,12 +18,14 @@ const char *pp_build_version(void);
 int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *out,
                   u_char *buf, size_t bufsize);
 
-/* Ring.loop(): packets are handed to the Python callback zero-copy until
+/* Ring.loop(): packets are handed to the Python callback (zero-copy unless
+ * copybuf is given, as REENTRANT rings need) until
  * max_pkts were delivered, timeout_ms passed without a packet, or the
  * callback returned non-zero.  Returns the count or <0. */
 extern "Python" int pp_python_packet(void *user, const struct pfring_pkthdr *h,
                                      const u_char *p);
-int pp_dispatch(pfring *ring, void *user, int max_pkts, int timeout_ms);
+int pp_dispatch(pfring *ring, void *user, int max_pkts, int timeout_ms,
+                u_char *copybuf, u_int copylen);
 
 /* pfcount: count in C; runs pfring_loop until pfring_breakloop or count. */
 struct pp_counters {
