@@ -5,12 +5,31 @@
 ...     hdr, data = ring.recv(wait=True)
 """
 from ._ffi import ffi, lib
-from .errors import (BadInterfaceNameError, InvalidArgumentError, InvalidStatusError,
-                     MmapError, NoPacketAvailableError, NotEnoughMemoryError, NotSupportedError,
-                     NoTxSlotAvailableError, PermissionDeniedError, PFRingError,
-                     RingNotEnabledError, UnableToGetInfoError, WrongConfigurationError)
-from .ring import (ClusterType, Direction, Flags, PacketHeader, Ring, SocketMode, Stats,
-                   open_multichannel)
+from .errors import (
+    BadInterfaceNameError,
+    InvalidArgumentError,
+    InvalidStatusError,
+    MmapError,
+    NoPacketAvailableError,
+    NotEnoughMemoryError,
+    NotSupportedError,
+    NoTxSlotAvailableError,
+    PermissionDeniedError,
+    PFRingError,
+    RingNotEnabledError,
+    UnableToGetInfoError,
+    WrongConfigurationError,
+)
+from .ring import (
+    ClusterType,
+    Direction,
+    Flags,
+    PacketHeader,
+    Ring,
+    SocketMode,
+    Stats,
+    open_multichannel,
+)
 
 __version__ = "0.1.0"
 

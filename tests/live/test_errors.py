@@ -1,12 +1,18 @@
 """Bad input on real rings: each gets a clear error and nothing crashes."""
 import os
-import subprocess
 import sys
 
 import pytest
 
-from pcap_pfring import (InvalidArgumentError, InvalidStatusError, PermissionDeniedError, Ring,
-                         RingNotEnabledError, WrongConfigurationError, lib)
+from pcap_pfring import (
+    InvalidArgumentError,
+    InvalidStatusError,
+    PermissionDeniedError,
+    Ring,
+    RingNotEnabledError,
+    WrongConfigurationError,
+    lib,
+)
 
 pytestmark = pytest.mark.needs_root
 

@@ -3,8 +3,14 @@ import errno
 
 import pytest
 
-from pcap_pfring import (BadInterfaceNameError, InvalidArgumentError, NotSupportedError,
-                         PFRingError, Ring, lib)
+from pcap_pfring import (
+    BadInterfaceNameError,
+    InvalidArgumentError,
+    NotSupportedError,
+    PFRingError,
+    Ring,
+    lib,
+)
 from pcap_pfring.errors import check, error_class, make_error
 
 
