@@ -81,7 +81,7 @@ lint: setup
 	$(VENV)/bin/tox -e lint
 
 demo: setup
-	$(VPY) -m pcap_pfring.demo
+	cd $(BUILD) && ../$(VPY) -m pcap_pfring.demo
 
 clean:
 	rm -rf $(BUILD) $(VENV) *.egg-info .tox

@@ -4,8 +4,10 @@
  * runs per batch or per callback only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <pcap/pcap.h>
 #include "pfring.h"
 
 struct pp_pkt {
@@ -153,7 +155,13 @@ static int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len,
         due.tv_sec++;
         due.tv_nsec -= 1000000000L;
       }
-      pp_sleep_until(&due);
+      {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        /* Sleep only when ahead of schedule by more than 50 us. */
+        if ((due.tv_sec - now.tv_sec) * 1000000000L + (due.tv_nsec - now.tv_nsec) > 50000)
+          pp_sleep_until(&due);
+      }
     }
     rc = pfring_send(ring, (char *)(frames + (size_t)i * frame_len), frame_len, 1);
     if (rc == PF_RING_ERROR_NO_TX_SLOT_AVAILABLE)
@@ -166,4 +174,53 @@ static int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len,
       i = 0;
   }
   return 0;
+}
+
+/* pfdump: packets written to a pcap file by the system libpcap. */
+struct pp_dump {
+  pcap_t *dead;
+  pcap_dumper_t *dumper;
+  struct pp_counters *c;
+};
+
+static void pp_dump_cb(const struct pfring_pkthdr *h, const u_char *p, const u_char *user)
+{
+  struct pp_dump *d = (struct pp_dump *)user;
+  struct pcap_pkthdr ph;
+
+  ph.ts = h->ts;
+  ph.caplen = h->caplen;
+  ph.len = h->len;
+  pcap_dump((u_char *)d->dumper, &ph, p);
+  d->c->pkts++;
+  d->c->bytes += h->len;
+  if (d->c->limit && d->c->pkts >= d->c->limit)
+    pfring_breakloop(d->c->ring);
+}
+
+/* Returns 0, <0 from pfring_loop, or -1000 with errbuf set when the file
+ * cannot be written. */
+static int pp_dump_loop(pfring *ring, const char *path, int snaplen, struct pp_counters *c,
+                        char *errbuf, size_t errlen)
+{
+  struct pp_dump d;
+  int rc;
+
+  d.c = c;
+  c->ring = ring;
+  d.dead = pcap_open_dead(DLT_EN10MB, snaplen);
+  if (!d.dead) {
+    snprintf(errbuf, errlen, "pcap_open_dead failed");
+    return -1000;
+  }
+  d.dumper = pcap_dump_open(d.dead, path);
+  if (!d.dumper) {
+    snprintf(errbuf, errlen, "%s", pcap_geterr(d.dead));
+    pcap_close(d.dead);
+    return -1000;
+  }
+  rc = pfring_loop(ring, pp_dump_cb, (const u_char *)&d, 1);
+  pcap_dump_close(d.dumper);
+  pcap_close(d.dead);
+  return rc;
 }

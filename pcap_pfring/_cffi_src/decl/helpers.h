@@ -40,3 +40,8 @@ int pp_count_loop(pfring *ring, struct pp_counters *c);
  * *stop; paced at pps (0 = full speed). */
 int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len, uint32_t nframes,
                  uint64_t count, double pps, struct pp_counters *c, volatile int *stop);
+
+/* pfdump: write the packets to a pcap file until breakloop or the limit.
+ * Returns 0, <0 from pfring_loop, or -1000 with errbuf set (file error). */
+int pp_dump_loop(pfring *ring, const char *path, int snaplen, struct pp_counters *c,
+                 char *errbuf, size_t errlen);
