@@ -366,6 +366,11 @@ char *pfring_format_numbers(double val, char *buf, u_int buf_len, u_int8_t add_d
 typedef void (*pfring_print_fn)(int level, const char *msg, void *user);
 void pfring_set_print(pfring_print_fn fn, void *user, int max_level);
 
+/* pcap-pfring: rewrites the status tree's info and dev/ files and deletes
+ * the entries of processes that are gone.  Returns the number of live rings
+ * or <0. */
+int pfring_status_refresh(void);
+
 /* The value of a PF_RING module parameter (min_num_slots, enable_tx_capture,
  * ...) after the configuration file and PF_RING_<NAME> variables; -1 if the
  * name is unknown. */
