@@ -41,7 +41,7 @@ def finish(p, timeout=30):
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate()
-        raise AssertionError(f"pfcount did not stop: {err}")
+        raise AssertionError(f"pfcount did not stop: {err}") from None
     assert p.returncode == 0, err
     return json.loads(out), err
 
