@@ -144,3 +144,103 @@ def test_open_multichannel(veth_pair_mq):
             r.close()
     with pytest.raises(InvalidStatusError):
         rings[0].stats()
+
+
+def _recv_c(ring, parsed=False):
+    from pcap_pfring import ffi, lib
+    pkt = ffi.new("u_char **")
+    hdr = ffi.new("struct pfring_pkthdr *")
+    for _ in range(50):
+        rc = (lib.pfring_recv_parsed(ring._ring, pkt, 0, hdr, 0, 5, 0, 1) if parsed
+              else lib.pfring_recv(ring._ring, pkt, 0, hdr, 0))
+        if rc:
+            return rc, hdr
+        ring.poll(100)
+    return 0, hdr
+
+
+def _udp_frame(pair):
+    import struct
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, bytes([10, 1, 1, 1]),
+                     bytes([10, 1, 1, 2]))
+    return frame(pair.mac_a, pair.mac_b, 0x0800, ip + struct.pack("!HHHH", 3333, 4444, 8, 0))
+
+
+@pytest.mark.parametrize("flags, parsed_expected", [
+    (Flags.LONG_HEADER, True), (Flags.NONE, False), (Flags.LONG_HEADER | Flags.DO_NOT_PARSE, False),
+])
+def test_long_header_fills_the_parsed_header(veth_pair, flags, parsed_expected):
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, flags=flags, enable=True)
+    with ring:
+        send_from_b(veth_pair, [_udp_frame(veth_pair)])
+        rc, hdr = _recv_c(ring)
+        assert rc == 1
+        pi = hdr.extended_hdr.parsed_pkt
+        if parsed_expected:
+            assert (pi.ip_version, pi.l3_proto, pi.l4_src_port, pi.l4_dst_port) == (4, 17, 3333, 4444)
+            assert hdr.extended_hdr.pkt_hash == (0x0A010101 + 0x0A010102 + 17 + 3333 + 4444)
+        else:
+            assert hdr.extended_hdr.pkt_hash == 0
+
+
+def test_recv_parsed(veth_pair):
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, enable=True)
+    with ring:
+        send_from_b(veth_pair, [_udp_frame(veth_pair)])
+        rc, hdr = _recv_c(ring, parsed=True)
+        assert rc == 1
+        assert hdr.extended_hdr.parsed_pkt.l4_dst_port == 4444
+        assert hdr.extended_hdr.pkt_hash != 0
+
+
+def _promiscuity(pair):
+    out = pair.a.run(["ip", "-d", "link", "show", pair.if_a]).stdout
+    return int(out.split("promiscuity ")[1].split()[0])
+
+
+def test_promisc_is_counted_and_restored(veth_pair):
+    assert _promiscuity(veth_pair) == 0
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, promisc=True)
+    assert _promiscuity(veth_pair) == 1
+    ring.set_promisc(False)
+    assert _promiscuity(veth_pair) == 0
+    ring.set_promisc(True)
+    ring.close()
+    assert _promiscuity(veth_pair) == 0
+
+
+def test_loopback_without_duplicates(veth_pair):
+    with veth_pair.a.enter():
+        ring = Ring("lo", enable=True)
+        ring.set_bpf_filter("udp and dst port 7777")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(10):
+                s.sendto(bytes([i]) * 10, ("127.0.0.1", 7777))
+    with ring:
+        got = drain(ring)
+    assert [d[-10:] for _, d in got] == [bytes([i]) * 10 for i in range(10)]
+
+
+def test_tx_capture_module_parameter(veth_pair):
+    """PF_RING_ENABLE_TX_CAPTURE=0 makes new rings RX only (a fresh process)."""
+    code = ("import time, pcap_pfring as p\n"
+            f"r = p.Ring({veth_pair.if_a!r}, enable=True)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(1)\n"
+            "got = r.recv_batch(100, timeout=1)\n"
+            "print(sorted('RX' if h.rx else 'TX' for h, _ in got))\n")
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PF_RING_ENABLE_TX_CAPTURE="0")
+    p = veth_pair.a.popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert p.stdout.readline().strip() == "ready"
+    send_from_b(veth_pair, frames_b_to_a(veth_pair, 2))
+    sa = veth_pair.a.raw_socket(veth_pair.if_a)
+    sa.send(frame(veth_pair.mac_b, veth_pair.mac_a, ETH_TEST, b"out" * 10))
+    sa.close()
+    out, _ = p.communicate(timeout=30)
+    assert out.strip() == "['RX', 'RX']"

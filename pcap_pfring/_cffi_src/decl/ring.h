@@ -8,6 +8,9 @@ int pfring_disable_ring(pfring *ring);
 
 int pfring_recv(pfring *ring, u_char **buffer, u_int buffer_len,
                 struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet);
+int pfring_recv_parsed(pfring *ring, u_char **buffer, u_int buffer_len,
+                       struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet,
+                       u_int8_t level, u_int8_t add_timestamp, u_int8_t add_hash);
 int pfring_loop(pfring *ring, pfringProcesssPacket looper,
                 const u_char *user_bytes, u_int8_t wait_for_packet);
 void pfring_breakloop(pfring *ring);
