@@ -38,6 +38,11 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <linux/sockios.h>
 
 #include "pfring_int.h"
 
@@ -66,6 +71,10 @@ struct afp_priv {
 };
 
 #define PRIV(r) ((struct afp_priv *)(r)->priv)
+
+static void afp_close(pfring *ring);
+static int afp_enable(pfring *ring);
+static int join_cluster(pfring *ring);
 
 static inline struct tpacket_block_desc *block_at(struct afp_priv *p, u_int32_t i)
 {
@@ -377,15 +386,173 @@ static int afp_enable(pfring *ring)
 
   if (p->hooked)
     return attach_filter(ring, 0);
+  if (ring->cluster_id && (rc = attach_filter(ring, 1)) < 0)
+    return rc;
   rc = bind_proto(ring, ETH_P_ALL);
-  if (rc == 0)
-    p->hooked = 1;
-  return rc;
+  if (rc < 0)
+    return rc;
+  p->hooked = 1;
+  if (ring->cluster_id) {
+    if ((rc = join_cluster(ring)) < 0)
+      return rc;                      /* stays behind the drop-everything filter */
+    return attach_filter(ring, 0);
+  }
+  return 0;
 }
 
 static int afp_disable(pfring *ring)
 {
   return attach_filter(ring, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Clusters: one PACKET_FANOUT group per cluster id.  Round robin is
+ * FANOUT_LB; the per-flow types are FANOUT_CBPF with the hash program of
+ * kernel/cluster.c.  A socket can join only once it is bound with ETH_P_ALL,
+ * so a ring joins at enable (or at once if it is already enabled), behind a
+ * drop-everything filter until it is a member.                             */
+
+#define AFP_MAX_CLUSTER_MEMBERS 64
+
+static int join_cluster(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct fanout_args fa;
+  struct sock_fprog prog = { 0, NULL };
+  char msg[PFRING_ERRBUF_SIZE];
+  int rc, err;
+
+  memset(&fa, 0, sizeof(fa));
+  fa.id = (u_int16_t)ring->cluster_id;
+  fa.max_num_members = AFP_MAX_CLUSTER_MEMBERS;
+  if (ring->cluster_type == cluster_round_robin) {
+    fa.type_flags = PACKET_FANOUT_LB;
+  } else {
+    rc = pfringint_build_cluster_program(ring->cluster_type, &prog, msg, sizeof(msg));
+    if (rc < 0)
+      return pfringint_seterr(ring, rc, 0, "%s", msg);
+    fa.type_flags = PACKET_FANOUT_CBPF;
+  }
+  if (pfringint_params()->enable_ip_defrag)
+    fa.type_flags |= PACKET_FANOUT_FLAG_DEFRAG;
+  if (setsockopt(ring->fd, SOL_PACKET, PACKET_FANOUT, &fa, sizeof(fa)) < 0) {
+    err = errno;
+    free(prog.filter);
+    if (err == ENOSPC)
+      return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, err,
+                              "cannot join cluster %u: it is full (%d members)",
+                              ring->cluster_id, AFP_MAX_CLUSTER_MEMBERS);
+    if (err == EINVAL)
+      return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, err,
+                              "cannot join cluster %u on '%s': the cluster exists with "
+                              "another type or on another device", ring->cluster_id,
+                              ring->bound_name);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot join cluster %u", ring->cluster_id);
+  }
+  p->in_fanout = 1;
+  if (prog.len) {
+    rc = setsockopt(ring->fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof(prog));
+    err = errno;
+    free(prog.filter);
+    if (rc < 0)
+      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                    "cannot load the hash program of cluster %u",
+                                    ring->cluster_id);
+  }
+  return 0;
+}
+
+static int afp_set_cluster(pfring *ring, u_int id, cluster_type type)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct sock_fprog prog = { 0, NULL };
+  char msg[PFRING_ERRBUF_SIZE];
+  int rc;
+
+  if (id == 0 || id > 0xFFFF)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "cluster id %u is out of range (1..65535)", id);
+  if ((int)type < cluster_per_flow || type > cluster_per_flow_ip_with_dup_tuple)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "cluster type %d is out of range (0..13)", (int)type);
+  if (ring->cluster_id)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "ring is already in cluster %u", ring->cluster_id);
+  if (ring->spec.none)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "an unbound ring cannot join a cluster");
+  if (type != cluster_round_robin) {   /* unsupported types fail now, not at enable */
+    rc = pfringint_build_cluster_program(type, &prog, msg, sizeof(msg));
+    if (rc < 0)
+      return pfringint_seterr(ring, rc, 0, "%s", msg);
+    free(prog.filter);
+  }
+  ring->cluster_id = id;
+  ring->cluster_type = type;
+  if (!p->hooked)
+    return 0;                        /* joins at enable */
+  rc = join_cluster(ring);
+  if (rc < 0)
+    ring->cluster_id = 0;
+  return rc;
+}
+
+static int afp_activate(pfring *ring);
+
+/* Switches the calling thread into the network namespace of fd's socket;
+ * returns the fd to switch back with (or -1 if no switch was needed). */
+static int enter_netns_of(int fd, int *err)
+{
+  struct stat a, b;
+  int ns = ioctl(fd, SIOCGSKNS), own;
+
+  *err = 0;
+  if (ns < 0)
+    return -1;
+  own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own >= 0 && fstat(ns, &a) == 0 && fstat(own, &b) == 0 && a.st_ino == b.st_ino &&
+      a.st_dev == b.st_dev) {
+    close(ns);
+    close(own);
+    return -1;
+  }
+  if (own < 0 || setns(ns, CLONE_NEWNET) < 0) {
+    *err = errno;
+    if (own >= 0)
+      close(own);
+    own = -1;
+  }
+  close(ns);
+  return own;
+}
+
+/* A socket cannot leave a fanout group: the ring gets a new socket, made in
+ * the namespace of the old one. */
+static int afp_remove_from_cluster(pfring *ring)
+{
+  struct afp_priv *p = PRIV(ring);
+  int rc, back, err;
+
+  if (!ring->cluster_id)
+    return 0;
+  ring->cluster_id = 0;
+  if (!p->in_fanout)
+    return 0;
+  back = enter_netns_of(ring->fd, &err);
+  if (err)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_PERMISSION_DENIED, err,
+                                  "cannot re-open the ring in its network namespace");
+  afp_close(ring);
+  memset(p, 0, sizeof(*p));
+  rc = afp_activate(ring);
+  if (rc == 0 && ring->enabled)
+    rc = afp_enable(ring);
+  if (back >= 0) {
+    setns(back, CLONE_NEWNET);
+    close(back);
+  }
+  return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -636,6 +803,8 @@ static int afp_activate(pfring *ring)
   ring->ops.update_filter = afp_update_filter;
   ring->ops.kernel_counters = afp_kernel_counters;
   ring->ops.set_promisc = afp_set_promisc;
+  ring->ops.set_cluster = afp_set_cluster;
+  ring->ops.remove_from_cluster = afp_remove_from_cluster;
   return 0;
 }
 

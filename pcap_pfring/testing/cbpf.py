@@ -148,6 +148,36 @@ def run(program, packet, *, pkttype=0, ifindex=1, hatype=1, queue=0, vlan_tci=No
     raise ValueError("program ran off its end")
 
 
+def check(program):
+    """The kernel's static checks of a classic program (bpf_check_classic):
+    length, jump targets, a final return, constant division by zero, and no
+    load of a scratch word that is not stored on the way there.  Raises
+    ValueError with the reason."""
+    n = len(program)
+    if not 0 < n <= 4096:
+        raise ValueError(f"program has {n} instructions")
+    if program[-1][0] & 0x07 != 0x06:
+        raise ValueError("the last instruction is not a return")
+    masks = [0xFFFF] * (n + 1)
+    valid = 0
+    for pc, (code, jt, jf, k) in enumerate(program):
+        valid &= masks[pc]
+        cls = code & 0x07
+        if cls == 0x05:
+            targets = [pc + 1 + k] if code & 0xF0 == 0x00 else [pc + 1 + jt, pc + 1 + jf]
+            for t in targets:
+                if t >= n:
+                    raise ValueError(f"jump at {pc} leaves the program")
+                masks[t] &= valid
+            valid = 0xFFFF
+        elif cls in (0x02, 0x03):
+            valid |= 1 << (k & 15)
+        elif cls in (0x00, 0x01) and code & 0xE0 == 0x60 and not valid & (1 << (k & 15)):
+            raise ValueError(f"load of scratch word {k} at {pc} before a store")
+        elif cls == 0x04 and code & 0xF0 in (0x30, 0x90) and not code & 0x08 and k == 0:
+            raise ValueError(f"division by constant 0 at {pc}")
+
+
 def _operand(k):
     s = _signed(k)
     if SKF_AD_OFF <= s < 0:

@@ -64,7 +64,9 @@ GOLDEN = {
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_listing(dump, name):
     spec, expected = GOLDEN[name]
-    assert cbpf.disasm(dump(**spec)) == expected
+    prog = dump(**spec)
+    cbpf.check(prog)
+    assert cbpf.disasm(prog) == expected
 
 
 VERDICTS = [

@@ -1,0 +1,243 @@
+"""Clusters on real kernel fanout groups: members, flows, both directions.
+
+Frames of many flows go A->B (received on veth0) and B->A (transmitted on
+veth0), so each member ring on veth0 sees both directions.  Fanout members
+are numbered in join order, so every frame's member is predicted exactly by
+the reference hash."""
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pcap_pfring import ClusterType, InvalidArgumentError, NotSupportedError, Ring
+from pcap_pfring.testing.cluster_ref import cluster_hash
+from pcap_pfring.testing.fixtures import drain, frame
+
+pytestmark = pytest.mark.needs_root
+
+
+def ipv4(src, dst, proto, l4, frag=0x4000):
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 7, frag, 64, proto, 0,
+                       bytes(src), bytes(dst)) + l4
+
+
+def ipv6(src, dst, nh, l4):
+    return struct.pack("!IHBB16s16s", 0x60000000, len(l4), nh, 64, bytes(src), bytes(dst)) + l4
+
+
+def l4(sport, dport, tag):
+    return struct.pack("!HH", sport, dport) + struct.pack("!I", tag) + b"\0" * 12
+
+
+def make_flows(pair, n, seed):
+    """(flow id, frame a->b as received, frame b->a as sent by a, rx vlan) for n flows."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = i % 4
+        a4, b4 = [10, 1, rng.randrange(256), rng.randrange(1, 255)], [10, 2, 0, rng.randrange(1, 255)]
+        a6 = [0x20, 1, 0xd, 0xb8] + [rng.randrange(256) for _ in range(12)]
+        b6 = [0x20, 1, 0xd, 0xb9] + [rng.randrange(256) for _ in range(12)]
+        sp, dp, proto = rng.randrange(1024, 65535), rng.randrange(1, 65535), rng.choice([6, 17])
+        vlan = 50 + i % 7 if kind == 2 else None
+        if kind == 1:
+            fwd = ipv6(a6, b6, proto, l4(sp, dp, i))
+            rev = ipv6(b6, a6, proto, l4(dp, sp, i))
+            et = 0x86DD
+        else:
+            fwd = ipv4(a4, b4, proto, l4(sp, dp, i))
+            rev = ipv4(b4, a4, proto, l4(dp, sp, i))
+            et = 0x0800
+        if kind == 3:      # a fragmented datagram: first + later fragment
+            out.append((i, frame(pair.mac_a, pair.mac_b, 0x0800, ipv4(a4, b4, 17, l4(sp, dp, i), 0x2000)),
+                        frame(pair.mac_b, pair.mac_a, 0x0800, ipv4(a4, b4, 17, b"\x33" * 16, 0x0003)),
+                        None))
+            continue
+        out.append((i, frame(pair.mac_a, pair.mac_b, et, fwd, vlan=vlan),
+                    frame(pair.mac_b, pair.mac_a, et, rev, vlan=vlan), vlan))
+    return out
+
+
+def predicted(ctype, data, rx_vlan, members):
+    if rx_vlan is not None and data[12:14] == b"\x81\x00":
+        # The receiving veth moves the tag into metadata before the program runs.
+        return cluster_hash(ctype, data[:12] + data[16:], rx_vlan) % members
+    return cluster_hash(ctype, data) % members
+
+
+def run_members(pair, members, ctype, flows, cluster_id):
+    with pair.a.enter():
+        rings = [Ring(pair.if_a) for _ in range(members)]
+    try:
+        for r in rings:
+            r.set_cluster(cluster_id, ctype)
+            r.enable()
+        sb = pair.b.raw_socket(pair.if_b)
+        sa = pair.a.raw_socket(pair.if_a)
+        for _, fwd, rev, _ in flows:
+            sb.send(fwd)
+            sa.send(rev)
+        sb.close()
+        sa.close()
+        return [[d for _, d in drain(r)] for r in rings]
+    finally:
+        for r in rings:
+            r.close()
+
+
+@pytest.mark.parametrize("members", [2, 3, 4])
+@pytest.mark.parametrize("ctype", [ClusterType.PER_FLOW_5_TUPLE, ClusterType.PER_FLOW,
+                                   ClusterType.PER_FLOW_2_TUPLE])
+def test_per_flow_members(veth_pair, members, ctype):
+    flows = make_flows(veth_pair, 200, seed=members)
+    got = run_members(veth_pair, members, ctype, flows, cluster_id=100 + members)
+    sent = [f for _, fwd, rev, _ in flows for f in (fwd, rev)]
+    everything = [d for m in got for d in m]
+    assert sorted(everything) == sorted(sent)                     # complete, nothing twice
+    where = {d: m for m, frames in enumerate(got) for d in frames}
+    for fid, fwd, rev, vlan in flows:
+        # the tagged frame is received with its tag re-inserted: same bytes as sent
+        assert where[fwd] == where[rev], fid                        # a flow stays whole
+        assert where[fwd] == predicted(ctype, fwd, vlan, members), fid
+    assert all(got)                                               # every member got some
+
+
+def test_round_robin_is_even(veth_pair):
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, i.to_bytes(4, "big") * 4)
+              for i in range(301)]
+    with veth_pair.a.enter():
+        rings = [Ring(veth_pair.if_a) for _ in range(3)]
+    try:
+        for r in rings:
+            r.set_cluster(9, ClusterType.ROUND_ROBIN)
+            r.enable()
+        s = veth_pair.b.raw_socket(veth_pair.if_b)
+        for f in frames:
+            s.send(f)
+        s.close()
+        got = [[d for _, d in drain(r)] for r in rings]
+    finally:
+        for r in rings:
+            r.close()
+    assert sorted(len(g) for g in got) == [100, 100, 101]
+    assert sorted(d for g in got for d in g) == sorted(frames)
+
+
+def test_spread_of_1000_flows(veth_pair):
+    rng = random.Random(7)
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x0800,
+                    ipv4([10, 9, rng.randrange(256), rng.randrange(1, 255)], [10, 8, 0, 1], 17,
+                         l4(rng.randrange(1024, 65535), 53, i)))
+              for i in range(1000)]
+    with veth_pair.a.enter():
+        rings = [Ring(veth_pair.if_a) for _ in range(4)]
+    try:
+        for r in rings:
+            r.set_cluster(12, ClusterType.PER_FLOW_5_TUPLE)
+            r.enable()
+        s = veth_pair.b.raw_socket(veth_pair.if_b)
+        for f in frames:
+            s.send(f)
+        s.close()
+        counts = [len(drain(r)) for r in rings]
+    finally:
+        for r in rings:
+            r.close()
+    assert sum(counts) == 1000
+    assert all(200 <= c <= 300 for c in counts), counts
+
+
+def test_cluster_errors(veth_pair):
+    pair = veth_pair
+    pair.a.run(["ip", "link", "add", "veth2", "type", "veth", "peer", "name", "veth3"])
+    pair.a.run(["ip", "link", "set", "veth2", "up"])
+    with pair.a.enter():
+        first = Ring(pair.if_a, enable=True)
+        rr = Ring(pair.if_a, enable=True)
+        other_dev = Ring("veth2", enable=True)
+        spare = Ring(pair.if_a)
+    with first, rr, other_dev, spare:
+        first.set_cluster(33, ClusterType.PER_FLOW_5_TUPLE)
+        with pytest.raises(InvalidArgumentError, match="cluster 33 on 'veth0': the cluster exists with another type"):
+            rr.set_cluster(33, ClusterType.ROUND_ROBIN)
+        with pytest.raises(InvalidArgumentError, match="another device"):
+            other_dev.set_cluster(33, ClusterType.PER_FLOW_5_TUPLE)
+        with pytest.raises(InvalidArgumentError, match="out of range"):
+            spare.set_cluster(0)
+        with pytest.raises(InvalidArgumentError, match="out of range"):
+            spare.set_cluster(70000)
+        with pytest.raises(NotSupportedError, match="duplication"):
+            spare.set_cluster(5, ClusterType.PER_FLOW_IP_WITH_DUP_TUPLE)
+        with pytest.raises(Exception, match="already in cluster 33"):
+            first.set_cluster(34)
+
+
+def test_remove_from_cluster(veth_pair):
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, i.to_bytes(4, "big") * 4)
+              for i in range(30)]
+    with veth_pair.a.enter():
+        rings = [Ring(veth_pair.if_a) for _ in range(3)]
+    try:
+        for r in rings:
+            r.set_cluster(21, ClusterType.ROUND_ROBIN)
+            r.enable()
+        rings[0].remove_from_cluster()
+        s = veth_pair.b.raw_socket(veth_pair.if_b)
+        for f in frames:
+            s.send(f)
+        s.close()
+        counts = [len(drain(r)) for r in rings]
+    finally:
+        for r in rings:
+            r.close()
+    assert counts == [30, 15, 15]
+
+
+MEMBER = """
+import sys, time, pcap_pfring as p
+r = p.Ring(sys.argv[1], appname="member")
+r.set_cluster(int(sys.argv[2]), p.ClusterType.PER_FLOW_5_TUPLE)
+r.enable()
+print("ready", flush=True)
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    for h, d in r.recv_batch(256, timeout=0.1):
+        print(d.hex(), flush=True)
+"""
+
+
+def test_member_processes_and_a_killed_member(veth_pair, tmp_path):
+    script = tmp_path / "member.py"
+    script.write_text(MEMBER)
+    procs = [veth_pair.a.popen([sys.executable, str(script), veth_pair.if_a, "61", "6"],
+                               stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        flows = make_flows(veth_pair, 120, seed=61)
+        sb = veth_pair.b.raw_socket(veth_pair.if_b)
+        for _, fwd, _, _ in flows:
+            sb.send(fwd)
+        time.sleep(0.5)
+        os.kill(procs[0].pid, signal.SIGKILL)          # a member dies
+        procs[0].wait(10)
+        time.sleep(0.3)
+        later = make_flows(veth_pair, 60, seed=62)
+        for _, fwd, _, _ in later:
+            sb.send(fwd)
+        sb.close()
+        outs = [p.communicate(timeout=30)[0].split()[1:] for p in procs[1:]]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    survivors = [set(bytes.fromhex(h) for h in o) for o in outs]
+    assert not survivors[0] & survivors[1]
+    # After the kill the two remaining members receive every later frame.
+    assert {f for _, f, _, _ in later} <= survivors[0] | survivors[1]

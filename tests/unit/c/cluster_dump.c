@@ -1,0 +1,23 @@
+/* Prints the cluster program of a type: "code jt jf k" lines, or "error RC MSG". */
+#include <stdio.h>
+#include <stdlib.h>
+#include "pfring_int.h"
+
+int main(int argc, char **argv)
+{
+  struct sock_fprog p;
+  char err[256];
+  int rc, i;
+
+  if (argc != 2)
+    return 2;
+  rc = pfringint_build_cluster_program((cluster_type)atoi(argv[1]), &p, err, sizeof(err));
+  if (rc < 0) {
+    printf("error %d %s\n", rc, err);
+    return 0;
+  }
+  for (i = 0; i < p.len; i++)
+    printf("%u %u %u %u\n", p.filter[i].code, p.filter[i].jt, p.filter[i].jf, p.filter[i].k);
+  free(p.filter);
+  return 0;
+}
