@@ -4,6 +4,7 @@ Frames of many flows go A->B (received on veth0) and B->A (transmitted on
 veth0), so each member ring on veth0 sees both directions.  Fanout members
 are numbered in join order, so every frame's member is predicted exactly by
 the reference hash."""
+import json
 import os
 import random
 import signal
@@ -241,3 +242,32 @@ def test_member_processes_and_a_killed_member(veth_pair, tmp_path):
     assert not survivors[0] & survivors[1]
     # After the kill the two remaining members receive every later frame.
     assert {f for _, f, _, _ in later} <= survivors[0] | survivors[1]
+
+
+def test_two_pfcounts_split_per_flow_and_show_in_status(veth_pair):
+    from pcap_pfring import status
+    tool = os.path.join(os.path.dirname(sys.executable), "pfcount")
+    counters = [veth_pair.a.popen([tool, "-i", veth_pair.if_a, "-c", "44", "-H", "4", "-e", "1",
+                                   "-d", "4", "--json", "-f", "udp"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    try:
+        time.sleep(1.0)
+        mine = [r for r in status.list_rings() if r.pid in {c.pid for c in counters}]
+        assert len(mine) == 2
+        assert all(r.fields["Cluster Id"] == "44" and r.fields["Appl. Name"] == "pfcount"
+                   for r in mine)
+        sender = os.path.join(os.path.dirname(sys.executable), "pfsend")
+        res = veth_pair.b.run([sender, "-i", veth_pair.if_b, "-n", "6400", "-b", "16", "-c", "16",
+                               "-M", veth_pair.mac_a.hex(":")], check=False, timeout=30)
+        assert res.returncode == 0, res.stderr
+        results = [json.loads(c.communicate(timeout=30)[0]) for c in counters]
+    finally:
+        for c in counters:
+            if c.poll() is None:
+                c.kill()
+                c.wait()
+    recv = [r["recv"] for r in results]
+    assert sum(recv) == 6400
+    # 256 flows of 25 packets each: every member holds whole flows
+    assert all(n % 25 == 0 and n > 0 for n in recv), recv

@@ -1,6 +1,7 @@
 """Cluster hash programs (kernel/cluster.c) without root: each type's member
 choice over a mixed set of frames, run in the classic BPF interpreter and
 compared with the reference implementation; symmetry; spread."""
+import os
 import pathlib
 import random
 import struct
@@ -169,3 +170,18 @@ def test_spread_within_20_percent(program, ctype):
 def test_unsupported_types(program, ctype, rc, text):
     out = program(ctype)
     assert out.startswith(f"error {rc} ") and text in out
+
+
+GOLDEN_DIR = ROOT / "tests" / "unit" / "data" / "cluster"
+
+
+@pytest.mark.parametrize("ctype", TYPES)
+def test_golden_listing(program, ctype):
+    """The exact instructions of each type.  A generator change must show
+    here which programs changed (UPDATE_GOLDEN=1 rewrites the listings)."""
+    listing = "\n".join(cbpf.disasm(program(ctype))) + "\n"
+    path = GOLDEN_DIR / f"type{ctype}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(listing)
+    assert listing == path.read_text()
