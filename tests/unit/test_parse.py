@@ -41,7 +41,11 @@ def parse(frame, level=5, caplen=None, add_hash=1):
     hdr.caplen = len(frame) if caplen is None else caplen
     hdr.len = len(frame)
     rc = lib.pfring_parse_pkt(buf, hdr, level, 0, add_hash)
+    _alive.append(hdr)       # the returned views point into hdr's memory
     return rc, hdr.extended_hdr.parsed_pkt, hdr.extended_hdr
+
+
+_alive = []
 
 
 A4, B4 = [10, 0, 0, 1], [10, 0, 0, 2]
