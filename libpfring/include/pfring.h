@@ -371,6 +371,23 @@ void pfring_set_print(pfring_print_fn fn, void *user, int max_level);
  * or <0. */
 int pfring_status_refresh(void);
 
+/* pcap-pfring: PF_RING's libpcap environment variables (PCAP_NO_PF_RING,
+ * PCAP_PF_RING_*), parsed with PF_RING's rules in one place for the libpcap
+ * drop-in and the Python shim.  Malformed values are reported through the
+ * print callback and replaced by PF_RING's fallback. */
+struct pfring_pcap_env {
+  int no_pf_ring;              /* PCAP_NO_PF_RING present */
+  int active_poll;             /* PCAP_PF_RING_ACTIVE_POLL non-zero */
+  u_int32_t open_flags;        /* ZC_SYMMETRIC_RSS, STRIP_HW_TIMESTAMP, HW_TIMESTAMP, USERSPACE_BPF */
+  int recv_only;               /* PCAP_PF_RING_RECV_ONLY present */
+  int rss_rehash;              /* PCAP_PF_RING_RSS_REHASH non-zero */
+  int always_sync_fd;          /* PCAP_PF_RING_ALWAYS_SYNC_FD non-zero */
+  u_int32_t cluster_id;        /* PCAP_PF_RING_CLUSTER_ID if 1..254, else 0 */
+  cluster_type cluster_type;   /* first PCAP_PF_RING_USE_CLUSTER_* present; round robin */
+  char appname[PF_RING_APPNAME_LEN + 1];  /* PCAP_PF_RING_APPNAME if 1..32 characters */
+};
+int pfring_parse_pcap_env(struct pfring_pcap_env *env);
+
 /* The value of a PF_RING module parameter (min_num_slots, enable_tx_capture,
  * ...) after the configuration file and PF_RING_<NAME> variables; -1 if the
  * name is unknown. */

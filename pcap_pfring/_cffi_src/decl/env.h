@@ -1,0 +1,14 @@
+/* PF_RING's libpcap environment variables (pcap_env.c). */
+struct pfring_pcap_env {
+  int no_pf_ring;
+  int active_poll;
+  u_int32_t open_flags;
+  int recv_only;
+  int rss_rehash;
+  int always_sync_fd;
+  u_int32_t cluster_id;
+  cluster_type cluster_type;
+  char appname[...];
+  ...;
+};
+int pfring_parse_pcap_env(struct pfring_pcap_env *env);
