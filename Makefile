@@ -85,3 +85,6 @@ demo: setup
 
 clean:
 	rm -rf $(BUILD) $(VENV) *.egg-info .tox
+
+bench: setup
+	cd $(BUILD) && ../$(VPY) ../bench/run.py
