@@ -1,161 +1,196 @@
 /*
  * filter.c - the socket filter of a ring, as one classic BPF program.
  *
- * A ring's filter is a prefix of checks, each dropping the packet with
- * `ret #0` when it fails, followed by the user's compiled BPF program
- * unchanged (its jumps are relative, so appending keeps them valid) or by
- * `ret #snaplen`.  The checks, in order, each emitted only when needed:
+ * The program runs on an AF_PACKET SOCK_RAW socket, so absolute offset 0 is
+ * the Ethernet header.  It is a prefix of checks, each ending in a local
+ * `ret #0` taken when the check fails, followed by the user's compiled
+ * program unchanged (cBPF jumps are relative and forward only, so appending
+ * keeps them valid) or, without one, by `ret #snaplen`.  In order, each
+ * emitted only when it can drop something:
  *
- *   direction   ld pkttype; outgoing (4) is TX, anything else RX
- *   loopback    drop outgoing packets on ARPHRD_LOOPBACK devices: the
- *               looped-back RX copy is the one delivered (no duplicates)
- *   devices     ld ifindex; jeq each listed index
- *   VLAN        the outer VID from skb metadata, or from the frame at offset
- *               14 when the tag is still in the data (transmitted frames)
- *   channels    ld queue: received packets carry RX queue q as q+1 (0 when
- *               the driver records none, taken as queue 0); transmitted
- *               packets carry the TX queue as is; jeq each queue in the mask
+ *   direction  ld pkttype: PACKET_OUTGOING (4) is TX, anything else RX
+ *   loopback   drop outgoing packets of ARPHRD_LOOPBACK devices: the looped
+ *              back RX copy is the one delivered, so there is no duplicate
+ *              (not emitted for RX-only rings: the direction check did it)
+ *   devices    ld ifidx, accept one of the listed interface indexes
+ *   VLAN       the outer tag: from skb metadata (where the kernel puts it
+ *              on receive), else from the frame when the ethertype at 12 is
+ *              a VLAN TPID (0x8100, 0x88A8, or 0x9100 as the packet parser
+ *              counts it; transmitted frames keep their tags in the data)
+ *   channels   ld queue: received packets carry RX queue q as q + 1 and 0
+ *              when the driver records none (taken as queue 0); transmitted
+ *              packets carry the TX queue as is.  Queues >= 64 never match.
+ *
+ * Sets (devices, channels) are JEQ chains; cBPF jt/jf are 8 bits, so a chain
+ * longer than 255 is cut into runs joined by a JA past the final `ret #0`.
+ *
+ * The builder runs twice over the same code: once counting, to reject a
+ * program over BPF_MAXINSNS before allocating, once writing.
  */
 #include <stdlib.h>
 #include <linux/if_packet.h>
 
 #include "pfring_int.h"
 
-#define ARPHRD_LOOPBACK_ 772
+#define ARPHRD_LOOPBACK_  772           /* <net/if_arp.h> */
+#define DEFAULT_SNAPLEN   0x40000
+#define MAX_RUN           255           /* the longest jump of jt/jf */
+
+/* Opcodes */
+#define LDW_ABS  (BPF_LD | BPF_W | BPF_ABS)
+#define LDH_ABS  (BPF_LD | BPF_H | BPF_ABS)
+#define JEQ_K    (BPF_JMP | BPF_JEQ | BPF_K)
+#define JA       (BPF_JMP | BPF_JA)
+#define AND_K    (BPF_ALU | BPF_AND | BPF_K)
+#define SUB_K    (BPF_ALU | BPF_SUB | BPF_K)
+#define RET_K    (BPF_RET | BPF_K)
+#define AD(n)    ((u_int32_t)(SKF_AD_OFF + (n)))
 
 struct prog {
-  struct sock_filter *insn;
-  unsigned n, cap;
-  int oom;
+  struct sock_filter *insn;     /* NULL while counting */
+  u_int32_t n;
 };
 
 static void emit(struct prog *p, u_int16_t code, u_int8_t jt, u_int8_t jf, u_int32_t k)
 {
-  if (p->n == p->cap) {
-    unsigned cap = p->cap ? p->cap * 2 : 64;
-    struct sock_filter *grown = realloc(p->insn, cap * sizeof(*grown));
-    if (!grown) {
-      p->oom = 1;
-      return;
-    }
-    p->insn = grown;
-    p->cap = cap;
-  }
-  p->insn[p->n++] = (struct sock_filter){ code, jt, jf, k };
+  if (p->insn)
+    p->insn[p->n] = (struct sock_filter){ code, jt, jf, k };
+  p->n++;
 }
 
-#define LD_AUX(p, what)   emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (u_int32_t)(SKF_AD_OFF + (what)))
-#define LD_H(p, off)      emit(p, BPF_LD | BPF_H | BPF_ABS, 0, 0, off)
-#define JEQ(p, k, jt, jf) emit(p, BPF_JMP | BPF_JEQ | BPF_K, jt, jf, k)
-#define RET(p, k)         emit(p, BPF_RET | BPF_K, 0, 0, k)
+/* Accepts A in v[0..n-1]: jumps past a final `ret #0` on a match. */
+static void member_of(struct prog *p, const int *v, u_int32_t n)
+{
+  u_int32_t i, left = n, runs = (n + MAX_RUN - 1) / MAX_RUN;
+
+  for (; runs > 1; runs--, v += MAX_RUN, left -= MAX_RUN) {
+    for (i = 0; i + 1 < MAX_RUN; i++)
+      emit(p, JEQ_K, (u_int8_t)(MAX_RUN - 1 - i), 0, (u_int32_t)v[i]);  /* jeq #v jt the ja */
+    emit(p, JEQ_K, 0, 1, (u_int32_t)v[i]);           /* jeq #v jt the ja jf the next run */
+    /* past the later runs (their jeqs and jas) and the ret */
+    emit(p, JA, 0, 0, left - MAX_RUN + runs - 1);    /* ja accept */
+  }
+  for (i = 0; i < left; i++)
+    emit(p, JEQ_K, (u_int8_t)(left - i), 0, (u_int32_t)v[i]);  /* jeq #v jt past the ret */
+  emit(p, RET_K, 0, 0, 0);                           /* none matched: ret #0 */
+}
 
 static void direction(struct prog *p, packet_direction dir)
 {
   if (dir == rx_and_tx_direction)
     return;
-  LD_AUX(p, SKF_AD_PKTTYPE);                        /* ld pkttype */
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_PKTTYPE));        /* ld pkttype */
   if (dir == rx_only_direction)
-    JEQ(p, PACKET_OUTGOING, 0, 1);                  /* jeq #4 jt drop jf next */
+    emit(p, JEQ_K, 0, 1, PACKET_OUTGOING);           /* jeq #4 jt drop jf keep */
   else
-    JEQ(p, PACKET_OUTGOING, 1, 0);                  /* jeq #4 jt next jf drop */
-  RET(p, 0);                                        /* drop: ret #0 */
+    emit(p, JEQ_K, 1, 0, PACKET_OUTGOING);           /* jeq #4 jt keep jf drop */
+  emit(p, RET_K, 0, 0, 0);                           /* drop: ret #0 */
 }
 
-static void loopback(struct prog *p)
+static void loopback(struct prog *p, packet_direction dir)
 {
-  LD_AUX(p, SKF_AD_PKTTYPE);                        /* ld pkttype */
-  JEQ(p, PACKET_OUTGOING, 0, 3);                    /* not outgoing: keep */
-  LD_AUX(p, SKF_AD_HATYPE);                         /* ld hatype */
-  JEQ(p, ARPHRD_LOOPBACK_, 0, 1);                   /* loopback? */
-  RET(p, 0);                                        /* drop the TX copy */
+  if (dir == rx_only_direction)
+    return;                                          /* outgoing already dropped */
+  if (dir == rx_and_tx_direction) {
+    emit(p, LDW_ABS, 0, 0, AD(SKF_AD_PKTTYPE));      /* ld pkttype */
+    emit(p, JEQ_K, 0, 3, PACKET_OUTGOING);           /* jeq #4 jt next jf keep */
+  }
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_HATYPE));         /* ld hatype */
+  emit(p, JEQ_K, 0, 1, ARPHRD_LOOPBACK_);            /* jeq #772 jt drop jf keep */
+  emit(p, RET_K, 0, 0, 0);                           /* TX copy on loopback: ret #0 */
 }
 
 static void devices(struct prog *p, const int *ifindex, u_int32_t n)
 {
-  u_int32_t i;
-
-  LD_AUX(p, SKF_AD_IFINDEX);                        /* ld ifidx */
-  for (i = 0; i < n; i++)
-    JEQ(p, (u_int32_t)ifindex[i], (u_int8_t)(n - i), 0);  /* jeq #idx jt past drop */
-  RET(p, 0);
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_IFINDEX));        /* ld ifidx */
+  member_of(p, ifindex, n);                          /* jeq #ifindex... ret #0 */
 }
 
-static void vlan(struct prog *p, u_int16_t vlan_id)
+static void vlan(struct prog *p, u_int16_t vid)
 {
-  if (vlan_id == RING_ANY_VLAN)
+  if (vid == RING_ANY_VLAN)
     return;
-  LD_AUX(p, SKF_AD_VLAN_TAG_PRESENT);               /* ld vlanp */
-  JEQ(p, 1, 5, 0);                                  /* tag in metadata: go to its check */
-  LD_H(p, 12);                                      /* ldh [12] */
-  JEQ(p, 0x8100, 1, 0);                             /* 802.1Q in the data */
-  JEQ(p, 0x88A8, 0, 5);                             /* 802.1ad in the data; else untagged */
-  LD_H(p, 14);                                      /* ldh [14]: TCI */
-  emit(p, BPF_JMP | BPF_JA, 0, 0, 1);               /* ja to the VID test */
-  LD_AUX(p, SKF_AD_VLAN_TAG);                       /* ld vlan_tci */
-  emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0x0fff); /* and #0xfff */
-  if (vlan_id == RING_NO_VLAN) {
-    /* reached only by tagged packets */
-    RET(p, 0);                                      /* tagged: drop */
-    emit(p, BPF_JMP | BPF_JA, 0, 0, 0);             /* untagged lands here */
-  } else {
-    JEQ(p, vlan_id, 1, 0);                          /* jeq #vid */
-    RET(p, 0);                                      /* other VLAN or untagged: drop */
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_VLAN_TAG_PRESENT));  /* ld vlanp */
+  if (vid == RING_NO_VLAN) {
+    emit(p, JEQ_K, 4, 0, 1);                         /* jeq #1 jt drop: tag in metadata */
+    emit(p, LDH_ABS, 0, 0, 12);                      /* ldh [12] */
+    emit(p, JEQ_K, 2, 0, 0x8100);                    /* jeq #0x8100 jt drop */
+    emit(p, JEQ_K, 1, 0, 0x88A8);                    /* jeq #0x88a8 jt drop */
+    emit(p, JEQ_K, 0, 1, 0x9100);                    /* jeq #0x9100 jt drop jf keep */
+    emit(p, RET_K, 0, 0, 0);                         /* tagged: ret #0 */
+    return;
   }
+  emit(p, JEQ_K, 6, 0, 1);                           /* jeq #1 jt the metadata tag */
+  emit(p, LDH_ABS, 0, 0, 12);                        /* ldh [12] */
+  emit(p, JEQ_K, 2, 0, 0x8100);                      /* jeq #0x8100 jt the TCI */
+  emit(p, JEQ_K, 1, 0, 0x88A8);                      /* jeq #0x88a8 jt the TCI */
+  emit(p, JEQ_K, 0, 5, 0x9100);                      /* jeq #0x9100 jf drop: untagged */
+  emit(p, LDH_ABS, 0, 0, 14);                        /* ldh [14]: TCI in the data */
+  emit(p, JA, 0, 0, 1);                              /* ja the VID test */
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_VLAN_TAG));       /* ld vlan_tci */
+  emit(p, AND_K, 0, 0, 0x0fff);                      /* and #0xfff: the VID */
+  emit(p, JEQ_K, 1, 0, vid);                         /* jeq #vid jt keep jf drop */
+  emit(p, RET_K, 0, 0, 0);                           /* other VLAN or untagged: ret #0 */
 }
 
 static void channels(struct prog *p, u_int64_t mask)
 {
-  u_int32_t q, n = 0, i = 0;
+  int v[64], q;
+  u_int32_t n = 0;
 
   if (mask == RING_ANY_CHANNEL)
     return;
   for (q = 0; q < 64; q++)
-    n += (mask >> q) & 1;
-  LD_AUX(p, SKF_AD_QUEUE);                          /* ld queue */
-  emit(p, BPF_MISC | BPF_TAX, 0, 0, 0);             /* tax */
-  LD_AUX(p, SKF_AD_PKTTYPE);                        /* ld pkttype */
-  JEQ(p, PACKET_OUTGOING, 4, 0);                    /* TX queue: use as is */
-  emit(p, BPF_MISC | BPF_TXA, 0, 0, 0);             /* txa */
-  JEQ(p, 0, 2, 0);                                  /* 0: not recorded, queue 0 */
-  emit(p, BPF_ALU | BPF_SUB | BPF_K, 0, 0, 1);      /* sub #1: RX queue q+1 -> q */
-  emit(p, BPF_JMP | BPF_JA, 0, 0, 1);               /* ja chain */
-  emit(p, BPF_MISC | BPF_TXA, 0, 0, 0);             /* txa */
-  for (q = 0; q < 64; q++)
-    if ((mask >> q) & 1)
-      JEQ(p, q, (u_int8_t)(n - i++), 0);            /* jeq #q jt past drop */
-  RET(p, 0);
+    if (mask >> q & 1)
+      v[n++] = q;
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_PKTTYPE));        /* ld pkttype */
+  emit(p, JEQ_K, 0, 2, PACKET_OUTGOING);             /* jeq #4 jt TX jf RX */
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_QUEUE));          /* ld queue: the TX queue as is */
+  emit(p, JA, 0, 0, 3);                              /* ja the set */
+  emit(p, LDW_ABS, 0, 0, AD(SKF_AD_QUEUE));          /* ld queue: RX queue + 1, or 0 */
+  emit(p, JEQ_K, 1, 0, 0);                           /* jeq #0 jt the set: queue 0 */
+  emit(p, SUB_K, 0, 0, 1);                           /* sub #1 */
+  member_of(p, v, n);                                /* jeq #queue... ret #0 */
+}
+
+static void build(struct prog *p, const struct pfringint_filter_spec *s)
+{
+  u_int32_t i;
+
+  if (s->drop_all) {
+    emit(p, RET_K, 0, 0, 0);                         /* ret #0 */
+    return;
+  }
+  direction(p, s->direction);
+  if (s->drop_loopback_outgoing)
+    loopback(p, s->direction);
+  if (s->num_ifindex)
+    devices(p, s->ifindex, s->num_ifindex);
+  vlan(p, s->vlan_id);
+  channels(p, s->channel_mask);
+  if (s->user && s->user_len) {
+    for (i = 0; i < s->user_len; i++)               /* the user's program */
+      emit(p, s->user[i].code, s->user[i].jt, s->user[i].jf, s->user[i].k);
+    return;
+  }
+  emit(p, RET_K, 0, 0, s->snaplen ? s->snaplen : DEFAULT_SNAPLEN);  /* ret #snaplen */
 }
 
 int pfringint_build_socket_filter(const struct pfringint_filter_spec *spec,
                                   struct sock_fprog *out)
 {
-  struct prog p = { 0 };
-  u_int32_t i;
+  struct prog p = { NULL, 0 };
 
-  if (spec->drop_all) {
-    RET(&p, 0);
-  } else {
-    direction(&p, spec->direction);
-    if (spec->drop_loopback_outgoing)
-      loopback(&p);
-    if (spec->num_ifindex)
-      devices(&p, spec->ifindex, spec->num_ifindex);
-    vlan(&p, spec->vlan_id);
-    channels(&p, spec->channel_mask);
-    if (spec->user && spec->user_len)
-      for (i = 0; i < spec->user_len; i++)
-        emit(&p, spec->user[i].code, spec->user[i].jt, spec->user[i].jf, spec->user[i].k);
-    else
-      RET(&p, spec->snaplen ? spec->snaplen : 0x40000);
-  }
-  if (p.oom) {
-    free(p.insn);
-    return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
-  }
-  if (p.n > BPF_MAXINSNS) {
-    free(p.insn);
+  if (spec->num_ifindex > BPF_MAXINSNS || spec->user_len > BPF_MAXINSNS)
     return PF_RING_ERROR_INVALID_ARGUMENT;
-  }
+  build(&p, spec);                                   /* count */
+  if (p.n > BPF_MAXINSNS)
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  p.insn = malloc(p.n * sizeof(*p.insn));
+  if (!p.insn)
+    return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
+  p.n = 0;
+  build(&p, spec);                                   /* write */
   out->len = (unsigned short)p.n;
   out->filter = p.insn;
   return 0;

@@ -1,94 +1,141 @@
 /*
- * bpf.c - BPF expressions compiled by the system libpcap.
+ * bpf.c - tcpdump expressions compiled by the system libpcap.
  *
- * libpcap is loaded at run time, privately (RTLD_LOCAL | RTLD_DEEPBIND), by
- * the path in the system_libpcap parameter: the libpcap drop-in of this
- * project loads libpfring and has libpcap's soname, so a link-time
- * dependency would resolve to the drop-in itself.
+ * libpcap is loaded at run time with dlopen(), never linked: the libpcap
+ * drop-in of this project has libpcap's soname and loads libpfring, so a
+ * link-time dependency would resolve to the drop-in itself.  The library
+ * named by the system_libpcap parameter (a path or a soname) is opened
+ * privately (RTLD_LOCAL | RTLD_DEEPBIND) on the first compile and kept for
+ * the life of the process; a failed load is retried on the next call.
+ *
+ * Expressions are compiled for Ethernet (DLT_EN10MB) with pcap_open_dead(),
+ * optimised, with an unknown netmask.  Such a handle has no live socket, so
+ * libpcap tests VLAN tags in the frame data (`vlan 100` looks at offset 12),
+ * not in the skb metadata where the kernel puts a received frame's tag.
+ *
+ * pcap_compile() is not thread safe in every libpcap version: one mutex
+ * serialises the load and every compile.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pcap/pcap.h>       /* types only: every call goes through lib below */
 
 #include "pfring_int.h"
 
-struct pcap_prog {            /* struct bpf_program */
-  unsigned int bf_len;
-  struct sock_filter *bf_insns;
-};
+#define MAX_SNAPLEN 262144   /* libpcap's MAXIMUM_SNAPLEN */
+
+_Static_assert(sizeof(struct bpf_insn) == sizeof(struct sock_filter) &&
+               offsetof(struct bpf_insn, jt) == offsetof(struct sock_filter, jt) &&
+               offsetof(struct bpf_insn, jf) == offsetof(struct sock_filter, jf) &&
+               offsetof(struct bpf_insn, k) == offsetof(struct sock_filter, k),
+               "struct bpf_insn and struct sock_filter differ");
 
 static struct {
   void *handle;
-  void *(*open_dead)(int linktype, int snaplen);
-  int (*compile)(void *p, struct pcap_prog *fp, const char *expr, int optimize,
-                 unsigned int netmask);
-  char *(*geterr)(void *p);
-  void (*freecode)(struct pcap_prog *fp);
-  void (*close)(void *p);
-} pcap;
-static pthread_mutex_t pcap_lock = PTHREAD_MUTEX_INITIALIZER;
+  pcap_t *(*open_dead)(int linktype, int snaplen);
+  int (*compile)(pcap_t *p, struct bpf_program *fp, const char *expr, int optimize,
+                 bpf_u_int32 netmask);
+  char *(*geterr)(pcap_t *p);
+  void (*freecode)(struct bpf_program *fp);
+  void (*close)(pcap_t *p);
+} lib;
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define RESOLVE(field, name)                               \
+  do {                                                     \
+    lib.field = (typeof(lib.field))dlsym(lib.handle, name); \
+    if (!lib.field && !missing)                            \
+      missing = name;                                      \
+  } while (0)
+
+/* Called with lib_lock held. */
 static int load_libpcap(char *errbuf, size_t errlen)
 {
   const char *path = pfringint_params()->system_libpcap;
+  const char *missing = NULL;
 
-  if (pcap.handle)
+  if (lib.handle)
     return 0;
-  pcap.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-  if (!pcap.handle) {
-    snprintf(errbuf, errlen, "cannot load the system libpcap (%s): %s", path, dlerror());
+  lib.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (!lib.handle) {
+    snprintf(errbuf, errlen, "cannot load the system libpcap '%s': %s", path, dlerror());
     return PF_RING_ERROR_NOT_SUPPORTED;
   }
-  pcap.open_dead = (void *(*)(int, int))dlsym(pcap.handle, "pcap_open_dead");
-  pcap.compile = (int (*)(void *, struct pcap_prog *, const char *, int, unsigned int))
-                   dlsym(pcap.handle, "pcap_compile");
-  pcap.geterr = (char *(*)(void *))dlsym(pcap.handle, "pcap_geterr");
-  pcap.freecode = (void (*)(struct pcap_prog *))dlsym(pcap.handle, "pcap_freecode");
-  pcap.close = (void (*)(void *))dlsym(pcap.handle, "pcap_close");
-  if (!pcap.open_dead || !pcap.compile || !pcap.geterr || !pcap.freecode || !pcap.close) {
-    snprintf(errbuf, errlen, "%s lacks pcap_compile and friends", path);
-    dlclose(pcap.handle);
-    pcap.handle = NULL;
+  RESOLVE(open_dead, "pcap_open_dead");
+  RESOLVE(compile, "pcap_compile");
+  RESOLVE(geterr, "pcap_geterr");
+  RESOLVE(freecode, "pcap_freecode");
+  RESOLVE(close, "pcap_close");
+  if (missing) {
+    snprintf(errbuf, errlen, "the system libpcap '%s' has no %s", path, missing);
+    dlclose(lib.handle);
+    memset(&lib, 0, sizeof(lib));
     return PF_RING_ERROR_NOT_SUPPORTED;
   }
   return 0;
 }
 
+/* Copies libpcap's program into a malloc'ed kernel program. */
+static int copy_program(const char *expr, const struct bpf_program *prog,
+                        struct sock_fprog *out, char *errbuf, size_t errlen)
+{
+  if (prog->bf_len > BPF_MAXINSNS) {
+    snprintf(errbuf, errlen, "bad BPF filter '%s': %u instructions, the kernel takes at most %d",
+             expr, prog->bf_len, BPF_MAXINSNS);
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  }
+  out->filter = malloc((prog->bf_len ? prog->bf_len : 1) * sizeof(*out->filter));
+  if (!out->filter) {
+    snprintf(errbuf, errlen, "out of memory for a BPF program of %u instructions",
+             prog->bf_len);
+    return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
+  }
+  memcpy(out->filter, prog->bf_insns, prog->bf_len * sizeof(*out->filter));
+  out->len = (unsigned short)prog->bf_len;
+  return 0;
+}
+
+/* Called with lib_lock held and libpcap loaded. */
+static int compile(const char *expr, u_int32_t snaplen, struct sock_fprog *out,
+                   char *errbuf, size_t errlen)
+{
+  struct bpf_program prog;
+  pcap_t *p;
+  int rc;
+
+  if (snaplen == 0 || snaplen > MAX_SNAPLEN)
+    snaplen = MAX_SNAPLEN;
+  p = lib.open_dead(DLT_EN10MB, (int)snaplen);
+  if (!p) {
+    snprintf(errbuf, errlen, "pcap_open_dead failed");
+    return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
+  }
+  if (lib.compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+    snprintf(errbuf, errlen, "bad BPF filter '%s': %s", expr, lib.geterr(p));
+    rc = PF_RING_ERROR_INVALID_ARGUMENT;
+  } else {
+    rc = copy_program(expr, &prog, out, errbuf, errlen);
+    lib.freecode(&prog);
+  }
+  lib.close(p);
+  return rc;
+}
+
 int pfringint_compile_bpf(const char *expr, u_int32_t snaplen, struct sock_fprog *out,
                           char *errbuf, size_t errlen)
 {
-  struct pcap_prog prog;
-  void *p;
   int rc;
 
-  pthread_mutex_lock(&pcap_lock);   /* pcap_compile is not thread safe everywhere */
+  if (!expr)
+    expr = "";
+  pthread_mutex_lock(&lib_lock);
   rc = load_libpcap(errbuf, errlen);
-  if (rc < 0)
-    goto out;
-  p = pcap.open_dead(1 /* DLT_EN10MB */, (int)snaplen);
-  if (!p) {
-    snprintf(errbuf, errlen, "pcap_open_dead failed");
-    rc = PF_RING_ERROR_NOT_ENOUGH_MEMORY;
-    goto out;
-  }
-  if (pcap.compile(p, &prog, expr, 1, 0xffffffffu /* PCAP_NETMASK_UNKNOWN */) < 0) {
-    snprintf(errbuf, errlen, "bad BPF filter '%s': %s", expr, pcap.geterr(p));
-    rc = PF_RING_ERROR_INVALID_ARGUMENT;
-  } else {
-    out->filter = malloc(prog.bf_len * sizeof(struct sock_filter));
-    if (!out->filter) {
-      rc = PF_RING_ERROR_NOT_ENOUGH_MEMORY;
-      snprintf(errbuf, errlen, "out of memory");
-    } else {
-      memcpy(out->filter, prog.bf_insns, prog.bf_len * sizeof(struct sock_filter));
-      out->len = (unsigned short)prog.bf_len;
-    }
-    pcap.freecode(&prog);
-  }
-  pcap.close(p);
-out:
-  pthread_mutex_unlock(&pcap_lock);
+  if (rc == 0)
+    rc = compile(expr, snaplen, out, errbuf, errlen);
+  pthread_mutex_unlock(&lib_lock);
   return rc;
 }
