@@ -1,4 +1,6 @@
-/* Prints the cluster program of a type: "code jt jf k" lines, or "error RC MSG". */
+/* Prints the cluster program of a type (kernel/cluster.c), one
+ * "code jt jf k" line per instruction, or "error RC MESSAGE".  Used by
+ * tests/unit/test_cluster_programs.py and tests/live/test_cluster_kernel.py. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "pfring_int.h"
