@@ -407,8 +407,8 @@ static int afp_disable(pfring *ring)
 
 /* ------------------------------------------------------------------------ */
 /* Clusters: one PACKET_FANOUT group per cluster id.  Round robin is
- * FANOUT_LB; the per-flow types are FANOUT_CBPF with the hash program of
- * kernel/cluster.c.  A socket can join only once it is bound with ETH_P_ALL,
+ * FANOUT_LB; the per-flow and inner-flow types are FANOUT_CBPF with the
+ * hash program of kernel/cluster.c.  A socket can join only once it is bound with ETH_P_ALL,
  * so a ring joins at enable (or at once if it is already enabled), behind a
  * drop-everything filter until it is a member.                             */
 
