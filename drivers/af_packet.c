@@ -435,9 +435,14 @@ static int join_cluster(pfring *ring)
   }
   if (pfringint_params()->enable_ip_defrag)
     fa.type_flags |= PACKET_FANOUT_FLAG_DEFRAG;
+  if ((rc = pfringint_cluster_claim(ring, 1)) < 0) {
+    free(prog.filter);
+    return rc;
+  }
   if (setsockopt(ring->fd, SOL_PACKET, PACKET_FANOUT, &fa, sizeof(fa)) < 0) {
     err = errno;
     free(prog.filter);
+    pfringint_cluster_release(ring);
     if (err == ENOSPC)
       return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, err,
                               "cannot join cluster %u: it is full (%d members)",
@@ -490,8 +495,12 @@ static int afp_set_cluster(pfring *ring, u_int id, cluster_type type)
   }
   ring->cluster_id = id;
   ring->cluster_type = type;
-  if (!p->hooked)
-    return 0;                        /* joins at enable */
+  if (!p->hooked) {                  /* joins at enable; a clash is reported now */
+    rc = pfringint_cluster_claim(ring, 0);
+    if (rc < 0)
+      ring->cluster_id = 0;
+    return rc;
+  }
   rc = join_cluster(ring);
   if (rc < 0)
     ring->cluster_id = 0;
@@ -536,9 +545,13 @@ static int afp_remove_from_cluster(pfring *ring)
 
   if (!ring->cluster_id)
     return 0;
-  ring->cluster_id = 0;
-  if (!p->in_fanout)
+  if (!p->in_fanout) {
+    ring->cluster_id = 0;
     return 0;
+  }
+  pfringint_cluster_release(ring);
+  p->in_fanout = 0;
+  ring->cluster_id = 0;
   back = enter_netns_of(ring->fd, &err);
   if (err)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_PERMISSION_DENIED, err,
@@ -668,6 +681,9 @@ static int afp_set_promisc(pfring *ring, int on)
 static void afp_close(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
+
+  if (p->in_fanout && ring->fd >= 0)
+    pfringint_cluster_release(ring);
 
   if (p->map && p->map != MAP_FAILED)
     munmap(p->map, p->map_len);

@@ -213,6 +213,12 @@ PFRINGINT_HIDDEN int pfringint_build_socket_filter(const struct pfringint_filter
 PFRINGINT_HIDDEN int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
                                                      char *errbuf, size_t errlen);
 
+/* The cluster registry (cluster_registry.c): claim refuses a ring whose
+ * cluster type differs from the live members' (error set on the ring) and,
+ * with reserve, records the ring; release drops the ring's entry. */
+PFRINGINT_HIDDEN int pfringint_cluster_claim(pfring *ring, int reserve);
+PFRINGINT_HIDDEN void pfringint_cluster_release(pfring *ring);
+
 /* Compiles a BPF expression with the system libpcap (bpf.c). */
 PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,
                                            struct sock_fprog *out,

@@ -164,7 +164,8 @@ def test_cluster_errors(veth_pair):
         spare = Ring(pair.if_a)
     with first, rr, other_dev, spare:
         first.set_cluster(33, ClusterType.PER_FLOW_5_TUPLE)
-        with pytest.raises(InvalidArgumentError, match="cluster 33 on 'veth0': the cluster exists with another type"):
+        with pytest.raises(InvalidArgumentError,
+                           match="cannot join cluster 33 as round_robin: its members use per_flow_5_tuple"):
             rr.set_cluster(33, ClusterType.ROUND_ROBIN)
         with pytest.raises(InvalidArgumentError, match="another device"):
             other_dev.set_cluster(33, ClusterType.PER_FLOW_5_TUPLE)
@@ -176,6 +177,16 @@ def test_cluster_errors(veth_pair):
             spare.set_cluster(5, ClusterType.PER_FLOW_IP_WITH_DUP_TUPLE)
         with pytest.raises(Exception, match="already in cluster 33"):
             first.set_cluster(34)
+        with pytest.raises(InvalidArgumentError,
+                           match="cannot join cluster 33 as per_flow_2_tuple: its members use per_flow_5_tuple"):
+            spare.set_cluster(33, ClusterType.PER_FLOW_2_TUPLE)
+        spare.set_cluster(33, ClusterType.PER_FLOW_5_TUPLE)     # the same type joins
+        spare.enable()
+    # once the members are gone, the id can be used with another type
+    with pair.a.enter():
+        again = Ring(pair.if_a, enable=True)
+    with again:
+        again.set_cluster(33, ClusterType.PER_FLOW_2_TUPLE)
 
 
 def test_remove_from_cluster(veth_pair):
