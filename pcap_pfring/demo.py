@@ -1,22 +1,37 @@
-"""make demo: a two-namespace network, pfsend in one end, pfcount in the other.
+"""make demo: pfsend -> pfcount across a veth pair between two namespaces.
 
-Needs root.  Creates two uniquely named network namespaces joined by a veth
-pair, runs pfcount (namespace a) and pfsend (namespace b, 200,000 frames of
-64 bytes in 256 flows), prints pfcount's statistics, then deletes the
-namespaces.  Exits 0 when pfcount counted exactly what pfsend sent.
+Needs root (it creates network namespaces and opens packet sockets).
+
+1. Creates two uniquely named network namespaces joined by a veth pair.
+2. Starts pfcount in namespace a (bounded by -N and -d) and waits until its
+   ring is enabled.
+3. Runs pfsend in namespace b: 100,000 frames of 64 bytes in 256 flows
+   (-b 16 -c 16), paced at 40,000 packets per second (so that a few per-second
+   statistics show).
+4. Prints pfsend's summary, pfcount's output and both final statistics.
+5. Kills what is still running (by pid) and deletes the two namespaces (by
+   name), whatever happened.
+
+Exit status 0 only when pfcount counted exactly the packets pfsend sent.
 """
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 from .testing.fixtures import VethPair
 
-COUNT = 200_000
+COUNT = 100_000
+LENGTH = 64
+RATE = 40_000
+TIMEOUT = 30          # seconds any one step may take
 
 
 def tool(name):
+    """The tool next to this Python (the venv's bin), else on PATH."""
     path = os.path.join(os.path.dirname(sys.executable), name)
     return path if os.path.exists(path) else shutil.which(name) or name
 
@@ -25,38 +40,88 @@ def heading(text):
     print(f"\n=== {text} ===", flush=True)
 
 
+class Output:
+    """Collects a child's stream in a thread; ``wait_for`` a line."""
+
+    def __init__(self, stream):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)        # end of stream
+            self.cond.notify_all()
+
+    def wait_for(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                if any(line is not None and text in line for line in self.lines):
+                    return True
+                if None in self.lines or time.monotonic() >= deadline:
+                    return False
+                self.cond.wait(deadline - time.monotonic())
+
+    def text(self):
+        self.thread.join(TIMEOUT)
+        with self.cond:
+            return "".join(line for line in self.lines if line is not None)
+
+
 def main():
+    print("pcap-pfring demo: pfsend -> pfcount over a veth pair between two network "
+          "namespaces.\nIt needs root (network namespaces, packet sockets).", flush=True)
     if os.geteuid() != 0:
-        print("demo: needs root (network namespaces and packet sockets)", file=sys.stderr)
+        print("demo: needs root (run it as root: sudo make demo)", file=sys.stderr)
         return 1
     heading("building the demo network")
     pair = VethPair()
     procs = []
     try:
-        print(f"namespace {pair.a.name}: {pair.if_a} {pair.ip_a}  <->  "
-              f"namespace {pair.b.name}: {pair.if_b} {pair.ip_b}")
-        heading(f"pfcount -i {pair.if_a} (until {COUNT:,} packets)")
-        counter = pair.a.popen([tool("pfcount"), "-i", pair.if_a, "-e", "1", "-N", str(COUNT),
-                                "-d", "60", "-f", "udp"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        print(f"namespace {pair.a.name}: {pair.if_a} {pair.ip_a} {pair.mac_a.hex(':')}\n"
+              f"namespace {pair.b.name}: {pair.if_b} {pair.ip_b} {pair.mac_b.hex(':')}")
+
+        count_argv = [tool("pfcount"), "-i", pair.if_a, "-e", "1", "-f", "udp",
+                      "-N", str(COUNT), "-d", str(TIMEOUT), "--json"]
+        heading(f"starting in {pair.a.name}: {' '.join(['pfcount', *count_argv[1:]])}")
+        counter = pair.a.popen(count_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
         procs.append(counter)
-        time.sleep(1.0)
-        heading(f"pfsend -i {pair.if_b} -n {COUNT} -l 64 -b 16 -c 16")
-        sender = pair.b.run([tool("pfsend"), "-i", pair.if_b, "-n", str(COUNT), "-l", "64",
-                             "-b", "16", "-c", "16", "-M", pair.mac_a.hex(":"), "-p", "150000"],
-                            check=False, timeout=60)
+        err = Output(counter.stderr)
+        if not err.wait_for("# Polling threads:", TIMEOUT):
+            print("pfcount did not start:\n" + err.text(), file=sys.stderr)
+            return 1
+
+        send_argv = [tool("pfsend"), "-i", pair.if_b, "-n", str(COUNT), "-l", str(LENGTH),
+                     "-b", "16", "-c", "16", "-M", pair.mac_a.hex(":"), "-p", str(RATE),
+                     "-d", str(TIMEOUT)]
+        heading(f"running in {pair.b.name}: {' '.join(['pfsend', *send_argv[1:]])}")
+        sender = pair.b.run(send_argv, check=False, timeout=TIMEOUT + 10)
         print(sender.stdout, end="")
         if sender.returncode != 0:
-            print(sender.stderr, file=sys.stderr, end="")
-        out, err = counter.communicate(timeout=90)
-        heading("pfcount output")
-        print(err, end="")
-        sent = int(sender.stdout.strip().splitlines()[-1].split()[1]) if sender.returncode == 0 else -1
-        got = _received(err)
+            print(sender.stderr, end="", file=sys.stderr)
+
+        counter.wait(timeout=TIMEOUT + 10)       # stdout holds one JSON line only
+        out = counter.stdout.read()
+        heading("pfcount output (stderr)")
+        print(err.text(), end="")
+        heading("pfcount --json (stdout)")
+        print(out, end="")
+
+        sent = _sent(sender.stdout) if sender.returncode == 0 else -1
+        stats = json.loads(out) if counter.returncode == 0 and out.strip() else {}
+        got = stats.get("recv", -1)
         heading("result")
-        print(f"pfsend sent {sent:,} packets; pfcount counted {got:,}")
-        ok = sender.returncode == 0 and counter.returncode == 0 and sent == got == COUNT
-        print("OK" if ok else "MISMATCH")
+        print(f"pfsend sent {sent:,} packets; pfcount counted {got:,} "
+              f"({stats.get('drop', 0):,} dropped, {stats.get('bytes', 0):,} bytes)")
+        ok = sent == got == COUNT and stats.get("bytes") == COUNT * LENGTH
+        print("OK: every packet sent was counted" if ok else "MISMATCH", flush=True)
         return 0 if ok else 1
     finally:
         for p in procs:
@@ -64,16 +129,16 @@ def main():
                 p.kill()
                 p.wait()
         pair.delete()
-        print("namespaces deleted", flush=True)
+        print(f"\nnamespaces deleted: {pair.a.name} {pair.b.name}", flush=True)
 
 
-def _received(pfcount_stderr):
-    """The packet count of pfcount's final block."""
-    last = 0
-    for line in pfcount_stderr.splitlines():
-        if "pkts rcvd]" in line and "bytes rcvd" in line:
-            last = int(line.split("[", 1)[1].split(" ", 1)[0].replace("'", ""))
-    return last
+def _sent(stdout):
+    """N from pfsend's last line, 'Sent N packets'."""
+    for line in reversed(stdout.splitlines()):
+        words = line.split()
+        if len(words) == 3 and words[0] == "Sent" and words[1].isdigit():
+            return int(words[1])
+    return -1
 
 
 if __name__ == "__main__":

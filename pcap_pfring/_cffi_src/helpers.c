@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <pcap/pcap.h>
@@ -24,6 +25,8 @@ struct pp_counters {
   uint64_t bytes;
   uint64_t limit;
   pfring *ring;
+  int active_wait;      /* pfring_loop without blocking (busy polling) */
+  int verbose;          /* pp_count_loop: one line per packet on stdout */
 };
 
 static int pp_python_packet(void *user, const struct pfring_pkthdr *h, const u_char *p);
@@ -125,10 +128,41 @@ static void pp_count_cb(const struct pfring_pkthdr *h, const u_char *p, const u_
     pfring_breakloop(c->ring);
 }
 
+/* pfcount -v: PF_RING's packet line, "HH:MM:SS.nnnnnnnnn [RX][if_index=N][hash=N]"
+ * and pfring_print_parsed_pkt's text (the ring has PF_RING_LONG_HEADER). */
+static void pp_print_cb(const struct pfring_pkthdr *h, const u_char *p, const u_char *user)
+{
+  char text[1024];
+  struct tm tm;
+  uint64_t ts = h->extended_hdr.timestamp_ns;
+  time_t sec;
+  unsigned ns;
+
+  if (ts) {
+    sec = (time_t)(ts / 1000000000ull);
+    ns = (unsigned)(ts % 1000000000ull);
+  } else {
+    sec = h->ts.tv_sec;
+    ns = (unsigned)h->ts.tv_usec * 1000u;
+  }
+  localtime_r(&sec, &tm);
+  pfring_print_parsed_pkt(text, sizeof(text), p, h);
+  printf("%02d:%02d:%02d.%09u [%s][if_index=%d][hash=%u]%s\n", tm.tm_hour, tm.tm_min,
+         tm.tm_sec, ns, h->extended_hdr.rx_direction ? "RX" : "TX",
+         h->extended_hdr.if_index, h->extended_hdr.pkt_hash, text);
+  pp_count_cb(h, p, user);
+}
+
 static int pp_count_loop(pfring *ring, struct pp_counters *c)
 {
+  int rc;
+
   c->ring = ring;
-  return pfring_loop(ring, pp_count_cb, (const u_char *)c, 1);
+  rc = pfring_loop(ring, c->verbose ? pp_print_cb : pp_count_cb, (const u_char *)c,
+                   c->active_wait ? 0 : 1);
+  if (c->verbose)
+    fflush(stdout);
+  return rc;
 }
 
 static void pp_sleep_until(const struct timespec *t)
@@ -137,31 +171,54 @@ static void pp_sleep_until(const struct timespec *t)
     ;
 }
 
+/* Waits until t0 + offset_ns (when that is more than 50 us ahead), in steps
+ * of at most 100 ms so that *stop is noticed. */
+static void pp_pace(const struct timespec *t0, uint64_t offset_ns, volatile int *stop)
+{
+  struct timespec due, now, step;
+  int64_t ahead;
+
+  due.tv_sec = t0->tv_sec + (time_t)(offset_ns / 1000000000ull);
+  due.tv_nsec = t0->tv_nsec + (long)(offset_ns % 1000000000ull);
+  if (due.tv_nsec >= 1000000000L) {
+    due.tv_sec++;
+    due.tv_nsec -= 1000000000L;
+  }
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ahead = (int64_t)(due.tv_sec - now.tv_sec) * 1000000000LL + (due.tv_nsec - now.tv_nsec);
+    if (ahead <= 50000 || *stop)
+      return;
+    if (ahead <= 100000000LL) {
+      pp_sleep_until(&due);
+      return;
+    }
+    step = now;
+    step.tv_nsec += 100000000L;
+    if (step.tv_nsec >= 1000000000L) {
+      step.tv_sec++;
+      step.tv_nsec -= 1000000000L;
+    }
+    pp_sleep_until(&step);
+  }
+}
+
 static int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len,
                         uint32_t nframes, uint64_t count, double pps,
                         struct pp_counters *c, volatile int *stop)
 {
-  struct timespec start, due;
+  struct timespec start;
   uint32_t i = 0;
   int rc;
 
+  if (nframes == 0)
+    return PF_RING_ERROR_INVALID_ARGUMENT;
   clock_gettime(CLOCK_MONOTONIC, &start);
   while (!*stop && (count == 0 || c->pkts < count)) {
     if (pps > 0) {
-      double t = (double)c->pkts / pps;
-      due.tv_sec = start.tv_sec + (time_t)t;
-      due.tv_nsec = start.tv_nsec + (long)((t - (double)(time_t)t) * 1e9);
-      if (due.tv_nsec >= 1000000000L) {
-        due.tv_sec++;
-        due.tv_nsec -= 1000000000L;
-      }
-      {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        /* Sleep only when ahead of schedule by more than 50 us. */
-        if ((due.tv_sec - now.tv_sec) * 1000000000L + (due.tv_nsec - now.tv_nsec) > 50000)
-          pp_sleep_until(&due);
-      }
+      pp_pace(&start, (uint64_t)((double)c->pkts * 1e9 / pps), stop);
+      if (*stop)
+        break;
     }
     rc = pfring_send(ring, (char *)(frames + (size_t)i * frame_len), frame_len, 1);
     if (rc == PF_RING_ERROR_NO_TX_SLOT_AVAILABLE)
@@ -172,6 +229,169 @@ static int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len,
     c->bytes += frame_len;
     if (++i == nframes)
       i = 0;
+  }
+  return 0;
+}
+
+/* Frames of different lengths (a pcap file for pfsend -f), in one buffer. */
+struct pp_frames {
+  u_char *data;
+  uint32_t *off;
+  uint32_t *len;
+  uint64_t *ts_ns;      /* capture time of each frame */
+  uint32_t n;
+  uint32_t max_len;
+  uint64_t bytes;       /* sum of len[] */
+  size_t data_cap;
+  uint32_t n_cap;
+};
+
+static void pp_frames_free(struct pp_frames *f)
+{
+  if (!f)
+    return;
+  free(f->data);
+  free(f->off);
+  free(f->len);
+  free(f->ts_ns);
+  free(f);
+}
+
+static int pp_frames_add(struct pp_frames *f, const u_char *p, uint32_t len, uint64_t ts_ns)
+{
+  size_t used = f->n ? (size_t)f->off[f->n - 1] + f->len[f->n - 1] : 0;
+
+  if (used + len > UINT32_MAX)
+    return -1;
+  if (f->n == f->n_cap) {
+    uint32_t cap = f->n_cap ? f->n_cap * 2 : 1024;
+    uint32_t *off = realloc(f->off, cap * sizeof(*off));
+    uint32_t *lens = off ? realloc(f->len, cap * sizeof(*lens)) : NULL;
+    uint64_t *ts = lens ? realloc(f->ts_ns, cap * sizeof(*ts)) : NULL;
+    if (off)
+      f->off = off;
+    if (lens)
+      f->len = lens;
+    if (!ts)
+      return -1;
+    f->ts_ns = ts;
+    f->n_cap = cap;
+  }
+  if (used + len > f->data_cap) {
+    size_t cap = f->data_cap ? f->data_cap * 2 : 65536;
+    u_char *data;
+    while (cap < used + len)
+      cap *= 2;
+    data = realloc(f->data, cap);
+    if (!data)
+      return -1;
+    f->data = data;
+    f->data_cap = cap;
+  }
+  memcpy(f->data + used, p, len);
+  f->off[f->n] = (uint32_t)used;
+  f->len[f->n] = len;
+  f->ts_ns[f->n] = ts_ns;
+  f->n++;
+  f->bytes += len;
+  if (len > f->max_len)
+    f->max_len = len;
+  return 0;
+}
+
+/* Reads every frame of an Ethernet pcap or pcapng file with the system
+ * libpcap.  Returns 0 and *out (free it with pp_frames_free), or -1 with
+ * errbuf set. */
+static int pp_frames_load_pcap(const char *path, struct pp_frames **out, char *errbuf,
+                               size_t errlen)
+{
+  char perr[PCAP_ERRBUF_SIZE];
+  struct pcap_pkthdr *h;
+  const u_char *p;
+  struct pp_frames *f;
+  pcap_t *pc;
+  int rc, link;
+
+  *out = NULL;
+  perr[0] = '\0';
+  pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+  if (!pc) {
+    snprintf(errbuf, errlen, "%s", perr);
+    return -1;
+  }
+  link = pcap_datalink(pc);
+  if (link != DLT_EN10MB) {
+    const char *name = pcap_datalink_val_to_name(link);
+    snprintf(errbuf, errlen, "%s: link type %s, only Ethernet (EN10MB) can be sent", path,
+             name ? name : "unknown");
+    pcap_close(pc);
+    return -1;
+  }
+  f = calloc(1, sizeof(*f));
+  if (!f) {
+    snprintf(errbuf, errlen, "%s: out of memory", path);
+    pcap_close(pc);
+    return -1;
+  }
+  while ((rc = pcap_next_ex(pc, &h, &p)) == 1) {
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+    if (pp_frames_add(f, p, h->caplen, ts) < 0) {
+      snprintf(errbuf, errlen, "%s: out of memory", path);
+      pp_frames_free(f);
+      pcap_close(pc);
+      return -1;
+    }
+  }
+  if (rc == PCAP_ERROR) {
+    snprintf(errbuf, errlen, "%s: %s", path, pcap_geterr(pc));
+    pp_frames_free(f);
+    pcap_close(pc);
+    return -1;
+  }
+  pcap_close(pc);
+  if (f->n == 0) {
+    snprintf(errbuf, errlen, "%s: no packets", path);
+    pp_frames_free(f);
+    return -1;
+  }
+  *out = f;
+  return 0;
+}
+
+/* pfsend -f: sends f's frames in order, round robin, until count packets
+ * (0 = forever) or *stop; paced at pps, or at the capture times of the
+ * frames when pcap_timing (each pass starts when the previous one ended). */
+static int pp_send_frames(pfring *ring, const struct pp_frames *f, uint64_t count, double pps,
+                          int pcap_timing, struct pp_counters *c, volatile int *stop)
+{
+  struct timespec start, pass;
+  uint32_t i = 0;
+  int rc;
+
+  if (!f || f->n == 0)
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  pass = start;
+  while (!*stop && (count == 0 || c->pkts < count)) {
+    if (pcap_timing) {
+      uint64_t t0 = f->ts_ns[0], t = f->ts_ns[i];
+      pp_pace(&pass, t > t0 ? t - t0 : 0, stop);
+    } else if (pps > 0) {
+      pp_pace(&start, (uint64_t)((double)c->pkts * 1e9 / pps), stop);
+    }
+    if (*stop)
+      break;
+    rc = pfring_send(ring, (char *)(f->data + f->off[i]), f->len[i], 1);
+    if (rc == PF_RING_ERROR_NO_TX_SLOT_AVAILABLE)
+      continue;
+    if (rc < 0)
+      return rc;
+    c->pkts++;
+    c->bytes += f->len[i];
+    if (++i == f->n) {
+      i = 0;
+      clock_gettime(CLOCK_MONOTONIC, &pass);
+    }
   }
   return 0;
 }
@@ -219,7 +439,7 @@ static int pp_dump_loop(pfring *ring, const char *path, int snaplen, struct pp_c
     pcap_close(d.dead);
     return -1000;
   }
-  rc = pfring_loop(ring, pp_dump_cb, (const u_char *)&d, 1);
+  rc = pfring_loop(ring, pp_dump_cb, (const u_char *)&d, c->active_wait ? 0 : 1);
   pcap_dump_close(d.dumper);
   pcap_close(d.dead);
   return rc;

@@ -1,107 +1,132 @@
-"""pfcount: count packets on a ring and print PF_RING's statistics.
+"""pfcount: count the packets of a ring and print PF_RING's statistics.
 
 The per-packet loop is C (``pp_count_loop``: pfring_loop with a counting
-callback) in a worker thread; this thread prints the stats every second and
-handles SIGINT/SIGTERM with ``pfring_breakloop``.
+callback, which with -v also prints PF_RING's packet line) in a worker
+thread; the main thread prints the statistics every second on stderr,
+refreshes the application stats and stops the loop with pfring_breakloop on
+SIGINT/SIGTERM, -N or -d.
+
+Output, as PF_RING's pfcount: startup lines and the statistics blocks on
+stderr; with -v one line per packet on stdout; with --json the final
+statistics as one JSON object on stdout (stderr unchanged).
 """
 import json
 import sys
-import threading
-import time
 
 from .._ffi import ffi, lib
 from ..errors import check
-from ..ring import ClusterType, Direction, Ring
+from ..ring import ClusterType, Direction, Flags, Ring, SocketMode
 from . import _common
 
 TOOL = "pfcount"
 
 
 def build_parser():
-    p = _common.make_parser(TOOL, "Count the packets of a PF_RING ring.")
-    _common.add_options(p, "device", "bpf", "direction", "caplen", "cluster", "verbose",
-                        "json", "duration", "quiet")
-    p.add_argument("-H", dest="cluster_type", type=int, default=int(ClusterType.PER_FLOW_5_TUPLE),
-                   choices=range(0, 14), metavar="TYPE", help="cluster type 0..13 (default 4)")
-    p.add_argument("-N", dest="count", type=int, default=0, help="exit after N packets")
-    p.add_argument("-w", dest="watermark", type=int, default=0, help="poll watermark")
-    p.add_argument("-p", dest="poll", type=int, default=0, help="poll duration (ms)")
-    p.add_argument("-J", dest="no_promisc", action="store_true", help="no promiscuous mode")
+    p = _common.make_parser(TOOL, "Count the packets of a PF_RING ring (PF_RING's pfcount).")
+    _common.add_options(p, "device", "caplen", "bpf", "direction", "cluster", "count",
+                        "active", "verbose", "duration", "quiet", "json")
+    p.add_argument("-H", dest="cluster_type", type=int, choices=range(0, 14), metavar="TYPE",
+                   help="cluster type 0..13 for -c (default 4: per flow, 5-tuple)")
+    p.add_argument("-w", dest="watermark", type=_common.positive_int, metavar="N",
+                   help="poll watermark (packets)")
+    p.add_argument("-p", dest="poll", type=_common.positive_int, metavar="MS",
+                   help="poll duration (ms)")
+    p.add_argument("-J", dest="no_promisc", action="store_true",
+                   help="do not set promiscuous mode")
     return p
 
 
 class Stats:
-    def __init__(self, ring, counters):
+    """The counters of one run and PF_RING's text for them."""
+
+    def __init__(self, ring, counters, clock):
         self.ring = ring
         self.c = counters
-        self.start = time.monotonic()
-        self.last = (self.start, 0, 0)
+        self.clock = clock           # seconds since start
+        self.last = (0.0, 0, 0)      # time, pkts, bytes of the previous block
         self.ticks = 0
 
     def snapshot(self):
-        st = self.ring.stats()
-        return self.c.pkts, self.c.bytes, st.drop
+        return self.c.pkts, self.c.bytes, self.ring.stats().drop
 
     def block(self):
-        now = time.monotonic()
+        now = self.clock()
         pkts, nbytes, drop = self.snapshot()
-        total = pkts + drop
-        pct = 100.0 * drop / total if total else 0.0
-        lines = ["=========================",
-                 f"Absolute Stats: [{_common.fmt(total)} pkts total][{_common.fmt(drop)} pkts dropped]"
-                 f"[{pct:.1f}% dropped]"]
-        rcvd = f"[{_common.fmt(pkts)} pkts rcvd][{_common.fmt(nbytes)} bytes rcvd]"
-        elapsed = now - self.start
-        if self.ticks and elapsed > 0:
-            rcvd += (f"[{_common.fmt(pkts / elapsed, True)} pkt/sec]"
-                     f"[{_common.fmt(nbytes * 8 / elapsed / 1e6, True)} Mbit/sec]")
-        lines.append(rcvd)
-        t0, p0, b0 = self.last
-        ms = (now - t0) * 1000
-        dp, db = pkts - p0, nbytes - b0
-        pps = dp / (ms / 1000) if ms else 0
-        gbps = db * 8 / (ms / 1000) / 1e9 if ms else 0
-        lines.append(f"Actual Stats: [{_common.fmt(dp)} pkts rcvd][{_common.fmt(ms, True)} ms]"
-                     f"[{_common.fmt(pps, True)} pps][{_common.fmt(gbps, True)} Gbps]")
-        lines.append("=========================")
+        text = stats_block(pkts, nbytes, drop, now, self.last, self.ticks > 0)
         self.last = (now, pkts, nbytes)
         self.ticks += 1
-        return "\n".join(lines)
+        return text
 
     def appl_stats(self):
-        ms = int((time.monotonic() - self.start) * 1000)
-        d, rem = divmod(ms, 86400000)
-        h, rem = divmod(rem, 3600000)
-        m, rem = divmod(rem, 60000)
-        s, ms = divmod(rem, 1000)
         pkts, nbytes, drop = self.snapshot()
-        return (f"Duration: {d}:{h:02}:{m:02}:{s:02}:{ms:03}\nPackets: {pkts}\n"
-                f"Dropped: {drop}\nBytes: {nbytes}")
+        return appl_stats_text(self.clock(), pkts, drop, nbytes)
 
-    def final(self):
+    def final(self, device):
         pkts, nbytes, drop = self.snapshot()
-        dur = time.monotonic() - self.start
-        return {"recv": pkts, "drop": drop, "bytes": nbytes, "duration_s": round(dur, 3),
-                "pps": round(pkts / dur, 1) if dur else 0.0}
+        dur = self.clock()
+        return {"device": device, "recv": pkts, "drop": drop, "bytes": nbytes,
+                "duration_s": round(dur, 3), "pps": round(pkts / dur, 1) if dur > 0 else 0.0,
+                "mbps": round(nbytes * 8 / dur / 1e6, 3) if dur > 0 else 0.0}
 
 
-def _print_packet(h, view):
-    hdr = ffi.new("struct pfring_pkthdr *")
-    hdr.caplen, hdr.len = h.caplen, h.len
-    buf = ffi.new("char[]", 512)
-    data = bytes(view)
-    lib.pfring_print_pkt(buf, 512, data, h.len, h.caplen)
-    t = time.localtime(h.ts_ns // 1_000_000_000)
-    print(f"{time.strftime('%H:%M:%S', t)}.{h.ts_ns % 1_000_000_000:09d} "
-          f"[{h.direction}][if_index={h.if_index}] {ffi.string(buf).decode()}", flush=True)
+def stats_block(pkts, nbytes, drop, now, last, rates):
+    """PF_RING's statistics block.  ``last`` is (time, pkts, bytes) of the
+    previous block; ``rates`` adds the average rates (from the 2nd block)."""
+    fmt = _common.fmt
+    total = pkts + drop
+    pct = 100.0 * drop / total if total else 0.0
+    lines = ["=========================",
+             f"Absolute Stats: [{fmt(total)} pkts total][{fmt(drop)} pkts dropped]"
+             f"[{pct:.1f}% dropped]"]
+    rcvd = f"[{fmt(pkts)} pkts rcvd][{fmt(nbytes)} bytes rcvd]"
+    if rates and now > 0:
+        rcvd += f"[{fmt(pkts / now, True)} pkt/sec][{fmt(nbytes * 8 / now / 1e6, True)} Mbit/sec]"
+    lines.append(rcvd)
+    t0, p0, b0 = last
+    secs = now - t0
+    dp, db = pkts - p0, nbytes - b0
+    pps = dp / secs if secs > 0 else 0.0
+    gbps = db * 8 / secs / 1e9 if secs > 0 else 0.0
+    lines.append(f"Actual Stats: [{fmt(dp)} pkts rcvd][{fmt(secs * 1000, True)} ms]"
+                 f"[{fmt(pps, True)} pps][{fmt(gbps, True)} Gbps]")
+    lines.append("=========================")
+    return "\n".join(lines) + "\n"
+
+
+def appl_stats_text(seconds, pkts, drop, nbytes):
+    """What pfcount writes with pfring_set_application_stats."""
+    return (f"Duration: {_common.duration_text(seconds)}\nPackets:  {pkts}\n"
+            f"Dropped:  {drop}\nBytes:    {nbytes}\n")
+
+
+def _startup(ring, args, out):
+    print(f"Using PF_RING v.{ring.version}", file=out)
+    name = ring.appl_stats_file_name
+    if name:
+        print(f"Dumping statistics on {name}", file=out)
+    try:
+        where = f" [mac: {ring.bound_device_address.upper()}][if_index: {ring.bound_device_ifindex}]"
+    except OSError:          # several devices or 'any': no single address
+        where = ""
+    print(f"Capturing from {args.device}{where}", file=out)
+    print(f"# Device RX channels: {ring.num_rx_channels}", file=out)
+    print("# Polling threads:    1", file=out, flush=True)
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    out = sys.stderr
-    ring = Ring(args.device, caplen=args.caplen, promisc=not args.no_promisc)
-    with ring:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose and args.json:
+        parser.error("-v and --json both write to stdout; use one")
+    if args.cluster_type is not None and args.cluster is None:
+        parser.error("-H needs -c")
+    if args.cluster_type is None:
+        args.cluster_type = int(ClusterType.PER_FLOW_5_TUPLE)
+    err = sys.stderr
+    flags = Flags.LONG_HEADER if args.verbose else Flags.NONE
+    with Ring(args.device, caplen=args.caplen, flags=flags, promisc=not args.no_promisc) as ring:
         ring.set_application_name(TOOL)
+        ring.set_socket_mode(SocketMode.RECV_ONLY)
         ring.set_direction(Direction(args.direction))
         if args.bpf:
             ring.set_bpf_filter(args.bpf)
@@ -111,63 +136,32 @@ def main(argv=None):
             ring.set_poll_watermark(args.watermark)
         if args.poll:
             ring.set_poll_duration(args.poll)
-        if not args.quiet and not args.json:
-            print(f"Using PF_RING v.{ring.version}", file=out)
-            if ring.appl_stats_file_name:
-                print(f"Dumping statistics on {ring.appl_stats_file_name}", file=out)
-            try:
-                where = f"[mac: {ring.bound_device_address}][if_index: {ring.bound_device_ifindex}]"
-            except Exception:
-                where = ""
-            print(f"Capturing from {args.device} {where}", file=out)
-            print(f"# Device RX channels: {ring.num_rx_channels}", file=out)
-            print("# Polling threads:    1", file=out)
         ring.enable()
+        if not args.quiet:
+            _startup(ring, args, err)
+
         counters = ffi.new("struct pp_counters *")
         counters.limit = args.count
-        stats = Stats(ring, counters)
-        stopper = _common.Stopper(ring.breakloop)
-        result = {}
+        counters.active_wait = int(args.active)
+        counters.verbose = int(args.verbose)
+        handle = ring._h()
 
-        def worker():
-            try:
-                if args.verbose:
-                    result["n"] = ring.loop(lambda h, v: (_print_packet(h, v), _count(counters, h)),
-                                            count=args.count or -1)
-                else:
-                    result["rc"] = lib.pp_count_loop(ring._ring, counters)
-            except BaseException as exc:   # reported by the main thread
-                result["exc"] = exc
-            finally:
-                stopper.event.set()
-
-        t = threading.Thread(target=worker, daemon=True)
-        t.start()
-        deadline = time.monotonic() + args.duration if args.duration else None
-        while not stopper.event.wait(1 if deadline is None else max(0, min(1, deadline - time.monotonic()))):
-            if deadline is not None and time.monotonic() >= deadline:
-                stopper.stop()
-                break
+        def tick():
             ring.set_application_stats(stats.appl_stats())
-            if not args.quiet and not args.json:
-                print(stats.block(), file=out, flush=True)
-        ring.breakloop()
-        t.join()
-        if "exc" in result:
-            raise result["exc"]
-        if result.get("rc", 0) < 0:
-            check(result["rc"], ring._ring)
+            if not args.quiet:
+                print(stats.block(), file=err, flush=True)
+
+        runner = _common.Runner(lambda: lib.pp_count_loop(handle, counters), ring.breakloop,
+                                period=1.0, duration=args.duration, tick=tick)
+        stats = Stats(ring, counters, lambda: runner.elapsed)
+        rc = runner.run()
+        check(rc, handle)
+        ring.set_application_stats(stats.appl_stats())
+        print("Leaving...", file=err)
+        print(stats.block(), file=err, flush=True)
         if args.json:
-            print(json.dumps(stats.final()), flush=True)
-        else:
-            print("Leaving...", file=out)
-            print(stats.block(), file=out, flush=True)
+            print(json.dumps(stats.final(args.device)), flush=True)
     return 0
-
-
-def _count(counters, h):
-    counters.pkts += 1
-    counters.bytes += h.len
 
 
 main = _common.run_main(TOOL, main)

@@ -1,14 +1,19 @@
-"""pfsend: send synthetic frames (many flows) or replay a pcap file.
+"""pfsend: send synthetic IPv4/IPv6 UDP frames (many flows) or replay a pcap
+file, like PF_RING's pfsend.
 
-The send loop is C (``pp_send_loop``) in a worker thread; this thread prints
-the TX rate every second and stops the loop on SIGINT/SIGTERM.
+The send loop is C (``pp_send_loop`` for the synthetic frames,
+``pp_send_frames`` for a pcap file read by the system libpcap) in a worker
+thread; the main thread prints the TX rate every second and stops the loop
+through a stop flag on SIGINT/SIGTERM or -d.
+
+Output on stdout, as PF_RING's pfsend (on stderr instead with --json, whose
+one JSON object is then all that stdout gets).
 """
+import argparse
 import ipaddress
 import json
 import struct
 import sys
-import threading
-import time
 
 from .._ffi import ffi, lib
 from ..errors import check
@@ -16,179 +21,236 @@ from ..ring import Ring, SocketMode
 from . import _common
 
 TOOL = "pfsend"
+WIRE_OVERHEAD = 24          # preamble 8 + FCS 4 + inter-frame gap 12 bytes
+MIN_LEN = {4: 60, 6: 62}    # Ethernet + IP + UDP headers, padded to 60
+DEFAULT_IPS = {4: ("10.0.0.1", "192.168.0.1"), 6: ("fd00::10:0:0:1", "fd00::192:168:0:1")}
+SRC_PORT, DST_PORT = 10000, 9
 
 
-def build_parser():
-    p = _common.make_parser(TOOL, "Send packets on a PF_RING ring.")
-    _common.add_options(p, "device", "json", "duration", "quiet")
-    p.add_argument("-l", dest="length", type=int, default=60, help="frame length (min 60)")
-    p.add_argument("-n", dest="count", type=int, default=0, help="packets to send (0 = forever)")
-    p.add_argument("-r", dest="gbps", type=float, default=0.0, help="rate in Gbit/s")
-    p.add_argument("-p", dest="pps", type=float, default=0.0, help="rate in packets/s")
-    p.add_argument("-b", dest="num_src", type=int, default=1, help="distinct source IPs")
-    p.add_argument("-c", dest="num_dst", type=int, default=1, help="distinct destination IPs")
-    p.add_argument("-t", dest="num_ports", type=int, default=1, help="distinct source ports")
-    p.add_argument("-S", dest="src_ip", default="10.0.0.1", help="first source IP")
-    p.add_argument("-D", dest="dst_ip", default="192.168.0.1", help="first destination IP")
-    p.add_argument("-M", dest="dst_mac", default="02:00:00:00:00:02", help="destination MAC")
-    p.add_argument("-m", dest="src_mac", help="source MAC (default: the device's)")
-    p.add_argument("-f", dest="pcap", help="replay the frames of this pcap file")
-    return p
-
-
-def _mac(text):
-    raw = bytes.fromhex(text.replace(":", ""))
+def mac_address(text):
+    """argparse type: aa:bb:cc:dd:ee:ff (or with '-') -> 6 bytes."""
+    try:
+        raw = bytes.fromhex(text.replace(":", "").replace("-", ""))
+    except ValueError:
+        raw = b""
     if len(raw) != 6:
-        raise ValueError(f"bad MAC address '{text}'")
+        raise argparse.ArgumentTypeError(f"bad MAC address '{text}'")
     return raw
 
 
-def ip_checksum(header):
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+def build_parser():
+    p = _common.make_parser(TOOL, "Send packets on a PF_RING ring (PF_RING's pfsend): "
+                                  "UDP frames of many flows, or the frames of a pcap file.")
+    _common.add_options(p, "device", "count", "duration", "quiet", "json",
+                        count={"flags": ("-n",), "help": "packets to send (0: no limit, "
+                                                         "the default)"})
+    p.add_argument("-l", dest="length", type=_common.positive_int, metavar="LEN",
+                   help="frame length without FCS (default and minimum 60, IPv6 62)")
+    p.add_argument("-r", dest="gbps", type=float, metavar="GBPS",
+                   help="rate in Gbit/s on the wire (-1 with -f: the pcap's own timing)")
+    p.add_argument("-p", dest="pps", type=_common.positive_float, metavar="PPS",
+                   help="rate in packets per second")
+    p.add_argument("-b", dest="num_src", type=_common.positive_int, default=1, metavar="N",
+                   help="N distinct source IP addresses (default 1)")
+    p.add_argument("-c", dest="num_dst", type=_common.positive_int, default=1, metavar="N",
+                   help="N distinct destination IP addresses (default 1)")
+    p.add_argument("-t", dest="num_ports", type=_common.positive_int, default=1, metavar="N",
+                   help=f"N distinct UDP source ports from {SRC_PORT} (default 1)")
+    p.add_argument("-S", dest="src_ip", metavar="IP",
+                   help="first source IP (default 10.0.0.1; IPv6 fd00::10:0:0:1)")
+    p.add_argument("-D", dest="dst_ip", metavar="IP",
+                   help="first destination IP (default 192.168.0.1; IPv6 fd00::192:168:0:1)")
+    p.add_argument("-M", dest="dst_mac", type=mac_address, default=mac_address("02:00:00:00:00:02"),
+                   metavar="MAC", help="destination MAC (default 02:00:00:00:00:02)")
+    p.add_argument("-m", dest="src_mac", type=mac_address, metavar="MAC",
+                   help="source MAC (default: the device's)")
+    p.add_argument("-V", dest="ip_version", type=int, choices=(4, 6), default=4,
+                   help="IP version of the synthetic frames (default 4)")
+    p.add_argument("-f", dest="pcap", metavar="FILE",
+                   help="send the frames of this pcap/pcapng file (round robin with -n)")
+    return p
+
+
+# -- frames ----------------------------------------------------------------
+
+def _fold(total):
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return total
 
 
-def build_frames(length, src_mac, dst_mac, src_ip, dst_ip, num_src=1, num_dst=1, num_ports=1):
-    """num_src x num_dst x num_ports IPv4/UDP frames of ``length`` bytes."""
-    if length < 60:
-        raise ValueError(f"frame length {length} is below the minimum of 60")
+def ip_checksum(data):
+    """The Internet checksum (RFC 1071) of ``data``; 0 over a correct header."""
+    if len(data) % 2:
+        data += b"\0"
+    return ~_fold(sum(struct.unpack(f"!{len(data) // 2}H", data))) & 0xFFFF
+
+
+def udp_checksum(src, dst, segment):
+    """UDP checksum over the IPv4 or IPv6 pseudo-header (src/dst: packed)."""
+    if len(src) == 4:
+        pseudo = src + dst + struct.pack("!BBH", 0, 17, len(segment))
+    else:
+        pseudo = src + dst + struct.pack("!IxxxB", len(segment), 17)
+    return ip_checksum(pseudo + segment) or 0xFFFF
+
+
+def build_frames(length, src_mac, dst_mac, src_ip, dst_ip, num_src=1, num_dst=1, num_ports=1,
+                 ip_version=4):
+    """``num_src * num_dst * num_ports`` distinct UDP frames of ``length``
+    bytes (no FCS): source addresses from ``src_ip`` up, destinations from
+    ``dst_ip`` up, source ports from 10000 up; valid IP and UDP checksums."""
+    if ip_version not in MIN_LEN:
+        raise ValueError(f"IP version must be 4 or 6, not {ip_version}")
+    if length < MIN_LEN[ip_version]:
+        raise ValueError(f"frame length {length} is below the minimum of {MIN_LEN[ip_version]}"
+                         f" for IPv{ip_version}")
     if min(num_src, num_dst, num_ports) < 1:
         raise ValueError("-b, -c and -t must be at least 1")
-    s0, d0 = int(ipaddress.IPv4Address(src_ip)), int(ipaddress.IPv4Address(dst_ip))
-    ip_len = length - 14
+    if SRC_PORT + num_ports - 1 > 0xFFFF:
+        raise ValueError(f"-t {num_ports}: more ports than there are")
+    s0, d0 = ipaddress.ip_address(src_ip), ipaddress.ip_address(dst_ip)
+    if s0.version != ip_version or d0.version != ip_version:
+        raise ValueError(f"-S/-D must be IPv{ip_version} addresses")
+    srcs = [(s0 + i).packed for i in range(num_src)]      # OverflowError past the end
+    dsts = [(d0 + i).packed for i in range(num_dst)]
+    l3_len = length - 14
+    hdr_len = 20 if ip_version == 4 else 40
+    udp_len = l3_len - hdr_len
+    payload = bytes(udp_len - 8)
+    ethertype = b"\x08\x00" if ip_version == 4 else b"\x86\xdd"
+    eth = dst_mac + src_mac + ethertype
     frames = []
-    for si in range(num_src):
-        for di in range(num_dst):
-            for pi in range(num_ports):
-                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, ip_len, 0, 0x4000, 64, 17, 0,
-                                 (s0 + si).to_bytes(4, "big"), (d0 + di).to_bytes(4, "big"))
-                ip = ip[:10] + struct.pack("!H", ip_checksum(ip)) + ip[12:]
-                udp = struct.pack("!HHHH", 10000 + pi, 9, ip_len - 20, 0)
-                payload = bytes(ip_len - 28)
-                frames.append(dst_mac + src_mac + b"\x08\x00" + ip + udp + payload)
+    for src in srcs:
+        for dst in dsts:
+            for port in range(SRC_PORT, SRC_PORT + num_ports):
+                udp = struct.pack("!HHHH", port, DST_PORT, udp_len, 0) + payload
+                udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
+                if ip_version == 4:
+                    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, l3_len, 0, 0x4000, 64, 17, 0,
+                                     src, dst)
+                    ip = ip[:10] + struct.pack("!H", ip_checksum(ip)) + ip[12:]
+                else:
+                    ip = struct.pack("!IHBB16s16s", 6 << 28, udp_len, 17, 64, src, dst)
+                frames.append(eth + ip + udp)
     return frames
 
 
-def read_pcap(path):
-    """The frames of a pcap file (classic format, either byte order)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        raise ValueError(f"{path}: not a pcap file")
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        endian = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        endian = ">"
-    else:
-        raise ValueError(f"{path}: not a pcap file (pcapng is not supported)")
-    frames, off = [], 24
-    while off + 16 <= len(data):
-        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
-        frames.append(data[off + 16:off + 16 + incl])
-        off += 16 + incl
-    if not frames:
-        raise ValueError(f"{path}: no packets")
-    return frames
+def pps_for_gbps(gbps, frame_len):
+    """Packets per second that make ``gbps`` on the wire (FCS, preamble and
+    gap included) with frames of ``frame_len`` bytes."""
+    return gbps * 1e9 / ((frame_len + WIRE_OVERHEAD) * 8)
+
+
+def load_pcap(path):
+    """The frames of a pcap/pcapng file, read by the system libpcap in C:
+    a ``struct pp_frames *`` freed with the returned object."""
+    out = ffi.new("struct pp_frames **")
+    errbuf = ffi.new("char[]", 512)
+    if lib.pp_frames_load_pcap(path.encode(), out, errbuf, 512) != 0:
+        raise ValueError(ffi.string(errbuf).decode("utf-8", "replace"))
+    return ffi.gc(out[0], lib.pp_frames_free)
+
+
+# -- the tool --------------------------------------------------------------
+
+def _check_args(parser, args):
+    if args.gbps is not None and args.pps is not None:
+        parser.error("-r and -p both set the rate; use one")
+    if args.gbps is not None and args.gbps <= 0 and not (args.gbps == -1 and args.pcap):
+        parser.error("-r must be a positive rate (or -1 with -f for the pcap's timing)")
+    v = args.ip_version
+    if args.length is None:
+        args.length = MIN_LEN[v]
+    elif args.length < MIN_LEN[v] and not args.pcap:
+        parser.error(f"-l {args.length} is below the minimum of {MIN_LEN[v]} for IPv{v}")
+    args.src_ip = args.src_ip or DEFAULT_IPS[v][0]
+    args.dst_ip = args.dst_ip or DEFAULT_IPS[v][1]
+    for flag, text, n in (("-S", args.src_ip, args.num_src), ("-D", args.dst_ip, args.num_dst)):
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            parser.error(f"{flag} {text}: not an IP address")
+        if addr.version != v:
+            parser.error(f"{flag} {text}: not an IPv{v} address (see -V)")
+        if int(addr) + n - 1 > int(addr.max_prefixlen * "1", 2):
+            parser.error(f"{flag} {text}: no room for {n} addresses from there")
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    out = sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
+    human = sys.stderr if args.json else sys.stdout
+    replay = load_pcap(args.pcap) if args.pcap else None
+
     with Ring(args.device) as ring:
         ring.set_socket_mode(SocketMode.SEND_ONLY)
         ring.set_application_name(TOOL)
         ring.enable()
-        if args.pcap:
-            frames = read_pcap(args.pcap)
+        handle = ring._h()
+        if replay is None:
+            src_mac = args.src_mac or bytes.fromhex(ring.bound_device_address.replace(":", ""))
+            frames = build_frames(args.length, src_mac, args.dst_mac, args.src_ip, args.dst_ip,
+                                  args.num_src, args.num_dst, args.num_ports, args.ip_version)
+            buf = ffi.new("u_char[]", b"".join(frames))
+            avg_len = args.length
         else:
-            src_mac = _mac(args.src_mac) if args.src_mac else _mac(ring.bound_device_address)
-            frames = build_frames(args.length, src_mac, _mac(args.dst_mac), args.src_ip,
-                                  args.dst_ip, args.num_src, args.num_dst, args.num_ports)
-        # One flat buffer of equally sized slots; the C loop walks it.
-        size = max(len(f) for f in frames)
-        if len({len(f) for f in frames}) != 1:
-            frames_sized = frames
-        else:
-            frames_sized = None
-        pps = args.pps
-        if args.gbps > 0:
-            pps = args.gbps * 1e9 / ((size + 24) * 8)
-        if not args.quiet and not args.json:
-            print(f"Using PF_RING v.{ring.version} on {args.device}", file=out)
-            print(f"Sending packets on {args.device}", file=out, flush=True)
+            avg_len = replay.bytes / replay.n
+        pps = args.pps or 0.0
+        if args.gbps is not None and args.gbps > 0:
+            pps = pps_for_gbps(args.gbps, avg_len)
+        timing = int(args.gbps == -1)
+        if not args.quiet:
+            print(f"Using PF_RING v.{ring.version} on {args.device}", file=human)
+            print(f"Sending packets on {args.device}", file=human, flush=True)
+
         counters = ffi.new("struct pp_counters *")
         stop = ffi.new("int *")
-        stopper = _common.Stopper(lambda: stop.__setitem__(0, 1))
-        result = {}
 
-        def worker():
-            try:
-                if frames_sized is None:
-                    buf = ffi.new("u_char[]", b"".join(frames))
-                    result["rc"] = lib.pp_send_loop(ring._ring, buf, size, len(frames),
-                                                    args.count, pps, counters, stop)
-                else:   # replayed frames of different lengths: one at a time
-                    result["rc"] = _send_varied(ring, frames_sized, args.count, pps, counters, stop)
-            except BaseException as exc:
-                result["exc"] = exc
-            finally:
-                stopper.event.set()
+        def work():
+            if replay is None:
+                return lib.pp_send_loop(handle, buf, args.length, len(frames), args.count, pps,
+                                        counters, stop)
+            return lib.pp_send_frames(handle, replay, args.count, pps, timing, counters, stop)
 
-        start = time.monotonic()
-        t = threading.Thread(target=worker, daemon=True)
-        t.start()
-        deadline = start + args.duration if args.duration else None
-        last_t, last_n = start, 0
-        while not stopper.event.wait(1 if deadline is None else max(0, min(1, deadline - time.monotonic()))):
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                stopper.stop()
-                break
-            n = counters.pkts
-            if not args.quiet and not args.json:
-                cur = (n - last_n) / (now - last_t)
-                avg = n / (now - start)
-                print(f"TX rate: [current {_common.fmt(cur, True)} pps/"
-                      f"{cur * (size + 24) * 8 / 1e9:.2f} Gbps][average {_common.fmt(avg, True)} pps/"
-                      f"{avg * (size + 24) * 8 / 1e9:.2f} Gbps][total {_common.fmt(n)} pkts]",
-                      file=out, flush=True)
-            last_t, last_n = now, n
-        stop[0] = 1
-        t.join()
-        if "exc" in result:
-            raise result["exc"]
-        check(result.get("rc", 0), ring._ring)
-        dur = time.monotonic() - start
+        last = [0.0, 0, 0]
+
+        def tick():
+            now, n, b = runner.elapsed, counters.pkts, counters.bytes
+            if not args.quiet:
+                print(tx_rate_line(now, n, b, last), file=human, flush=True)
+            last[:] = [now, n, b]
+
+        runner = _common.Runner(work, lambda: stop.__setitem__(0, 1), period=1.0,
+                                duration=args.duration, tick=tick)
+        check(runner.run(), handle)
+        dur = runner.elapsed
         if args.json:
-            print(json.dumps({"sent": counters.pkts, "bytes": counters.bytes,
-                              "duration_s": round(dur, 3),
-                              "pps": round(counters.pkts / dur, 1) if dur else 0.0}))
+            print(json.dumps({"device": args.device, "sent": counters.pkts,
+                              "bytes": counters.bytes, "duration_s": round(dur, 3),
+                              "pps": round(counters.pkts / dur, 1) if dur > 0 else 0.0,
+                              "gbps": round(_gbps(counters.pkts, counters.bytes, dur), 6)}),
+                  flush=True)
         else:
-            print(f"Sent {counters.pkts} packets", file=out, flush=True)
+            print(f"Sent {counters.pkts} packets", flush=True)
     return 0
 
 
-def _send_varied(ring, frames, count, pps, counters, stop):
-    """Frames of different sizes: the C loop once per frame, in order."""
-    i = 0
-    start = time.monotonic()
-    while not stop[0] and (count == 0 or counters.pkts < count):
-        f = frames[i % len(frames)]
-        one = ffi.new("struct pp_counters *")
-        rc = lib.pp_send_loop(ring._ring, f, len(f), 1, 1, 0.0, one, stop)
-        if rc < 0:
-            return rc
-        counters.pkts += one.pkts
-        counters.bytes += one.bytes
-        i += 1
-        if pps > 0:
-            delay = start + counters.pkts / pps - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-    return 0
+def _gbps(pkts, nbytes, secs):
+    return (nbytes + WIRE_OVERHEAD * pkts) * 8 / secs / 1e9 if secs > 0 else 0.0
+
+
+def tx_rate_line(now, pkts, nbytes, last):
+    """PF_RING's per-second line; ``last`` is (time, pkts, bytes) before."""
+    fmt = _common.fmt
+    t0, p0, b0 = last
+    dt = now - t0
+    cur = (pkts - p0) / dt if dt > 0 else 0.0
+    avg = pkts / now if now > 0 else 0.0
+    return (f"TX rate: [current {fmt(cur, True)} pps/{fmt(_gbps(pkts - p0, nbytes - b0, dt), True)}"
+            f" Gbps][average {fmt(avg, True)} pps/{fmt(_gbps(pkts, nbytes, now), True)} Gbps]"
+            f"[total {fmt(pkts)} pkts]")
 
 
 main = _common.run_main(TOOL, main)

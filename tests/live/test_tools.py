@@ -1,11 +1,14 @@
 """pfsend, pfcount, pfdump and the demo as users run them: real processes in
-throwaway namespaces, exact counts."""
+throwaway namespaces (``ip netns exec``), exact counts, every run bounded in
+packets and time, every process killed by pid if it outlives its test."""
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -15,132 +18,387 @@ from pcap_pfring.testing.fixtures import frame
 pytestmark = pytest.mark.needs_root
 
 BIN = os.path.dirname(sys.executable)
+READY = {"pfcount": "# Polling threads:", "pfdump": "Capturing from"}
 
 
 def tool(name):
     return os.path.join(BIN, name)
 
 
-def start_pfcount(pair, *args):
-    p = pair.a.popen([tool("pfcount"), "-i", pair.if_a, "-e", "1", "--json", *args],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)      # let it enable its ring
-    return p
+class Tool:
+    """One tool running in a namespace.  Both output streams are read by
+    threads; ``start`` returns once the ready line is on stderr."""
+
+    def __init__(self, ns, name, *args):
+        self.name = name
+        self.p = ns.popen([tool(name), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+        self.out, self.err = [], []
+        self.cond = threading.Condition()
+        self.threads = [threading.Thread(target=self._read, args=(s, buf), daemon=True)
+                        for s, buf in ((self.p.stdout, self.out), (self.p.stderr, self.err))]
+        for t in self.threads:
+            t.start()
+
+    def _read(self, stream, buf):
+        for line in stream:
+            with self.cond:
+                buf.append(line)
+                self.cond.notify_all()
+
+    def wait_err(self, text, timeout=15):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not any(text in line for line in self.err):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    raise AssertionError(f"{self.name}: no '{text}' on stderr: {''.join(self.err)}")
+                self.cond.wait(min(left, 0.1))
+
+    def finish(self, timeout=30, sig=None):
+        """Wait for the exit (after sending ``sig``); (returncode, stdout, stderr)."""
+        if sig is not None:
+            os.kill(self.p.pid, sig)
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.name} did not stop: {''.join(self.err)}") from None
+        for t in self.threads:
+            t.join(10)
+        return self.p.returncode, "".join(self.out), "".join(self.err)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
 
 
-def pfsend(pair, *args):
+def start(ns, name, *args):
+    t = Tool(ns, name, *args)
+    try:
+        t.wait_err(READY[name])
+    except BaseException:
+        t.kill()
+        raise
+    return t
+
+
+def pfcount(pair, *args):
+    return start(pair.a, "pfcount", "-i", pair.if_a, "-e", "1", *args)
+
+
+def pfsend(pair, *args, timeout=60):
     res = pair.b.run([tool("pfsend"), "-i", pair.if_b, "-M", pair.mac_a.hex(":"), *args],
-                     check=False, timeout=60)
+                     check=False, timeout=timeout)
     assert res.returncode == 0, res.stderr
     return res
 
 
-def finish(p, timeout=30):
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        raise AssertionError(f"pfcount did not stop: {err}") from None
-    assert p.returncode == 0, err
+def json_result(t, timeout=30, sig=None):
+    rc, out, err = t.finish(timeout, sig)
+    assert rc == 0, err
     return json.loads(out), err
 
 
+# -- pfsend -> pfcount -------------------------------------------------------------
+
 def test_pfsend_to_pfcount_counts_exactly(veth_pair):
-    counter = start_pfcount(veth_pair, "-N", "50000", "-d", "30", "-f", "udp")
-    res = pfsend(veth_pair, "-n", "50000", "-b", "8", "-c", "8", "-l", "64")
-    assert res.stdout.strip().splitlines()[-1] == "Sent 50000 packets"
-    stats, _ = finish(counter)
-    assert stats["recv"] == 50000
-    assert stats["drop"] == 0
-    assert stats["bytes"] == 50000 * 64
+    with pfcount(veth_pair, "-N", "50000", "-d", "30", "-f", "udp", "--json") as c:
+        res = pfsend(veth_pair, "-n", "50000", "-b", "8", "-c", "8", "-l", "64")
+        stats, err = json_result(c)
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"Using PF_RING v.5.6.2 on {veth_pair.if_b}"
+    assert lines[1] == f"Sending packets on {veth_pair.if_b}"
+    assert lines[-1] == "Sent 50000 packets"
+    assert (stats["recv"], stats["drop"], stats["bytes"]) == (50000, 0, 50000 * 64)
+    assert stats["duration_s"] > 0 and stats["pps"] > 0
+    tail = err[err.index("Leaving..."):]
+    assert "[50'000 pkts total][0 pkts dropped][0.0% dropped]" in tail
+    assert "[50'000 pkts rcvd][3'200'000 bytes rcvd]" in tail
+
+
+def test_pfsend_json_and_many_flows(veth_pair):
+    """-b x -c x -t distinct flows arrive in round robin: every flow equally often."""
+    with pfcount(veth_pair, "-N", "2400", "-d", "30", "-f", "udp", "-v") as c:
+        res = pfsend(veth_pair, "-n", "2400", "-b", "4", "-c", "3", "-t", "2", "--json", "-q")
+        rc, out, err = c.finish()
+    assert rc == 0, err
+    sent = json.loads(res.stdout)
+    assert sent["sent"] == 2400 and sent["bytes"] == 2400 * 60
+    assert "Using PF_RING" not in res.stderr                    # -q
+    flows = {}
+    for line in out.splitlines():
+        m = re.search(r"\[IPv4\]\[([\d.]+):(\d+) -> ([\d.]+):(\d+)\]", line)
+        flows[m.groups()] = flows.get(m.groups(), 0) + 1
+    assert len(flows) == 4 * 3 * 2
+    assert set(flows.values()) == {100}
 
 
 def test_pfcount_filter_counts_only_matching(veth_pair):
-    counter = start_pfcount(veth_pair, "-d", "3", "-f", "udp and src host 10.0.0.2")
-    pfsend(veth_pair, "-n", "1000", "-b", "4", "-c", "1", "-S", "10.0.0.1")
-    stats, _ = finish(counter)
-    assert stats["recv"] == 250          # one source of four
+    with pfcount(veth_pair, "-d", "20", "-f", "udp and src host 10.0.0.2", "--json") as c:
+        pfsend(veth_pair, "-n", "1000", "-b", "4", "-c", "1", "-S", "10.0.0.1")
+        time.sleep(0.5)                                          # let it drain its ring
+        stats, _ = json_result(c, sig=signal.SIGINT)
+    assert stats["recv"] == 250                                  # one source of four
+    assert stats["bytes"] == 250 * 60
 
 
-def test_pfcount_sigint_prints_final_stats(veth_pair):
-    p = veth_pair.a.popen([tool("pfcount"), "-i", veth_pair.if_a, "-e", "1"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
-    os.kill(p.pid, signal.SIGINT)
-    out, err = p.communicate(timeout=20)
-    assert p.returncode == 0
-    assert "Using PF_RING v.5.6.2" in err
-    assert "Capturing from veth0" in err
-    assert "Leaving..." in err
+def test_pfcount_verbose_lines(veth_pair):
+    with pfcount(veth_pair, "-v", "-N", "3", "-d", "20", "-f", "udp") as c:
+        pfsend(veth_pair, "-n", "3", "-c", "3", "-m", "02:00:00:00:00:01")
+        rc, out, err = c.finish()
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3
+    mac_a = veth_pair.mac_a.hex(":")
+    for i, line in enumerate(lines):
+        m = re.fullmatch(r"(\d\d):(\d\d):(\d\d)\.(\d{9}) \[RX\]\[if_index=(\d+)\]\[hash=(\d+)\]"
+                         r"\[02:00:00:00:00:01 -> (\S+)\] \[IPv4\]\[10\.0\.0\.1:10000 -> "
+                         r"192\.168\.0\.(\d):9\] \[l3_proto=UDP\].*\[caplen=60\]\[len=60\]"
+                         r"\[eth_offset=0\]\[l3_offset=14\]\[l4_offset=34\]\[payload_offset=42\]",
+                         line)
+        assert m, line
+        assert m.group(7) == mac_a and m.group(8) == str(1 + i)
+        assert int(m.group(6)) != 0
+
+
+def test_pfcount_active_wait(veth_pair):
+    with pfcount(veth_pair, "-a", "-N", "2000", "-d", "30", "-f", "udp", "--json") as c:
+        pfsend(veth_pair, "-n", "2000", "-b", "2")
+        stats, _ = json_result(c)
+    assert stats["recv"] == 2000
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_pfcount_signal_prints_final_stats(veth_pair, sig):
+    with pfcount(veth_pair) as c:
+        time.sleep(2.3)                                          # two stats blocks
+        rc, out, err = c.finish(20, sig=sig)
+    assert rc == 0, err
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == "Using PF_RING v.5.6.2"
+    assert lines[1].startswith("Dumping statistics on ")
+    mac = veth_pair.mac_a.hex(":").upper()
+    assert re.fullmatch(rf"Capturing from {veth_pair.if_a} \[mac: {mac}\]\[if_index: \d+\]",
+                        lines[2]), lines[2]
+    assert lines[3] == "# Device RX channels: 1"
+    assert lines[4] == "# Polling threads:    1"
+    # periodic blocks, the second one with the average rates
+    assert err.count("=========================") == 2 * 3
+    blocks = err.split("=========================\n")
+    assert re.search(r"\[0 pkts rcvd\]\[0 bytes rcvd\]\n", blocks[1])
+    assert "[0.00 pkt/sec][0.00 Mbit/sec]" in blocks[3]
+    assert re.search(r"Actual Stats: \[0 pkts rcvd\]\[1'0\d\d\.\d\d ms\]\[0\.00 pps\]\[0\.00 Gbps\]",
+                     blocks[1])
     tail = err[err.index("Leaving..."):]
     assert "Absolute Stats: [0 pkts total][0 pkts dropped][0.0% dropped]" in tail
     assert "Actual Stats:" in tail
 
 
+def test_pfcount_application_stats(veth_pair):
+    with pfcount(veth_pair, "-d", "20", "-f", "udp") as c:
+        path = next(line.split(" on ", 1)[1].strip() for line in c.err
+                    if line.startswith("Dumping statistics on "))
+        pfsend(veth_pair, "-n", "100")
+        time.sleep(1.5)                                          # one refresh after the traffic
+        text = open(path).read()
+        c.finish(20, sig=signal.SIGINT)
+    assert re.search(r"^Duration: 0:00:00:0\d:\d{3}$", text, re.M), text
+    assert re.search(r"^Packets:\s+100$", text, re.M), text
+    assert re.search(r"^Dropped:\s+0$", text, re.M), text
+    assert re.search(r"^Bytes:\s+6000$", text, re.M), text
+
+
+def test_pfcount_duration_bounds_the_run(veth_pair):
+    t0 = time.monotonic()
+    with Tool(veth_pair.a, "pfcount", "-i", veth_pair.if_a, "-d", "1.5", "--json", "-q") as c:
+        stats, err = json_result(c)
+    assert 1.4 <= time.monotonic() - t0 < 10
+    assert stats["recv"] == 0 and 1.4 <= stats["duration_s"] < 3
+    assert err.startswith("Leaving...\n")                       # -q: no startup lines
+
+
+# -- pfsend -------------------------------------------------------------------------
+
+def test_pfsend_ipv6(veth_pair):
+    with pfcount(veth_pair, "-d", "20", "-f", "ip6 and udp", "--json") as c:
+        pfsend(veth_pair, "-V", "6", "-n", "600", "-b", "3", "-c", "2", "-l", "100")
+        time.sleep(0.5)
+        stats, _ = json_result(c, sig=signal.SIGINT)
+    assert (stats["recv"], stats["bytes"]) == (600, 600 * 100)
+
+
+def test_pfsend_rate_and_duration(veth_pair):
+    res = pfsend(veth_pair, "-n", "1000", "-p", "2000", "--json")
+    stats = json.loads(res.stdout)
+    assert stats["sent"] == 1000
+    assert 0.45 <= stats["duration_s"] < 5                      # 1000 packets at 2000 pps
+    # no count: -d ends it; the per-second TX rate lines are there
+    res = pfsend(veth_pair, "-p", "1000", "-d", "2.2")
+    lines = res.stdout.splitlines()
+    rate = [line for line in lines if line.startswith("TX rate: ")]
+    assert len(rate) == 2
+    assert re.fullmatch(r"TX rate: \[current [\d'.]+ pps/[\d.]+ Gbps\]\[average [\d'.]+ pps/"
+                        r"[\d.]+ Gbps\]\[total [\d']+ pkts\]", rate[0])
+    sent = int(lines[-1].split()[1])
+    assert 2000 <= sent <= 2300
+
+
+def test_pfsend_sigint(veth_pair):
+    with Tool(veth_pair.b, "pfsend", "-i", veth_pair.if_b, "-p", "1000", "-d", "30") as s:
+        time.sleep(1.2)
+        rc, out, err = s.finish(20, sig=signal.SIGINT)
+    assert rc == 0, err
+    assert re.search(r"^Sent \d+ packets$", out, re.M)
+
+
+def test_pfsend_rate_gbps(veth_pair):
+    # 0.001 Gbit/s of 100-byte frames: 1e6 / (124 * 8) = 1008 pps
+    res = pfsend(veth_pair, "-n", "500", "-l", "100", "-r", "0.001", "--json")
+    stats = json.loads(res.stdout)
+    assert stats["sent"] == 500 and 0.45 <= stats["duration_s"] < 5
+
+
+# -- pfdump and replay -------------------------------------------------------------
+
 def test_pfdump_writes_the_sent_frames(veth_pair, tmp_path):
     out = tmp_path / "dump.pcap"
     frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, bytes([i]) * 100) for i in range(20)]
-    p = veth_pair.a.popen([tool("pfdump"), "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
-                           "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b5"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
-    s = veth_pair.b.raw_socket(veth_pair.if_b)
-    for f in frames:
-        s.send(f)
-    s.close()
-    stdout, stderr = p.communicate(timeout=30)
-    assert p.returncode == 0, stderr
-    assert "Saved 20 packets" in stdout
-    assert read_pcap(out) == frames
+    before = time.time()
+    with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
+               "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b5") as p:
+        s = veth_pair.b.raw_socket(veth_pair.if_b)
+        for f in frames:
+            s.send(f)
+        s.close()
+        rc, stdout, stderr = p.finish()
+    assert rc == 0, stderr
+    assert stdout.splitlines()[-1] == f"Saved 20 packets on {out}"
+    link, snaplen, records = read_pcap(out)
+    assert (link, snaplen) == (1, 256)
+    assert [r[3] for r in records] == frames
+    assert all(r[1] == r[2] == 114 for r in records)                # caplen, len
+    ts = [r[0] for r in records]
+    assert ts == sorted(ts) and before - 1 <= ts[0] <= time.time() + 1
 
 
-def test_pfsend_replays_a_pcap(veth_pair, tmp_path):
-    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B6, bytes([i]) * (50 + i)) for i in range(10)]
+def test_pfdump_snaplen_and_stats_lines(veth_pair, tmp_path):
+    out = tmp_path / "cut.pcap"
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, bytes([i]) * 200) for i in range(5)]
+    with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
+               "-s", "64", "-d", "2.4", "-t", "1", "-f", "ether proto 0x88b5") as p:
+        s = veth_pair.b.raw_socket(veth_pair.if_b)
+        for f in frames:
+            s.send(f)
+        s.close()
+        rc, stdout, stderr = p.finish()
+    assert rc == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0] == "1 sec pkts 5 drop 0 bytes 1070 | pkts 5 bytes 1070 drop 0"
+    assert lines[1] == "2 sec pkts 0 drop 0 bytes 0 | pkts 5 bytes 1070 drop 0"
+    assert lines[2] == f"Saved 5 packets on {out}"
+    _, snaplen, records = read_pcap(out)
+    assert snaplen == 64
+    assert [(r[1], r[2], r[3]) for r in records] == [(64, 214, f[:64]) for f in frames]
+
+
+def test_pfdump_file_error_is_one_line(veth_pair, tmp_path):
+    with Tool(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w",
+              str(tmp_path / "no" / "such" / "dir.pcap"), "-d", "10") as p:
+        rc, out, err = p.finish()
+    assert rc == 1
+    assert err.splitlines()[-1].startswith("pfdump: ")
+    assert "dir.pcap" in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("timing", [False, True])
+def test_pfsend_replays_a_pcap(veth_pair, tmp_path, timing):
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B6, bytes([i]) * (50 + i))
+              for i in range(10)]
     src = tmp_path / "in.pcap"
-    write_pcap(src, frames)
+    write_pcap(src, frames, gap_us=100_000)          # 0.9 s from the first to the last
     dump = tmp_path / "out.pcap"
-    p = veth_pair.a.popen([tool("pfdump"), "-i", veth_pair.if_a, "-w", str(dump), "-e", "1",
-                           "-s", "256", "-n", "10", "-d", "20", "-q"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
-    res = veth_pair.b.run([tool("pfsend"), "-i", veth_pair.if_b, "-f", str(src), "-n", "10"],
-                          check=False, timeout=30)
-    assert res.returncode == 0, res.stderr
-    assert "Sent 10 packets" in res.stdout
-    p.communicate(timeout=30)
-    assert read_pcap(dump) == frames
+    with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(dump), "-e", "1",
+               "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b6") as p:
+        res = veth_pair.b.run([tool("pfsend"), "-i", veth_pair.if_b, "-f", str(src), "-n", "20",
+                               "--json"] + (["-r", "-1"] if timing else []),
+                              check=False, timeout=30)
+        assert res.returncode == 0, res.stderr
+        rc, _, err = p.finish()
+    assert rc == 0, err
+    stats = json.loads(res.stdout)
+    assert stats["sent"] == 20 and stats["bytes"] == 2 * sum(map(len, frames))
+    assert [r[3] for r in read_pcap(dump)[2]] == frames + frames      # two passes, in order
+    if timing:
+        assert 1.7 <= stats["duration_s"] < 6        # two passes of 0.9 s
+    else:
+        assert stats["duration_s"] < 1
 
+
+# -- errors and the demo ---------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["pfcount", "pfsend", "pfdump"])
 def test_missing_interface(name, tmp_path):
     argv = [tool(name), "-i", "nosuchif7"] + (["-w", str(tmp_path / "x.pcap")] if name == "pfdump" else [])
     res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert res.returncode == 1
+    assert res.stdout == ""
     assert res.stderr.strip().splitlines() == [f"{name}: no such interface 'nosuchif7'"]
 
 
-def test_demo_runs(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "pcap_pfring.demo"], capture_output=True,
-                         text=True, timeout=170, cwd=tmp_path)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert "pfcount counted 200,000" in res.stdout
-    assert "namespaces deleted" in res.stdout
+def test_pfcount_unsupported_cluster_is_one_line(veth_pair):
+    """Whatever set_cluster says (supported or not), it is never a traceback."""
+    with Tool(veth_pair.a, "pfcount", "-i", veth_pair.if_a, "-c", "7", "-H", "13", "-d", "1",
+              "--json", "-q") as c:
+        rc, out, err = c.finish()
+    if rc == 0:
+        assert json.loads(out)["recv"] >= 0
+    else:
+        assert rc == 1 and len(err.strip().splitlines()) == 1 and err.startswith("pfcount: ")
 
+
+def test_demo_runs(tmp_path):
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "pcap_pfring.demo"], capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert time.monotonic() - t0 < 60
+    out = res.stdout
+    assert "needs root" in out.splitlines()[1]
+    assert "Sent 100000 packets" in out
+    assert "pfsend sent 100,000 packets; pfcount counted 100,000" in out
+    assert "Leaving..." in out and "TX rate:" in out and "Absolute Stats:" in out
+    names = re.search(r"namespaces deleted: (\S+) (\S+)", out).groups()
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not any(n in listed for n in names)
+
+
+# -- pcap files ------------------------------------------------------------------------
 
 def read_pcap(path):
+    """(link type, snaplen, [(ts, caplen, len, bytes)]) of a little-endian µs pcap."""
     data = path.read_bytes()
-    assert data[:4] == b"\xd4\xc3\xb2\xa1"
-    frames, off = [], 24
+    magic, _, _, _, _, snaplen, link = struct.unpack("<IHHiIII", data[:24])
+    assert magic == 0xA1B2C3D4
+    records, off = [], 24
     while off < len(data):
-        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-        frames.append(data[off + 16:off + 16 + incl])
+        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        records.append((sec + usec / 1e6, incl, orig, data[off + 16:off + 16 + incl]))
         off += 16 + incl
-    return frames
+    return link, snaplen, records
 
 
-def write_pcap(path, frames):
+def write_pcap(path, frames, gap_us=0):
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     for i, f in enumerate(frames):
-        out.append(struct.pack("<IIII", 1_700_000_000 + i, 0, len(f), len(f)) + f)
+        t = 1_700_000_000_000_000 + i * gap_us
+        out.append(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(f), len(f)) + f)
     path.write_bytes(b"".join(out))

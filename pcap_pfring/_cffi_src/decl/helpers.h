@@ -27,11 +27,15 @@ extern "Python" int pp_python_packet(void *user, const struct pfring_pkthdr *h,
 int pp_dispatch(pfring *ring, void *user, int max_pkts, int timeout_ms,
                 u_char *copybuf, u_int copylen);
 
-/* pfcount: count in C; runs pfring_loop until pfring_breakloop or count. */
+/* pfcount: count in C; runs pfring_loop until pfring_breakloop or count.
+ * verbose: also print PF_RING's line for every packet on stdout (the ring
+ * needs PF_RING_LONG_HEADER); active_wait: pfring_loop without blocking. */
 struct pp_counters {
   uint64_t pkts;
   uint64_t bytes;
   uint64_t limit;       /* stop after this many packets, 0 = never */
+  int active_wait;
+  int verbose;
   ...;
 };
 int pp_count_loop(pfring *ring, struct pp_counters *c);
@@ -40,6 +44,21 @@ int pp_count_loop(pfring *ring, struct pp_counters *c);
  * *stop; paced at pps (0 = full speed). */
 int pp_send_loop(pfring *ring, const u_char *frames, uint32_t frame_len, uint32_t nframes,
                  uint64_t count, double pps, struct pp_counters *c, volatile int *stop);
+
+/* pfsend -f: the frames of a pcap/pcapng file (Ethernet), read by the
+ * system libpcap.  pp_frames_load_pcap returns 0 and *out (free with
+ * pp_frames_free) or -1 with errbuf set.  pp_send_frames sends them in order,
+ * round robin, like pp_send_loop; pcap_timing: at the captured intervals. */
+struct pp_frames {
+  uint32_t n;
+  uint32_t max_len;
+  uint64_t bytes;
+  ...;
+};
+int pp_frames_load_pcap(const char *path, struct pp_frames **out, char *errbuf, size_t errlen);
+void pp_frames_free(struct pp_frames *f);
+int pp_send_frames(pfring *ring, const struct pp_frames *f, uint64_t count, double pps,
+                   int pcap_timing, struct pp_counters *c, volatile int *stop);
 
 /* pfdump: write the packets to a pcap file until breakloop or the limit.
  * Returns 0, <0 from pfring_loop, or -1000 with errbuf set (file error). */
