@@ -71,7 +71,9 @@ def predicted(ctype, data, rx_vlan, members):
     return cluster_hash(ctype, data) % members
 
 
-def run_members(pair, members, ctype, flows, cluster_id):
+def capture_in_cluster(pair, members, ctype, cluster_id, rx_frames, tx_frames=()):
+    """Member rings on veth0 joined in order; rx_frames are sent from b, tx_frames
+    from a; returns each member's frames."""
     with pair.a.enter():
         rings = [Ring(pair.if_a) for _ in range(members)]
     try:
@@ -80,15 +82,21 @@ def run_members(pair, members, ctype, flows, cluster_id):
             r.enable()
         sb = pair.b.raw_socket(pair.if_b)
         sa = pair.a.raw_socket(pair.if_a)
-        for _, fwd, rev, _ in flows:
-            sb.send(fwd)
-            sa.send(rev)
+        for f in rx_frames:
+            sb.send(f)
+        for f in tx_frames:
+            sa.send(f)
         sb.close()
         sa.close()
         return [[d for _, d in drain(r)] for r in rings]
     finally:
         for r in rings:
             r.close()
+
+
+def run_members(pair, members, ctype, flows, cluster_id):
+    return capture_in_cluster(pair, members, ctype, cluster_id,
+                              [fwd for _, fwd, _, _ in flows], [rev for _, _, rev, _ in flows])
 
 
 @pytest.mark.parametrize("members", [2, 3, 4])
@@ -111,20 +119,7 @@ def test_per_flow_members(veth_pair, members, ctype):
 def test_round_robin_is_even(veth_pair):
     frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, i.to_bytes(4, "big") * 4)
               for i in range(301)]
-    with veth_pair.a.enter():
-        rings = [Ring(veth_pair.if_a) for _ in range(3)]
-    try:
-        for r in rings:
-            r.set_cluster(9, ClusterType.ROUND_ROBIN)
-            r.enable()
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
-        got = [[d for _, d in drain(r)] for r in rings]
-    finally:
-        for r in rings:
-            r.close()
+    got = capture_in_cluster(veth_pair, 3, ClusterType.ROUND_ROBIN, 9, frames)
     assert sorted(len(g) for g in got) == [100, 100, 101]
     assert sorted(d for g in got for d in g) == sorted(frames)
 
@@ -135,20 +130,8 @@ def test_spread_of_1000_flows(veth_pair):
                     ipv4([10, 9, rng.randrange(256), rng.randrange(1, 255)], [10, 8, 0, 1], 17,
                          l4(rng.randrange(1024, 65535), 53, i)))
               for i in range(1000)]
-    with veth_pair.a.enter():
-        rings = [Ring(veth_pair.if_a) for _ in range(4)]
-    try:
-        for r in rings:
-            r.set_cluster(12, ClusterType.PER_FLOW_5_TUPLE)
-            r.enable()
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
-        counts = [len(drain(r)) for r in rings]
-    finally:
-        for r in rings:
-            r.close()
+    counts = [len(g) for g in capture_in_cluster(veth_pair, 4, ClusterType.PER_FLOW_5_TUPLE,
+                                                 12, frames)]
     assert sum(counts) == 1000
     assert all(200 <= c <= 300 for c in counts), counts
 
