@@ -370,6 +370,9 @@ void pfring_set_print(pfring_print_fn fn, void *user, int max_level);
  * the entries of processes that are gone.  Returns the number of live rings
  * or <0. */
 int pfring_status_refresh(void);
+/* pcap-pfring: the status tree's directory (PF_RING_STATUS_DIR, the
+ * configuration file, or /run/pf_ring). */
+const char *pfring_status_dir(void);
 
 /* pcap-pfring: PF_RING's libpcap environment variables (PCAP_NO_PF_RING,
  * PCAP_PF_RING_*), parsed with PF_RING's rules in one place for the libpcap

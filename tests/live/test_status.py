@@ -1,148 +1,318 @@
-"""The status tree: PF_RING's /proc/net/pf_ring files, live counters, dead
-processes swept, pfring-info."""
+"""The status tree live: PF_RING's /proc/net/pf_ring files for real rings in
+throwaway namespaces, counters rewritten by the worker thread, entries of
+dead processes swept, and pfring-info.
+
+The tree is the run's private one (tests/conftest.py sets PF_RING_STATUS_DIR).
+"""
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from pcap_pfring import Direction, Ring, status
+from pcap_pfring import Direction, InvalidArgumentError, Ring, SocketMode, lib, status
 from pcap_pfring.testing.fixtures import collect, frame
 
 pytestmark = pytest.mark.needs_root
 
-INFO = os.path.join(os.path.dirname(sys.executable), "pfring-info")
+TOOL = os.path.join(os.path.dirname(sys.executable), "pfring-info")
+ETH_TEST = 0x88B5
+LIVE_TIMEOUT = 3.5          # the worker rewrites each ring file once a second
+
+RING_LABELS = [
+    "Bound Device(s)", "Active", "Breed", "Appl. Name", "Socket Mode", "Capture Direction",
+    "Sampling Rate", "Filtering Sampling Rate", "IP Defragment", "BPF Filtering",
+    "Sw Filt Hash Rules", "Sw Filt WC Rules", "Sw Filt Hash Match", "Sw Filt Hash Miss",
+    "Sw Filt Hash Filtered", "Hw Filt Rules", "Poll Pkt Watermark", "Num Poll Calls",
+    "Poll Watermark Timeout", "Channel Id Mask", "VLAN Id", "Slot Version", "Min Num Slots",
+    "Bucket Len", "Tot Packets", "Tot Pkt Lost", "Tot Insert", "Tot Read", "Num Free Slots",
+    "TX: Send Ok", "TX: Send Errors", "Reflect: Fwd Ok", "Reflect: Fwd Errors",
+]
+INFO_LABELS = [
+    "PF_RING Version", "Total rings", "Ring slots", "Slot version", "Capture TX",
+    "IP Defragment", "Socket Mode", "Cluster Fragment Queue", "Cluster Fragment Discard",
+]
+DEV_LABELS = [
+    "Name", "Index", "Address", "Polling Mode", "Promisc", "Type", "Family",
+    "# Bound Sockets", "TX Queues", "RX Queues",
+]
 
 
-def ring_status(ring):
-    for r in status.list_rings():
-        if r.ring_id == ring.ring_id:
-            return r
-    return None
+def tree():
+    return os.environ["PF_RING_STATUS_DIR"]
 
 
-def wait_for(pred, timeout=5.0):
+def param(name):
+    return lib.pfring_get_module_param(name.encode())
+
+
+def file_name(ring, device="veth0", pid=None):
+    return f"{pid or os.getpid()}-{device}.{ring.ring_id}"
+
+
+def fields(ring):
+    """The fields of the ring's file, read now."""
+    return status.parse_fields(open(os.path.join(tree(), file_name(ring))).read())
+
+
+def wait_until(pred, timeout=LIVE_TIMEOUT):
+    """pred()'s first true value within timeout seconds, else its last value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = pred()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(0.05)
     return pred()
 
 
-def test_ring_file_follows_the_ring(veth_pair):
-    with veth_pair.a.enter():
-        ring = Ring(veth_pair.if_a)
-    r = ring_status(ring)
-    assert r is not None
-    assert re.fullmatch(rf"{os.getpid()}-veth0\.{ring.ring_id}", r.name)
-    assert r.fields["Bound Device(s)"] == "veth0"
-    assert r.fields["Active"] == "0"
-    assert r.fields["Appl. Name"] == "<unknown>"
-    assert r.fields["BPF Filtering"] == "Disabled"
-    assert r.fields["Capture Direction"] == "RX+TX"
-    assert r.fields["Breed"] == "Standard"
-    ring.set_application_name("status-test")
-    ring.set_bpf_filter("ether proto 0x88b5")
-    ring.set_direction(Direction.RX_ONLY)
-    ring.enable()
-    r = ring_status(ring)
-    assert r.fields["Appl. Name"] == "status-test"
-    assert r.fields["Active"] == "1"
-    assert r.fields["BPF Filtering"] == "Enabled"
-    assert r.fields["Capture Direction"] == "RX only"
-    path = r.path
-    ring.close()
+def open_in_a(pair, **kw):
+    with pair.a.enter():
+        return Ring(pair.if_a, **kw)
+
+
+def run_tool(*args):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=30)
+
+
+def test_ring_file_appears_at_open_with_pf_rings_labels(veth_pair):
+    with open_in_a(veth_pair) as ring:
+        path = os.path.join(tree(), file_name(ring))
+        assert re.fullmatch(r"\d+-veth0\.\d+", os.path.basename(path))
+        assert [r.path for r in status.list_rings() if r.ring_id == ring.ring_id] == [path]
+        f = fields(ring)
+        assert list(f) == RING_LABELS
+        assert re.search(r"^Bound Device\(s\)        : veth0$", open(path).read(), re.M)
+        slots = str(param("min_num_slots"))
+        assert f == dict(f, **{
+            "Bound Device(s)": "veth0", "Active": "0", "Breed": "Standard",
+            "Appl. Name": "<unknown>", "Socket Mode": "RX+TX", "Capture Direction": "RX+TX",
+            "Sampling Rate": "1", "Filtering Sampling Rate": "1", "BPF Filtering": "Disabled",
+            "Channel Id Mask": "0xFFFFFFFFFFFFFFFF", "VLAN Id": "65535",
+            "Slot Version": "21 [5.6.2]", "Min Num Slots": slots, "Bucket Len": str(ring.caplen),
+            "Tot Packets": "0", "Tot Read": "0", "Num Free Slots": slots})
     assert not os.path.exists(path)
 
 
-def test_counters_are_live(veth_pair):
-    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, bytes([i]) * 30) for i in range(37)]
-    with veth_pair.a.enter():
-        ring = Ring(veth_pair.if_a, enable=True)
-    with ring:
+def test_configuration_changes_show_at_once(veth_pair):
+    with open_in_a(veth_pair) as ring:
+        assert fields(ring)["Appl. Name"] == "<unknown>"
+        ring.set_application_name("status-test")
+        assert fields(ring)["Appl. Name"] == "status-test"
+        ring.enable()
+        assert fields(ring)["Active"] == "1"
+        ring.set_bpf_filter(f"ether proto {ETH_TEST:#x}")
+        assert fields(ring)["BPF Filtering"] == "Enabled"
+        ring.remove_bpf_filter()
+        assert fields(ring)["BPF Filtering"] == "Disabled"
+        ring.set_direction(Direction.RX_ONLY)
+        assert fields(ring)["Capture Direction"] == "RX only"
+        ring.set_direction(Direction.TX_ONLY)
+        assert fields(ring)["Capture Direction"] == "TX only"
+        ring.set_sampling_rate(3)
+        ring.set_vlan_id(7)
+        ring.set_channel_id(0)
+        ring.set_poll_watermark(16)
+        f = fields(ring)
+        assert (f["Sampling Rate"], f["VLAN Id"], f["Channel Id Mask"], f["Poll Pkt Watermark"]) \
+            == ("3", "7", "0x0000000000000001", "16")
+        ring.disable()
+        assert fields(ring)["Active"] == "0"
+
+
+@pytest.mark.parametrize("mode, shown", [(SocketMode.RECV_ONLY, "RX only"),
+                                         (SocketMode.SEND_ONLY, "TX only")])
+def test_socket_mode(veth_pair, mode, shown):
+    with open_in_a(veth_pair) as ring:
+        ring.set_socket_mode(mode)
+        f = fields(ring)
+        assert f["Socket Mode"] == shown
+        # PF_RING shows no capture direction for a send-only socket.
+        assert ("Capture Direction" in f) == (mode != SocketMode.SEND_ONLY)
+
+
+def test_counters_are_rewritten_by_the_worker(veth_pair):
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, ETH_TEST, bytes([i]) * 30)
+              for i in range(37)]
+    with open_in_a(veth_pair) as ring:
+        ring.set_bpf_filter(f"ether proto {ETH_TEST:#x}")
+        ring.enable()
         s = veth_pair.b.raw_socket(veth_pair.if_b)
         for f in frames:
             s.send(f)
         s.close()
         assert len(collect(ring, 37)) == 37
-        r = wait_for(lambda: (x := ring_status(ring)) and x.fields["Tot Read"] == "37" and
-                     x.fields["Tot Packets"] == "37" and x)
-        assert r.fields["Tot Read"] == "37"
-        assert r.fields["Tot Packets"] == "37"
-        assert r.fields["Tot Pkt Lost"] == "0"
+        # No configuration call from here on: only the worker rewrites the file.
+        f = wait_until(lambda: (x := fields(ring))["Tot Read"] == "37" and
+                       x["Tot Packets"] == "37" and x)
+        assert f and f["Tot Packets"] == "37" and f["Tot Read"] == "37"
+        assert (f["Tot Pkt Lost"], f["Tot Insert"]) == ("0", "37")
+        assert f["Num Free Slots"] == str(param("min_num_slots"))
+        assert f["BPF Filtering"] == "Enabled"
+
+
+def test_worker_thread_runs_only_while_there_are_rings(veth_pair):
+    # In a fresh process, so that no ring of another test keeps a worker alive.
+    code = ("import os, pcap_pfring\n"
+            "def workers():\n"
+            "    tasks = '/proc/self/task'\n"
+            "    return sum(open(f'{tasks}/{t}/comm').read() == 'pfring-status\\n'\n"
+            "               for t in os.listdir(tasks))\n"
+            "counts = [workers()]\n"
+            f"first = pcap_pfring.Ring({veth_pair.if_a!r})\n"
+            f"second = pcap_pfring.Ring({veth_pair.if_a!r})\n"
+            "counts.append(workers())\n"
+            "first.close()\n"
+            "counts.append(workers())\n"
+            "second.close()\n"
+            "counts.append(workers())\n"
+            f"third = pcap_pfring.Ring({veth_pair.if_a!r})\n"
+            "counts.append(workers())\n"
+            "print(counts)\n")
+    res = veth_pair.a.run([sys.executable, "-c", code], timeout=30)
+    assert res.stdout.strip() == "[0, 1, 1, 0, 1]"
 
 
 def test_application_stats_file(veth_pair):
-    with veth_pair.a.enter():
-        ring = Ring(veth_pair.if_a)
-    with ring:
-        ring.set_application_stats("Packets: 5\nBytes: 300")
+    with open_in_a(veth_pair) as ring:
+        name = file_name(ring)
         path = ring.appl_stats_file_name
-        assert path == os.path.join(status.status_dir(), "stats", ring_status(ring).name)
-        with open(path) as f:
-            assert f.read() == "Packets: 5\nBytes: 300\n"
-        assert ring_status(ring).stats_text == "Packets: 5\nBytes: 300\n"
-        from pcap_pfring import InvalidArgumentError
-        with pytest.raises(InvalidArgumentError, match="max 1023"):
-            ring.set_application_stats("x" * 2000)
+        assert path == os.path.join(tree(), "stats", name)
+        assert not os.path.exists(path)
+        ring.set_application_stats("Packets: 5\nBytes: 300")
+        assert open(path).read() == "Packets: 5\nBytes: 300\n"
+        ring.set_application_stats("x" * 1023)
+        assert open(path).read() == "x" * 1023 + "\n"
+        with pytest.raises(InvalidArgumentError, match=r"1024 bytes long \(max 1023\)"):
+            ring.set_application_stats("y" * 1024)
+        assert open(path).read() == "x" * 1023 + "\n"
+        mine = [r for r in status.list_rings() if r.name == name]
+        assert mine[0].stats_text == "x" * 1023 + "\n"
     assert not os.path.exists(path)
+    assert not os.path.exists(os.path.join(tree(), name))
 
 
-def test_info_and_dev_files(veth_pair):
-    with veth_pair.a.enter():
-        ring = Ring(veth_pair.if_a)
-        status.refresh()
-    with ring:
-        info = status.parse_fields(status.read_info())
-        assert info["PF_RING Version"].startswith("5.6.2 (pcap-pfring")
-        assert int(info["Total rings"]) >= 1
-        assert info["Capture TX"] == "Yes [RX+TX]"
-        assert info["Ring slots"] == "4096"
-        with open(os.path.join(status.status_dir(), "dev", "veth0", "info")) as f:
-            dev = status.parse_fields(f.read())
-        assert dev["Name"] == "veth0"
-        assert dev["Address"].lower() == veth_pair.mac_a.hex(":")
-        assert dev["# Bound Sockets"] == "1"
+def test_info_file(veth_pair):
+    with open_in_a(veth_pair):
+        with veth_pair.a.enter():
+            live = status.refresh()
+        info = status.read_info()
+        assert list(info.fields) == INFO_LABELS
+        assert info.text.startswith("PF_RING Version          : 5.6.2 (pcap-pfring 0.1.0)\n"
+                                    f"Total rings              : {live}\n"
+                                    "\nStandard (non ZC) Options\n")
+        assert live == len(status.list_rings()) >= 1
+        capture_tx = "Yes [RX+TX]" if param("enable_tx_capture") else "No [RX only]"
+        assert info.fields == dict(info.fields, **{
+            "Ring slots": str(param("min_num_slots")), "Slot version": "21",
+            "Capture TX": capture_tx, "IP Defragment": "No", "Socket Mode": "Standard"})
 
 
-def test_dead_process_entries_vanish(veth_pair):
+def test_dev_files_describe_the_callers_namespace(veth_pair):
+    with open_in_a(veth_pair):
+        with veth_pair.a.enter():
+            index = socket.if_nametoindex(veth_pair.if_a)
+            status.refresh()
+        devices = {d.name: d for d in status.list_devices()}
+        assert set(devices) == {"lo", veth_pair.if_a}
+        dev = devices[veth_pair.if_a]
+        assert list(dev.fields) == DEV_LABELS
+        assert dev.text.startswith(f"Name:         {veth_pair.if_a}\n")
+        assert dev.fields == {
+            "Name": veth_pair.if_a, "Index": str(index), "Address": veth_pair.mac_a.hex(":").upper(),
+            "Polling Mode": "NAPI", "Promisc": "Disabled", "Type": "Ethernet",
+            "Family": "Standard NIC", "# Bound Sockets": "1", "TX Queues": "1", "RX Queues": "1"}
+        assert devices["lo"].fields["Type"] == "Loopback"
+        assert devices["lo"].fields["# Bound Sockets"] == "0"
+        veth_pair.a.run(["ip", "link", "set", veth_pair.if_a, "promisc", "on"])
+        with veth_pair.a.enter():
+            status.refresh()
+        promisc = {d.name: d.fields["Promisc"] for d in status.list_devices()}
+        assert promisc == {"lo": "Disabled", veth_pair.if_a: "Enabled"}
+
+
+def test_killed_process_leaves_no_entry(veth_pair):
     code = ("import os, time, pcap_pfring\n"
             f"r = pcap_pfring.Ring({veth_pair.if_a!r}, appname='doomed')\n"
+            "r.set_application_stats('Packets: 1')\n"
             "print(os.getpid(), r.ring_id, flush=True)\n"
             "time.sleep(60)\n")
     child = veth_pair.a.popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         pid, ring_id = map(int, child.stdout.readline().split())
-        assert any(r.ring_id == ring_id and r.fields["Appl. Name"] == "doomed"
-                   for r in status.list_rings())
+        name = f"{pid}-{veth_pair.if_a}.{ring_id}"
+        assert [r.fields["Appl. Name"] for r in status.list_rings() if r.name == name] == ["doomed"]
+        assert os.path.exists(os.path.join(tree(), "stats", name))
     finally:
-        os.kill(child.pid, signal.SIGKILL)
+        if child.poll() is None:
+            os.kill(pid, signal.SIGKILL)
         child.wait(10)
-    assert pid == child.pid
-    res = subprocess.run([INFO, "--json"], capture_output=True, text=True, timeout=30)
+    res = run_tool("--json")
     assert res.returncode == 0, res.stderr
-    assert all(r["ring_id"] != ring_id for r in json.loads(res.stdout)["rings"])
+    assert all(r["pid"] != pid for r in json.loads(res.stdout)["rings"])
     assert all(r.pid != pid for r in status.list_rings())
+    leftovers = [n for d in (tree(), os.path.join(tree(), "stats"))
+                 for n in os.listdir(d) if n.startswith(f"{pid}-") or f".{pid}." in n]
+    assert leftovers == []
 
 
-def test_pfring_info_output(veth_pair):
-    with veth_pair.a.enter():
-        ring = Ring(veth_pair.if_a, appname="info-test")
+def test_forked_child_adopts_only_the_rings_it_uses(veth_pair):
+    ring = open_in_a(veth_pair, appname="parent")
     with ring:
-        res = subprocess.run([INFO, str(ring.ring_id)], capture_output=True, text=True, timeout=30)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:                       # the child: report, never return into pytest
+            try:
+                before = sorted(r.name for r in status.list_rings())
+                ring.set_application_name("child")
+                after = {r.name: r.fields["Appl. Name"] for r in status.list_rings()}
+                os.write(write_end, json.dumps([before, after]).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end) as f:
+            before, after = json.loads(f.read())
+        os.waitpid(pid, 0)
+        mine, childs = file_name(ring), file_name(ring, pid=pid)
+        assert mine in before and childs not in before
+        assert after[mine] == "parent" and after[childs] == "child"
+        status.refresh()
+        assert not os.path.exists(os.path.join(tree(), childs))
+        assert fields(ring)["Appl. Name"] == "parent"
+
+
+def test_pfring_info_one_ring_and_json(veth_pair):
+    with open_in_a(veth_pair, appname="info-test") as ring:
+        name = file_name(ring)
+        text = open(os.path.join(tree(), name)).read()
+        for key in (str(ring.ring_id), name):
+            res = run_tool(key)
+            assert res.returncode == 0, res.stderr
+            assert res.stdout == f"{name}\n{text}"
+        res = run_tool()
         assert res.returncode == 0, res.stderr
-        assert f"-veth0.{ring.ring_id}" in res.stdout
-        assert re.search(r"^Appl\. Name\s+: info-test$", res.stdout, re.M)
-        res = subprocess.run([INFO, "--json"], capture_output=True, text=True, timeout=30)
+        assert res.stdout.startswith("PF_RING Version          : 5.6.2")
+        assert f"\n{name}\nBound Device(s)        : veth0\n" in res.stdout
+        res = subprocess.run([sys.executable, "-m", "pcap_pfring.cli.pfring_info", "--json",
+                              str(ring.ring_id)], capture_output=True, text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
         doc = json.loads(res.stdout)
-        mine = [r for r in doc["rings"] if r["ring_id"] == ring.ring_id]
-        assert mine and mine[0]["fields"]["Appl. Name"] == "info-test"
-        res = subprocess.run([INFO, "999999999"], capture_output=True, text=True, timeout=30)
-        assert res.returncode == 1
-        assert res.stderr.strip().splitlines() == [f"pfring-info: no ring '999999999' in {status.status_dir()}"]
+        assert doc["dir"] == tree()
+        assert int(doc["info"]["Total rings"]) >= 1
+        assert doc["rings"] == [{"file": name, "pid": os.getpid(), "device": "veth0",
+                                 "ring_id": ring.ring_id, "fields": status.parse_fields(text),
+                                 "stats": None}]
+
+
+def test_pfring_info_errors():
+    res = run_tool("999999999")
+    assert res.returncode == 1
+    assert res.stdout == ""
+    assert res.stderr.splitlines() == [f"pfring-info: no ring '999999999' in {tree()}"]
+    res = run_tool("--bogus")
+    assert res.returncode == 2

@@ -1,2 +1,3 @@
-/* The status tree (status.c): refreshing and sweeping it. */
+/* The status tree (status.c): where it lives, refreshing and sweeping it. */
 int pfring_status_refresh(void);
+const char *pfring_status_dir(void);
