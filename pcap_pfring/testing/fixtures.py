@@ -118,6 +118,13 @@ class VethPair:
             self.delete()
             raise
 
+    def add_link(self, if_a, if_b):
+        """A second veth link: ``if_a`` in namespace a, ``if_b`` in b, both up."""
+        self.a.run(["ip", "link", "add", if_a, "type", "veth", "peer", "name", if_b,
+                    "netns", self.b.name])
+        self.a.run(["ip", "link", "set", if_a, "up"])
+        self.b.run(["ip", "link", "set", if_b, "up"])
+
     @staticmethod
     def _mac(ns, ifname):
         out = ns.run(["cat", f"/sys/class/net/{ifname}/address"]).stdout.strip()

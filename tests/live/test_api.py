@@ -41,10 +41,7 @@ def test_device_information(veth_pair):
 def test_send_ifindex_and_send_last_rx_packet(veth_pair):
     pair = veth_pair
     # b gets a second link to a: veth3 (b) <-> veth2 (a)
-    pair.a.run(["ip", "link", "add", "veth2", "type", "veth", "peer", "name", "veth3",
-                "netns", pair.b.name])
-    pair.a.run(["ip", "link", "set", "veth2", "up"])
-    pair.b.run(["ip", "link", "set", "veth3", "up"])
+    pair.add_link("veth2", "veth3")
     with pair.a.enter():
         capture2 = Ring("veth2", enable=True)
         unbound = Ring("none")

@@ -170,10 +170,7 @@ def test_bpf_filter_runs_in_kernel(veth_pair):
 
 def test_any_captures_from_several_interfaces(veth_pair):
     pair = veth_pair
-    pair.a.run(["ip", "link", "add", "veth2", "type", "veth", "peer", "name", "veth3",
-                "netns", pair.b.name])
-    pair.a.run(["ip", "link", "set", "veth2", "up"])
-    pair.b.run(["ip", "link", "set", "veth3", "up"])
+    pair.add_link("veth2", "veth3")
     one = numbered(pair, 5)
     two = numbered(pair, 5, start=500)
     for device in ("any", f"{pair.if_a},veth2"):
