@@ -24,7 +24,7 @@ PY_SRCS    := $(shell find pcap_pfring -name '*.py' -o -name '*.h' -o -name '*.c
               setup.py pyproject.toml
 LIBPFRING  := $(BUILD)/lib/libpfring.so.1
 
-.PHONY: setup apt lib venv test unit live lint demo bench clean
+.PHONY: setup apt lib venv test unit live compat lint demo bench clean
 
 setup: apt venv
 
@@ -68,7 +68,7 @@ venv: lib $(VENV)/.installed
 
 test: setup
 	@rm -rf $(BUILD)/test-results
-	@status=0; $(VENV)/bin/tox -e unit,live,lint || status=$$?; \
+	@status=0; $(VENV)/bin/tox -e unit,live,compat,lint || status=$$?; \
 	  $(VPY) tools/test-summary $(BUILD)/test-results || status=1; exit $$status
 
 unit: setup
@@ -76,6 +76,9 @@ unit: setup
 
 live: setup
 	$(VENV)/bin/tox -e live
+
+compat: setup
+	$(VENV)/bin/tox -e compat
 
 lint: setup
 	$(VENV)/bin/tox -e lint
