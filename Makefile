@@ -24,6 +24,15 @@ PY_SRCS    := $(shell find pcap_pfring -name '*.py' -o -name '*.h' -o -name '*.c
               setup.py pyproject.toml
 LIBPFRING  := $(BUILD)/lib/libpfring.so.1
 
+# libpcap-pfring: the libpcap drop-in, under both of libpcap's sonames, in a
+# directory of its own (LD_LIBRARY_PATH=build/libpcap-pfring selects it).
+PCAPPF_DIR  := $(BUILD)/libpcap-pfring
+PCAPPF_SRCS := $(wildcard libpcap-pfring/src/*.c)
+PCAPPF_HDRS := $(wildcard libpcap-pfring/src/*.h) libpfring/include/pfring.h
+PCAPPF_LIBS := $(PCAPPF_DIR)/libpcap.so.0.8 $(PCAPPF_DIR)/libpcap.so.1
+# Sizes of libpcap's two data symbols, copied at load time.
+SYS_DATA_SIZE = $(shell nm -DS --defined-only $(SYSTEM_LIBPCAP) | awk '$$4=="$(1)"{print "0x"$$2}')
+
 .PHONY: setup apt lib venv test unit live compat lint demo bench clean
 
 setup: apt venv
@@ -38,7 +47,20 @@ apt:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-lib: $(LIBPFRING) $(BUILD)/include/pfring.h
+lib: $(LIBPFRING) $(BUILD)/include/pfring.h $(PCAPPF_LIBS) $(PCAPPF_DIR)/libpcap.so
+
+$(PCAPPF_DIR)/libpcap.so: $(PCAPPF_DIR)/libpcap.so.0.8
+	ln -sf libpcap.so.0.8 $@
+
+$(PCAPPF_DIR)/libpcap.so.%: $(PCAPPF_SRCS) $(PCAPPF_HDRS) libpcap-pfring/libpcap.map $(LIBPFRING) Makefile
+	@mkdir -p $(PCAPPF_DIR)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
+	  -Ilibpfring/include \
+	  -DPCAPPF_VERSION_BYTES=$(call SYS_DATA_SIZE,pcap_version) \
+	  -DPCAPPF_EPROTO_DB_BYTES=$(call SYS_DATA_SIZE,eproto_db) \
+	  -Wl,-soname,libpcap.so.$* -Wl,--version-script=libpcap-pfring/libpcap.map \
+	  -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--no-undefined \
+	  -o $@ $(PCAPPF_SRCS) -L$(BUILD)/lib -l:libpfring.so.1 -ldl -lpthread
 
 $(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
@@ -59,7 +81,7 @@ $(VENV)/.created:
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.created $(LIBPFRING) $(PY_SRCS) requirements-dev.txt
+$(VENV)/.installed: $(VENV)/.created $(LIBPFRING) $(PCAPPF_LIBS) $(PY_SRCS) requirements-dev.txt
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	$(VPY) -m pip install -q --no-build-isolation --no-deps .
 	touch $@

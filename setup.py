@@ -1,8 +1,11 @@
 """Build glue: the C library first (make lib), then the cffi extension.
 
-`pip install .` produces three things: libpfring.so with pfring.h (installed
-inside the package, under pcap_pfring/lib and pcap_pfring/include), the cffi
-extension pcap_pfring._pfring linked against it, and the CLI tools.
+`pip install .` produces four things: libpfring.so with pfring.h (installed
+inside the package, under pcap_pfring/lib and pcap_pfring/include), the
+libpcap drop-in (pcap_pfring/libpcap: libpcap.so.0.8, libpcap.so.1 and the
+libpcap.so link for -lpcap; it finds libpfring through $ORIGIN/../lib), the
+cffi extension pcap_pfring._pfring linked against libpfring, and the CLI
+tools.
 """
 import os
 import shutil
@@ -19,10 +22,16 @@ class BuildPyWithLib(build_py):
         subprocess.check_call(["make", "-C", ROOT, "--no-print-directory", "lib"])
         super().run()
         pkg = os.path.join(self.build_lib, "pcap_pfring")
-        for sub, names in (("lib", ["libpfring.so.1"]), ("include", ["pfring.h"])):
+        for src, sub, names in (("lib", "lib", ["libpfring.so.1"]),
+                                ("include", "include", ["pfring.h"]),
+                                ("libpcap-pfring", "libpcap", ["libpcap.so.0.8", "libpcap.so.1"])):
             os.makedirs(os.path.join(pkg, sub), exist_ok=True)
             for name in names:
-                shutil.copy2(os.path.join(ROOT, "build", sub, name), os.path.join(pkg, sub, name))
+                shutil.copy2(os.path.join(ROOT, "build", src, name), os.path.join(pkg, sub, name))
+        link = os.path.join(pkg, "libpcap", "libpcap.so")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink("libpcap.so.0.8", link)
 
 
 setup(

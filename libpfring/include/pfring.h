@@ -311,6 +311,10 @@ int pfring_set_socket_mode(pfring *ring, socket_mode mode);
 int pfring_set_sampling_rate(pfring *ring, u_int32_t rate);
 int pfring_set_bpf_filter(pfring *ring, char *filter_buffer);
 int pfring_remove_bpf_filter(pfring *ring);
+/* pcap-pfring: attaches an already compiled classic BPF program (count
+ * instructions laid out as struct bpf_insn / struct sock_filter, 8 bytes
+ * each) as the ring's filter, in the kernel; count 0 removes the filter. */
+int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count);
 int pfring_set_application_name(pfring *ring, char *name);
 int pfring_set_application_stats(pfring *ring, char *stats);
 char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len);
@@ -373,6 +377,10 @@ int pfring_status_refresh(void);
 /* pcap-pfring: the status tree's directory (PF_RING_STATUS_DIR, the
  * configuration file, or /run/pf_ring). */
 const char *pfring_status_dir(void);
+/* pcap-pfring: the system libpcap that pcap_compile and the libpcap drop-in
+ * forward to (PF_RING_SYSTEM_LIBPCAP, the configuration file, or the path
+ * found at build time). */
+const char *pfring_system_libpcap(void);
 
 /* pcap-pfring: PF_RING's libpcap environment variables (PCAP_NO_PF_RING,
  * PCAP_PF_RING_*), parsed with PF_RING's rules in one place for the libpcap

@@ -409,3 +409,8 @@ PFRING_API long pfring_get_module_param(const char *name)
     return -1;
   return *(const long *)((const char *)p + par->off);
 }
+
+PFRING_API const char *pfring_system_libpcap(void)
+{
+  return pfringint_params()->system_libpcap;
+}

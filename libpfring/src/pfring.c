@@ -701,21 +701,14 @@ PFRING_API int pfring_set_sampling_rate(pfring *ring, u_int32_t rate)
   return 0;
 }
 
-PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
+/* Makes prog (malloc'ed, owned from here on) the ring's user filter and
+ * re-attaches the kernel program; the old filter stays on failure. */
+static int install_bpf(pfring *ring, struct sock_fprog prog)
 {
-  struct sock_fprog prog, old;
-  char msg[PFRING_ERRBUF_SIZE];
-  u_int8_t old_enabled;
+  struct sock_fprog old = ring->bpf;
+  u_int8_t old_enabled = ring->bpf_enabled;
   int rc;
 
-  CHECK_RING(ring);
-  if (!filter_buffer)
-    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "filter is NULL");
-  rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog, msg, sizeof(msg));
-  if (rc < 0)
-    return pfringint_seterr(ring, rc, 0, "%s", msg);
-  old = ring->bpf;
-  old_enabled = ring->bpf_enabled;
   ring->bpf = prog;
   ring->bpf_enabled = 1;
   rc = refilter(ring);
@@ -728,6 +721,43 @@ PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
   free(old.filter);
   pfringint_status_update(ring);
   return 0;
+}
+
+PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
+{
+  struct sock_fprog prog;
+  char msg[PFRING_ERRBUF_SIZE];
+  int rc;
+
+  CHECK_RING(ring);
+  if (!filter_buffer)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "filter is NULL");
+  rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog, msg, sizeof(msg));
+  if (rc < 0)
+    return pfringint_seterr(ring, rc, 0, "%s", msg);
+  return install_bpf(ring, prog);
+}
+
+PFRING_API int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count)
+{
+  struct sock_fprog prog;
+
+  CHECK_RING(ring);
+  if (count == 0)
+    return pfring_remove_bpf_filter(ring);
+  if (!insns)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "program is NULL");
+  if (count > BPF_MAXINSNS)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "BPF program of %u instructions; the kernel takes at most %d",
+                            count, BPF_MAXINSNS);
+  prog.len = (unsigned short)count;
+  prog.filter = malloc(count * sizeof(*prog.filter));
+  if (!prog.filter)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM,
+                            "out of memory for a BPF program of %u instructions", count);
+  memcpy(prog.filter, insns, count * sizeof(*prog.filter));
+  return install_bpf(ring, prog);
 }
 
 PFRING_API int pfring_remove_bpf_filter(pfring *ring)

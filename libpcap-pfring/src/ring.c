@@ -1,0 +1,466 @@
+/*
+ * ring.c - live capture on a libpfring ring, behind libpcap's API.
+ *
+ * Activation follows PF_RING's libpcap: PF_RING_TIMESTAMP, promisc unless
+ * the device is `any`, the open flags of the PCAP_PF_RING_* variables, poll
+ * watermark 1, recv-only mode, cluster and application name.  The data link
+ * is always Ethernet.  Unlike PF_RING, the ring is enabled at activation, as
+ * stock libpcap captures from then on, and a cluster that cannot be joined
+ * is an error rather than a silent unclustered capture.
+ *
+ * The read loop hands out pointers into the ring (no copy): a packet stays
+ * valid until the next read, which is what pcap_next_ex promises.  It makes
+ * no system call while packets are queued; when the ring is empty it waits
+ * in pfring_poll for the pcap timeout (0: for ever), which pcap_breakloop
+ * cuts short.
+ *
+ * Filters: pcap_setfilter attaches the compiled program in the kernel.
+ * Packets already queued passed the previous filter, so until a packet
+ * time-stamped after the attach arrives, packets are checked again in user
+ * space (as stock libpcap does with the blocks still in its ring).  Programs
+ * the kernel refuses, and every program under PCAP_PF_RING_USERSPACE_BPF,
+ * run in user space.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pcap_pfring_int.h"
+
+#define READ_BATCH_MAX 65536   /* packets per pcap_dispatch(-1) */
+
+static u_int64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (u_int64_t)ts.tv_sec * 1000000000ull + (u_int64_t)ts.tv_nsec;
+}
+
+static int ring_error(pcap_t *p, const char *what)
+{
+  snprintf(p->errbuf, sizeof(p->errbuf), "%s: %s", what, pfring_last_error(p->ring));
+  return PCAP_ERROR;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Activation                                                                */
+
+static const char *program_name(void)
+{
+  return program_invocation_short_name && *program_invocation_short_name
+           ? program_invocation_short_name : "pcap";
+}
+
+int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
+{
+  const struct pfring_pcap_env *env = pcappf_env();
+  const struct pcappf_sys *sys = pcappf_sys();
+  u_int32_t flags = PF_RING_TIMESTAMP | env->open_flags;
+  int snaplen = p->snaplen;
+  pfring *ring;
+
+  if (env->no_pf_ring) {
+    snprintf(why, whylen, "PCAP_NO_PF_RING is set");
+    return 1;
+  }
+  if (snaplen <= 0 || snaplen > PCAPPF_MAX_SNAPLEN)
+    snaplen = PCAPPF_MAX_SNAPLEN;
+  if (p->promisc && strcmp(p->device, "any") != 0)
+    flags |= PF_RING_PROMISC;
+  ring = pfring_open(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN, flags);
+  if (!ring) {
+    snprintf(why, whylen, "%s", pfring_last_open_error());
+    return 1;
+  }
+  p->ring = ring;
+  p->snaplen = snaplen;
+  p->active_poll = env->active_poll;
+  p->uf_always = (env->open_flags & PF_RING_USERSPACE_BPF) != 0;
+  pfring_set_poll_watermark(ring, 1);
+  if (env->recv_only && pfring_set_socket_mode(ring, recv_only_mode) < 0)
+    goto hard;
+  if (env->cluster_id && pfring_set_cluster(ring, env->cluster_id, env->cluster_type) < 0) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "PCAP_PF_RING_CLUSTER_ID=%u: %s", env->cluster_id,
+             pfring_last_error(ring));
+    goto fail;
+  }
+  pfring_set_application_name(ring, (char *)(env->appname[0] ? env->appname : program_name()));
+  if (env->rss_rehash && pfring_enable_rss_rehash(ring) < 0)
+    fprintf(stderr, "pcap-pfring: PCAP_PF_RING_RSS_REHASH: %s\n", pfring_last_error(ring));
+  if (pfring_enable_ring(ring) < 0) {
+    /* e.g. the interface is down: the system libpcap says it its own way */
+    snprintf(why, whylen, "%s", pfring_last_error(ring));
+    pcappf_ring_close(p);
+    return 1;
+  }
+  p->dead = sys->pcap_open_dead_with_tstamp_precision(DLT_EN10MB, snaplen,
+                                                      (u_int)p->tstamp_precision);
+  if (!p->dead) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "out of memory for a capture handle");
+    goto fail;
+  }
+  return 0;
+hard:
+  snprintf(p->errbuf, sizeof(p->errbuf), "%s", pfring_last_error(ring));
+fail:
+  pcappf_ring_close(p);
+  return -1;
+}
+
+void pcappf_ring_close(pcap_t *p)
+{
+  const struct pcappf_sys *sys = pcappf_sys();
+
+  if (p->ring)
+    pfring_close(p->ring);
+  p->ring = NULL;
+  if (p->dead && sys)
+    sys->pcap_close(p->dead);
+  p->dead = NULL;
+  free(p->uf_insns);
+  p->uf_insns = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+
+/* Waits for packets: 1 there are some (or a break), 0 the timeout passed,
+ * <0 an error.  deadline_ns 0 waits for ever. */
+static int wait_packets(pcap_t *p, u_int64_t deadline_ns)
+{
+  u_int wait_ms = 1000;
+  int rc;
+
+  if (deadline_ns) {
+    u_int64_t now = now_ns();
+    if (now >= deadline_ns)
+      return 0;
+    wait_ms = (u_int)((deadline_ns - now + 999999) / 1000000);
+  }
+  rc = pfring_poll(p->ring, wait_ms);
+  if (rc < 0)
+    return ring_error(p, "poll");
+  return 1;
+}
+
+static int user_filter_rejects(pcap_t *p, const struct pfring_pkthdr *h, const u_char *pkt)
+{
+  if (!p->uf_always) {
+    if (h->extended_hdr.timestamp_ns > p->uf_until_ns) {
+      p->uf_until_ns = 0;    /* the kernel filter has it from here on */
+      return 0;
+    }
+  }
+  if (pcappf_sys()->bpf_filter(p->uf_insns, pkt, h->len, h->caplen) != 0)
+    return 0;
+  p->uf_rejected++;
+  return 1;
+}
+
+static inline void to_pcap_header(const pcap_t *p, const struct pfring_pkthdr *h,
+                                  struct pcap_pkthdr *out)
+{
+  out->ts.tv_sec = h->ts.tv_sec;
+  if (p->tstamp_precision == PCAP_TSTAMP_PRECISION_NANO)
+    out->ts.tv_usec = (suseconds_t)(h->extended_hdr.timestamp_ns % 1000000000ull);
+  else
+    out->ts.tv_usec = h->ts.tv_usec;
+  out->caplen = h->caplen < (u_int32_t)p->snaplen ? h->caplen : (u_int32_t)p->snaplen;
+  out->len = h->len;
+}
+
+static int ring_read(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
+{
+  struct pfring_pkthdr h;
+  struct pcap_pkthdr ph;
+  u_char *pkt;
+  u_int64_t deadline = 0;
+  int max = cnt > 0 ? cnt : READ_BATCH_MAX;
+  int n = 0, rc;
+
+  for (;;) {
+    if (p->break_loop) {
+      p->break_loop = 0;
+      return PCAP_ERROR_BREAK;
+    }
+    rc = pfring_recv(p->ring, &pkt, 0, &h, 0);
+    if (rc > 0) {
+      if ((p->uf_until_ns || p->uf_always) && p->uf_insns && user_filter_rejects(p, &h, pkt))
+        continue;
+      to_pcap_header(p, &h, &ph);
+      cb(user, &ph, pkt);
+      if (++n >= max)
+        return n;
+      continue;
+    }
+    if (rc < 0)
+      return ring_error(p, "receive");
+    if (n > 0 || p->nonblock || p->active_poll)
+      return n;
+    if (p->timeout > 0 && !deadline)
+      deadline = now_ns() + (u_int64_t)p->timeout * 1000000ull;
+    rc = wait_packets(p, deadline);
+    if (rc <= 0)
+      return rc;
+  }
+}
+
+API int pcap_dispatch(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
+{
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_dispatch, p->sys, cnt, cb, user);
+  return ring_read(p, cnt, cb, user);
+}
+
+API int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
+{
+  int n = 0, rc;
+
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_loop, p->sys, cnt, cb, user);
+  for (;;) {
+    rc = ring_read(p, cnt > 0 ? cnt - n : -1, cb, user);
+    if (rc < 0)
+      return rc;
+    n += rc;
+    if (cnt > 0 && n >= cnt)
+      return 0;
+  }
+}
+
+static void keep_one(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+  pcap_t *p = (pcap_t *)user;
+  p->next_hdr = *h;
+  p->next_data = data;
+}
+
+API int pcap_next_ex(pcap_t *p, struct pcap_pkthdr **h, const u_char **data)
+{
+  int rc;
+
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_next_ex, p->sys, h, data);
+  rc = ring_read(p, 1, keep_one, (u_char *)p);
+  if (rc <= 0)
+    return rc;
+  *h = &p->next_hdr;
+  *data = p->next_data;
+  return 1;
+}
+
+API const u_char *pcap_next(pcap_t *p, struct pcap_pkthdr *h)
+{
+  struct pcap_pkthdr *hp;
+  const u_char *data;
+
+  if (!p->ring)
+    SYS_CALL(NULL, pcap_next, p->sys, h);
+  if (pcap_next_ex(p, &hp, &data) <= 0)
+    return NULL;
+  *h = *hp;
+  return data;
+}
+
+API void pcap_breakloop(pcap_t *p)
+{
+  if (!p->ring) {
+    SYS_CALL_VOID(pcap_breakloop, p->sys);
+    return;
+  }
+  p->break_loop = 1;
+  pfring_breakloop(p->ring);
+}
+
+API int pcap_setnonblock(pcap_t *p, int nonblock, char *errbuf)
+{
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_setnonblock, p->sys, nonblock, errbuf);
+  p->nonblock = nonblock != 0;
+  return 0;
+}
+
+API int pcap_getnonblock(pcap_t *p, char *errbuf)
+{
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_getnonblock, p->sys, errbuf);
+  return p->nonblock;
+}
+
+API int pcap_get_selectable_fd(pcap_t *p)
+{
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_get_selectable_fd, p->sys);
+  return pfring_get_selectable_fd(p->ring);
+}
+
+API int pcap_fileno(pcap_t *p)
+{
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_fileno, p->sys);
+  return pfring_get_selectable_fd(p->ring);
+}
+
+API const struct timeval *pcap_get_required_select_timeout(pcap_t *p)
+{
+  if (!p->ring)
+    SYS_CALL(NULL, pcap_get_required_select_timeout, p->sys);
+  return NULL;   /* the ring fd is readable whenever packets wait */
+}
+
+API int pcap_stats(pcap_t *p, struct pcap_stat *ps)
+{
+  pfring_stat st;
+
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_stats, p->sys, ps);
+  if (pfring_stats(p->ring, &st) < 0)
+    return ring_error(p, "stats");
+  ps->ps_recv = (u_int)(st.recv - p->uf_rejected + st.drop);
+  ps->ps_drop = (u_int)st.drop;
+  ps->ps_ifdrop = 0;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Filter and direction                                                      */
+
+API int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
+{
+  struct bpf_insn *copy;
+  size_t bytes;
+
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_setfilter, p->sys, fp);
+  if (!fp) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "No filter specified");
+    return PCAP_ERROR;
+  }
+  bytes = (size_t)fp->bf_len * sizeof(*fp->bf_insns);
+  copy = malloc(bytes ? bytes : 1);
+  if (!copy) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "out of memory for a filter of %u instructions",
+             fp->bf_len);
+    return PCAP_ERROR;
+  }
+  memcpy(copy, fp->bf_insns, bytes);
+  p->uf_always = (pcappf_env()->open_flags & PF_RING_USERSPACE_BPF) != 0;
+  if (p->uf_always || pfring_set_bpf_program(p->ring, fp->bf_insns, fp->bf_len) < 0) {
+    /* Under PCAP_PF_RING_USERSPACE_BPF, or a program the kernel refuses. */
+    pfring_remove_bpf_filter(p->ring);
+    p->uf_always = 1;
+  }
+  free(p->uf_insns);
+  p->uf_insns = copy;
+  p->uf_len = fp->bf_len;
+  p->uf_until_ns = now_ns();
+  return 0;
+}
+
+API int pcap_setdirection(pcap_t *p, pcap_direction_t d)
+{
+  packet_direction dir;
+
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_setdirection, p->sys, d);
+  switch (d) {
+  case PCAP_D_INOUT: dir = rx_and_tx_direction; break;
+  case PCAP_D_IN:    dir = rx_only_direction; break;
+  case PCAP_D_OUT:   dir = tx_only_direction; break;
+  default:
+    snprintf(p->errbuf, sizeof(p->errbuf), "Invalid direction %d", (int)d);
+    return PCAP_ERROR;
+  }
+  if (pfring_set_direction(p->ring, dir) < 0)
+    return ring_error(p, "setdirection");
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                   */
+
+API int pcap_inject(pcap_t *p, const void *buf, size_t size)
+{
+  int rc;
+
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_inject, p->sys, buf, size);
+  if (pcappf_env()->recv_only) {
+    snprintf(p->errbuf, sizeof(p->errbuf),
+             "cannot send: PCAP_PF_RING_RECV_ONLY made this ring receive-only");
+    return PCAP_ERROR;
+  }
+  if (size > MAX_CAPLEN) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "send: packet of %zu bytes is too long", size);
+    return PCAP_ERROR;
+  }
+  rc = pfring_send(p->ring, (char *)buf, (u_int)size, 1);
+  if (rc < 0)
+    return ring_error(p, "send");
+  return rc;
+}
+
+API int pcap_sendpacket(pcap_t *p, const u_char *buf, int size)
+{
+  if (!p->ring)
+    SYS_CALL(PCAP_ERROR, pcap_sendpacket, p->sys, buf, size);
+  if (size < 0) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "send: negative packet size %d", size);
+    return PCAP_ERROR;
+  }
+  return pcap_inject(p, buf, (size_t)size) < 0 ? PCAP_ERROR : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* PF_RING's extensions                                                      */
+
+static int need_ring(pcap_t *p, const char *what)
+{
+  if (p && p->ring)
+    return 0;
+  if (p)
+    snprintf(p->errbuf, sizeof(p->errbuf), "%s: this handle has no PF_RING ring (%s)", what,
+             p->activated ? "it fell back to the system libpcap" : "it is not activated");
+  return PCAP_ERROR;
+}
+
+API void *pcap_get_pfring_handle(pcap_t *p)
+{
+  return p ? p->ring : NULL;
+}
+
+API int pcap_get_pfring_id(pcap_t *p)
+{
+  return p && p->ring ? (int)pfring_get_ring_id(p->ring) : 0;
+}
+
+API int pcap_set_cluster(pcap_t *p, u_int cluster_id)
+{
+  if (need_ring(p, "pcap_set_cluster") < 0)
+    return PCAP_ERROR;
+  if (pfring_set_cluster(p->ring, cluster_id, cluster_per_flow) < 0)
+    return ring_error(p, "pcap_set_cluster");
+  return 0;
+}
+
+API int pcap_set_application_name(pcap_t *p, char *name)
+{
+  if (need_ring(p, "pcap_set_application_name") < 0)
+    return PCAP_ERROR;
+  if (pfring_set_application_name(p->ring, name) < 0)
+    return ring_error(p, "pcap_set_application_name");
+  return 0;
+}
+
+API int pcap_set_watermark(pcap_t *p, u_int watermark)
+{
+  if (need_ring(p, "pcap_set_watermark") < 0)
+    return PCAP_ERROR;
+  if (pfring_set_poll_watermark(p->ring, (u_int16_t)(watermark > 0xffff ? 0xffff : watermark)) < 0)
+    return ring_error(p, "pcap_set_watermark");
+  return 0;
+}

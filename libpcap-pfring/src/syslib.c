@@ -1,0 +1,372 @@
+/*
+ * syslib.c - the system libpcap behind the drop-in, and the functions that
+ * go to it unchanged.
+ *
+ * The library is opened once, by the path libpfring's configuration gives
+ * (the real file found at build time, or PF_RING_SYSTEM_LIBPCAP), with
+ * RTLD_LOCAL | RTLD_DEEPBIND: its own calls resolve inside it first, and
+ * nothing it exports enters the global scope.  A path that leads back to
+ * this library is refused.
+ *
+ * Functions with no pcap_t (name lookups, BPF helpers, dump files, data
+ * link names) are plain forwarders here; the ones that take a pcap_t are in
+ * pcap.c.  The two data symbols of libpcap, pcap_version and eproto_db, are
+ * copied from the system library when this library is loaded.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcap_pfring_int.h"
+
+static struct pcappf_sys sys_table;
+static int sys_ok;
+static char sys_err[512];
+static pthread_once_t sys_once = PTHREAD_ONCE_INIT;
+
+static void sys_load(void)
+{
+  const char *path = pfring_system_libpcap();
+  const char *missing = NULL;
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+
+  if (!h) {
+    snprintf(sys_err, sizeof(sys_err), "cannot load the system libpcap '%s': %s", path,
+             dlerror());
+    goto fail;
+  }
+#define X(name)                                                      \
+  sys_table.name = (__typeof__(sys_table.name))dlsym(h, #name);      \
+  if (!sys_table.name && !missing)                                   \
+    missing = #name;
+  SYS_FUNCS(X)
+#undef X
+  if (missing) {
+    snprintf(sys_err, sizeof(sys_err), "the system libpcap '%s' has no %s", path, missing);
+    goto fail;
+  }
+  if (sys_table.pcap_lib_version == pcap_lib_version) {
+    snprintf(sys_err, sizeof(sys_err),
+             "the system libpcap '%s' is this PF_RING libpcap itself; set "
+             "PF_RING_SYSTEM_LIBPCAP to the distribution's libpcap", path);
+    goto fail;
+  }
+  sys_ok = 1;
+  return;
+fail:
+  fprintf(stderr, "pcap-pfring: %s\n", sys_err);
+}
+
+const struct pcappf_sys *pcappf_sys(void)
+{
+  pthread_once(&sys_once, sys_load);
+  return sys_ok ? &sys_table : NULL;
+}
+
+const char *pcappf_sys_error(void)
+{
+  pcappf_sys();
+  return sys_err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Data symbols                                                              */
+
+struct pcappf_eproto {
+  const char *s;
+  u_short p;
+};
+
+API char pcap_version[PCAPPF_VERSION_BYTES];
+API struct pcappf_eproto eproto_db[PCAPPF_EPROTO_DB_BYTES / sizeof(struct pcappf_eproto)];
+
+__attribute__((constructor)) static void copy_data_symbols(void)
+{
+  void *h;
+  const char *v;
+  const struct pcappf_eproto *db;
+
+  if (!pcappf_sys())
+    return;
+  h = dlopen(pfring_system_libpcap(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND | RTLD_NOLOAD);
+  if (!h)
+    return;
+  if ((v = dlsym(h, "pcap_version")))
+    snprintf(pcap_version, sizeof(pcap_version), "%s", v);
+  if ((db = dlsym(h, "eproto_db")))
+    memcpy(eproto_db, db, sizeof(eproto_db));
+  dlclose(h);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Environment, debug output, version string                                 */
+
+static struct pfring_pcap_env env;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+static void env_load(void)
+{
+  pfring_parse_pcap_env(&env);
+}
+
+const struct pfring_pcap_env *pcappf_env(void)
+{
+  pthread_once(&env_once, env_load);
+  return &env;
+}
+
+void pcappf_debug(const char *fmt, ...)
+{
+  const char *d = getenv("PCAP_PF_RING_DEBUG");
+  va_list ap;
+
+  if (!d || !*d || strcmp(d, "0") == 0)
+    return;
+  va_start(ap, fmt);
+  fputs("pcap-pfring: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static pthread_mutex_t version_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_fallback[256];
+static char version_buf[2][512];
+static int version_slot;
+
+void pcappf_note_activation(const char *device, const char *fallback_reason)
+{
+  pthread_mutex_lock(&version_lock);
+  if (fallback_reason)
+    snprintf(last_fallback, sizeof(last_fallback), "%s: %s", device, fallback_reason);
+  else
+    last_fallback[0] = '\0';
+  pthread_mutex_unlock(&version_lock);
+}
+
+/* "<system version> (pcap-pfring: ...)", saying whether live captures run on
+ * PF_RING rings and, when the last one fell back, why. */
+API const char *pcap_lib_version(void)
+{
+  const struct pcappf_sys *sys = pcappf_sys();
+  const char *base = sys ? sys->pcap_lib_version() : "libpcap (system library not loaded)";
+  char *out;
+
+  pthread_mutex_lock(&version_lock);
+  version_slot ^= 1;   /* the previous string stays valid for one more call */
+  out = version_buf[version_slot];
+  if (pcappf_env()->no_pf_ring)
+    snprintf(out, sizeof(version_buf[0]),
+             "%s (pcap-pfring: PCAP_NO_PF_RING is set, live captures use the system libpcap)",
+             base);
+  else if (last_fallback[0])
+    snprintf(out, sizeof(version_buf[0]),
+             "%s (pcap-pfring: PF_RING rings; fallback to the system libpcap for %s)", base,
+             last_fallback);
+  else
+    snprintf(out, sizeof(version_buf[0]), "%s (pcap-pfring: live captures on PF_RING rings)",
+             base);
+  pthread_mutex_unlock(&version_lock);
+  return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Forwarders: no pcap_t involved                                            */
+
+API int pcap_init(unsigned int opts, char *errbuf)
+{
+  SYS_CALL(PCAP_ERROR, pcap_init, opts, errbuf);
+}
+
+API const char *pcap_strerror(int err)
+{
+  SYS_CALL(strerror(err), pcap_strerror, err);
+}
+
+API const char *pcap_statustostr(int status)
+{
+  SYS_CALL("unknown libpcap status", pcap_statustostr, status);
+}
+
+API char *pcap_lookupdev(char *errbuf)
+{
+  SYS_CALL(NULL, pcap_lookupdev, errbuf);
+}
+
+API void pcap_freealldevs(pcap_if_t *devs)
+{
+  SYS_CALL_VOID(pcap_freealldevs, devs);
+}
+
+API void pcap_freecode(struct bpf_program *prog)
+{
+  SYS_CALL_VOID(pcap_freecode, prog);
+}
+
+API int pcap_compile_nopcap(int snaplen, int linktype, struct bpf_program *prog,
+                            const char *expr, int optimize, bpf_u_int32 mask)
+{
+  SYS_CALL(PCAP_ERROR, pcap_compile_nopcap, snaplen, linktype, prog, expr, optimize, mask);
+}
+
+API int pcap_offline_filter(const struct bpf_program *prog, const struct pcap_pkthdr *h,
+                            const u_char *pkt)
+{
+  SYS_CALL(0, pcap_offline_filter, prog, h, pkt);
+}
+
+API u_int bpf_filter(const struct bpf_insn *insns, const u_char *pkt, u_int wirelen,
+                     u_int buflen)
+{
+  SYS_CALL(0, bpf_filter, insns, pkt, wirelen, buflen);
+}
+
+API int bpf_validate(const struct bpf_insn *insns, int len)
+{
+  SYS_CALL(0, bpf_validate, insns, len);
+}
+
+API char *bpf_image(const struct bpf_insn *insn, int n)
+{
+  SYS_CALL(NULL, bpf_image, insn, n);
+}
+
+API void bpf_dump(const struct bpf_program *prog, int option)
+{
+  SYS_CALL_VOID(bpf_dump, prog, option);
+}
+
+API int pcap_datalink_name_to_val(const char *name)
+{
+  SYS_CALL(-1, pcap_datalink_name_to_val, name);
+}
+
+API const char *pcap_datalink_val_to_name(int dlt)
+{
+  SYS_CALL(NULL, pcap_datalink_val_to_name, dlt);
+}
+
+API const char *pcap_datalink_val_to_description(int dlt)
+{
+  SYS_CALL(NULL, pcap_datalink_val_to_description, dlt);
+}
+
+API const char *pcap_datalink_val_to_description_or_dlt(int dlt)
+{
+  SYS_CALL(NULL, pcap_datalink_val_to_description_or_dlt, dlt);
+}
+
+API void pcap_free_datalinks(int *dlts)
+{
+  free(dlts);   /* ours (ring handles) and the system's come from one malloc */
+}
+
+API int pcap_tstamp_type_name_to_val(const char *name)
+{
+  SYS_CALL(PCAP_ERROR, pcap_tstamp_type_name_to_val, name);
+}
+
+API const char *pcap_tstamp_type_val_to_name(int t)
+{
+  SYS_CALL(NULL, pcap_tstamp_type_val_to_name, t);
+}
+
+API const char *pcap_tstamp_type_val_to_description(int t)
+{
+  SYS_CALL(NULL, pcap_tstamp_type_val_to_description, t);
+}
+
+API void pcap_free_tstamp_types(int *types)
+{
+  SYS_CALL_VOID(pcap_free_tstamp_types, types);
+}
+
+API void pcap_dump(u_char *user, const struct pcap_pkthdr *h, const u_char *sp)
+{
+  SYS_CALL_VOID(pcap_dump, user, h, sp);
+}
+
+API FILE *pcap_dump_file(pcap_dumper_t *d)
+{
+  SYS_CALL(NULL, pcap_dump_file, d);
+}
+
+API long pcap_dump_ftell(pcap_dumper_t *d)
+{
+  SYS_CALL(-1, pcap_dump_ftell, d);
+}
+
+API int64_t pcap_dump_ftell64(pcap_dumper_t *d)
+{
+  SYS_CALL(-1, pcap_dump_ftell64, d);
+}
+
+API int pcap_dump_flush(pcap_dumper_t *d)
+{
+  SYS_CALL(-1, pcap_dump_flush, d);
+}
+
+API void pcap_dump_close(pcap_dumper_t *d)
+{
+  SYS_CALL_VOID(pcap_dump_close, d);
+}
+
+API u_char *pcap_ether_aton(const char *s)
+{
+  SYS_CALL(NULL, pcap_ether_aton, s);
+}
+
+API u_char *pcap_ether_hostton(const char *s)
+{
+  SYS_CALL(NULL, pcap_ether_hostton, s);
+}
+
+API struct pcap_etherent *pcap_next_etherent(FILE *fp)
+{
+  SYS_CALL(NULL, pcap_next_etherent, fp);
+}
+
+API bpf_u_int32 **pcap_nametoaddr(const char *name)
+{
+  SYS_CALL(NULL, pcap_nametoaddr, name);
+}
+
+API struct addrinfo *pcap_nametoaddrinfo(const char *name)
+{
+  SYS_CALL(NULL, pcap_nametoaddrinfo, name);
+}
+
+API bpf_u_int32 pcap_nametonetaddr(const char *name)
+{
+  SYS_CALL(0, pcap_nametonetaddr, name);
+}
+
+API int pcap_nametoport(const char *name, int *port, int *proto)
+{
+  SYS_CALL(0, pcap_nametoport, name, port, proto);
+}
+
+API int pcap_nametoportrange(const char *name, int *port1, int *port2, int *proto)
+{
+  SYS_CALL(0, pcap_nametoportrange, name, port1, port2, proto);
+}
+
+API int pcap_nametoproto(const char *name)
+{
+  SYS_CALL(PROTO_UNDEF, pcap_nametoproto, name);
+}
+
+API int pcap_nametoeproto(const char *name)
+{
+  SYS_CALL(PROTO_UNDEF, pcap_nametoeproto, name);
+}
+
+API int pcap_nametollc(const char *name)
+{
+  SYS_CALL(PROTO_UNDEF, pcap_nametollc, name);
+}
