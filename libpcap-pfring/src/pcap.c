@@ -258,18 +258,21 @@ API int pcap_list_tstamp_types(pcap_t *p, int **types)
   return keep_error(p, sys->pcap_list_tstamp_types(pcappf_target(p), types));
 }
 
+/* A ring's data link is Ethernet, `any` included (as with PF_RING).  tcpdump
+ * asks for Linux cooked headers on `any` and gives up if refused, so that
+ * request is accepted and the link stays Ethernet: pcap_datalink(), which
+ * programs read next, says so. */
 API int pcap_set_datalink(pcap_t *p, int dlt)
 {
   SYS_OR(PCAP_ERROR);
-  if (p->ring && dlt != DLT_EN10MB) {
-    snprintf(p->errbuf, sizeof(p->errbuf),
-             "%s is not one of the DLTs supported by this device (a PF_RING ring is EN10MB)",
-             sys->pcap_datalink_val_to_name(dlt) ? sys->pcap_datalink_val_to_name(dlt) : "DLT");
-    return PCAP_ERROR;
-  }
-  if (p->ring)
+  if (!p->ring)
+    return sys->pcap_set_datalink(p->sys, dlt);
+  if (dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2)
     return 0;
-  return sys->pcap_set_datalink(p->sys, dlt);
+  snprintf(p->errbuf, sizeof(p->errbuf),
+           "%s is not one of the DLTs supported by this device (a PF_RING ring is EN10MB)",
+           sys->pcap_datalink_val_to_name(dlt) ? sys->pcap_datalink_val_to_name(dlt) : "DLT");
+  return PCAP_ERROR;
 }
 
 API int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int optimize,

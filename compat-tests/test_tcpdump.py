@@ -1,0 +1,193 @@
+"""Debian's tcpdump, unmodified, on PF_RING rings: side by side with the same
+tcpdump on the system libpcap, on the same traffic.
+
+Both tcpdumps capture on the same interface at the same time, so they see
+the same packets; the test asserts that the ring capture holds exactly the
+packets the stock capture holds (bytes and order), and exactly the packets
+the test sent that the filter selects."""
+import glob
+import os
+import shutil
+import time
+
+import pytest
+
+from pcap_pfring.testing.compat import (Program, flow_frames, flow_of, read_pcap,
+                                        route_env, send, wait_records, write_pcap)
+
+pytestmark = [pytest.mark.needs_root,
+              pytest.mark.skipif(shutil.which("tcpdump") is None,
+                                 reason="tcpdump is installed by make setup")]
+
+DLT_EN10MB = 1
+DLT_LINUX_SLL2 = 276
+
+
+def tcpdump(ns, route, ifname, out, *args, env=None):
+    """tcpdump -w out in ns on route, started and listening."""
+    p = Program(ns, ["tcpdump", "-n", "-U", "-i", ifname, "-w", str(out), *args],
+                route_env(route, **(env or {})))
+    p.wait_for("listening on")
+    return p
+
+
+def stop_all(progs):
+    for p in progs:
+        p.stop()
+    return [p.stderr for p in progs]
+
+
+def frames_of(path, link=DLT_EN10MB):
+    got_link, records = read_pcap(path)
+    assert got_link == link
+    return [r[3] for r in records]
+
+
+def side_by_side(pair, tmp_path, args, rx, tx, ifname=None, ns=None):
+    """Ring and stock tcpdump on the same interface with the same args;
+    rx frames sent from b to a, tx from a to b.  Returns the two captures."""
+    ns = ns or pair.a
+    ifname = ifname or pair.if_a
+    progs = [tcpdump(ns, route, ifname, tmp_path / f"{route}.pcap", *args)
+             for route in ("ring", "stock")]
+    try:
+        send(pair.b, pair.if_b, rx)
+        send(pair.a, pair.if_a, tx)
+        # -U writes each packet at once; give the last ones time to land.
+        for p in progs:
+            p.wait(timeout=10) if "-c" in args else None
+    finally:
+        errs = stop_all(progs)
+    assert "pcap-pfring" not in errs[0]       # no warning, no fallback
+    return tmp_path / "ring.pcap", tmp_path / "stock.pcap"
+
+
+def test_lib_version_names_the_ring_route():
+    import subprocess
+    out = subprocess.run(["tcpdump", "--version"], env=route_env("ring"), capture_output=True,
+                         text=True, check=True).stdout
+    assert "pcap-pfring: live captures on PF_RING rings" in out
+    out = subprocess.run(["tcpdump", "--version"], env=route_env("fallback"),
+                         capture_output=True, text=True, check=True).stdout
+    assert "PCAP_NO_PF_RING is set" in out
+    out = subprocess.run(["tcpdump", "--version"], env=route_env("stock"), capture_output=True,
+                         text=True, check=True).stdout
+    assert "pcap-pfring" not in out
+
+
+def test_write_capture_matches_stock_and_what_was_sent(veth_pair, tmp_path):
+    rx, tx = flow_frames(veth_pair, 40)
+    ring, stock = side_by_side(veth_pair, tmp_path, ["-c", str(len(rx) + len(tx)), "ip"], rx, tx)
+    got = frames_of(ring)
+    assert got == frames_of(stock)
+    assert sorted(got) == sorted(rx + tx)
+
+
+def offline_filter(tmp_path, frames, expr):
+    """What stock libpcap's filter selects from frames, by tcpdump -r."""
+    import subprocess
+    write_pcap(tmp_path / "sent.pcap", frames)
+    subprocess.run(["tcpdump", "-r", str(tmp_path / "sent.pcap"), "-w",
+                    str(tmp_path / "expected.pcap"), expr], env=route_env("stock"),
+                   capture_output=True, check=True)
+    return frames_of(tmp_path / "expected.pcap")
+
+
+@pytest.mark.parametrize("expr", ["udp", "tcp and port 80", "src net 10.2.0.0/16",
+                                  "udp and src port 53 and dst portrange 20000-20009",
+                                  "ip[9] == 6 or udp[0:2] == 20004"])
+def test_filter_expressions(veth_pair, tmp_path, expr):
+    rx, tx = flow_frames(veth_pair, 30)
+    expected = offline_filter(tmp_path, rx + tx, expr)
+    assert 0 < len(expected) < len(rx + tx)
+    progs = [tcpdump(veth_pair.a, route, veth_pair.if_a, tmp_path / f"{route}.pcap", expr)
+             for route in ("ring", "stock")]
+    try:
+        send(veth_pair.b, veth_pair.if_b, rx)
+        send(veth_pair.a, veth_pair.if_a, tx)
+        ring = wait_records(tmp_path / "ring.pcap", len(expected))
+        stock = wait_records(tmp_path / "stock.pcap", len(expected))
+    finally:
+        stop_all(progs)
+    assert ring == expected
+    assert stock == expected
+    assert frames_of(tmp_path / "ring.pcap") == expected     # nothing more came
+
+
+@pytest.mark.parametrize("direction", ["in", "out", "inout"])
+def test_direction(veth_pair, tmp_path, direction):
+    rx, tx = flow_frames(veth_pair, 10)
+    n = {"in": len(rx), "out": len(tx), "inout": len(rx) + len(tx)}[direction]
+    ring, stock = side_by_side(veth_pair, tmp_path, ["-Q", direction, "-c", str(n), "ip"],
+                               rx, tx)
+    got = frames_of(ring)
+    expect = {"in": rx, "out": tx, "inout": rx + tx}[direction]
+    assert sorted(got) == sorted(expect)
+    assert sorted(frames_of(stock)) == sorted(expect)
+
+
+def test_count_stops_after_n(veth_pair, tmp_path):
+    rx, _ = flow_frames(veth_pair, 20)
+    p = tcpdump(veth_pair.a, "ring", veth_pair.if_a, tmp_path / "c.pcap", "-c", "7", "udp or tcp")
+    try:
+        send(veth_pair.b, veth_pair.if_b, rx)
+        assert p.wait(timeout=10) == 0
+    finally:
+        p.stop()
+    assert "7 packets captured" in p.stderr
+    assert frames_of(tmp_path / "c.pcap") == rx[:7]
+
+
+def test_any_device_is_ethernet_with_the_same_packets(veth_pair, tmp_path):
+    rx, tx = flow_frames(veth_pair, 10)
+    n = len(rx) + len(tx)
+    progs = [tcpdump(veth_pair.a, route, "any", tmp_path / f"{route}.pcap", "-c", str(n), "ip")
+             for route in ("ring", "stock")]
+    try:
+        send(veth_pair.b, veth_pair.if_b, rx)
+        send(veth_pair.a, veth_pair.if_a, tx)
+        for p in progs:
+            p.wait(timeout=10)
+    finally:
+        stop_all(progs)
+    ring = frames_of(tmp_path / "ring.pcap", DLT_EN10MB)        # PF_RING: always Ethernet
+    stock = frames_of(tmp_path / "stock.pcap", DLT_LINUX_SLL2)  # stock: cooked headers
+    assert sorted(ring) == sorted(rx + tx)
+    assert sorted(f[14:] for f in ring) == sorted(f[20:] for f in stock)
+
+
+@pytest.mark.parametrize("members", [2, 3])
+def test_clustered_tcpdumps_split_per_flow(veth_pair, tmp_path, members, status_dir):
+    rx, tx = flow_frames(veth_pair, 60)
+    env = {"PCAP_PF_RING_CLUSTER_ID": 17, "PCAP_PF_RING_USE_CLUSTER_PER_FLOW": 1,
+           "PF_RING_STATUS_DIR": status_dir}
+    progs = []
+    try:
+        for m in range(members):
+            progs.append(tcpdump(veth_pair.a, "ring", veth_pair.if_a, tmp_path / f"m{m}.pcap",
+                                 "ip", env={**env, "PCAP_PF_RING_APPNAME": f"tcpdump-m{m}"}))
+        names = set()
+        for path in glob.glob(os.path.join(status_dir, "*-*.*")):
+            text = open(path).read()
+            names.update(line.split(":", 1)[1].strip() for line in text.splitlines()
+                         if line.startswith("Appl. Name"))
+            assert "Cluster Id" in text and ": 17" in text
+        assert names == {f"tcpdump-m{m}" for m in range(members)}
+        send(veth_pair.b, veth_pair.if_b, rx)
+        send(veth_pair.a, veth_pair.if_a, tx)
+        wait_records(tmp_path / "m0.pcap", 1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and \
+                sum(len(wait_records(tmp_path / f"m{m}.pcap", 0, 0)) for m in range(members)) \
+                < len(rx + tx):
+            time.sleep(0.05)
+    finally:
+        stop_all(progs)
+    parts = [frames_of(tmp_path / f"m{m}.pcap") for m in range(members)]
+    union = [f for part in parts for f in part]
+    assert sorted(union) == sorted(rx + tx)              # complete, and disjoint
+    assert all(parts)                                     # every member got a share
+    owner = {}
+    for m, part in enumerate(parts):
+        for f in part:
+            assert owner.setdefault(flow_of(f), m) == m   # each flow whole, both ways
