@@ -8,12 +8,21 @@ the test sent that the filter selects."""
 import glob
 import os
 import shutil
+import subprocess
 import time
 
 import pytest
 
-from pcap_pfring.testing.compat import (Program, flow_frames, flow_of, read_pcap,
-                                        route_env, send, wait_records, write_pcap)
+from pcap_pfring.testing.compat import (
+    Program,
+    flow_frames,
+    flow_of,
+    read_pcap,
+    route_env,
+    send,
+    wait_records,
+    write_pcap,
+)
 
 pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("tcpdump") is None,
@@ -63,7 +72,7 @@ def side_by_side(pair, tmp_path, args, rx, tx, ifname=None, ns=None):
 
 
 def test_lib_version_names_the_ring_route():
-    import subprocess
+
     out = subprocess.run(["tcpdump", "--version"], env=route_env("ring"), capture_output=True,
                          text=True, check=True).stdout
     assert "pcap-pfring: live captures on PF_RING rings" in out
@@ -85,7 +94,7 @@ def test_write_capture_matches_stock_and_what_was_sent(veth_pair, tmp_path):
 
 def offline_filter(tmp_path, frames, expr):
     """What stock libpcap's filter selects from frames, by tcpdump -r."""
-    import subprocess
+
     write_pcap(tmp_path / "sent.pcap", frames)
     subprocess.run(["tcpdump", "-r", str(tmp_path / "sent.pcap"), "-w",
                     str(tmp_path / "expected.pcap"), expr], env=route_env("stock"),
