@@ -17,6 +17,7 @@ from pcap_pfring.testing.compat import (
     Program,
     flow_frames,
     flow_of,
+    ipv4_frame,
     read_pcap,
     route_env,
     send,
@@ -121,6 +122,26 @@ def test_filter_expressions(veth_pair, tmp_path, expr):
     assert ring == expected
     assert stock == expected
     assert frames_of(tmp_path / "ring.pcap") == expected     # nothing more came
+
+
+@pytest.mark.parametrize("expr", ["vlan 50", "vlan and udp", "not vlan", "vlan 51 or tcp"])
+def test_vlan_filters_see_the_tag(veth_pair, tmp_path, expr):
+    a, b = veth_pair.mac_a, veth_pair.mac_b
+    rx = [ipv4_frame(a, b, f"10.3.0.{i}", "10.4.0.1", 17 if i % 2 else 6, 3000 + i, 53,
+                     f"flow {i} rx".encode(), vlan=(None, 50, 51)[i % 3], ident=i)
+          for i in range(1, 31)]
+    expected = offline_filter(tmp_path, rx, expr)
+    assert 0 < len(expected) < len(rx)
+    progs = [tcpdump(veth_pair.a, route, veth_pair.if_a, tmp_path / f"{route}.pcap", expr)
+             for route in ("ring", "stock")]
+    try:
+        send(veth_pair.b, veth_pair.if_b, rx)
+        ring = wait_records(tmp_path / "ring.pcap", len(expected))
+        stock = wait_records(tmp_path / "stock.pcap", len(expected))
+    finally:
+        stop_all(progs)
+    assert ring == expected
+    assert stock == expected
 
 
 @pytest.mark.parametrize("direction", ["in", "out", "inout"])

@@ -278,8 +278,15 @@ API int pcap_set_datalink(pcap_t *p, int dlt)
 API int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int optimize,
                      bpf_u_int32 mask)
 {
+  int rc;
   SYS_OR(PCAP_ERROR);
-  return keep_error(p, sys->pcap_compile(pcappf_target(p), prog, expr, optimize, mask));
+
+  rc = keep_error(p, sys->pcap_compile(pcappf_target(p), prog, expr, optimize, mask));
+  if (rc == 0 && p->ring) {
+    p->compiled_insns = prog->bf_insns;
+    p->compiled_vlan = expr && strstr(expr, "vlan") != NULL;
+  }
+  return rc;
 }
 
 static pcap_dumper_t *keep_dump_error(pcap_t *p, pcap_dumper_t *d)

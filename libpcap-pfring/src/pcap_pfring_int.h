@@ -120,6 +120,12 @@ struct pcap {
   int uf_always;
   u_int64_t uf_until_ns;
   u_int64_t uf_rejected;
+  /* The last program pcap_compile made for this ring, and whether its
+   * expression tests VLAN tags: the kernel filter sees frames whose tag the
+   * kernel took out, so such a program runs in user space, on the frame with
+   * its tag back in place. */
+  const struct bpf_insn *compiled_insns;
+  int compiled_vlan;
 
   /* --- the other states --- */
   pcap_t *sys;                   /* created: the shadow; system: the handle */

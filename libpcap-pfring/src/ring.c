@@ -19,7 +19,9 @@
  * time-stamped after the attach arrives, packets are checked again in user
  * space (as stock libpcap does with the blocks still in its ring).  Programs
  * the kernel refuses, and every program under PCAP_PF_RING_USERSPACE_BPF,
- * run in user space.
+ * run in user space, and so do programs compiled here from an expression
+ * that tests VLAN tags (the kernel filter sees the frame with its tag taken
+ * out; user space sees it with the tag back in place).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -348,7 +350,8 @@ API int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
     return PCAP_ERROR;
   }
   memcpy(copy, fp->bf_insns, bytes);
-  p->uf_always = (pcappf_env()->open_flags & PF_RING_USERSPACE_BPF) != 0;
+  p->uf_always = (pcappf_env()->open_flags & PF_RING_USERSPACE_BPF) != 0 ||
+                 (p->compiled_vlan && fp->bf_insns == p->compiled_insns);
   if (p->uf_always || pfring_set_bpf_program(p->ring, fp->bf_insns, fp->bf_len) < 0) {
     /* Under PCAP_PF_RING_USERSPACE_BPF, or a program the kernel refuses. */
     pfring_remove_bpf_filter(p->ring);
