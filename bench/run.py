@@ -9,6 +9,7 @@ one consumer at a time (pinned to CPU 0) captures them:
   ring_batch  Python Ring.recv_batch()
   ring_loop   Python Ring.loop() with a counting callback
   tcpdump     stock tcpdump -w /dev/null on the system libpcap
+  tcpdump_pfring  the same tcpdump through libpcap-pfring (pfring-run)
 
 Each consumer is measured at max rate (offered pps, captured pps, drop %)
 and at a fixed rate every consumer keeps up with (CPU ns per captured packet,
@@ -82,13 +83,15 @@ def consumers(tmp, dev):
         "ring_batch": lambda n: [py, os.path.join(tmp, "ring_batch.py"), dev, str(n), str(TIMEOUT)],
         "ring_loop": lambda n: [py, os.path.join(tmp, "ring_loop.py"), dev, str(n), str(TIMEOUT)],
         "tcpdump": lambda n: ["tcpdump", "-i", dev, "-Q", "in", "-s", "128", "-w", "/dev/null"],
+        "tcpdump_pfring": lambda n: [os.path.join(BIN, "pfring-run"), "tcpdump", "-i", dev,
+                                     "-Q", "in", "-s", "128", "-w", "/dev/null"],
     }
 
 
 def count_of(name, out, err):
     if name == "pfcount":
         return int(re.search(r'"recv": (\d+)', out).group(1))
-    if name == "tcpdump":
+    if name.startswith("tcpdump"):
         return int(re.search(r"(\d+) packets captured", err).group(1))
     return int(out.split()[-2 if name == "ceiling" else -1])
 
@@ -110,7 +113,7 @@ def one_run(pair, name, argv, count, pps):
     """Returns (captured, offered_pps, cpu_s, max_rss_kb)."""
     cmd = pair.a.cmd(["taskset", "-c", "0", *argv])
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if name in ("tcpdump", "pfcount"):
+    if name.startswith("tcpdump") or name == "pfcount":
         time.sleep(1.0)               # no ready line: give it time to enable
     else:
         p.stdout.readline()           # "ready"
@@ -203,12 +206,20 @@ def main():
     rows = {}
     try:
         table = consumers(tmp, pair.if_a)
+        only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
         for name, argv in table.items():
+            if only and name not in only:
+                continue
             maxr = [one_run(pair, name, argv(UNBOUNDED), MAX_COUNT, 0) for _ in range(RUNS)]
             fixed = [one_run(pair, name, argv(UNBOUNDED), FIXED_COUNT, FIXED_PPS)
                      for _ in range(RUNS)]
             rows[name] = (maxr, fixed)
             print(name, "done", flush=True)
+        if only:      # a partial run: print the figures, leave RESULTS.md alone
+            for name, (maxr, fixed) in rows.items():
+                print(name, "max rate captured", [c for c, _, _, _ in maxr],
+                      "fixed-rate CPU ns/packet", [round(1e9 * cpu / max(c, 1)) for c, _, cpu, _ in fixed])
+            return 0
         strace = {
             "pfcount": syscalls_per_packet(pair, table["pfcount"](UNBOUNDED), FIXED_COUNT),
             "ring_loop": syscalls_per_packet(pair, table["ring_loop"](UNBOUNDED), FIXED_COUNT),
@@ -223,6 +234,11 @@ def main():
 def fmt3(values, f="{:,.0f}"):
     m, lo, hi = median3(values)
     return f"{f.format(m)} ({f.format(lo)}..{f.format(hi)})"
+
+
+def cpu_of(rows, name):
+    """Median CPU ns per captured packet of a consumer at the fixed rate."""
+    return median3([1e9 * cpu / max(c, 1) for c, _, cpu, _ in rows[name][1]])[0]
 
 
 def write_results(rows, strace):
@@ -249,8 +265,8 @@ def write_results(rows, strace):
               "| consumer | system calls | per packet |", "|---|---|---|"]
     for name, (calls, per) in strace.items():
         lines.append(f"| {name} | {calls:,} | {per:.4f} |")
-    ceil = median3([1e9 * cpu / max(c, 1) for c, _, cpu, _ in rows["ceiling"][1]])[0]
-    pfc = median3([1e9 * cpu / max(c, 1) for c, _, cpu, _ in rows["pfcount"][1]])[0]
+    ceil = cpu_of(rows, "ceiling")
+    pfc = cpu_of(rows, "pfcount")
     cap = {n: median3([c / (MAX_COUNT / o) for c, o, _, _ in r[0]])[0] for n, r in rows.items()}
     lines += ["", "## Ratios", "",
               f"- pfcount CPU per packet / ceiling: {pfc / ceil:.2f} (target <= 1.2)",
@@ -258,13 +274,17 @@ def write_results(rows, strace):
               " (target >= 0.95)",
               f"- Ring.recv_batch captured pps / pfcount: {cap['ring_batch'] / cap['pfcount']:.2f}"
               " (target >= 0.5)",
+              f"- tcpdump through libpcap-pfring / stock tcpdump: captured pps "
+              f"{cap['tcpdump_pfring'] / cap['tcpdump']:.2f} (target >= 1), CPU per packet "
+              f"{cpu_of(rows, 'tcpdump_pfring') / cpu_of(rows, 'tcpdump'):.2f} (target <= 1)",
               "", "## Commands", "", "```",
               "make bench            # BENCH_RUNS, BENCH_MAX_COUNT, BENCH_FIXED_COUNT, BENCH_FIXED_PPS",
               "ceiling veth0 N T     # bench/ceiling.c",
               "pfcount -i veth0 -e 1 -l 128 -N N -d T --json -q",
               "python ring_batch.py veth0 N T   # Ring.recv_batch(1024) loop (bench/run.py)",
               "python ring_loop.py veth0 N T    # Ring.loop(count=N) (bench/run.py)",
-              "tcpdump -i veth0 -Q in -s 128 -w /dev/null -c N --immediate-mode",
+              "tcpdump -i veth0 -Q in -s 128 -w /dev/null",
+              "pfring-run tcpdump -i veth0 -Q in -s 128 -w /dev/null",
               "pfsend -i veth1 -n N -l 64 -b 16 -c 16 [-p PPS]   # generator, taskset -c 1",
               "```", ""]
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
