@@ -68,6 +68,8 @@ struct afp_priv {
   u_int8_t tx_ready;            /* send path configured */
   pthread_mutex_t stats_lock;
   u_int64_t kern_seen, kern_drops;
+  u_int32_t min_block;          /* 0: AFP_MIN_BLOCK (pfring_set_batching) */
+  u_int32_t block_tov_ms;       /* 0: the block_timeout_ms parameter */
 };
 
 #define PRIV(r) ((struct afp_priv *)(r)->priv)
@@ -729,7 +731,7 @@ static int create_ring(pfring *ring)
   }
   total = (u_int64_t)slots * slot_len;
 
-  p->block_size = AFP_MIN_BLOCK;
+  p->block_size = p->min_block ? p->min_block : AFP_MIN_BLOCK;
   while (p->block_size < slot_len + 64)
     p->block_size <<= 1;
   p->block_size = round_up(p->block_size, page);
@@ -743,7 +745,8 @@ static int create_ring(pfring *ring)
     req.tp_block_nr = p->block_nr;
     req.tp_frame_size = 2048;
     req.tp_frame_nr = (p->block_size / req.tp_frame_size) * p->block_nr;
-    req.tp_retire_blk_tov = (unsigned)params->block_timeout_ms;
+    req.tp_retire_blk_tov = p->block_tov_ms ? p->block_tov_ms
+                                            : (unsigned)params->block_timeout_ms;
     if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) == 0)
       break;
     if (errno != ENOMEM || p->block_nr <= AFP_MIN_BLOCKS)
@@ -763,6 +766,32 @@ static int create_ring(pfring *ring)
                                   "cannot map the ring (%zu bytes)", p->map_len);
   }
   return 0;
+}
+
+/* pfring_set_batching: the ring is made again with other blocks.  Only
+ * while the socket has never been hooked (no packet can be in the ring). */
+static int afp_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct tpacket_req3 none;
+
+  if (p->hooked || p->in_fanout)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "batching must be set before the ring is enabled or joins a cluster");
+  if (block_bytes > (64u << 20))
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "block size %u is over 64 MiB", block_bytes);
+  munmap(p->map, p->map_len);
+  p->map = NULL;
+  memset(&none, 0, sizeof(none));
+  if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof(none)) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "cannot free the ring");
+  p->block_tov_ms = timeout_ms;
+  p->min_block = block_bytes;
+  p->cur = 0;
+  p->cur_open = p->release_cur = 0;
+  p->pkts_left = 0;
+  return create_ring(ring);
 }
 
 static int afp_activate(pfring *ring)
@@ -819,6 +848,7 @@ static int afp_activate(pfring *ring)
   ring->ops.update_filter = afp_update_filter;
   ring->ops.kernel_counters = afp_kernel_counters;
   ring->ops.set_promisc = afp_set_promisc;
+  ring->ops.set_batching = afp_set_batching;
   ring->ops.set_cluster = afp_set_cluster;
   ring->ops.remove_from_cluster = afp_remove_from_cluster;
   return 0;

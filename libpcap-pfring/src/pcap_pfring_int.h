@@ -134,6 +134,7 @@ struct pcap {
   int activated;
   char *device;
   int promisc;
+  int immediate;
   char errbuf[PCAP_ERRBUF_SIZE];
 };
 

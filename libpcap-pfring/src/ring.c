@@ -3,7 +3,9 @@
  *
  * Activation follows PF_RING's libpcap: PF_RING_TIMESTAMP, promisc unless
  * the device is `any`, the open flags of the PCAP_PF_RING_* variables, poll
- * watermark 1, recv-only mode, cluster and application name.  The data link
+ * watermark 1, recv-only mode, cluster and application name.  Without
+ * immediate mode the kernel batches packets as for stock libpcap (blocks of
+ * 256 KiB, handed over when full or after the pcap timeout).  The data link
  * is always Ethernet.  Unlike PF_RING, the ring is enabled at activation, as
  * stock libpcap captures from then on, and a cluster that cannot be joined
  * is an error rather than a silent unclustered capture.
@@ -34,6 +36,7 @@
 #include "pcap_pfring_int.h"
 
 #define READ_BATCH_MAX 65536   /* packets per pcap_dispatch(-1) */
+#define BATCH_BLOCK (256 * 1024) /* kernel block size without immediate mode */
 
 static u_int64_t now_ns(void)
 {
@@ -82,6 +85,14 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
   p->snaplen = snaplen;
   p->active_poll = env->active_poll;
   p->uf_always = (env->open_flags & PF_RING_USERSPACE_BPF) != 0;
+  /* Without immediate mode, the kernel hands packets over in batches of up
+   * to BATCH_BLOCK bytes or the pcap timeout (1 s for 0, which stock libpcap
+   * reads as "until the block is full"), as stock libpcap's TPACKET_V3 ring
+   * does: far fewer wake-ups per packet.  Immediate mode keeps the 1 ms
+   * default.  The reader then takes every packet there is (watermark 1). */
+  if (!p->immediate &&
+      pfring_set_batching(ring, p->timeout > 0 ? (u_int)p->timeout : 1000, BATCH_BLOCK) < 0)
+    pcappf_debug("%s: no batching: %s", p->device, pfring_last_error(ring));
   pfring_set_poll_watermark(ring, 1);
   if (env->recv_only && pfring_set_socket_mode(ring, recv_only_mode) < 0)
     goto hard;
@@ -175,34 +186,55 @@ static inline void to_pcap_header(const pcap_t *p, const struct pfring_pkthdr *h
   out->len = h->len;
 }
 
+struct read_ctx {
+  pcap_t *p;
+  pcap_handler cb;
+  u_char *user;
+  int delivered;
+};
+
+static void deliver(const struct pfring_pkthdr *h, const u_char *pkt, const u_char *arg)
+{
+  struct read_ctx *c = (struct read_ctx *)arg;
+  pcap_t *p = c->p;
+  struct pcap_pkthdr ph;
+
+  if ((p->uf_until_ns || p->uf_always) && p->uf_insns && user_filter_rejects(p, h, pkt))
+    return;
+  to_pcap_header(p, h, &ph);
+  c->delivered++;
+  c->cb(c->user, &ph, pkt);
+  if (p->break_loop)
+    pfring_breakloop(p->ring);    /* stops pfring_dispatch after this packet */
+}
+
+/* Up to cnt packets (<= 0: what is queued, at most READ_BATCH_MAX), one
+ * pfring_dispatch per batch; waits as libpcap does when there are none. */
 static int ring_read(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 {
-  struct pfring_pkthdr h;
-  struct pcap_pkthdr ph;
-  u_char *pkt;
+  struct read_ctx c = { p, cb, user, 0 };
   u_int64_t deadline = 0;
   int max = cnt > 0 ? cnt : READ_BATCH_MAX;
-  int n = 0, rc;
+  int rc;
 
   for (;;) {
     if (p->break_loop) {
       p->break_loop = 0;
       return PCAP_ERROR_BREAK;
     }
-    rc = pfring_recv(p->ring, &pkt, 0, &h, 0);
-    if (rc > 0) {
-      if ((p->uf_until_ns || p->uf_always) && p->uf_insns && user_filter_rejects(p, &h, pkt))
-        continue;
-      to_pcap_header(p, &h, &ph);
-      cb(user, &ph, pkt);
-      if (++n >= max)
-        return n;
-      continue;
-    }
+    rc = pfring_dispatch(p->ring, max - c.delivered, deliver, (const u_char *)&c);
     if (rc < 0)
       return ring_error(p, "receive");
-    if (n > 0 || p->nonblock || p->active_poll)
-      return n;
+    if (p->break_loop) {
+      p->break_loop = 0;
+      return PCAP_ERROR_BREAK;
+    }
+    if (c.delivered >= max || (rc > 0 && c.delivered > 0))
+      return c.delivered;
+    if (rc > 0)
+      continue;                   /* all filtered out in user space */
+    if (p->nonblock || p->active_poll)
+      return 0;
     if (p->timeout > 0 && !deadline)
       deadline = now_ns() + (u_int64_t)p->timeout * 1000000ull;
     rc = wait_packets(p, deadline);

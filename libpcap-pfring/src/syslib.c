@@ -56,7 +56,7 @@ static void sys_load(void)
              "PF_RING_SYSTEM_LIBPCAP to the distribution's libpcap", path);
     goto fail;
   }
-  sys_ok = 1;
+  __atomic_store_n(&sys_ok, 1, __ATOMIC_RELEASE);
   return;
 fail:
   fprintf(stderr, "pcap-pfring: %s\n", sys_err);
@@ -64,6 +64,8 @@ fail:
 
 const struct pcappf_sys *pcappf_sys(void)
 {
+  if (__atomic_load_n(&sys_ok, __ATOMIC_ACQUIRE))   /* the common case: no once */
+    return &sys_table;
   pthread_once(&sys_once, sys_load);
   return sys_ok ? &sys_table : NULL;
 }

@@ -283,6 +283,12 @@ int pfring_recv_parsed(pfring *ring, u_char **buffer, u_int buffer_len,
  * <0 on error. */
 int pfring_loop(pfring *ring, pfringProcesssPacket looper,
                 const u_char *user_bytes, u_int8_t wait_for_packet);
+/* pcap-pfring: hands the packets already in the ring to looper, up to
+ * max_pkts (<= 0: all of them), without waiting; returns how many, or <0.
+ * pfring_breakloop() stops it after the current packet.  One call per batch
+ * instead of one pfring_recv per packet. */
+int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
+                    const u_char *user_bytes);
 void pfring_breakloop(pfring *ring);
 /* >0 when at least the watermark of packets is queued, 0 on timeout. */
 int pfring_poll(pfring *ring, u_int wait_duration);
@@ -290,6 +296,14 @@ int pfring_is_pkt_available(pfring *ring);
 int pfring_next_pkt_time(pfring *ring, struct timespec *ts);
 int pfring_get_selectable_fd(pfring *ring);
 int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
+/* pcap-pfring: how the kernel batches received packets for this ring.  A
+ * TPACKET_V3 block goes to the reader when it is full (blocks of at least
+ * block_bytes; 0: 64 KiB) or timeout_ms after its first packet (0: the
+ * block_timeout_ms parameter, 1 ms by default).  Bigger batches cost fewer
+ * wake-ups per packet and add up to timeout_ms of latency (libpcap's timeout
+ * without immediate mode).  Only before the ring is enabled or joins a
+ * cluster. */
+int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes);
 int pfring_set_poll_duration(pfring *ring, u_int duration);
 
 /* ------------------------------------------------------------------------ */

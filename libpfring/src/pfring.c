@@ -522,6 +522,35 @@ PFRING_API int pfring_loop(pfring *ring, pfringProcesssPacket looper,
   return 0;
 }
 
+PFRING_API int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
+                               const u_char *user_bytes)
+{
+  struct pfring_pkthdr hdr;
+  u_char *pkt;
+  int n = 0, rc = check_recv(ring);
+
+  if (rc < 0)
+    return rc;
+  if (!looper)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "callback is NULL");
+  if (ring->reentrant)
+    pthread_mutex_lock(&ring->rx_lock);
+  while (n < max_pkts || max_pkts <= 0) {
+    if (ring->break_recv_loop) {
+      ring->break_recv_loop = 0;
+      break;
+    }
+    rc = recv_one(ring, &pkt, &hdr, 0);
+    if (rc <= 0)
+      break;
+    looper(&hdr, pkt, user_bytes);
+    n++;
+  }
+  if (ring->reentrant)
+    pthread_mutex_unlock(&ring->rx_lock);
+  return rc < 0 ? rc : n;
+}
+
 PFRING_API void pfring_breakloop(pfring *ring)
 {
   if (!ring || ring->closed)
@@ -565,6 +594,16 @@ PFRING_API int pfring_get_selectable_fd(pfring *ring)
 {
   CHECK_RING(ring);
   return ring->fd >= 0 ? ring->fd : PF_RING_ERROR_NOT_SUPPORTED;
+}
+
+PFRING_API int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes)
+{
+  CHECK_RING(ring);
+  if (ring->enabled)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "batching must be set before pfring_enable_ring");
+  NEED_OP(ring, set_batching, "batching");
+  return ring->ops.set_batching(ring, timeout_ms, block_bytes);
 }
 
 PFRING_API int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark)

@@ -97,6 +97,7 @@ struct pfringint_ops {
   int (*set_cluster)(pfring *ring, u_int id, cluster_type type);
   int (*remove_from_cluster)(pfring *ring);
   int (*set_promisc)(pfring *ring, int on);
+  int (*set_batching)(pfring *ring, u_int timeout_ms, u_int block_bytes);
   void (*close)(pfring *ring);
 };
 
