@@ -216,6 +216,13 @@ class Ring:
         state = "closed" if self.closed else f"id={self.ring_id}"
         return f"<Ring {self.device!r} {state}>"
 
+    def set_batching(self, timeout_ms, block_bytes=0):
+        """How the kernel batches packets for this ring (``pfring_set_batching``):
+        blocks of at least ``block_bytes`` (0: 64 KiB), handed over when full or
+        ``timeout_ms`` after their first packet (0: the block_timeout_ms
+        parameter).  Only before ``enable()`` and ``set_cluster()``."""
+        check(lib.pfring_set_batching(self._h(), timeout_ms, block_bytes), self._ring)
+
     def enable(self):
         """Start receiving (``pfring_enable_ring``)."""
         check(lib.pfring_enable_ring(self._h()), self._ring)

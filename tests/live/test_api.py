@@ -2,10 +2,11 @@
 device information, multichannel."""
 import socket
 import threading
+import time
 
 import pytest
 
-from pcap_pfring import Flags, InvalidStatusError, Ring, open_multichannel, version
+from pcap_pfring import Flags, InvalidStatusError, Ring, ffi, lib, open_multichannel, version
 from pcap_pfring.testing.fixtures import collect, drain, frame
 
 pytestmark = pytest.mark.needs_root
@@ -241,3 +242,29 @@ def test_tx_capture_module_parameter(veth_pair):
     sa.close()
     out, _ = p.communicate(timeout=30)
     assert out.strip() == "['RX', 'RX']"
+
+
+def test_batching_and_dispatch(veth_pair):
+    """Bigger kernel batches before enable; pfring_dispatch hands over what
+    is queued, in order, without waiting; batching after enable is refused."""
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a)
+    with ring:
+        ring.set_batching(5, 256 * 1024)
+        ring.enable()
+        with pytest.raises(InvalidStatusError, match="before pfring_enable_ring"):
+            ring.set_batching(5)
+        got = []
+
+        @ffi.callback("pfringProcesssPacket")
+        def cb(h, p, user):
+            got.append(bytes(ffi.buffer(p, h.caplen)))
+
+        assert lib.pfring_dispatch(ring._h(), 0, cb, ffi.NULL) == 0    # nothing queued
+        sent = frames_b_to_a(veth_pair, 20)
+        send_from_b(veth_pair, sent)
+        assert ring.poll(1000)
+        time.sleep(0.05)                         # past the 5 ms block timeout
+        assert lib.pfring_dispatch(ring._h(), 7, cb, ffi.NULL) == 7
+        assert lib.pfring_dispatch(ring._h(), 0, cb, ffi.NULL) == 13
+        assert got == sent

@@ -20,6 +20,9 @@ int pfring_next_pkt_time(pfring *ring, struct timespec *ts);
 int pfring_get_selectable_fd(pfring *ring);
 int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
 int pfring_set_poll_duration(pfring *ring, u_int duration);
+int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes);
+int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
+                    const u_char *user_bytes);
 
 int pfring_send(pfring *ring, char *pkt, u_int pkt_len, u_int8_t flush_packet);
 int pfring_send_ifindex(pfring *ring, char *pkt, u_int pkt_len,
@@ -31,6 +34,7 @@ int pfring_set_socket_mode(pfring *ring, socket_mode mode);
 int pfring_set_sampling_rate(pfring *ring, u_int32_t rate);
 int pfring_set_bpf_filter(pfring *ring, char *filter_buffer);
 int pfring_remove_bpf_filter(pfring *ring);
+int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count);
 int pfring_set_application_name(pfring *ring, char *name);
 int pfring_set_application_stats(pfring *ring, char *stats);
 char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len);
