@@ -1,13 +1,17 @@
 """Compatibility suite: unmodified programs (tcpdump, dumpcap, scapy scripts,
 pcapy-ng, libpcap test programs) run on PF_RING rings.  Same set-up as tests/."""
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
 
 # Before the library reads its configuration: keep this run's status tree
 # out of the machine's /run/pf_ring.
-os.environ.setdefault("PF_RING_STATUS_DIR", tempfile.mkdtemp(prefix="pfring-status-"))
+if "PF_RING_STATUS_DIR" not in os.environ:
+    os.environ["PF_RING_STATUS_DIR"] = tempfile.mkdtemp(prefix="pfring-status-")
+    atexit.register(shutil.rmtree, os.environ["PF_RING_STATUS_DIR"], ignore_errors=True)
 # Child Pythons must import the installed package, not the source tree.
 os.environ["PYTHONSAFEPATH"] = "1"
 

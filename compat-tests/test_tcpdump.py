@@ -14,13 +14,13 @@ import time
 import pytest
 
 from pcap_pfring.testing.compat import (
-    Program,
     flow_frames,
     flow_of,
     ipv4_frame,
     read_pcap,
     route_env,
     send,
+    tcpdump,
     wait_records,
     write_pcap,
 )
@@ -31,14 +31,6 @@ pytestmark = [pytest.mark.needs_root,
 
 DLT_EN10MB = 1
 DLT_LINUX_SLL2 = 276
-
-
-def tcpdump(ns, route, ifname, out, *args, env=None):
-    """tcpdump -w out in ns on route, started and listening."""
-    p = Program(ns, ["tcpdump", "-n", "-U", "-i", ifname, "-w", str(out), *args],
-                route_env(route, **(env or {})))
-    p.wait_for("listening on")
-    return p
 
 
 def stop_all(progs):

@@ -77,6 +77,15 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
   if (p->promisc && strcmp(p->device, "any") != 0)
     flags |= PF_RING_PROMISC;
   ring = pfring_open(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN, flags);
+  if (!ring && (flags & PF_RING_HW_TIMESTAMP) &&
+      pfring_last_open_error_code() == PF_RING_ERROR_NOT_SUPPORTED) {
+    /* PCAP_PF_RING_HW_TIMESTAMP on a NIC without them: a ring with the
+     * kernel's time stamps beats falling back to the system libpcap. */
+    fprintf(stderr, "pcap-pfring: PCAP_PF_RING_HW_TIMESTAMP: %s; using software time stamps\n",
+            pfring_last_open_error());
+    flags &= ~(u_int32_t)PF_RING_HW_TIMESTAMP;
+    ring = pfring_open(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN, flags);
+  }
   if (!ring) {
     snprintf(why, whylen, "%s", pfring_last_open_error());
     return 1;

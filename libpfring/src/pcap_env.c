@@ -60,6 +60,15 @@ static long number(const char *name, long fallback, const char *meaning)
   return n;
 }
 
+/* The variable is set to a number that reads as 0 ("0", "00", "-0"). */
+static int zero_given(const char *name)
+{
+  const char *v = getenv(name);
+  char *end;
+
+  return v && *v && strtol(v, &end, 10) == 0 && *end == '\0';
+}
+
 PFRING_API int pfring_parse_pcap_env(struct pfring_pcap_env *env)
 {
   const char *app;
@@ -95,7 +104,7 @@ PFRING_API int pfring_parse_pcap_env(struct pfring_pcap_env *env)
         break;
       }
     }
-  } else if (id != 0) {
+  } else if (id != 0 || zero_given("PCAP_PF_RING_CLUSTER_ID")) {
     pfringint_log(1, "PCAP_PF_RING_CLUSTER_ID=%ld is out of range (1..254); not clustering", id);
   }
 

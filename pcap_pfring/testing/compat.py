@@ -245,3 +245,11 @@ class Program:
         for t in self._threads:
             t.join(2)
         return self.proc.returncode
+
+
+def tcpdump(ns, route, ifname, out, *args, env=None):
+    """tcpdump -w out on ifname in ns, on route, started and listening."""
+    p = Program(ns, ["tcpdump", "-n", "-U", "-i", ifname, "-w", str(out), *args],
+                route_env(route, **(env or {})))
+    p.wait_for("listening on")
+    return p
