@@ -213,3 +213,32 @@ def test_clustered_tcpdumps_split_per_flow(veth_pair, tmp_path, members, status_
     for m, part in enumerate(parts):
         for f in part:
             assert owner.setdefault(flow_of(f), m) == m   # each flow whole, both ways
+
+
+@pytest.mark.parametrize("case", ["no_such_device", "down", "no_privilege", "bad_filter"])
+def test_bad_input_gets_the_stock_message(veth_pair, tmp_path, case):
+    """Whatever a ring cannot do, the user sees stock libpcap's own message
+    (after a visible fallback), and tcpdump exits cleanly, on both routes."""
+    ns, dev, pre, args = veth_pair.a, veth_pair.if_a, [], ["-c", "1"]
+    if case == "no_such_device":
+        dev = "nosuchdev0"
+    elif case == "down":
+        ns.run(["ip", "link", "set", dev, "down"])
+    elif case == "no_privilege":
+        pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    else:
+        args.append("udp and (")
+    out = {}
+    for route in ("ring", "stock"):
+        res = subprocess.run(ns.cmd([*pre, "tcpdump", "-n", "-i", dev, *args]), timeout=20,
+                             env=route_env(route, PCAP_PF_RING_DEBUG=1),
+                             capture_output=True, text=True)
+        assert res.returncode == 1
+        out[route] = [line for line in res.stderr.splitlines()
+                      if not line.startswith("pcap-pfring:")]
+    assert out["ring"] == out["stock"]
+    message = {"no_such_device": "No such device exists",
+               "down": "That device is not up",
+               "no_privilege": "You don't have permission",
+               "bad_filter": "can't parse filter expression: syntax error"}[case]
+    assert message in "\n".join(out["ring"])
