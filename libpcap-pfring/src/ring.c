@@ -74,6 +74,8 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
   }
   if (snaplen <= 0 || snaplen > PCAPPF_MAX_SNAPLEN)
     snaplen = PCAPPF_MAX_SNAPLEN;
+  /* pcap programs are mostly single-threaded stdio users: keep them so. */
+  pfring_status_inline(1);
   if (p->promisc && strcmp(p->device, "any") != 0)
     flags |= PF_RING_PROMISC;
   ring = pfring_open(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN, flags);

@@ -391,6 +391,11 @@ int pfring_status_refresh(void);
 /* pcap-pfring: the status tree's directory (PF_RING_STATUS_DIR, the
  * configuration file, or /run/pf_ring). */
 const char *pfring_status_dir(void);
+/* pcap-pfring: with on, no status thread: pfring_dispatch and pfring_poll
+ * refresh this process's entries about once a second while it reads (the
+ * libpcap drop-in does this, so single-threaded tools keep glibc's lock-free
+ * stdio).  Call it before the first ring is opened. */
+void pfring_status_inline(int on);
 /* pcap-pfring: the system libpcap that pcap_compile and the libpcap drop-in
  * forward to (PF_RING_SYSTEM_LIBPCAP, the configuration file, or the path
  * found at build time). */

@@ -533,6 +533,7 @@ PFRING_API int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket 
     return rc;
   if (!looper)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "callback is NULL");
+  pfringint_status_tick();
   if (ring->reentrant)
     pthread_mutex_lock(&ring->rx_lock);
   while (n < max_pkts || max_pkts <= 0) {
@@ -566,6 +567,7 @@ PFRING_API int pfring_poll(pfring *ring, u_int wait_duration)
 
   CHECK_RING(ring);
   NEED_OP(ring, poll, "poll");
+  pfringint_status_tick();
   rc = ring->ops.poll(ring, wait_duration);
   if (rc == 0)
     ring->break_recv_loop = 0;   /* a poll cut short consumes the break */

@@ -229,6 +229,7 @@ PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,
 /* Status tree (status.c)                                                    */
 
 PFRINGINT_HIDDEN void pfringint_status_register(pfring *ring);   /* at open */
+PFRINGINT_HIDDEN void pfringint_status_tick(void);
 PFRINGINT_HIDDEN void pfringint_status_update(pfring *ring);     /* rewrite the ring file */
 PFRINGINT_HIDDEN void pfringint_status_unregister(pfring *ring); /* at close */
 PFRINGINT_HIDDEN int pfringint_status_write_appl_stats(pfring *ring, const char *text);

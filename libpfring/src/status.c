@@ -25,8 +25,13 @@
  * The tree is best effort: when it cannot be written ring operations still
  * succeed; the first failure is logged once at debug level, never printed.
  *
+ * pfring_status_inline(1) (the libpcap drop-in: single-threaded programs
+ * whose stdio must stay lock-free) replaces the worker thread: pfring_dispatch
+ * and pfring_poll refresh the entries once a second while the program reads.
+ *
  * Exported (pfring.h):
  *   int pfring_status_refresh(void);
+ *   void pfring_status_inline(int on);
  *   const char *pfring_status_dir(void);
  */
 #define _GNU_SOURCE
@@ -761,6 +766,11 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
+/* pfring_status_inline(1): no worker thread; the receive path refreshes the
+ * entries instead (pfringint_status_tick). */
+static int inline_mode;
+static time_t last_inline_tick;
+
 static void start_worker_locked(void)
 {
   struct worker *w;
@@ -768,7 +778,7 @@ static void start_worker_locked(void)
   sigset_t all, old;
   int rc;
 
-  if (worker || !owns_rings_locked() || !(w = calloc(1, sizeof(*w))))
+  if (__atomic_load_n(&inline_mode, __ATOMIC_RELAXED) || worker || !owns_rings_locked() || !(w = calloc(1, sizeof(*w))))
     return;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -827,6 +837,31 @@ static void after_fork_child(void)
 static void init_once(void)
 {
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+PFRING_API void pfring_status_inline(int on)
+{
+  __atomic_store_n(&inline_mode, on != 0, __ATOMIC_RELAXED);
+}
+
+/* Called per batch and per wait: at most one refresh per second, from a
+ * coarse clock read (no system call). */
+void pfringint_status_tick(void)
+{
+  struct timespec now;
+  time_t last;
+
+  if (!__atomic_load_n(&inline_mode, __ATOMIC_RELAXED))
+    return;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  last = __atomic_load_n(&last_inline_tick, __ATOMIC_RELAXED);
+  if (now.tv_sec == last ||
+      !__atomic_compare_exchange_n(&last_inline_tick, &last, now.tv_sec, 0, __ATOMIC_RELAXED,
+                                   __ATOMIC_RELAXED))
+    return;
+  pthread_mutex_lock(&lock);
+  tick_locked();
+  unlock();
 }
 
 /* ------------------------------------------------------------------------ */
