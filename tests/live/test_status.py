@@ -178,6 +178,40 @@ def test_worker_thread_runs_only_while_there_are_rings(veth_pair):
     assert res.stdout.strip() == "[0, 1, 1, 0, 1]"
 
 
+def test_inline_mode_refreshes_from_the_read_path_without_a_thread(veth_pair):
+    """pfring_status_inline(1), as the libpcap drop-in uses it: no worker
+    thread, and pfring_dispatch/pfring_poll rewrite the counters."""
+    code = ("import os, sys, time, pcap_pfring\n"
+            "from pcap_pfring import ffi, lib, status\n"
+            "lib.pfring_status_inline(1)\n"
+            f"r = pcap_pfring.Ring({veth_pair.if_a!r}, enable=True)\n"
+            "cb = ffi.callback('pfringProcesssPacket', lambda h, p, u: None)\n"
+            "print(len(os.listdir('/proc/self/task')), flush=True)\n"
+            "sys.stdin.readline()\n"
+            "end = time.monotonic() + 2.5\n"
+            "while time.monotonic() < end:\n"
+            "    lib.pfring_dispatch(r._h(), 0, cb, ffi.NULL)\n"
+            "    lib.pfring_poll(r._h(), 100)\n"
+            "f = [x for x in status.list_rings() if x.pid == os.getpid()][0].fields\n"
+            "print(f['Tot Packets'], len(os.listdir('/proc/self/task')), flush=True)\n")
+    p = veth_pair.a.popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "1"          # no worker thread
+        frames = [frame(veth_pair.mac_a, veth_pair.mac_b, ETH_TEST, bytes([i]) * 30)
+                  for i in range(23)]
+        s = veth_pair.b.raw_socket(veth_pair.if_b)
+        for f in frames:
+            s.send(f)
+        s.close()
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, _ = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert out.split() == ["23", "1"]
+
+
 def test_application_stats_file(veth_pair):
     with open_in_a(veth_pair) as ring:
         name = file_name(ring)
