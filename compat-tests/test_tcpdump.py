@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from pcap_pfring import status
 from pcap_pfring.testing.compat import (
     flow_frames,
     flow_of,
@@ -242,3 +243,28 @@ def test_bad_input_gets_the_stock_message(veth_pair, tmp_path, case):
                "no_privilege": "You don't have permission",
                "bad_filter": "can't parse filter expression: syntax error"}[case]
     assert message in "\n".join(out["ring"])
+
+
+def test_status_counters_stay_live_after_tcpdump_drops_privileges(veth_pair, tmp_path,
+                                                                  status_dir):
+    """tcpdump runs as user tcpdump once its capture is open; its ring entry
+    keeps being rewritten (in place) with live counters."""
+    rx, tx = flow_frames(veth_pair, 12)
+    p = tcpdump(veth_pair.a, "ring", veth_pair.if_a, tmp_path / "z.pcap", "-Q", "in",
+                env={"PF_RING_STATUS_DIR": status_dir})
+    try:
+        send(veth_pair.b, veth_pair.if_b, rx)
+        deadline = time.monotonic() + 10
+        fields = {}
+        while time.monotonic() < deadline:
+            rings = status.list_rings(str(status_dir))
+            fields = rings[0].fields if rings else {}
+            if fields.get("Tot Read") == str(len(rx)):
+                break
+            time.sleep(0.2)
+        owner = subprocess.run(["ps", "-o", "user=", "-p", str(p.proc.pid)],
+                               capture_output=True, text=True).stdout.strip()
+    finally:
+        p.stop()
+    assert owner == "tcpdump"
+    assert fields.get("Tot Packets") == fields.get("Tot Read") == str(len(rx))

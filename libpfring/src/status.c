@@ -68,6 +68,7 @@ struct entry {
   pfring *ring;
   pid_t pid;                  /* the process that writes its files */
   char path[PATH_LEN];        /* its ring file as last written, "" if none */
+  int fd;                     /* that file, open, or -1 (see write_ring_locked) */
   struct entry *next;
 };
 
@@ -144,7 +145,9 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* Replaces path with len bytes of text through a temp file in the same
  * directory and rename().  0, or -1 with errno set. */
-static int write_file(const char *path, const char *text, size_t len)
+/* Replaces path atomically (temp file + rename).  With keep, the new file
+ * stays open and *keep holds its fd (the previous one is closed). */
+static int write_file_keep(const char *path, const char *text, size_t len, int *keep)
 {
   static u_int32_t seq;
   const char *slash = strrchr(path, '/');
@@ -158,17 +161,27 @@ static int write_file(const char *path, const char *text, size_t len)
     return -1;
   rc = write_all(fd, text, len);
   err = errno;
-  if (close(fd) < 0 && rc == 0) {
-    rc = -1;
-    err = errno;
-  }
-  if (rc == 0 && rename(tmp, path) == 0)
+  if (rc == 0 && rename(tmp, path) == 0) {
+    if (keep) {
+      if (*keep >= 0)
+        close(*keep);
+      *keep = fd;
+    } else {
+      close(fd);
+    }
     return 0;
+  }
   if (rc == 0)
     err = errno;
+  close(fd);
   unlink(tmp);
   errno = err;
   return -1;
+}
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+  return write_file_keep(path, text, len, NULL);
 }
 
 /* The stats file that goes with a ring file: <dir>/stats/<name>. */
@@ -678,7 +691,14 @@ static void write_ring_locked(struct entry *e)
   if (e->pid != getpid() || strcmp(e->path, path) != 0)
     rename_entry_locked(e);
   render_ring(e->ring, &t);
-  write_text(path, &t);
+  if (write_file_keep(path, t.buf, t.n, &e->fd) < 0) {
+    /* A process that dropped its privileges (tcpdump -Z) can no longer make
+     * files in the tree: it rewrites its own, still open, in place. */
+    if ((errno == EACCES || errno == EPERM) && e->fd >= 0 && strcmp(e->path, path) == 0 &&
+        pwrite(e->fd, t.buf, t.n, 0) == (ssize_t)t.n && ftruncate(e->fd, (off_t)t.n) == 0)
+      return;
+    note_failure(path, errno);
+  }
   snprintf(e->path, sizeof(e->path), "%s", path);
 }
 
@@ -873,6 +893,7 @@ void pfringint_status_register(pfring *ring)
 
   if (!e)
     return;
+  e->fd = -1;
   pthread_once(&once, init_once);
   e->ring = ring;
   e->pid = getpid();
@@ -918,6 +939,8 @@ void pfringint_status_unregister(pfring *ring)
   write_info_locked(sweep_locked());
   unlock();
   join_worker(w);
+  if (e && e->fd >= 0)
+    close(e->fd);
   free(e);
 }
 
