@@ -7,8 +7,6 @@ the reference hash."""
 import json
 import os
 import random
-import signal
-import struct
 import subprocess
 import sys
 import time
@@ -16,59 +14,10 @@ import time
 import pytest
 
 from pcap_pfring import ClusterType, InvalidArgumentError, NotSupportedError, Ring
-from pcap_pfring.testing.cluster_ref import cluster_hash
 from pcap_pfring.testing.fixtures import drain, frame
+from pcap_pfring.testing.flows import ipv4, l4, make_flows, predicted, send
 
 pytestmark = pytest.mark.needs_root
-
-
-def ipv4(src, dst, proto, l4, frag=0x4000):
-    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 7, frag, 64, proto, 0,
-                       bytes(src), bytes(dst)) + l4
-
-
-def ipv6(src, dst, nh, l4):
-    return struct.pack("!IHBB16s16s", 0x60000000, len(l4), nh, 64, bytes(src), bytes(dst)) + l4
-
-
-def l4(sport, dport, tag):
-    return struct.pack("!HH", sport, dport) + struct.pack("!I", tag) + b"\0" * 12
-
-
-def make_flows(pair, n, seed):
-    """(flow id, frame a->b as received, frame b->a as sent by a, rx vlan) for n flows."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        kind = i % 4
-        a4, b4 = [10, 1, rng.randrange(256), rng.randrange(1, 255)], [10, 2, 0, rng.randrange(1, 255)]
-        a6 = [0x20, 1, 0xd, 0xb8] + [rng.randrange(256) for _ in range(12)]
-        b6 = [0x20, 1, 0xd, 0xb9] + [rng.randrange(256) for _ in range(12)]
-        sp, dp, proto = rng.randrange(1024, 65535), rng.randrange(1, 65535), rng.choice([6, 17])
-        vlan = 50 + i % 7 if kind == 2 else None
-        if kind == 1:
-            fwd = ipv6(a6, b6, proto, l4(sp, dp, i))
-            rev = ipv6(b6, a6, proto, l4(dp, sp, i))
-            et = 0x86DD
-        else:
-            fwd = ipv4(a4, b4, proto, l4(sp, dp, i))
-            rev = ipv4(b4, a4, proto, l4(dp, sp, i))
-            et = 0x0800
-        if kind == 3:      # a fragmented datagram: first + later fragment
-            out.append((i, frame(pair.mac_a, pair.mac_b, 0x0800, ipv4(a4, b4, 17, l4(sp, dp, i), 0x2000)),
-                        frame(pair.mac_b, pair.mac_a, 0x0800, ipv4(a4, b4, 17, b"\x33" * 16, 0x0003)),
-                        None))
-            continue
-        out.append((i, frame(pair.mac_a, pair.mac_b, et, fwd, vlan=vlan),
-                    frame(pair.mac_b, pair.mac_a, et, rev, vlan=vlan), vlan))
-    return out
-
-
-def predicted(ctype, data, rx_vlan, members):
-    if rx_vlan is not None and data[12:14] == b"\x81\x00":
-        # The receiving veth moves the tag into metadata before the program runs.
-        return cluster_hash(ctype, data[:12] + data[16:], rx_vlan) % members
-    return cluster_hash(ctype, data) % members
 
 
 def capture_in_cluster(pair, members, ctype, cluster_id, rx_frames, tx_frames=()):
@@ -80,14 +29,7 @@ def capture_in_cluster(pair, members, ctype, cluster_id, rx_frames, tx_frames=()
         for r in rings:
             r.set_cluster(cluster_id, ctype)
             r.enable()
-        sb = pair.b.raw_socket(pair.if_b)
-        sa = pair.a.raw_socket(pair.if_a)
-        for f in rx_frames:
-            sb.send(f)
-        for f in tx_frames:
-            sa.send(f)
-        sb.close()
-        sa.close()
+        send(pair, rx_frames, tx_frames, settle=0)
         return [[d for _, d in drain(r)] for r in rings]
     finally:
         for r in rings:
@@ -96,7 +38,7 @@ def capture_in_cluster(pair, members, ctype, cluster_id, rx_frames, tx_frames=()
 
 def run_members(pair, members, ctype, flows, cluster_id):
     return capture_in_cluster(pair, members, ctype, cluster_id,
-                              [fwd for _, fwd, _, _ in flows], [rev for _, _, rev, _ in flows])
+                              [f.fwd for f in flows], [f.rev for f in flows])
 
 
 @pytest.mark.parametrize("members", [2, 3, 4])
@@ -105,14 +47,14 @@ def run_members(pair, members, ctype, flows, cluster_id):
 def test_per_flow_members(veth_pair, members, ctype):
     flows = make_flows(veth_pair, 200, seed=members)
     got = run_members(veth_pair, members, ctype, flows, cluster_id=100 + members)
-    sent = [f for _, fwd, rev, _ in flows for f in (fwd, rev)]
+    sent = [d for f in flows for d in (f.fwd, f.rev)]
     everything = [d for m in got for d in m]
     assert sorted(everything) == sorted(sent)                     # complete, nothing twice
     where = {d: m for m, frames in enumerate(got) for d in frames}
-    for fid, fwd, rev, vlan in flows:
+    for f in flows:
         # the tagged frame is received with its tag re-inserted: same bytes as sent
-        assert where[fwd] == where[rev], fid                        # a flow stays whole
-        assert where[fwd] == predicted(ctype, fwd, vlan, members), fid
+        assert where[f.fwd] == where[f.rev], f                      # a flow stays whole
+        assert where[f.fwd] == predicted(ctype, f.fwd, f.vlan, members), f
     assert all(got)                                               # every member got some
 
 
@@ -191,51 +133,6 @@ def test_remove_from_cluster(veth_pair):
         for r in rings:
             r.close()
     assert counts == [30, 15, 15]
-
-
-MEMBER = """
-import sys, time, pcap_pfring as p
-r = p.Ring(sys.argv[1], appname="member")
-r.set_cluster(int(sys.argv[2]), p.ClusterType.PER_FLOW_5_TUPLE)
-r.enable()
-print("ready", flush=True)
-end = time.monotonic() + float(sys.argv[3])
-while time.monotonic() < end:
-    for h, d in r.recv_batch(256, timeout=0.1):
-        print(d.hex(), flush=True)
-"""
-
-
-def test_member_processes_and_a_killed_member(veth_pair, tmp_path):
-    script = tmp_path / "member.py"
-    script.write_text(MEMBER)
-    procs = [veth_pair.a.popen([sys.executable, str(script), veth_pair.if_a, "61", "6"],
-                               stdout=subprocess.PIPE, text=True) for _ in range(3)]
-    try:
-        for p in procs:
-            assert p.stdout.readline().strip() == "ready"
-        flows = make_flows(veth_pair, 120, seed=61)
-        sb = veth_pair.b.raw_socket(veth_pair.if_b)
-        for _, fwd, _, _ in flows:
-            sb.send(fwd)
-        time.sleep(0.5)
-        os.kill(procs[0].pid, signal.SIGKILL)          # a member dies
-        procs[0].wait(10)
-        time.sleep(0.3)
-        later = make_flows(veth_pair, 60, seed=62)
-        for _, fwd, _, _ in later:
-            sb.send(fwd)
-        sb.close()
-        outs = [p.communicate(timeout=30)[0].split()[1:] for p in procs[1:]]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    survivors = [set(bytes.fromhex(h) for h in o) for o in outs]
-    assert not survivors[0] & survivors[1]
-    # After the kill the two remaining members receive every later frame.
-    assert {f for _, f, _, _ in later} <= survivors[0] | survivors[1]
 
 
 def test_two_pfcounts_split_per_flow_and_show_in_status(veth_pair):

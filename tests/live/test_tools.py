@@ -8,12 +8,12 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from pcap_pfring.testing.fixtures import frame
+from pcap_pfring.testing.procs import Process
 
 pytestmark = pytest.mark.needs_root
 
@@ -25,59 +25,11 @@ def tool(name):
     return os.path.join(BIN, name)
 
 
-class Tool:
-    """One tool running in a namespace.  Both output streams are read by
-    threads; ``start`` returns once the ready line is on stderr."""
+class Tool(Process):
+    """One tool running in a namespace (``wait_err`` for its ready line)."""
 
     def __init__(self, ns, name, *args):
-        self.name = name
-        self.p = ns.popen([tool(name), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
-        self.out, self.err = [], []
-        self.cond = threading.Condition()
-        self.threads = [threading.Thread(target=self._read, args=(s, buf), daemon=True)
-                        for s, buf in ((self.p.stdout, self.out), (self.p.stderr, self.err))]
-        for t in self.threads:
-            t.start()
-
-    def _read(self, stream, buf):
-        for line in stream:
-            with self.cond:
-                buf.append(line)
-                self.cond.notify_all()
-
-    def wait_err(self, text, timeout=15):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not any(text in line for line in self.err):
-                left = deadline - time.monotonic()
-                if left <= 0 or self.p.poll() is not None:
-                    raise AssertionError(f"{self.name}: no '{text}' on stderr: {''.join(self.err)}")
-                self.cond.wait(min(left, 0.1))
-
-    def finish(self, timeout=30, sig=None):
-        """Wait for the exit (after sending ``sig``); (returncode, stdout, stderr)."""
-        if sig is not None:
-            os.kill(self.p.pid, sig)
-        try:
-            self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"{self.name} did not stop: {''.join(self.err)}") from None
-        for t in self.threads:
-            t.join(10)
-        return self.p.returncode, "".join(self.out), "".join(self.err)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.kill()
+        super().__init__(ns, [tool(name), *args], name=name)
 
 
 def start(ns, name, *args):
