@@ -335,6 +335,8 @@ static int attach_filter(pfring *ring, int drop_all)
   }
   fs.vlan_id = ring->vlan_id;
   fs.channel_mask = ring->channel_mask;
+  fs.rss_rehash = ring->rss_rehash;
+  fs.num_rx_queues = (u_int32_t)ring->num_rx_queues;
   fs.drop_all = (u_int8_t)drop_all;
   if (ring->bpf_enabled) {
     fs.user = ring->bpf.filter;
@@ -342,9 +344,12 @@ static int attach_filter(pfring *ring, int drop_all)
   }
   fs.snaplen = ring->caplen;
   rc = pfringint_build_socket_filter(&fs, &prog);
-  if (rc < 0)
+  if (rc == PF_RING_ERROR_INVALID_ARGUMENT)
     return pfringint_seterr(ring, rc, 0, "the kernel filter for '%s' is too long",
                             ring->bound_name);
+  if (rc < 0)
+    return pfringint_seterr(ring, rc, 0, "cannot build the kernel filter for '%s': %s",
+                            ring->bound_name, pfring_strerror(rc));
   rc = setsockopt(ring->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
   free(prog.filter);
   if (rc < 0)

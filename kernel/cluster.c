@@ -97,6 +97,17 @@
  * Not supported (PF_RING_ERROR_NOT_SUPPORTED): round robin (1) needs no
  * program, the caller uses PACKET_FANOUT_LB; 13 duplicates packets to a
  * second member, which a fanout group cannot do.
+ *
+ * The same hash inline
+ * --------------------
+ * pfringint_build_flow_hash() generates the same instructions as a fragment
+ * for the front of a socket filter (kernel/filter.c, RSS rehash): no
+ * "ret a" at the end and no "ret #0" for non-IP traffic (it jumps to the
+ * mixing with the sum still 0, and fmix32(0) is 0), so every path leaves
+ * the hash in A and falls through past the last instruction.  It uses X
+ * and scratch words 0..6, and a socket filter reads from the MAC header
+ * too, so the loads are the same.  A load past the end of the packet still
+ * ends the whole program with 0, which for a socket filter means "drop".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +163,13 @@
 
 #define NEXT 0                  /* jump target: the next instruction */
 
+/* What is generated: a whole fanout program, or a fragment for the front
+ * of a socket filter (every path ends after its last instruction with the
+ * hash in A). */
+enum form { HASH_PROGRAM, HASH_INLINE };
+
 struct prog {
+  enum form form;
   struct sock_filter insn[MAX_INSNS];
   int jt[MAX_INSNS], jf[MAX_INSNS];   /* label ids; the JA target is in jt */
   int at[MAX_LABELS];                 /* instruction index of each label */
@@ -315,11 +332,15 @@ static void add_to_sum(struct prog *p)
   emit(p, ST, M_SUM, NEXT, NEXT);                           /* st M[sum] */
 }
 
-/* Non-IP: member 0, or the MAC pair for the ip_5_tuple types. */
+/* Non-IP: member 0, or the MAC pair for the ip_5_tuple types.  Inline,
+ * the hash of a sum of 0 (still 0) is left in A instead of returned. */
 static void non_ip(struct prog *p, cluster_type f, int mix)
 {
   if (!with_mac_pair(f)) {
-    emit(p, RET_K, 0, NEXT, NEXT);                          /* ret #0 */
+    if (p->form == HASH_INLINE)
+      emit(p, JA, 0, mix, NEXT);                            /* ja mix: M[sum] is 0 */
+    else
+      emit(p, RET_K, 0, NEXT, NEXT);                        /* ret #0 */
     return;
   }
   emit(p, LD_W, LL(0), NEXT, NEXT);                         /* ld [ll+0]: dmac[0..3] */
@@ -606,7 +627,8 @@ static void select_fields(struct prog *p, cluster_type f)
   }
 }
 
-/* fmix32 of the sum; the kernel takes it modulo the members. */
+/* fmix32 of the sum; the kernel takes it modulo the members.  Inline, the
+ * hash stays in A and the fragment falls through. */
 static void mix(struct prog *p)
 {
   emit(p, LD_MEM, M_SUM, NEXT, NEXT);                       /* ld M[sum] */
@@ -621,7 +643,8 @@ static void mix(struct prog *p)
   emit(p, TAX, 0, NEXT, NEXT);                              /* tax */
   emit(p, RSH_K, 16, NEXT, NEXT);                           /* rsh #16 */
   emit(p, XOR_X, 0, NEXT, NEXT);                            /* xor x: h ^= h >> 16 */
-  emit(p, RET_A, 0, NEXT, NEXT);                            /* ret a */
+  if (p->form == HASH_PROGRAM)
+    emit(p, RET_A, 0, NEXT, NEXT);                          /* ret a */
 }
 
 static void generate(struct prog *p, cluster_type t)
@@ -674,8 +697,8 @@ static int unsupported(cluster_type type, char *errbuf, size_t errlen)
   return 0;
 }
 
-int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
-                                    char *errbuf, size_t errlen)
+static int build(cluster_type type, enum form form, struct sock_fprog *out,
+                 char *errbuf, size_t errlen)
 {
   struct prog *p;
   int rc = unsupported(type, errbuf, errlen);
@@ -687,6 +710,7 @@ int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
     snprintf(errbuf, errlen, "out of memory");
     return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
   }
+  p->form = form;
   generate(p, type);
   resolve(p);
   if (p->error) {
@@ -705,4 +729,16 @@ int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
   out->len = (unsigned short)p->n;
   free(p);
   return 0;
+}
+
+int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
+                                    char *errbuf, size_t errlen)
+{
+  return build(type, HASH_PROGRAM, out, errbuf, errlen);
+}
+
+int pfringint_build_flow_hash(cluster_type type, struct sock_fprog *out,
+                              char *errbuf, size_t errlen)
+{
+  return build(type, HASH_INLINE, out, errbuf, errlen);
 }

@@ -20,6 +20,13 @@
  *   channels   ld queue: received packets carry RX queue q as q + 1 and 0
  *              when the driver records none (taken as queue 0); transmitted
  *              packets carry the TX queue as is.  Queues >= 64 never match.
+ *              With RSS rehash the channel of a packet, received or
+ *              transmitted, is instead PF_RING's symmetric flow hash
+ *              (kernel/cluster.c, inline) modulo the device's number of RX
+ *              queues, so both directions of a flow have one channel; not
+ *              emitted when the mask holds every queue of the device.  A
+ *              frame cut inside the headers the hash reads is dropped (the
+ *              load past its end ends the program with 0).
  *
  * Sets (devices, channels) are JEQ chains; cBPF jt/jf are 8 bits, so a chain
  * longer than 255 is cut into runs joined by a JA past the final `ret #0`.
@@ -43,12 +50,14 @@
 #define JA       (BPF_JMP | BPF_JA)
 #define AND_K    (BPF_ALU | BPF_AND | BPF_K)
 #define SUB_K    (BPF_ALU | BPF_SUB | BPF_K)
+#define MOD_K    (BPF_ALU | BPF_MOD | BPF_K)
 #define RET_K    (BPF_RET | BPF_K)
 #define AD(n)    ((u_int32_t)(SKF_AD_OFF + (n)))
 
 struct prog {
   struct sock_filter *insn;     /* NULL while counting */
   u_int32_t n;
+  struct sock_fprog hash;       /* the flow hash fragment of RSS rehash */
 };
 
 static void emit(struct prog *p, u_int16_t code, u_int8_t jt, u_int8_t jf, u_int32_t k)
@@ -133,13 +142,40 @@ static void vlan(struct prog *p, u_int16_t vid)
   emit(p, RET_K, 0, 0, 0);                           /* other VLAN or untagged: ret #0 */
 }
 
-static void channels(struct prog *p, u_int64_t mask)
+/* RSS rehash: accept the packets whose flow hash % queues is in the mask. */
+static void rehashed_channels(struct prog *p, u_int64_t mask, u_int32_t queues)
 {
+  int v[64], q;
+  u_int32_t n = 0, i;
+
+  for (q = 0; q < 64 && (u_int32_t)q < queues; q++)
+    if (mask >> q & 1)
+      v[n++] = q;
+  if (n == queues)
+    return;                                          /* every queue of the device */
+  if (n == 0) {
+    emit(p, RET_K, 0, 0, 0);                         /* no queue of the device: ret #0 */
+    return;
+  }
+  for (i = 0; i < p->hash.len; i++)                  /* A = flow hash */
+    emit(p, p->hash.filter[i].code, p->hash.filter[i].jt, p->hash.filter[i].jf,
+         p->hash.filter[i].k);
+  emit(p, MOD_K, 0, 0, queues);                      /* mod #queues */
+  member_of(p, v, n);                                /* jeq #queue... ret #0 */
+}
+
+static void channels(struct prog *p, const struct pfringint_filter_spec *s)
+{
+  u_int64_t mask = s->channel_mask;
   int v[64], q;
   u_int32_t n = 0;
 
   if (mask == RING_ANY_CHANNEL)
     return;
+  if (s->rss_rehash) {
+    rehashed_channels(p, mask, s->num_rx_queues ? s->num_rx_queues : 1);
+    return;
+  }
   for (q = 0; q < 64; q++)
     if (mask >> q & 1)
       v[n++] = q;
@@ -167,7 +203,7 @@ static void build(struct prog *p, const struct pfringint_filter_spec *s)
   if (s->num_ifindex)
     devices(p, s->ifindex, s->num_ifindex);
   vlan(p, s->vlan_id);
-  channels(p, s->channel_mask);
+  channels(p, s);
   if (s->user && s->user_len) {
     for (i = 0; i < s->user_len; i++)               /* the user's program */
       emit(p, s->user[i].code, s->user[i].jt, s->user[i].jf, s->user[i].k);
@@ -179,19 +215,32 @@ static void build(struct prog *p, const struct pfringint_filter_spec *s)
 int pfringint_build_socket_filter(const struct pfringint_filter_spec *spec,
                                   struct sock_fprog *out)
 {
-  struct prog p = { NULL, 0 };
+  struct prog p = { NULL, 0, { 0, NULL } };
+  char msg[PFRING_ERRBUF_SIZE];
+  int rc = 0;
 
   if (spec->num_ifindex > BPF_MAXINSNS || spec->user_len > BPF_MAXINSNS)
     return PF_RING_ERROR_INVALID_ARGUMENT;
+  if (spec->rss_rehash && spec->channel_mask != RING_ANY_CHANNEL && !spec->drop_all) {
+    rc = pfringint_build_flow_hash(PFRINGINT_RSS_REHASH_TYPE, &p.hash, msg, sizeof(msg));
+    if (rc < 0)
+      return rc;
+  }
   build(&p, spec);                                   /* count */
-  if (p.n > BPF_MAXINSNS)
-    return PF_RING_ERROR_INVALID_ARGUMENT;
+  if (p.n > BPF_MAXINSNS) {
+    rc = PF_RING_ERROR_INVALID_ARGUMENT;
+    goto out;
+  }
   p.insn = malloc(p.n * sizeof(*p.insn));
-  if (!p.insn)
-    return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
+  if (!p.insn) {
+    rc = PF_RING_ERROR_NOT_ENOUGH_MEMORY;
+    goto out;
+  }
   p.n = 0;
   build(&p, spec);                                   /* write */
   out->len = (unsigned short)p.n;
   out->filter = p.insn;
-  return 0;
+out:
+  free(p.hash.filter);
+  return rc;
 }

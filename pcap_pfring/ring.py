@@ -71,6 +71,7 @@ class ClusterType(enum.IntEnum):
 class Flags(enum.IntFlag):
     """``pfring_open`` flags."""
     NONE = 0
+    ZC_SYMMETRIC_RSS = lib.PF_RING_ZC_SYMMETRIC_RSS
     REENTRANT = lib.PF_RING_REENTRANT
     LONG_HEADER = lib.PF_RING_LONG_HEADER
     PROMISC = lib.PF_RING_PROMISC
@@ -414,6 +415,13 @@ class Ring:
     def remove_from_cluster(self):
         check(lib.pfring_remove_from_cluster(self._h()), self._ring)
 
+    def enable_rss_rehash(self):
+        """Channels by flow, not by RX queue (``pfring_enable_rss_rehash``): a
+        ring on ``eth0@Y`` gets the packets, received or sent, whose symmetric
+        flow hash modulo the device's RX queues is Y, so both directions of a
+        flow.  Without ``@Y`` nothing changes.  It cannot be turned off."""
+        check(lib.pfring_enable_rss_rehash(self._h()), self._ring)
+
     # -- information ------------------------------------------------------------
 
     def stats(self):
@@ -450,6 +458,12 @@ class Ring:
     @property
     def ring_id(self):
         return lib.pfring_get_ring_id(self._h())
+
+    @property
+    def last_error(self):
+        """The text of the last error (``pfring_last_error``), or of a warning
+        given at open, such as a symmetric RSS key the NIC does not take."""
+        return ffi.string(lib.pfring_last_error(self._h())).decode("utf-8", "replace")
 
 
 def open_multichannel(device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE):

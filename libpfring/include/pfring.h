@@ -51,7 +51,11 @@ extern "C" {
 #define PF_RING_APPNAME_LEN       32   /* longest application name kept */
 #define PF_RING_APPL_STATS_LEN    1023 /* longest pfring_set_application_stats text */
 
-/* pfring_open() flags (PF_RING's bit numbering) */
+/* pfring_open() flags (PF_RING's bit numbering).  ZC_SYMMETRIC_RSS writes
+ * PF_RING's symmetric RSS key (0x6d5a repeated, the device's key length)
+ * into each device of the ring with ETHTOOL_SRSSH; a device that does not
+ * take it (veth, no RSS key, no CAP_NET_ADMIN) is a warning, logged and left
+ * in pfring_last_error(ring), and the ring opens all the same. */
 #define PF_RING_ZC_SYMMETRIC_RSS     (1u << 0)
 #define PF_RING_DNA_SYMMETRIC_RSS    PF_RING_ZC_SYMMETRIC_RSS
 #define PF_RING_REENTRANT            (1u << 1)
@@ -335,6 +339,12 @@ char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len);
 int pfring_set_channel_id(pfring *ring, u_int32_t channel_id);
 int pfring_set_channel_mask(pfring *ring, u_int64_t channel_mask);
 int pfring_set_vlan_id(pfring *ring, u_int16_t vlan_id);
+/* From now on the channel of a packet (received or transmitted) is its
+ * symmetric per_flow hash (VLAN id, protocol, addresses, ports; the hash of
+ * cluster_per_flow) modulo the device's RX queues, instead of its queue: a
+ * ring on ethX@Y gets both directions of its flows, and the rings of
+ * pfring_open_multichannel share the traffic, each packet in one of them.
+ * Without @Y nothing changes.  It cannot be turned off. */
 int pfring_enable_rss_rehash(pfring *ring);
 int pfring_enable_hw_timestamp(pfring *ring, char *device_name,
                                u_int8_t enable_rx, u_int8_t enable_tx);

@@ -16,6 +16,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <stdlib.h>
 
 #include "pfring_int.h"
 
@@ -146,6 +149,85 @@ int pfringint_if_num_rx_queues(int ifindex)
 out:
   close(fd);
   return n;
+}
+
+/* SIOCETHTOOL with cmd at data, on fd's namespace (or the caller's). */
+static int ethtool(int fd, const char *name, void *data)
+{
+  struct ifreq ifr;
+  int own = -1, rc, err;
+
+  if (!name || strlen(name) >= IFNAMSIZ) {
+    errno = ENODEV;
+    return -1;
+  }
+  if (fd < 0 && (own = fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+    return -1;
+  memset(&ifr, 0, sizeof(ifr));
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  ifr.ifr_data = data;
+  rc = ioctl(fd, SIOCETHTOOL, &ifr);
+  err = errno;
+  if (own >= 0)
+    close(own);
+  errno = err;
+  return rc;
+}
+
+/* PF_RING's symmetric RSS key: the Toeplitz key 0x6d5a repeated.  With a
+ * 16-bit period, swapping the source and destination (addresses, ports)
+ * leaves the Toeplitz hash unchanged, so both directions of a flow land on
+ * one RX queue.  The key length is the device's (ETHTOOL_GRSSH); the
+ * indirection table and hash function are left alone.  A device whose key
+ * is already this one is not written to.  Returns 0 or -1 with errno
+ * (EOPNOTSUPP: the driver has no RSS key). */
+int pfringint_if_set_symmetric_rss(int fd, const char *name)
+{
+  struct ethtool_rxfh head, *rxfh;
+  u_int8_t *key, xfrm;
+  u_int32_t i, len;
+  int rc = -1, err;
+
+  memset(&head, 0, sizeof(head));
+  head.cmd = ETHTOOL_GRSSH;                 /* sizes only */
+  if (ethtool(fd, name, &head) < 0)
+    return -1;
+  if (head.key_size == 0) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  len = head.key_size;
+  rxfh = calloc(1, sizeof(*rxfh) + len);
+  if (!rxfh)
+    return -1;
+  key = (u_int8_t *)rxfh->rss_config;       /* no indirection table: the key */
+  rxfh->cmd = ETHTOOL_GRSSH;
+  rxfh->key_size = len;
+  if (ethtool(fd, name, rxfh) < 0)
+    goto out;
+  for (i = 0; i < len && key[i] == ((i & 1) ? 0x5a : 0x6d); i++)
+    ;
+  if (i == len) {
+    rc = 0;                                 /* already symmetric */
+    goto out;
+  }
+  /* rsvd8[0] is the input transformation on kernels that have one:
+   * written back as read, so it stays as it is (0 on older kernels). */
+  xfrm = rxfh->rsvd8[0];
+  memset(rxfh, 0, sizeof(*rxfh));
+  rxfh->cmd = ETHTOOL_SRSSH;
+  rxfh->indir_size = ETH_RXFH_INDIR_NO_CHANGE;
+  rxfh->key_size = len;
+  rxfh->hfunc = 0;                          /* the hash function: no change */
+  rxfh->rsvd8[0] = xfrm;
+  for (i = 0; i < len; i++)
+    key[i] = (i & 1) ? 0x5a : 0x6d;
+  rc = ethtool(fd, name, rxfh);
+out:
+  err = errno;
+  free(rxfh);
+  errno = err;
+  return rc;
 }
 
 PFRING_API int pfring_set_if_promisc(const char *device, int set_promisc)

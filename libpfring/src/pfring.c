@@ -224,6 +224,29 @@ static pfring *open_fail(pfring *ring, int rc)
   return NULL;
 }
 
+/* PF_RING_ZC_SYMMETRIC_RSS: PF_RING's symmetric key on every device of the
+ * ring, through the ring's socket (so in the ring's namespace).  A device
+ * that does not take it is a warning, as in PF_RING: the ring opens, and the
+ * one-line text is logged and left in pfring_last_error(ring). */
+static void symmetric_rss(pfring *ring)
+{
+  u_int32_t i;
+  int err;
+
+  for (i = 0; i < ring->spec.num_devices; i++) {
+    if (pfringint_if_set_symmetric_rss(ring->fd, ring->spec.devices[i]) == 0)
+      continue;
+    err = errno;
+    if (err == EOPNOTSUPP)
+      snprintf(ring->errbuf, sizeof(ring->errbuf), "%s: the NIC does not support a symmetric "
+               "RSS key (%s); RSS is left as it is", ring->spec.devices[i], strerror(err));
+    else
+      snprintf(ring->errbuf, sizeof(ring->errbuf), "%s: cannot set a symmetric RSS key (%s); "
+               "RSS is left as it is", ring->spec.devices[i], strerror(err));
+    pfringint_log(1, "%s", ring->errbuf);
+  }
+}
+
 PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int32_t flags)
 {
   struct pfringint_devspec spec;
@@ -287,6 +310,8 @@ PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int3
   rc = be->activate(ring);
   if (rc < 0)
     return open_fail(ring, rc);
+  if (flags & PF_RING_ZC_SYMMETRIC_RSS)
+    symmetric_rss(ring);
   ring->ring_id = pfringint_next_ring_id();
   pfringint_status_register(ring);
   return ring;
@@ -896,11 +921,23 @@ PFRING_API int pfring_set_vlan_id(pfring *ring, u_int16_t vlan_id)
   return rc;
 }
 
+/* From now on the channel of a packet is its symmetric flow hash modulo the
+ * device's RX queues (kernel/filter.c), so an ethX@Y ring gets both
+ * directions of its flows.  Without @Y nothing changes.  There is no way
+ * back, as in PF_RING. */
 PFRING_API int pfring_enable_rss_rehash(pfring *ring)
 {
+  int rc;
+
   CHECK_RING(ring);
-  return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
-                          "RSS re-hashing is not available yet");
+  if (ring->rss_rehash)
+    return 0;
+  ring->rss_rehash = 1;
+  rc = refilter(ring);
+  if (rc < 0)
+    ring->rss_rehash = 0;
+  pfringint_status_update(ring);
+  return rc;
 }
 
 PFRING_API int pfring_enable_hw_timestamp(pfring *ring, char *device_name,

@@ -183,6 +183,8 @@ PFRINGINT_HIDDEN int pfringint_if_mtu(int fd, const char *name);     /* <0 on er
 PFRINGINT_HIDDEN int pfringint_if_hwaddr(int fd, const char *name, u_char mac[6]);
 PFRINGINT_HIDDEN int pfringint_if_name(int fd, int ifindex, char name[IFNAMSIZ]);
 PFRINGINT_HIDDEN int pfringint_if_num_rx_queues(int ifindex);        /* >=1, current netns */
+/* Sets PF_RING's symmetric RSS key (0x6d5a...); 0, or -1 with errno. */
+PFRINGINT_HIDDEN int pfringint_if_set_symmetric_rss(int fd, const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Kernel programs (kernel/filter.c)                                         */
@@ -194,6 +196,8 @@ struct pfringint_filter_spec {
   const int *ifindex;
   u_int16_t vlan_id;                /* RING_ANY_VLAN, RING_NO_VLAN or 1..4095 */
   u_int64_t channel_mask;           /* RING_ANY_CHANNEL or a queue mask */
+  u_int8_t rss_rehash;              /* channel = flow hash % num_rx_queues */
+  u_int32_t num_rx_queues;          /* of the device, for rss_rehash (0 = 1) */
   u_int8_t drop_all;                /* a disabled clustered ring */
   const struct sock_filter *user;   /* the compiled BPF filter or NULL */
   u_int32_t user_len;
@@ -201,7 +205,9 @@ struct pfringint_filter_spec {
 };
 
 /* Builds one classic BPF socket filter; out->filter is malloc'ed.  Returns
- * 0, or PF_RING_ERROR_INVALID_ARGUMENT if the program would be too long. */
+ * 0, PF_RING_ERROR_INVALID_ARGUMENT if the program would be too long,
+ * PF_RING_ERROR_NOT_ENOUGH_MEMORY, or PF_RING_ERROR_GENERIC if the flow hash
+ * of rss_rehash could not be generated (an internal error). */
 PFRINGINT_HIDDEN int pfringint_build_socket_filter(const struct pfringint_filter_spec *spec,
                                                    struct sock_fprog *out);
 
@@ -213,6 +219,15 @@ PFRINGINT_HIDDEN int pfringint_build_socket_filter(const struct pfringint_filter
  * (round robin uses FANOUT_LB) with a message in errbuf. */
 PFRINGINT_HIDDEN int pfringint_build_cluster_program(cluster_type type, struct sock_fprog *out,
                                                      char *errbuf, size_t errlen);
+
+/* The same hash as a fragment for the front of a socket filter: every path
+ * ends after its last instruction with the hash in A (non-IP traffic of the
+ * types without a MAC pair hashes to 0).  Uses X and scratch words 0..6.
+ * The RSS rehash of a ring uses PFRINGINT_RSS_REHASH_TYPE. */
+PFRINGINT_HIDDEN int pfringint_build_flow_hash(cluster_type type, struct sock_fprog *out,
+                                               char *errbuf, size_t errlen);
+/* PF_RING's rehash: VLAN id, protocol, addresses and ports (as per_flow). */
+#define PFRINGINT_RSS_REHASH_TYPE cluster_per_flow
 
 /* The cluster registry (cluster_registry.c): claim refuses a ring whose
  * cluster type differs from the live members' (error set on the ring) and,

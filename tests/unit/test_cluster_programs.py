@@ -56,19 +56,20 @@ MEMBERS = (2, 3, 4)
 
 @pytest.fixture(scope="module")
 def program(tmp_path_factory):
-    """program(ctype) -> [(code, jt, jf, k)], or the "error RC MESSAGE" line."""
+    """program(ctype, inline=False) -> [(code, jt, jf, k)], or the "error RC
+    MESSAGE" line; inline: the socket filter fragment of the same hash."""
     exe = tmp_path_factory.mktemp("cluster") / "cluster_dump"
     subprocess.run(["gcc", *CFLAGS, "-o", str(exe), str(ROOT / "tests/unit/c/cluster_dump.c"),
                     str(ROOT / "kernel/cluster.c")], check=True)
     cache = {}
 
-    def get(ctype):
-        if ctype not in cache:
-            out = subprocess.run([str(exe), str(ctype)], capture_output=True, text=True,
-                                 check=True).stdout
-            cache[ctype] = out.strip() if out.startswith("error") else \
+    def get(ctype, inline=False):
+        if (ctype, inline) not in cache:
+            args = [str(exe), str(ctype)] + (["inline"] if inline else [])
+            out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+            cache[ctype, inline] = out.strip() if out.startswith("error") else \
                 [tuple(map(int, line.split())) for line in out.splitlines()]
-        return cache[ctype]
+        return cache[ctype, inline]
     return get
 
 
@@ -141,6 +142,44 @@ def test_kernel_limits_and_direction_independent_loads(program, ctype):
 def test_types_without_program(program, ctype, rc, text):
     out = program(ctype)
     assert out.startswith(f"error {rc} {text}")
+
+
+@pytest.mark.parametrize("ctype, rc", [(1, -7), (13, -7), (14, -2)])
+def test_types_without_inline_hash(program, ctype, rc):
+    assert program(ctype, inline=True).startswith(f"error {rc} ")
+
+
+# --- the same hash inline (the RSS rehash of a socket filter) ----------------
+
+RET_A, RET_0, JA = (0x16, 0, 0, 0), (0x06, 0, 0, 0), 0x05
+
+
+@pytest.mark.parametrize("ctype", TYPES)
+def test_inline_fragment_is_the_program_without_its_returns(program, ctype):
+    """The fragment is the program minus the final "ret a", with the non-IP
+    "ret #0" (types without a MAC pair) turned into a jump to the mixing, so
+    every jump keeps its offset."""
+    prog, frag = program(ctype), program(ctype, inline=True)
+    assert prog[-1] == RET_A and len(frag) == len(prog) - 1
+    differ = [i for i, (a, b) in enumerate(zip(prog, frag)) if a != b]
+    if ctype in (11, 12):                         # the MAC pair: no ret #0 at all
+        assert differ == [] and RET_0 not in prog
+        return
+    assert len(differ) == 1 and prog[differ[0]] == RET_0, differ
+    i = differ[0]
+    code, _, _, k = frag[i]
+    assert code == JA and i + 1 + k == len(frag) - 12        # the 12 mixing instructions
+    assert RET_0 not in frag and RET_A not in frag
+    cbpf.check(frag + [RET_A])
+
+
+@pytest.mark.parametrize("ctype", TYPES)
+def test_inline_fragment_hashes_as_the_program(program, ctype):
+    prog, frag = program(ctype), program(ctype, inline=True) + [RET_A]
+    for name, fwd, rev in fixture() + frames.random_flows(2000 + ctype, 200):
+        for frame in (fwd, rev):
+            for view in views(frame):
+                assert run(frag, view) == run(prog, view), (name, view)
 
 
 # --- the fixture -------------------------------------------------------------

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from pcap_pfring.testing import cbpf
+from pcap_pfring.testing import cbpf, cluster_ref
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
@@ -27,8 +27,10 @@ SNAP = 1536
 
 FILTER_HARNESS = r"""
 /* filter_dump [dir=N] [loop=1] [vlan=N] [mask=N] [drop=1] [snap=N] [if=A,B,...] [user=1]
+ *             [rehash=QUEUES]
  * Prints the socket filter as "code jt jf k" lines, or "error RC".  With
- * user=1 the user program is read from stdin as "code jt jf k" lines. */
+ * user=1 the user program is read from stdin as "code jt jf k" lines; with
+ * rehash the channels are the flow hash modulo QUEUES. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "snap")) s.snaplen = (u_int32_t)strtoul(v, NULL, 0);
     else if (!strcmp(argv[i], "if")) { s.num_ifindex = parse_ifindex(v); s.ifindex = ifx; }
     else if (!strcmp(argv[i], "user")) { s.user_len = read_user(); s.user = user; }
+    else if (!strcmp(argv[i], "rehash")) { s.rss_rehash = 1; s.num_rx_queues = (u_int32_t)atoi(v); }
     else return 2;
   }
   rc = pfringint_build_socket_filter(&s, &out);
@@ -180,20 +183,23 @@ def _program_text(prog):
 def build(tmp_path_factory):
     """build(**spec) -> the socket filter as (code, jt, jf, k) tuples, or
     "error RC".  Spec keys: direction, loopback, ifindex, vlan, channels (an
-    iterable of queues; None = RING_ANY_CHANNEL), drop_all, snaplen, user."""
+    iterable of queues; None = RING_ANY_CHANNEL), drop_all, snaplen, user,
+    rehash (the device's RX queues: RSS rehash on)."""
     d = tmp_path_factory.mktemp("filter")
     (d / "filter_dump.c").write_text(FILTER_HARNESS)
     exe = d / "filter_dump"
     subprocess.run(["gcc", *CFLAGS, "-o", str(exe), str(d / "filter_dump.c"),
-                    str(ROOT / "kernel/filter.c")], check=True)
+                    str(ROOT / "kernel/filter.c"), str(ROOT / "kernel/cluster.c")], check=True)
 
     def run(direction=0, loopback=0, ifindex=(), vlan=0xFFFF, channels=None, drop_all=0,
-            snaplen=SNAP, user=None):
+            snaplen=SNAP, user=None, rehash=None):
         mask = (1 << 64) - 1 if channels is None else sum(1 << q for q in set(channels))
         args = [f"dir={direction}", f"loop={loopback}", f"vlan={vlan}", f"mask={mask}",
                 f"drop={drop_all}", f"snap={snaplen}"]
         if ifindex:
             args.append("if=" + ",".join(map(str, ifindex)))
+        if rehash is not None:
+            args.append(f"rehash={rehash}")
         if user is not None:
             args.append("user=1")
         res = subprocess.run([str(exe), *args], input=_program_text(user or []),
@@ -470,6 +476,130 @@ def test_device_set_longer_than_a_jump(build):
     assert all(jt <= 255 and jf <= 255 for _, jt, jf, _ in prog)
     for ifx in [999, 1600, 0] + ifindex[::7] + [1254, 1255, 1509, 1510, 1599]:
         assert cbpf.run(prog, PLAIN, ifindex=ifx) == (SNAP if ifx in ifindex else 0), ifx
+
+
+# ---------------------------------------------------------------------------
+# RSS rehash: the channel is the per_flow hash % the device's RX queues
+
+PER_FLOW = 0
+
+
+def rehash_tail_1_3(n):
+    """The last 5 instructions of an n-instruction filter for queues 1 and 3
+    of 4 (disasm prints absolute targets)."""
+    return ["mod #0x4", f"jeq #0x1 jt {n - 1} jf {n - 3}", f"jeq #0x3 jt {n - 1} jf {n - 2}",
+            "ret #0", "ret #1536"]
+
+
+def rehash_flows(seed, n):
+    """[(forward, reverse)]: UDP/TCP over IPv4, some VLAN tagged, both ways."""
+    import random
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        a = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        b = f"192.168.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        sp, dp = rng.randrange(1024, 65535), rng.randrange(1, 65535)
+        if i % 3 == 0:
+            out.append((tcp4(sp, dp, a, b), tcp4(dp, sp, b, a)))
+        else:
+            tags = _tag(1 + i % 4000) if i % 3 == 2 else ()
+            out.append((udp4(sp, dp, a, b, tags), udp4(dp, sp, b, a, tags)))
+    return out
+
+
+def test_rehash_listing(build):
+    """The per_flow hash fragment, then the queue set of the mask."""
+    prog = build(channels={1, 3}, rehash=4)
+    cbpf.check(prog)
+    listing = cbpf.disasm(prog)
+    assert listing[-5:] == rehash_tail_1_3(len(prog))
+    assert "ret a" not in listing
+    assert len(prog) > 100
+    assert [line for line in listing if line.startswith("ret")] == [
+        "ret #0", "ret #1536"]                      # the fragment never returns
+    # queues past the device's are left out of the set
+    assert build(channels={1, 3, 7, 60}, rehash=4) == prog
+
+
+@pytest.mark.parametrize("spec, expected", [
+    (dict(rehash=4), ["ret #1536"]),                                  # no @Y: unchanged
+    (dict(channels=range(4), rehash=4), ["ret #1536"]),               # every queue
+    (dict(channels={0, 1, 2, 3, 9}, rehash=4), ["ret #1536"]),
+    (dict(channels={0}, rehash=1), ["ret #1536"]),
+    (dict(channels={0}, rehash=0), ["ret #1536"]),                    # 0 queues is 1
+    (dict(channels={4, 5}, rehash=4), ["ret #0", "ret #1536"]),       # no queue of the device
+    (dict(channels={2}, rehash=4, drop_all=1), ["ret #0"]),
+])
+def test_rehash_listing_without_a_hash(build, spec, expected):
+    assert cbpf.disasm(build(**spec)) == expected
+
+
+def test_rehash_after_the_other_checks(build):
+    prog = build(direction=1, vlan=10, channels={2}, rehash=3)
+    listing = cbpf.disasm(prog)
+    assert listing[:3] == ["ld type", "jeq #0x4 jt 2 jf 3", "ret #0"]
+    assert listing[3] == "ld vlanp" and listing[14] == "ret #0"      # the VLAN check
+    n = len(prog)
+    assert listing[-4:] == ["mod #0x3", f"jeq #0x2 jt {n - 1} jf {n - 2}", "ret #0", "ret #1536"]
+
+
+def views(pkt):
+    """How a ring sees a frame: received (outer tag in metadata) and sent."""
+    data, tci = cluster_ref.received(pkt)
+    return [(data, dict(vlan_tci=tci)), (pkt, dict(pkttype=OUT))]
+
+
+@pytest.mark.parametrize("queues", [2, 3, 4, 8])
+def test_rehash_rings_split_flows_whole(cached_build, queues):
+    """One ring per queue: every frame, in both directions and both forms,
+    reaches exactly the ring of its flow hash, whatever the RX queue."""
+    rings = [cached_build(channels={q}, rehash=queues) for q in range(queues)]
+    seen = [0] * queues
+    for fwd, rev in rehash_flows(queues, 150):
+        want = cluster_ref.cluster_hash(PER_FLOW, *cluster_ref.received(fwd)) % queues
+        for pkt in (fwd, rev):
+            for data, meta in views(pkt):
+                for rxq in (0, 1, 5):
+                    kept = [q for q, r in enumerate(rings)
+                            if cbpf.run(r, data, queue=rxq, **meta) == SNAP]
+                    assert kept == [want], (pkt.hex(), meta, rxq)
+        seen[want] += 1
+    assert all(seen), seen
+
+
+def test_rehash_vlan_and_non_ip(cached_build):
+    """The VLAN id is in the hash (per_flow); non-IP frames hash to 0."""
+    a, b = udp4(5000, 53, tags=_tag(100)), udp4(5000, 53, tags=_tag(101))
+    (data_a, tci_a), (data_b, tci_b) = cluster_ref.received(a), cluster_ref.received(b)
+    ha = cluster_ref.cluster_hash(PER_FLOW, data_a, tci_a) % 4
+    hb = cluster_ref.cluster_hash(PER_FLOW, data_b, tci_b) % 4
+    assert ha != hb
+    for q in range(4):
+        prog = cached_build(channels={q}, rehash=4)
+        assert cbpf.run(prog, data_a, vlan_tci=tci_a) == (SNAP if ha == q else 0)
+        assert cbpf.run(prog, data_b, vlan_tci=tci_b) == (SNAP if hb == q else 0)
+        assert cbpf.run(prog, ARP) == (SNAP if q == 0 else 0)
+        assert cbpf.run(prog, ARP, pkttype=OUT) == (SNAP if q == 0 else 0)
+
+
+def test_rehash_drops_a_cut_frame(cached_build):
+    """A frame cut inside the headers the hash reads: no queue ring gets it
+    (the load past its end ends the filter with 0)."""
+    cut = udp4(5000, 53)[:30]
+    for q in range(4):
+        assert cbpf.run(cached_build(channels={q}, rehash=4), cut) == 0
+
+
+def test_rehash_then_the_user_program(build):
+    user = user_program(bytes(99))
+    prog = build(channels={1}, rehash=2, user=user)
+    cbpf.check(prog)
+    assert prog[-300:] == user
+    pkt = frame(size=120)                           # IPv4 ethertype, zero addresses
+    h = cluster_ref.cluster_hash(PER_FLOW, pkt) % 2
+    assert cbpf.run(prog, pkt) == (777 if h == 1 else 0)
+    assert cbpf.run(build(channels={0}, rehash=2, user=user), pkt) == (777 if h == 0 else 0)
 
 
 # ---------------------------------------------------------------------------
