@@ -51,6 +51,16 @@ def test_hw_timestamp_without_nic_support_warns_and_stays_on_a_ring(veth_pair, t
     assert got == expected
 
 
+@pytest.mark.parametrize("var", ["PCAP_PF_RING_ZC_RSS", "PCAP_PF_RING_DNA_RSS"])
+def test_symmetric_rss_on_veth_warns_and_stays_on_a_ring(veth_pair, tmp_path, var):
+    got, expected, err = capture(veth_pair, tmp_path, {var: 1})
+    warning = (f"pfring: warning: {veth_pair.if_a}: the NIC does not support a symmetric RSS "
+               "key (Operation not supported); RSS is left as it is")
+    assert [line for line in err.splitlines() if "RSS" in line] == [warning]
+    assert RING in err
+    assert got == expected
+
+
 def test_no_pf_ring_falls_back_visibly(veth_pair, tmp_path):
     got, expected, err = capture(veth_pair, tmp_path, {"PCAP_NO_PF_RING": ""})
     assert (f"pcap-pfring: {veth_pair.if_a}: falling back to the system libpcap: "
