@@ -1,4 +1,5 @@
-"""make demo: pfsend -> pfcount across a veth pair between two namespaces.
+"""make demo: pfsend -> pfcount across a veth pair between two namespaces,
+then two unmodified tcpdumps splitting the same kind of traffic per flow.
 
 Needs root (it creates network namespaces and opens packet sockets).
 
@@ -9,10 +10,14 @@ Needs root (it creates network namespaces and opens packet sockets).
    (-b 16 -c 16), paced at 40,000 packets per second (so that a few per-second
    statistics show).
 4. Prints pfsend's summary, pfcount's output and both final statistics.
-5. Kills what is still running (by pid) and deletes the two namespaces (by
+5. Starts two Debian tcpdumps under pfring-run with PCAP_PF_RING_CLUSTER_ID
+   and PCAP_PF_RING_USE_CLUSTER_PER_FLOW (and an application name each), shows
+   the status view while they run, sends 20,000 more frames, and checks their
+   two pcap files: together exactly the frames sent, no flow in both.
+6. Kills what is still running (by pid) and deletes the two namespaces (by
    name), whatever happened.
 
-Exit status 0 only when pfcount counted exactly the packets pfsend sent.
+Exit status 0 only when both parts match exactly.
 """
 import json
 import os
@@ -122,6 +127,7 @@ def main():
               f"({stats.get('drop', 0):,} dropped, {stats.get('bytes', 0):,} bytes)")
         ok = sent == got == COUNT and stats.get("bytes") == COUNT * LENGTH
         print("OK: every packet sent was counted" if ok else "MISMATCH", flush=True)
+        ok = clustered_tcpdumps(pair, procs) and ok
         return 0 if ok else 1
     finally:
         for p in procs:
@@ -130,6 +136,65 @@ def main():
                 p.wait()
         pair.delete()
         print(f"\nnamespaces deleted: {pair.a.name} {pair.b.name}", flush=True)
+
+
+SPLIT_COUNT = 20_000
+
+
+def clustered_tcpdumps(pair, procs):
+    """Part 2: two unmodified tcpdumps in one per-flow cluster."""
+    import tempfile
+
+    from .testing.compat import read_pcap
+    if not shutil.which("tcpdump"):
+        print("tcpdump is missing (make setup installs it)", file=sys.stderr)
+        return False
+    tmp = tempfile.mkdtemp(prefix="pfring-demo-")
+    env = dict(os.environ, PCAP_PF_RING_CLUSTER_ID="7", PCAP_PF_RING_USE_CLUSTER_PER_FLOW="1")
+    dumps, errs = [], []
+    try:
+        for i in (1, 2):
+            out = os.path.join(tmp, f"tcpdump{i}.pcap")
+            argv = [tool("pfring-run"), "-a", f"tcpdump-{i}", "tcpdump", "-n", "-U", "-i",
+                    pair.if_a, "-w", out, "udp"]
+            heading(f"starting in {pair.a.name}: PCAP_PF_RING_CLUSTER_ID=7 "
+                    f"PCAP_PF_RING_USE_CLUSTER_PER_FLOW=1 {' '.join(['pfring-run', *argv[1:]])}")
+            p = pair.a.popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+            procs.append(p)
+            errs.append(Output(p.stderr))
+            dumps.append(out)
+            if not errs[-1].wait_for("listening on", TIMEOUT):
+                print("tcpdump did not start:\n" + errs[-1].text(), file=sys.stderr)
+                return False
+        heading("the status view while they run: pfring-info")
+        info = subprocess.run([tool("pfring-info")], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        print("\n".join(line for line in info.stdout.splitlines()
+                        if line.split(":")[0].strip() in ("Appl. Name", "Cluster Id",
+                                                          "Bound Device(s)", "Tot Packets")
+                        or "-" in line.split(":")[0] and "." in line))
+        send_argv = [tool("pfsend"), "-i", pair.if_b, "-n", str(SPLIT_COUNT), "-l", str(LENGTH),
+                     "-b", "16", "-c", "16", "-M", pair.mac_a.hex(":"), "-p", str(RATE), "-q"]
+        heading(f"running in {pair.b.name}: {' '.join(['pfsend', *send_argv[1:]])}")
+        pair.b.run(send_argv, check=True, timeout=TIMEOUT + 10)
+        time.sleep(1.5)      # tcpdump hands packets over at its 1 s timeout
+        for p in procs[-2:]:
+            p.send_signal(2)
+            p.wait(timeout=TIMEOUT)
+        parts = [[r[3] for r in read_pcap(d)[1]] for d in dumps]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    flows = [{f[26:34] for f in part} for part in parts]
+    heading("result")
+    for i, (part, fl) in enumerate(zip(parts, flows), 1):
+        print(f"tcpdump-{i}: {len(part):,} packets of {len(fl)} flows")
+    shared = flows[0] & flows[1]
+    ok = sum(map(len, parts)) == SPLIT_COUNT and not shared and all(parts)
+    print(f"together {sum(map(len, parts)):,} of {SPLIT_COUNT:,} sent; flows in both: "
+          f"{len(shared)}")
+    print("OK: the two tcpdumps split the traffic per flow" if ok else "MISMATCH", flush=True)
+    return ok
 
 
 def _sent(stdout):
