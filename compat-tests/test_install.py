@@ -130,3 +130,19 @@ class _Host:
     @staticmethod
     def cmd(argv):
         return list(argv)
+
+
+def test_system_libpcap_path_leading_back_to_the_drop_in_is_refused():
+    """The forwarding target is never this library itself."""
+    own = os.path.join(pfring_run.libdir(), "libpcap.so.0.8")
+    out = run(["tcpdump", "--version"], env=route_env("ring", PF_RING_SYSTEM_LIBPCAP=own))
+    assert (f"pcap-pfring: the system libpcap '{own}' is this PF_RING libpcap itself; set "
+            "PF_RING_SYSTEM_LIBPCAP to the distribution's libpcap") in out.stderr
+    assert out.returncode == 0      # tcpdump --version still prints; nothing crashes
+
+
+def test_missing_system_libpcap_is_a_clear_error(tmp_path):
+    missing = str(tmp_path / "nope.so")
+    out = run(["tcpdump", "-D"], env=route_env("ring", PF_RING_SYSTEM_LIBPCAP=missing))
+    assert f"pcap-pfring: cannot load the system libpcap '{missing}'" in out.stderr
+    assert out.returncode != 0

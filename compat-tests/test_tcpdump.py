@@ -263,3 +263,29 @@ def test_status_counters_stay_live_after_tcpdump_drops_privileges(veth_pair, tmp
         p.stop()
     assert owner == "tcpdump"
     assert fields.get("Tot Packets") == fields.get("Tot Read") == str(len(rx))
+
+
+def test_snaplen_and_promisc(veth_pair, tmp_path):
+    """-s 60 cuts every frame as stock does; without -p the device is put in
+    promiscuous mode, with -p it is not."""
+    rx, _ = flow_frames(veth_pair, 4)
+    big = [f[:14] + f[14:] + b"\xab" * 200 for f in rx]
+    ring, stock = side_by_side(veth_pair, tmp_path, ["-s", "60", "-c", str(len(big)), "ip"],
+                               big, [])
+    _, records = read_pcap(ring)
+    assert [(r[1], r[2]) for r in records] == [(60, len(f)) for f in big]
+    assert frames_of(ring) == frames_of(stock) == [f[:60] for f in big]
+
+    # veth hands every frame to packet sockets, so promiscuous mode shows in
+    # the device's promiscuity count, on both routes alike.
+    seen = {}
+    for route in ("ring", "stock"):
+        for flag in ([], ["-p"]):
+            p = tcpdump(veth_pair.a, route, veth_pair.if_a, tmp_path / "p.pcap", *flag, "ip")
+            try:
+                link = veth_pair.a.run(["ip", "-details", "link", "show", veth_pair.if_a]).stdout
+                seen[route, bool(flag)] = int(link.split("promiscuity ")[1].split()[0])
+            finally:
+                p.stop()
+    assert seen == {("ring", False): 1, ("ring", True): 0,
+                    ("stock", False): 1, ("stock", True): 0}
