@@ -468,9 +468,13 @@ static int need_ring(pcap_t *p, const char *what)
 {
   if (p && p->ring)
     return 0;
-  if (p)
-    snprintf(p->errbuf, sizeof(p->errbuf), "%s: this handle has no PF_RING ring (%s)", what,
+  if (p) {
+    /* pcap_geterr of a handle without a ring reads the system handle's text */
+    const struct pcappf_sys *sys = pcappf_sys();
+    char *buf = p->sys && sys ? sys->pcap_geterr(p->sys) : p->errbuf;
+    snprintf(buf, PCAP_ERRBUF_SIZE, "%s: this handle has no PF_RING ring (%s)", what,
              p->activated ? "it fell back to the system libpcap" : "it is not activated");
+  }
   return PCAP_ERROR;
 }
 
