@@ -21,7 +21,7 @@ APT_PACKAGES := gcc make libc6-dev libpcap-dev libpcap0.8 tcpdump iproute2 ethto
 LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c)
 LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h
 PY_SRCS    := $(shell find pcap_pfring -name '*.py' -o -name '*.h' -o -name '*.c') \
-              setup.py pyproject.toml
+              setup.py pyproject.toml _pcap_pfring_autoload.py pcap-pfring-autoload.pth
 LIBPFRING  := $(BUILD)/lib/libpfring.so.1
 
 # libpcap-pfring: the libpcap drop-in, under both of libpcap's sonames, in a

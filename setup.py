@@ -5,7 +5,10 @@ inside the package, under pcap_pfring/lib and pcap_pfring/include), the
 libpcap drop-in (pcap_pfring/libpcap: libpcap.so.0.8, libpcap.so.1 and the
 libpcap.so link for -lpcap; it finds libpfring through $ORIGIN/../lib), the
 cffi extension pcap_pfring._pfring linked against libpfring, and the CLI
-tools.
+tools.  Beside the package, at the top of site-packages: the module
+_pcap_pfring_autoload and pcap-pfring-autoload.pth, which activates it at
+interpreter start when a PCAP_PF_RING_* variable is set (scapy scripts on
+rings with no change).
 """
 import os
 import shutil
@@ -15,6 +18,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+AUTOLOAD_PTH = "pcap-pfring-autoload.pth"
 
 
 class BuildPyWithLib(build_py):
@@ -32,6 +36,8 @@ class BuildPyWithLib(build_py):
         if os.path.lexists(link):
             os.remove(link)
         os.symlink("libpcap.so.0.8", link)
+        # A .pth file is only read at the top of site-packages.
+        shutil.copy2(os.path.join(ROOT, AUTOLOAD_PTH), os.path.join(self.build_lib, AUTOLOAD_PTH))
 
 
 setup(

@@ -1,0 +1,460 @@
+"""scapy on PF_RING rings: sockets for ``conf.L2listen``, ``conf.L2socket``
+and ``conf.L3socket``, and ``install()`` / ``uninstall()``.
+
+>>> from pcap_pfring import scapy as pfscapy
+>>> pfscapy.install()                   # sniff(), sendp(), srp(), sr1() use rings
+>>> from scapy.all import sniff
+>>> sniff(iface="eth0", filter="udp port 53", count=10)
+
+The sockets are shaped like scapy's own libpcap sockets
+(``scapy.arch.libpcap``): the same constructor arguments, the same filter
+composition (``conf.except_filter``, ``type``, ``nofilter``), ``promisc``
+defaulting to ``conf.sniff_promisc``.  What differs is underneath:
+
+* each socket is one ``pcap_pfring.Ring`` (AF_PACKET TPACKET_V3): the
+  filter is compiled by libpcap and runs in the kernel, VLAN tags are back in
+  the frame, timestamps are the kernel's nanoseconds (``packet.time`` is an
+  ``EDecimal``, exact to the nanosecond, as scapy's nanosecond pcap reader
+  gives);
+* receiving takes the next packet from the ring's memory with no system call
+  and copies it once, into the ``bytes`` scapy parses;
+* all the classes share one static ``select``: sockets that already hold a
+  packet are returned at once, otherwise one ``select(2)`` waits on the ring
+  descriptors (and on anything else sniff() passes, such as its control
+  pipe).
+
+Listening sockets follow the PCAP_PF_RING_* variables exactly as the libpcap
+drop-in does, through the same parser (``pcap_pfring.env``, libpfring's
+``pfring_parse_pcap_env``): cluster id and type, application name (default:
+the script's file name), RSS re-hash, recv-only mode, the open flags.
+
+Install protocol (how the sockets survive scapy's own configuration):
+
+1. scapy chooses its sockets in ``scapy.config._set_conf_sockets``, called
+   when ``scapy.arch`` is imported and whenever ``conf.use_pcap`` or
+   ``conf.use_bpf`` is assigned.
+2. ``install()`` replaces that function with a wrapper that calls scapy's
+   function, then puts this module's classes back unless ``conf.use_pcap``
+   is true (the user asked for libpcap: under ``pfring-run`` that is the
+   project's libpcap drop-in, so still a ring).  Then it applies them now.
+3. ``uninstall()`` puts scapy's function back and calls it, so the sockets
+   are what scapy alone would choose.
+4. Auto-activation (``pcap-pfring-autoload.pth``, see
+   ``_pcap_pfring_autoload``) only wraps the function while ``scapy.config``
+   is imported; the first call (from ``scapy.arch``) imports this module
+   and calls ``install()``.
+"""
+import functools
+import os
+import select as _select
+import sys
+import time
+from decimal import Decimal
+
+from scapy.config import conf
+from scapy.data import ETH_P_ALL, MTU
+from scapy.error import Scapy_Exception, log_runtime
+from scapy.interfaces import NetworkInterface, network_name
+from scapy.supersocket import SuperSocket
+from scapy.utils import EDecimal
+
+from . import env as _env
+from ._ffi import ffi, lib
+from .errors import NotSupportedError, PFRingError, check, make_error
+from .ring import Direction, Flags, Ring, SocketMode
+
+__all__ = ["PFRingListenSocket", "PFRingSocket", "PFRingL3Socket", "install", "uninstall",
+           "installed", "default_appname"]
+
+_RECV_WAIT_MS = 100          # recv() waits this long, as scapy's libpcap sockets (to_ms=100)
+_CAPLEN = min(MTU, lib.MAX_CAPLEN)
+_scaleb = Decimal.scaleb
+
+
+def default_appname():
+    """The application name of rings opened without PCAP_PF_RING_APPNAME:
+    the running script's file name (``python3`` for ``-c`` and the prompt)."""
+    arg0 = sys.argv[0] if sys.argv else ""
+    if arg0 in ("", "-c", "-m", "-"):
+        return os.path.basename(sys.executable) or "python"
+    return os.path.basename(arg0)
+
+
+def _device(iface):
+    """The device name of ``iface`` (a name, a NetworkInterface, or None for
+    conf.iface)."""
+    if iface is None:
+        iface = conf.iface
+    if isinstance(iface, NetworkInterface):
+        return iface.network_name
+    if isinstance(iface, str):
+        return iface
+    return network_name(iface)
+
+
+def _compose_filter(filter, type, nofilter, listen):
+    """The BPF expression scapy's libpcap sockets would install."""
+    if listen:
+        if type != ETH_P_ALL:
+            return filter
+        nofilter = 0
+    if nofilter:
+        return f"ether proto {type}" if type != ETH_P_ALL else None
+    if conf.except_filter:
+        filter = f"({filter}) and not ({conf.except_filter})" if filter \
+            else f"not ({conf.except_filter})"
+    if type != ETH_P_ALL and not listen:
+        filter = f"(ether proto {type}) and ({filter})" if filter else f"ether proto {type}"
+    return filter
+
+
+class PFRingListenSocket(SuperSocket):
+    """Receives at layer 2 from a PF_RING ring, both directions (like
+    scapy's L2ListenSocket); cannot send."""
+
+    desc = "read packets at layer 2 from a PF_RING ring (pcap_pfring)"
+    _listen = True
+
+    def __init__(self, iface=None, type=ETH_P_ALL, promisc=None, filter=None, nofilter=0,
+                 monitor=None, **kwargs):
+        self.closed = True          # until the ring is open: close() has nothing to do
+        self._c = ffi.NULL
+        self.ring = None
+        if monitor:
+            raise Scapy_Exception("monitor mode is not supported on PF_RING rings")
+        self.iface = iface if iface is not None else conf.iface
+        self.type = type
+        self.promisc = conf.sniff_promisc if promisc is None else bool(promisc)
+        self.monitor = monitor
+        self.outs = None
+        self.lvl = 2
+        from scapy.layers.l2 import Ether
+        self.LL = Ether
+        device = _device(self.iface)
+        self.filter = _compose_filter(filter, type, nofilter, self._listen)
+        self.ring = self._open_ring(device)
+        self._c = self.ring._h()
+        self._fd = self.ring.fileno()
+        self._hdr = ffi.new("struct pfring_pkthdr *")
+        self._pkt = ffi.new("u_char **")
+        self.closed = False
+
+    # -- the ring ------------------------------------------------------------
+
+    def _open_ring(self, device):
+        penv = _env.parse()
+        flags = Flags.TIMESTAMP | penv.open_flags
+        try:
+            ring = Ring(device, _CAPLEN, flags, self.promisc)
+        except NotSupportedError:
+            if not flags & Flags.HW_TIMESTAMP:
+                raise
+            # As the libpcap drop-in: software time stamps beat no ring.
+            log_runtime.warning("PCAP_PF_RING_HW_TIMESTAMP: %s has no hardware time stamps; "
+                                "using software time stamps", device)
+            ring = Ring(device, _CAPLEN, flags & ~Flags.HW_TIMESTAMP, self.promisc)
+        try:
+            self._configure(ring, penv)
+        except BaseException:
+            ring.close()
+            raise
+        return ring
+
+    def _configure(self, ring, penv):
+        ring.set_poll_watermark(1)
+        if self._listen:
+            if penv.recv_only:
+                ring.set_socket_mode(SocketMode.RECV_ONLY)
+            if penv.cluster_id:
+                try:
+                    ring.set_cluster(penv.cluster_id, penv.cluster_type)
+                except PFRingError as exc:
+                    raise make_error(exc.code, f"PCAP_PF_RING_CLUSTER_ID={penv.cluster_id}: "
+                                               f"{exc}") from None
+        else:
+            # scapy's L2Socket ignores what the host sends (PACKET_OUTGOING).
+            ring.set_direction(Direction.RX_ONLY)
+        ring.set_application_name(penv.appname or default_appname())
+        if self._listen and penv.rss_rehash:
+            try:
+                ring.enable_rss_rehash()
+            except PFRingError as exc:
+                log_runtime.warning("PCAP_PF_RING_RSS_REHASH: %s", exc)
+        if self.filter:
+            try:
+                ring.set_bpf_filter(self.filter)
+            except PFRingError as exc:
+                raise Scapy_Exception(f"Cannot set filter: {exc}") from None
+        ring.enable()
+
+    # -- receiving -------------------------------------------------------------
+
+    def _next(self, wait_ms):
+        """(bytes, EDecimal time) of the next packet, or None: the packet is
+        read in place in the ring and copied once."""
+        if self.closed:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+        c, hdr, pkt = self._c, self._hdr, self._pkt
+        rc = lib.pfring_recv(c, pkt, 0, hdr, 0)
+        if rc == 0 and wait_ms:
+            check(lib.pfring_poll(c, wait_ms), c)
+            rc = lib.pfring_recv(c, pkt, 0, hdr, 0)
+        if rc <= 0:
+            check(rc, c)
+            return None
+        return (ffi.buffer(pkt[0], hdr.caplen)[:],
+                EDecimal(_scaleb(Decimal(hdr.extended_hdr.timestamp_ns), -9)))
+
+    def recv_raw(self, x=MTU):
+        """(layer class, bytes, time) of the next packet, waiting up to 100 ms
+        for one; (None, None, None) if none came."""
+        got = self._next(_RECV_WAIT_MS)
+        if got is None:
+            return None, None, None
+        data, ts = got
+        return self.LL, data[:x] if len(data) > x else data, ts
+
+    def nonblock_recv(self, x=MTU):
+        """The next packet, or None at once if none is ready."""
+        got = self._next(0)
+        if got is None:
+            return None
+        data, ts = got
+        return self._dissect(data[:x] if len(data) > x else data, ts)
+
+    def _dissect(self, data, ts):
+        try:
+            pkt = self.LL(data)
+        except KeyboardInterrupt:
+            raise
+        except Exception:
+            if conf.debug_dissector:
+                raise
+            pkt = conf.raw_layer(data)
+        pkt.time = ts
+        return pkt
+
+    def _ready(self):
+        """A packet can be read without waiting (or the socket is closed,
+        so that recv() reports it)."""
+        return self.closed or lib.pfring_is_pkt_available(self._c) > 0
+
+    @staticmethod
+    def select(sockets, remain=conf.recv_poll_rate):
+        """The sockets that can be read: at once those holding a packet in
+        their ring, else whatever select(2) finds within ``remain`` seconds
+        (None: no limit).  Other objects with fileno() (sniff's control pipe)
+        are waited on too."""
+        waitable, ready = [], []
+        for s in sockets:
+            if isinstance(s, PFRingL3Socket):
+                subs = list(s.send_socks.values())
+            else:
+                subs = [s]
+            for sub in subs:
+                if isinstance(sub, PFRingListenSocket):
+                    if sub._ready():
+                        ready.append(sub)
+                    else:
+                        waitable.append(sub)
+                else:
+                    waitable.append(sub)
+        if ready:
+            return ready
+        if _ACTIVE_POLL[0] and remain != 0:
+            return _spin(waitable, remain)
+        try:
+            readable, _, _ = _select.select(waitable, [], [], remain)
+        except InterruptedError:
+            return []
+        return readable
+
+    def fileno(self):
+        if self.closed:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+        return self._fd
+
+    # -- sending and the rest ----------------------------------------------------
+
+    def send(self, x):
+        raise Scapy_Exception("Can't send anything with PFRingListenSocket")
+
+    def stats(self):
+        """The ring's ``Stats`` (packets received and dropped)."""
+        if self.closed:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+        return self.ring.stats()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        self._c = ffi.NULL
+        ring, self.ring = self.ring, None
+        if ring is not None:
+            ring.close()
+
+    def __del__(self):
+        if getattr(self, "ring", None) is not None:
+            self.close()
+
+    def __repr__(self):
+        state = "closed" if self.closed else f"ring {self.ring.ring_id}"
+        return f"<{type(self).__name__} {_device(self.iface)!r} {state}>"
+
+
+class PFRingSocket(PFRingListenSocket):
+    """Sends and receives at layer 2 on a PF_RING ring; receives only what
+    arrives (like scapy's L2Socket, not what the host sends)."""
+
+    desc = "read/write packets at layer 2 on a PF_RING ring (pcap_pfring)"
+    _listen = False
+
+    def send(self, x):
+        sx = bytes(x)
+        try:
+            x.sent_time = time.time()
+        except AttributeError:
+            pass
+        if self.closed:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+        if len(sx) < conf.min_pkt_size:
+            sx += b"\0" * (conf.min_pkt_size - len(sx))
+        return self.ring.send(sx)
+
+
+class PFRingL3Socket(PFRingSocket):
+    """Layer 3 over the layer-2 ring socket, as scapy's L3PacketSocket: sent
+    packets get the Ethernet header scapy builds (next hop's MAC by ARP) on
+    the interface of their route; received packets lose theirs."""
+
+    desc = "read/write packets at layer 3 on PF_RING rings (pcap_pfring)"
+
+    def __init__(self, iface=None, type=ETH_P_ALL, promisc=None, filter=None, nofilter=0,
+                 monitor=None, **kwargs):
+        self.send_socks = {}
+        super().__init__(iface=iface, type=type, promisc=promisc, filter=filter,
+                         nofilter=nofilter, monitor=monitor)
+        self._l3_filter = filter
+        self.send_socks = {_device(self.iface): self}
+
+    def recv(self, x=MTU, **kwargs):
+        pkt = super().recv(x, **kwargs)
+        if pkt is not None and self.lvl == 2:
+            pkt.payload.time = pkt.time
+            return pkt.payload
+        return pkt
+
+    def nonblock_recv(self, x=MTU):
+        pkt = super().nonblock_recv(x)
+        if pkt is not None:
+            pkt.payload.time = pkt.time
+            return pkt.payload
+        return None
+
+    def send(self, x):
+        iff = x.route()[0]
+        if iff is None:
+            iff = _device(conf.iface)
+        if iff not in self.send_socks:
+            self.send_socks[iff] = PFRingL3Socket(iface=iff, type=self.type,
+                                                  filter=self._l3_filter, promisc=self.promisc)
+        sock = self.send_socks[iff]
+        frame = sock.LL() / x
+        sent = PFRingSocket.send(sock, frame)
+        try:
+            x.sent_time = frame.sent_time
+        except AttributeError:
+            pass
+        return sent
+
+    def close(self):
+        if self.closed:
+            return
+        for sock in self.send_socks.values():
+            if sock is not self:
+                sock.close()
+        super().close()
+
+
+# PCAP_PF_RING_ACTIVE_POLL: select() spins instead of sleeping.
+_ACTIVE_POLL = [False]
+
+
+def _spin(waitable, remain):
+    deadline = None if remain is None else time.monotonic() + remain
+    while True:
+        readable, _, _ = _select.select(waitable, [], [], 0)
+        if readable or (deadline is not None and time.monotonic() >= deadline):
+            return readable
+        for s in waitable:
+            if isinstance(s, PFRingListenSocket) and s._ready():
+                return [s]
+
+
+# -- install / uninstall ------------------------------------------------------
+
+_state = {"installed": False}
+
+
+def installed():
+    """True between install() and uninstall()."""
+    return _state["installed"]
+
+
+def _apply():
+    """Our classes into conf, unless the user chose libpcap."""
+    if not _state["installed"] or conf.use_pcap:
+        return
+    conf.L2listen = PFRingListenSocket
+    conf.L2socket = PFRingSocket
+    conf.L3socket = PFRingL3Socket
+    conf.L3socket6 = functools.partial(PFRingL3Socket, filter="ip6")
+
+
+def _scapy_config():
+    import scapy.config
+    return scapy.config
+
+
+def _wrap(base):
+    @functools.wraps(base)
+    def _set_conf_sockets():
+        base()
+        _apply()
+    _set_conf_sockets._pcap_pfring_base = base
+    _set_conf_sockets._pcap_pfring_installed = True
+    return _set_conf_sockets
+
+
+def install():
+    """Make scapy capture and send on PF_RING rings: ``conf.L2listen``,
+    ``conf.L2socket``, ``conf.L3socket`` and ``conf.L3socket6`` become this
+    module's classes, and stay so when ``conf.use_pcap`` or ``conf.use_bpf``
+    is changed, except while ``conf.use_pcap`` is True (scapy's libpcap
+    sockets; under pfring-run, the libpcap drop-in).  Returns False, and
+    changes nothing, when PCAP_NO_PF_RING is set."""
+    penv = _env.parse()
+    if penv.no_pf_ring:
+        log_runtime.info("PCAP_NO_PF_RING is set: scapy keeps its own sockets")
+        return False
+    _ACTIVE_POLL[0] = penv.active_poll
+    cfg = _scapy_config()
+    current = cfg._set_conf_sockets
+    if not getattr(current, "_pcap_pfring_installed", False):
+        cfg._set_conf_sockets = _wrap(getattr(current, "_pcap_pfring_base", current))
+    _state["installed"] = True
+    _apply()
+    return True
+
+
+def uninstall():
+    """Undo install(): scapy's own choice of sockets again."""
+    cfg = _scapy_config()
+    current = cfg._set_conf_sockets
+    base = getattr(current, "_pcap_pfring_base", None)
+    _state["installed"] = False
+    if base is not None:
+        cfg._set_conf_sockets = base
+        if "scapy.arch" in sys.modules:
+            base()
