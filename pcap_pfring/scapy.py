@@ -45,7 +45,6 @@ Install protocol (how the sockets survive scapy's own configuration):
    and calls ``install()``.
 """
 import functools
-import os
 import select as _select
 import sys
 import time
@@ -60,8 +59,9 @@ from scapy.utils import EDecimal
 
 from . import env as _env
 from ._ffi import ffi, lib
-from .errors import NotSupportedError, PFRingError, check, make_error
-from .ring import Direction, Flags, Ring, SocketMode
+from .env import default_appname
+from .errors import PFRingError, check, make_error
+from .ring import Direction
 
 __all__ = ["PFRingListenSocket", "PFRingSocket", "PFRingL3Socket", "install", "uninstall",
            "installed", "default_appname"]
@@ -69,15 +69,6 @@ __all__ = ["PFRingListenSocket", "PFRingSocket", "PFRingL3Socket", "install", "u
 _RECV_WAIT_MS = 100          # recv() waits this long, as scapy's libpcap sockets (to_ms=100)
 _CAPLEN = min(MTU, lib.MAX_CAPLEN)
 _scaleb = Decimal.scaleb
-
-
-def default_appname():
-    """The application name of rings opened without PCAP_PF_RING_APPNAME:
-    the running script's file name (``python3`` for ``-c`` and the prompt)."""
-    arg0 = sys.argv[0] if sys.argv else ""
-    if arg0 in ("", "-c", "-m", "-"):
-        return os.path.basename(sys.executable) or "python"
-    return os.path.basename(arg0)
 
 
 def _device(iface):
@@ -142,50 +133,22 @@ class PFRingListenSocket(SuperSocket):
     # -- the ring ------------------------------------------------------------
 
     def _open_ring(self, device):
-        penv = _env.parse()
-        flags = Flags.TIMESTAMP | penv.open_flags
+        ring = _env.open_ring(device, _CAPLEN, self.promisc, listen=self._listen,
+                              warn=log_runtime.warning)
         try:
-            ring = Ring(device, _CAPLEN, flags, self.promisc)
-        except NotSupportedError:
-            if not flags & Flags.HW_TIMESTAMP:
-                raise
-            # As the libpcap drop-in: software time stamps beat no ring.
-            log_runtime.warning("PCAP_PF_RING_HW_TIMESTAMP: %s has no hardware time stamps; "
-                                "using software time stamps", device)
-            ring = Ring(device, _CAPLEN, flags & ~Flags.HW_TIMESTAMP, self.promisc)
-        try:
-            self._configure(ring, penv)
+            if not self._listen:
+                # scapy's L2Socket ignores what the host sends (PACKET_OUTGOING).
+                ring.set_direction(Direction.RX_ONLY)
+            if self.filter:
+                try:
+                    ring.set_bpf_filter(self.filter)
+                except PFRingError as exc:
+                    raise Scapy_Exception(f"Cannot set filter: {exc}") from None
+            ring.enable()
         except BaseException:
             ring.close()
             raise
         return ring
-
-    def _configure(self, ring, penv):
-        ring.set_poll_watermark(1)
-        if self._listen:
-            if penv.recv_only:
-                ring.set_socket_mode(SocketMode.RECV_ONLY)
-            if penv.cluster_id:
-                try:
-                    ring.set_cluster(penv.cluster_id, penv.cluster_type)
-                except PFRingError as exc:
-                    raise make_error(exc.code, f"PCAP_PF_RING_CLUSTER_ID={penv.cluster_id}: "
-                                               f"{exc}") from None
-        else:
-            # scapy's L2Socket ignores what the host sends (PACKET_OUTGOING).
-            ring.set_direction(Direction.RX_ONLY)
-        ring.set_application_name(penv.appname or default_appname())
-        if self._listen and penv.rss_rehash:
-            try:
-                ring.enable_rss_rehash()
-            except PFRingError as exc:
-                log_runtime.warning("PCAP_PF_RING_RSS_REHASH: %s", exc)
-        if self.filter:
-            try:
-                ring.set_bpf_filter(self.filter)
-            except PFRingError as exc:
-                raise Scapy_Exception(f"Cannot set filter: {exc}") from None
-        ring.enable()
 
     # -- receiving -------------------------------------------------------------
 

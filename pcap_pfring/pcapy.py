@@ -1,0 +1,297 @@
+"""pcapy's API for live captures on PF_RING rings.
+
+Code written for pcapy (or pcapy-ng) switches by changing its import::
+
+    from pcap_pfring import pcapy          # was: import pcapy
+
+    reader = pcapy.open_live("eth0", 65535, True, 100)
+    reader.setfilter("udp port 53")
+    reader.loop(10, lambda hdr, data: print(hdr.getts(), hdr.getlen()))
+
+``open_live(device, snaplen, promisc, to_ms)`` opens a ``Ring`` the way
+the libpcap drop-in opens one for ``pcap_open_live`` (the PCAP_PF_RING_*
+variables apply, through ``pcap_pfring.env.open_ring``) and returns a
+``Reader``.  The data link is always Ethernet.  Timeouts follow libpcap:
+``next()`` and ``dispatch()`` wait up to ``to_ms`` (0: until a packet
+comes), ``loop()`` goes on until its count.  Waits are cut into slices so
+that Ctrl-C works.  Packets are read in place in the ring and copied once,
+into the ``bytes`` handed to the caller.
+
+Not here: offline files (``open_offline``), dumpers, ``compile`` and
+``BPFProgram``; use pcapy-ng or scapy's pcap reader and writer for files.
+"""
+import fcntl
+import socket
+import struct
+
+from . import env as _env
+from ._ffi import ffi, lib
+from .errors import PFRingError, check
+from .ring import Direction
+
+__all__ = ["open_live", "findalldevs", "lookupdev", "PcapError", "Pkthdr", "Reader",
+           "DLT_EN10MB", "PCAP_D_INOUT", "PCAP_D_IN", "PCAP_D_OUT"]
+
+DLT_EN10MB = 1
+PCAP_D_INOUT, PCAP_D_IN, PCAP_D_OUT = 0, 1, 2
+_DIRECTIONS = {PCAP_D_INOUT: Direction.RX_AND_TX, PCAP_D_IN: Direction.RX_ONLY,
+               PCAP_D_OUT: Direction.TX_ONLY}
+_SLICE_MS = 200                 # longest wait before Python looks at signals
+_SIOCGIFFLAGS, _SIOCGIFADDR, _SIOCGIFNETMASK = 0x8913, 0x8915, 0x891B
+_IFF_UP, _IFF_LOOPBACK = 0x1, 0x8
+
+
+class PcapError(Exception):
+    """A capture call failed; the message is the library's."""
+
+
+class Pkthdr:
+    """A packet's header: ``getts()`` (seconds, microseconds), ``getcaplen()``,
+    ``getlen()``; ``getts_ns()`` gives the nanoseconds the ring has."""
+
+    __slots__ = ("_ts_ns", "_caplen", "_len")
+
+    def __init__(self, ts_ns, caplen, length):
+        self._ts_ns = ts_ns
+        self._caplen = caplen
+        self._len = length
+
+    def getts(self):
+        sec, ns = divmod(self._ts_ns, 1_000_000_000)
+        return sec, ns // 1000
+
+    def getts_ns(self):
+        return self._ts_ns
+
+    def getcaplen(self):
+        return self._caplen
+
+    def getlen(self):
+        return self._len
+
+    def __repr__(self):
+        return f"Pkthdr(ts={self.getts()}, caplen={self._caplen}, len={self._len})"
+
+
+def _closed():
+    return ValueError("pcap is closed")
+
+
+class Reader:
+    """A live capture (what ``open_live`` returns)."""
+
+    def __init__(self, ring, snaplen, to_ms):
+        self._ring = ring
+        self._net, self._mask = _ipv4(ring.device)      # as pcapy: looked up at open
+        self._c = ring._h()
+        self._snaplen = snaplen
+        self._to_ms = to_ms
+        self._nonblock = False
+        self._hdr = ffi.new("struct pfring_pkthdr *")
+        self._pkt = ffi.new("u_char **")
+        self.device = ring.device
+
+    # -- receiving ---------------------------------------------------------
+
+    def _h(self):
+        if self._ring is None:
+            raise _closed()
+        return self._c
+
+    def _recv(self, wait):
+        """(Pkthdr, bytes) of the next packet, or None.  ``wait``: up to
+        to_ms (for ever if 0), unless non-blocking."""
+        c, hdr, pkt = self._h(), self._hdr, self._pkt
+        left = self._to_ms if self._to_ms > 0 else None
+        while True:
+            rc = lib.pfring_recv(c, pkt, 0, hdr, 0)
+            if rc != 0:
+                break
+            if not wait or self._nonblock or left == 0:
+                return None
+            step = _SLICE_MS if left is None else min(left, _SLICE_MS)
+            _check(lib.pfring_poll(c, step), c)
+            if left is not None:
+                left -= step
+        _check(rc, c)
+        caplen = min(hdr.caplen, self._snaplen)
+        return (Pkthdr(hdr.extended_hdr.timestamp_ns, caplen, hdr.len),
+                ffi.buffer(pkt[0], caplen)[:])
+
+    def next(self):
+        """The next packet as ``(Pkthdr, bytes)``; ``(None, b'')`` when the
+        timeout passed (or none is ready in non-blocking mode)."""
+        got = self._recv(True)
+        return got if got is not None else (None, b"")
+
+    __next__ = next
+
+    def dispatch(self, maxcant, callback):
+        """``callback(hdr, data)`` for the packets that are there (at most
+        ``maxcant`` if > 0), waiting up to the timeout for the first; returns
+        how many were handled."""
+        n = 0
+        while maxcant <= 0 or n < maxcant:
+            got = self._recv(n == 0)
+            if got is None:
+                break
+            n += 1
+            callback(*got)
+        return n
+
+    def loop(self, maxcant, callback):
+        """``callback(hdr, data)`` for ``maxcant`` packets (for ever if <= 0);
+        timeouts do not end it.  An exception from the callback ends it."""
+        n = 0
+        while maxcant <= 0 or n < maxcant:
+            got = self._recv(True)
+            if got is None:
+                if self._nonblock:
+                    return
+                continue
+            n += 1
+            callback(*got)
+
+    # -- settings ----------------------------------------------------------
+
+    def setfilter(self, expression):
+        """Compile ``expression`` (libpcap) and attach it in the kernel."""
+        self._h()
+        try:
+            self._ring.set_bpf_filter(expression)
+        except PFRingError as exc:
+            raise PcapError(str(exc)) from None
+
+    def setdirection(self, direction):
+        self._h()
+        if direction not in _DIRECTIONS:
+            raise PcapError(f"invalid direction {direction!r}")
+        self._ring.set_direction(_DIRECTIONS[direction])
+
+    def setnonblock(self, state):
+        self._h()
+        self._nonblock = bool(state)
+
+    def getnonblock(self):
+        self._h()
+        return int(self._nonblock)
+
+    def datalink(self):
+        self._h()
+        return DLT_EN10MB
+
+    def getnet(self):
+        """The device's IPv4 network address (dotted), 0.0.0.0 if it has none."""
+        self._h()
+        return socket.inet_ntoa(struct.pack("!I", self._net & self._mask))
+
+    def getmask(self):
+        """The device's IPv4 netmask (dotted), 0.0.0.0 if it has none."""
+        self._h()
+        return socket.inet_ntoa(struct.pack("!I", self._mask))
+
+    def stats(self):
+        """``(received, dropped, dropped by the interface)`` as libpcap's
+        stats on a ring: received counts the dropped ones too."""
+        self._h()
+        st = self._ring.stats()
+        return st.recv + st.drop, st.drop, 0
+
+    def sendpacket(self, data):
+        """Transmit one frame on the device."""
+        self._h()
+        try:
+            self._ring.send(bytes(data))
+        except PFRingError as exc:
+            raise PcapError(str(exc)) from None
+
+    def getfd(self):
+        """The selectable descriptor: readable while packets wait."""
+        self._h()
+        return self._ring.fileno()
+
+    fileno = getfd
+
+    def close(self):
+        ring, self._ring = self._ring, None
+        self._c = ffi.NULL
+        if ring is not None:
+            ring.close()
+
+    def __enter__(self):
+        self._h()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_ring", None) is not None:
+            self.close()
+
+
+def _check(rc, c):
+    try:
+        return check(rc, c)
+    except PFRingError as exc:
+        raise PcapError(str(exc)) from None
+
+
+def _ipv4(device):
+    """(address, netmask) of ``device`` as integers, (0, 0) without IPv4."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        req = struct.pack("256s", device.encode()[:15])
+        try:
+            addr = fcntl.ioctl(s.fileno(), _SIOCGIFADDR, req)[20:24]
+            mask = fcntl.ioctl(s.fileno(), _SIOCGIFNETMASK, req)[20:24]
+        except OSError:
+            return 0, 0
+    finally:
+        s.close()
+    return struct.unpack("!I", addr)[0], struct.unpack("!I", mask)[0]
+
+
+def open_live(device, snaplen, promisc, to_ms):
+    """A live capture on ``device`` (see the module docstring)."""
+    if not isinstance(device, str):
+        raise TypeError("device must be a str")
+    snaplen = int(snaplen)
+    if snaplen <= 0 or snaplen > 262144:
+        snaplen = 262144
+    try:
+        ring = _env.open_ring(device, min(snaplen, lib.MAX_CAPLEN), bool(promisc))
+        try:
+            ring.enable()
+        except BaseException:
+            ring.close()
+            raise
+    except PFRingError as exc:
+        raise PcapError(f"{device}: {exc}") from None
+    return Reader(ring, snaplen, int(to_ms))
+
+
+def findalldevs():
+    """The names of the interfaces of this network namespace, and ``any``."""
+    return [name for _, name in socket.if_nameindex()] + ["any"]
+
+
+def _flags(s, name):
+    req = struct.pack("256s", name.encode()[:15])
+    return struct.unpack_from("H", fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, req), 16)[0]
+
+
+def lookupdev():
+    """The first interface that is up and not loopback, as libpcap picks."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for _, name in socket.if_nameindex():
+            try:
+                flags = _flags(s, name)
+            except OSError:
+                continue
+            if flags & _IFF_UP and not flags & _IFF_LOOPBACK:
+                return name
+    finally:
+        s.close()
+    raise PcapError("no suitable device found")
