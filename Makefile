@@ -112,4 +112,5 @@ clean:
 	rm -rf $(BUILD) $(VENV) *.egg-info .tox
 
 bench: setup
+	$(VPY) -m pip install -q -r bench/requirements.txt
 	cd $(BUILD) && ../$(VPY) ../bench/run.py
