@@ -126,6 +126,13 @@ print(count[0], flush=True)
 """
 
 
+def _default_sigint():
+    """In the child before exec: SIGINT back to its default action, which
+    exec keeps (a harness started in the background may have it ignored,
+    and consumers are stopped with SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _plain_env():
     """The environment without any PCAP_* variable (scapy's own sockets)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PCAP_")}
@@ -222,7 +229,8 @@ def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
             # copy i on CPU i: a cluster's members each get a core (the paced
             # generator shares CPU 1 with the second one)
             p = subprocess.Popen(pair.a.cmd(["taskset", "-c", str(i % 2), *argv]), env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 preexec_fn=_default_sigint)
             procs.append(p)
             line = _ready(name, p)
             if name.startswith("scapy") and ("pcap_pfring" in line) != (name != "scapy_native"):
@@ -277,7 +285,8 @@ def syscalls_per_packet(pair, name, spec, count):
     argv, env, _, _ = spec
     out = os.path.join(tempfile.gettempdir(), f"strace-{os.getpid()}.txt")
     p = subprocess.Popen(pair.a.cmd(["taskset", "-c", "0", *argv]), env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_default_sigint)
     try:
         _ready(name, p)
         st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(p.pid)],
