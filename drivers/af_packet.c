@@ -338,7 +338,7 @@ static int attach_filter(pfring *ring, int drop_all)
   fs.rss_rehash = ring->rss_rehash;
   fs.num_rx_queues = (u_int32_t)ring->num_rx_queues;
   fs.drop_all = (u_int8_t)drop_all;
-  if (ring->bpf_enabled) {
+  if (ring->bpf_enabled && !ring->bpf_userspace) {
     fs.user = ring->bpf.filter;
     fs.user_len = ring->bpf.len;
   }

@@ -14,7 +14,8 @@
  * not in the skb metadata where the kernel puts a received frame's tag.
  *
  * pcap_compile() is not thread safe in every libpcap version: one mutex
- * serialises the load and every compile.
+ * serialises the load and every compile.  bpf_filter() (for programs run in
+ * user space) is a pure function and needs no lock.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -42,6 +43,7 @@ static struct {
   char *(*geterr)(pcap_t *p);
   void (*freecode)(struct bpf_program *fp);
   void (*close)(pcap_t *p);
+  u_int (*filter)(const struct bpf_insn *insns, const u_char *pkt, u_int len, u_int caplen);
 } lib;
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -70,6 +72,7 @@ static int load_libpcap(char *errbuf, size_t errlen)
   RESOLVE(geterr, "pcap_geterr");
   RESOLVE(freecode, "pcap_freecode");
   RESOLVE(close, "pcap_close");
+  RESOLVE(filter, "bpf_filter");
   if (missing) {
     snprintf(errbuf, errlen, "the system libpcap '%s' has no %s", path, missing);
     dlclose(lib.handle);
@@ -138,4 +141,13 @@ int pfringint_compile_bpf(const char *expr, u_int32_t snaplen, struct sock_fprog
     rc = compile(expr, snaplen, out, errbuf, errlen);
   pthread_mutex_unlock(&lib_lock);
   return rc;
+}
+
+/* Programs that run in user space: the system libpcap's interpreter, on the
+ * frame as the application gets it (VLAN tag back in place).  The library
+ * was loaded by the compile that made the program. */
+u_int pfringint_bpf_match(const struct sock_fprog *prog, const u_char *pkt, u_int len,
+                          u_int caplen)
+{
+  return lib.filter((const struct bpf_insn *)prog->filter, pkt, len, caplen);
 }

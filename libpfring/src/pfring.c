@@ -444,6 +444,8 @@ static int recv_one(pfring *ring, u_char **pkt, struct pfring_pkthdr *hdr, u_int
     rc = ring->ops.recv(ring, pkt, hdr, wait);
     if (rc <= 0)
       return rc;
+    if (ring->bpf_userspace && !pfringint_bpf_match(&ring->bpf, *pkt, hdr->len, hdr->caplen))
+      continue;
     if (ring->sampling_rate > 1 && (ring->sampling_counter++ % ring->sampling_rate) != 0)
       continue;
     ring->tot_read++;
@@ -769,18 +771,20 @@ PFRING_API int pfring_set_sampling_rate(pfring *ring, u_int32_t rate)
 
 /* Makes prog (malloc'ed, owned from here on) the ring's user filter and
  * re-attaches the kernel program; the old filter stays on failure. */
-static int install_bpf(pfring *ring, struct sock_fprog prog)
+static int install_bpf(pfring *ring, struct sock_fprog prog, u_int8_t userspace)
 {
   struct sock_fprog old = ring->bpf;
-  u_int8_t old_enabled = ring->bpf_enabled;
+  u_int8_t old_enabled = ring->bpf_enabled, old_userspace = ring->bpf_userspace;
   int rc;
 
   ring->bpf = prog;
   ring->bpf_enabled = 1;
+  ring->bpf_userspace = userspace;
   rc = refilter(ring);
   if (rc < 0) {
     ring->bpf = old;
     ring->bpf_enabled = old_enabled;
+    ring->bpf_userspace = old_userspace;
     free(prog.filter);
     return rc;
   }
@@ -801,7 +805,12 @@ PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
   rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog, msg, sizeof(msg));
   if (rc < 0)
     return pfringint_seterr(ring, rc, 0, "%s", msg);
-  return install_bpf(ring, prog);
+  /* The kernel filter sees a received frame without its VLAN tag (it is in
+   * the packet's metadata), so expressions about tags run in user space, on
+   * the frame with its tag back; so does everything under
+   * PF_RING_USERSPACE_BPF. */
+  return install_bpf(ring, prog, (ring->flags & PF_RING_USERSPACE_BPF) ||
+                                 strstr(filter_buffer, "vlan") != NULL);
 }
 
 PFRING_API int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count)
@@ -823,7 +832,7 @@ PFRING_API int pfring_set_bpf_program(pfring *ring, const void *insns, u_int cou
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM,
                             "out of memory for a BPF program of %u instructions", count);
   memcpy(prog.filter, insns, count * sizeof(*prog.filter));
-  return install_bpf(ring, prog);
+  return install_bpf(ring, prog, (ring->flags & PF_RING_USERSPACE_BPF) != 0);
 }
 
 PFRING_API int pfring_remove_bpf_filter(pfring *ring)
@@ -843,6 +852,7 @@ PFRING_API int pfring_remove_bpf_filter(pfring *ring)
     ring->bpf_enabled = 1;
     return rc;
   }
+  ring->bpf_userspace = 0;
   free(old.filter);
   pfringint_status_update(ring);
   return 0;

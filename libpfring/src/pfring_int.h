@@ -132,6 +132,7 @@ struct __pfring {
   cluster_type cluster_type;
   struct sock_fprog bpf;            /* compiled user filter, len 0 = none */
   u_int8_t bpf_enabled;
+  u_int8_t bpf_userspace;           /* run bpf in pfring_recv, not in the kernel */
 
   /* --- identity --- */
   struct pfringint_devspec spec;
@@ -239,6 +240,11 @@ PFRINGINT_HIDDEN void pfringint_cluster_release(pfring *ring);
 PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,
                                            struct sock_fprog *out,
                                            char *errbuf, size_t errlen);
+
+/* Runs a compiled program on a packet with the system libpcap's bpf_filter
+ * (bpf.c): non-zero if it accepts.  Only after a successful compile. */
+PFRINGINT_HIDDEN u_int pfringint_bpf_match(const struct sock_fprog *prog, const u_char *pkt,
+                                           u_int len, u_int caplen);
 
 /* ------------------------------------------------------------------------ */
 /* Status tree (status.c)                                                    */

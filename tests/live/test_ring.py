@@ -141,6 +141,40 @@ def test_vlan_device_name_filters_one_vlan(veth_pair):
         assert [d for _, d in drain(ring)] == v10
 
 
+@pytest.mark.parametrize("expr, want", [("vlan 20", "v20"), ("vlan", "tagged"),
+                                         ("not vlan", "plain"), ("vlan 10 or vlan 30", "v10")])
+def test_vlan_filters_run_in_user_space_on_the_tagged_frame(veth_pair, expr, want):
+    """The kernel filter sees a received frame with its tag taken out, so an
+    expression about VLAN tags runs in user space, on the frame with its tag
+    back, and matches as stock libpcap's live captures do."""
+    v10 = numbered(veth_pair, 5, vlan=10)
+    v20 = numbered(veth_pair, 5, start=50, vlan=20)
+    plain = numbered(veth_pair, 5, start=100)
+    expected = {"v20": v20, "v10": v10, "plain": plain,
+                "tagged": [f for pair in zip(v20, v10) for f in pair]}[want]
+    with open_in_a(veth_pair) as ring:
+        ring.set_bpf_filter(expr)
+        ring.enable()
+        send_from_b(veth_pair, [f for trio in zip(v20, v10, plain) for f in trio])
+        assert [d for _, d in drain(ring)] == expected
+        assert ring.stats().recv == len(expected)
+
+
+def test_userspace_bpf_flag_filters_in_user_space(veth_pair):
+    """PF_RING_USERSPACE_BPF: the program runs in pfring_recv on the whole
+    frame (so a tagged frame's type is 0x8100 there), every frame reaches the
+    ring."""
+    tagged = numbered(veth_pair, 4, vlan=7)
+    plain = numbered(veth_pair, 4, start=40)
+    with open_in_a(veth_pair, flags=Flags.USERSPACE_BPF) as ring:
+        ring.set_bpf_filter(f"ether proto {ETH_TEST:#x}")
+        ring.enable()
+        send_from_b(veth_pair, tagged + plain)
+        time.sleep(0.3)
+        assert ring.num_queued == len(tagged) + len(plain)     # nothing held back in the kernel
+        assert [d for _, d in drain(ring)] == plain
+
+
 def test_sampling_exactly_one_of_n(veth_pair):
     frames = numbered(veth_pair, 100)
     with open_in_a(veth_pair) as ring:

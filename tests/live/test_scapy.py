@@ -225,6 +225,17 @@ def test_vlan_tag_is_in_the_frame(in_a):
     assert [p[Dot1Q].vlan for p in got] == [42, 42, 42]
 
 
+def test_vlan_filter_matches_the_tag(in_a):
+    """filter="vlan 42" matches tagged frames as scapy's native sockets and
+    libpcap do (the ring runs such expressions in user space)."""
+    tagged = numbered(in_a, 3, vlan=42)
+    other = numbered(in_a, 3, start=10, vlan=43)
+    plain = numbered(in_a, 3, start=20)
+    got = sniff_sending(in_a, [f for t in zip(other, plain, tagged) for f in t],
+                        iface=in_a.if_a, count=3, timeout=10, filter="vlan 42")
+    assert [bytes(p) for p in got] == tagged
+
+
 def test_async_sniffer_start_stop_join(in_a):
     t = AsyncSniffer(iface=in_a.if_a, filter=f"ether proto {ETH_TEST:#x}")
     t.start()
