@@ -7,6 +7,10 @@ A *route* says how a script gets its capture sockets:
 
 - ``"env"``: the auto-activation route, PCAP_PF_RING_* variables set (at
   least PCAP_PF_RING_SCAPY=1);
+- ``"pfring-run"``: ``pfring-run python3 script.py``, no variable of the
+  test's own: pcap_pfring's sockets, activated through the wrapper;
+- ``"use_pcap"``: the same under ``SCAPY_USE_LIBPCAP=yes``: scapy's own
+  libpcap sockets, on the project's libpcap drop-in, so still on rings;
 - ``"stock"``: no PCAP_* variable, scapy's own Linux sockets.
 
 Scripts run in namespace a under ``python -X importtime`` so that their
@@ -29,7 +33,10 @@ pytest.importorskip("scapy", reason="scapy is installed by make setup (requireme
 pytestmark = pytest.mark.needs_root
 
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scapy")
-ROUTES = ("env", "stock")
+ROUTES = ("env", "pfring-run", "use_pcap", "stock")
+ON_RINGS = ("env", "pfring-run", "use_pcap")
+OUR_SOCKETS = ("env", "pfring-run")
+PFRING_RUN = os.path.join(os.path.dirname(sys.executable), "pfring-run")
 
 
 def script_env(route, **variables):
@@ -39,6 +46,8 @@ def script_env(route, **variables):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PCAP_", "SCAPY_"))}
     if route == "env" and not any(k.startswith("PCAP_PF_RING_") for k in variables):
         env["PCAP_PF_RING_SCAPY"] = "1"
+    if route == "use_pcap":
+        env["SCAPY_USE_LIBPCAP"] = "yes"
     env.update({k: str(v) for k, v in variables.items()})
     return env
 
@@ -46,6 +55,8 @@ def script_env(route, **variables):
 def run_script(ns, script, args, route="env", **variables):
     """``compat-tests/scapy/<script>`` with ``args`` in namespace ``ns``."""
     argv = [sys.executable, "-X", "importtime", os.path.join(SCRIPTS, script), *map(str, args)]
+    if route in ("pfring-run", "use_pcap"):
+        argv = [PFRING_RUN, *argv]
     return Program(ns, argv, script_env(route, **variables))
 
 
@@ -86,11 +97,11 @@ def test_sniffer_counts_and_writes_the_exact_packets(veth_pair, tmp_path, route)
     out = tmp_path / "out.pcap"
     prog = run_script(veth_pair.a, "sniff_write.py",
                       [veth_pair.if_a, len(rx + tx), 20, out, "udp or tcp"], route,
-                      **({"PCAP_PF_RING_APPNAME": "scapy-sniffer"} if route == "env" else {}))
+                      **({"PCAP_PF_RING_APPNAME": "scapy-sniffer"} if route in ON_RINGS else {}))
     try:
         prog.wait_for("sniffing", stream="out", timeout=30)
         mine = rings_of(prog)
-        if route == "env":
+        if route in ON_RINGS:
             assert [(r.device, r.fields["Appl. Name"], r.fields["BPF Filtering"]) for r in mine] \
                 == [(veth_pair.if_a, "scapy-sniffer", "Enabled")]
         else:
@@ -102,7 +113,8 @@ def test_sniffer_counts_and_writes_the_exact_packets(veth_pair, tmp_path, route)
     finally:
         prog.stop(signal.SIGKILL)
     after = time.time()
-    assert loaded_ours(prog) == (route == "env")
+    if route != "use_pcap":
+        assert loaded_ours(prog) == (route in OUR_SOCKETS)
     got = frames_of(out)
     assert sorted(got) == sorted(rx + tx)
     assert [f for f in got if f in rx] == rx and [f for f in got if f in tx] == tx
@@ -186,12 +198,13 @@ def test_stop_filter_script(veth_pair, tmp_path):
 @pytest.mark.parametrize("route", ROUTES)
 def test_ping_script_srp_and_sr1(veth_pair, route):
     prog = run_script(veth_pair.a, "ping.py", [veth_pair.if_a, veth_pair.ip_b, 5], route,
-                      **({"PCAP_PF_RING_APPNAME": "ping"} if route == "env" else {}))
+                      **({"PCAP_PF_RING_APPNAME": "ping"} if route in ON_RINGS else {}))
     try:
         stdout = finish(prog, timeout=60)
     finally:
         prog.stop(signal.SIGKILL)
-    assert loaded_ours(prog) == (route == "env")
+    if route != "use_pcap":
+        assert loaded_ours(prog) == (route in OUR_SOCKETS)
     assert stdout.splitlines() == [f"reply {veth_pair.ip_b} {seq}" for seq in range(1, 6)] + \
         ["lost 0", f"sr1 {veth_pair.ip_b} 99"]
 
