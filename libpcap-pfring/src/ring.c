@@ -321,10 +321,20 @@ API void pcap_breakloop(pcap_t *p)
   pfring_breakloop(p->ring);
 }
 
+/* Set before activation, the mode is kept for the ring too (as libpcap
+ * keeps it for the capture it activates). */
 API int pcap_setnonblock(pcap_t *p, int nonblock, char *errbuf)
 {
-  if (!p->ring)
-    SYS_CALL(PCAP_ERROR, pcap_setnonblock, p->sys, nonblock, errbuf);
+  if (!p->ring) {
+    const struct pcappf_sys *sys = pcappf_sys();
+    int rc;
+    if (!sys)
+      return PCAP_ERROR;
+    rc = sys->pcap_setnonblock(p->sys, nonblock, errbuf);
+    if (rc == 0 && !p->activated)
+      p->nonblock = nonblock != 0;
+    return rc;
+  }
   p->nonblock = nonblock != 0;
   return 0;
 }
