@@ -4,6 +4,7 @@
 #   make test    the whole test suite (unit, live, lint) through tox
 #   make demo    a two-namespace demo network with pfsend -> pfcount
 #   make lib     only the C library: build/lib/libpfring.so, build/include/pfring.h
+#   make compat-deps  outside programs and suites for compat-tests/ (part of setup)
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -16,7 +17,8 @@ WARN       := -Wall -Wextra -Wno-unused-parameter
 SYSTEM_LIBPCAP := $(shell readlink -f $$($(CC) -print-file-name=libpcap.so.0.8) 2>/dev/null)
 
 APT_PACKAGES := gcc make libc6-dev libpcap-dev libpcap0.8 tcpdump iproute2 ethtool \
-                libcap2-bin strace
+                libcap2-bin strace \
+                tshark wireshark-common g++ python3-dev dpkg-dev flex bison
 
 LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c)
 LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h
@@ -33,9 +35,9 @@ PCAPPF_LIBS := $(PCAPPF_DIR)/libpcap.so.0.8 $(PCAPPF_DIR)/libpcap.so.1
 # Sizes of libpcap's two data symbols, copied at load time.
 SYS_DATA_SIZE = $(shell nm -DS --defined-only $(SYSTEM_LIBPCAP) | awk '$$4=="$(1)"{print "0x"$$2}')
 
-.PHONY: setup apt lib venv test unit live compat lint demo bench clean
+.PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean
 
-setup: apt venv
+setup: apt venv compat-deps
 
 # Debian packages: only when one is missing, so a second run takes no time.
 apt:
@@ -44,6 +46,7 @@ apt:
 	  done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
@@ -114,3 +117,53 @@ clean:
 bench: setup
 	$(VPY) -m pip install -q -r bench/requirements.txt
 	cd $(BUILD) && ../$(VPY) ../bench/run.py
+
+# Outside programs and suites for compat-tests/, cached under build/compat/
+# (never committed): pcapy-ng built from its sdist so that it links the
+# system soname libpcap.so.0.8 (its wheel carries a libpcap of its own), the
+# sdist's own tests, and libpcap's test programs from Debian's source
+# package, linked -lpcap against the system library.  Debian's deb-src index
+# is read through a private apt configuration: /etc/apt stays untouched.
+COMPAT       := $(BUILD)/compat
+PCAPY_NG     := 2.1.0
+PCAPY_TESTS  := $(COMPAT)/pcapy_ng-$(PCAPY_NG)/tests
+TESTPROGS    := capturetest filtertest opentest nonblocktest selpolltest findalldevstest \
+                reactivatetest
+COMPAT_APT   := $(COMPAT)/apt
+APT_PRIVATE   = -o Dir::Etc::SourceList=/dev/null \
+                -o Dir::Etc::SourceParts=$(abspath $(COMPAT_APT))/sources.list.d \
+                -o Dir::State::Lists=$(abspath $(COMPAT_APT))/lists \
+                -o Dir::Cache=$(abspath $(COMPAT_APT))/cache
+
+compat-deps: $(VENV)/.pcapy-ng $(PCAPY_TESTS)/.unpacked $(COMPAT)/testprogs/.built
+
+$(VENV)/.pcapy-ng: $(VENV)/.created compat-tests/requirements.txt
+	$(VPY) -m pip install -q -r compat-tests/requirements.txt
+	@so=$$($(VPY) -c 'import pcapy; print(pcapy.__file__)'); \
+	  readelf -d $$so | grep -q 'NEEDED.*\[libpcap\.so\.0\.8\]' || \
+	  { echo "$$so does not link libpcap.so.0.8 (a wheel?)"; exit 1; }
+	touch $@
+
+$(PCAPY_TESTS)/.unpacked:
+	@mkdir -p $(COMPAT)
+	$(VPY) -m pip download -q --no-binary :all: --no-deps -d $(COMPAT) pcapy-ng==$(PCAPY_NG)
+	tar -xzf $(COMPAT)/pcapy_ng-$(PCAPY_NG).tar.gz -C $(COMPAT)
+	touch $@
+
+$(COMPAT)/testprogs/.built:
+	@mkdir -p $(COMPAT_APT)/sources.list.d $(COMPAT_APT)/lists/partial \
+	  $(COMPAT_APT)/cache/archives/partial $(COMPAT)/src $(COMPAT)/testprogs
+	printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm' \
+	  'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+	  > $(COMPAT_APT)/sources.list.d/debian-src.sources
+	apt-get $(APT_PRIVATE) update -qq
+	cd $(COMPAT)/src && apt-get $(APT_PRIVATE) source --download-only -qq \
+	  libpcap=$$(dpkg-query -W -f='$${Version}' libpcap0.8)
+	rm -rf $(COMPAT)/src/libpcap
+	cd $(COMPAT)/src && dpkg-source -x libpcap_*.dsc libpcap >/dev/null
+	cd $(COMPAT)/src/libpcap && ./configure -q >/dev/null
+	for t in $(TESTPROGS); do \
+	  $(CC) -O2 -I$(COMPAT)/src/libpcap -DHAVE_CONFIG_H -o $(COMPAT)/testprogs/$$t \
+	    $(COMPAT)/src/libpcap/testprogs/$$t.c -lpcap -lpthread || exit 1; \
+	done
+	touch $@

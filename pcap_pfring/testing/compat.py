@@ -253,3 +253,32 @@ def tcpdump(ns, route, ifname, out, *args, env=None):
                 route_env(route, **(env or {})))
     p.wait_for("listening on")
     return p
+
+
+def packet_sockets(ns, ifname=None):
+    """The capturing packet sockets in ns (bound for ETH_P_ALL and running),
+    from /proc/net/packet; only those bound to ifname if given."""
+    index = None
+    if ifname is not None:
+        index = int(ns.run(["cat", f"/sys/class/net/{ifname}/ifindex"]).stdout)
+    rows = ns.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
+    found = []
+    for row in rows:
+        f = row.split()
+        if f[3] == "0003" and f[5] == "1" and (index is None or int(f[4]) == index):
+            found.append(int(f[8]))
+    return found
+
+
+def wait_packet_sockets(ns, n, ifname=None, timeout=10.0):
+    """Wait until ns has at least n capturing packet sockets (on ifname):
+    for programs that say they capture before their capture is open."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = packet_sockets(ns, ifname)
+        if len(found) >= n:
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{len(found)} capturing packet sockets in {ns.name}, "
+                                 f"not {n}, after {timeout} s")
+        time.sleep(0.05)
