@@ -125,10 +125,14 @@ API pcap_t *pcap_open_live(const char *device, int snaplen, int promisc, int to_
   pcap_set_timeout(p, to_ms);
   rc = pcap_activate(p);
   if (rc < 0) {
+    /* libpcap's own wording: the message, or the status with the message */
     const char *msg = pcap_geterr(p);
-    if (rc == PCAP_ERROR || rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_NO_SUCH_DEVICE ||
-        rc == PCAP_ERROR_PROMISC_PERM_DENIED)
-      snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s", p->device, msg[0] ? msg : pcap_statustostr(rc));
+    if (rc == PCAP_ERROR)
+      snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %.*s", p->device, PCAP_ERRBUF_SIZE - 3, msg);
+    else if ((rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_NO_SUCH_DEVICE ||
+              rc == PCAP_ERROR_PROMISC_PERM_DENIED) && msg[0])
+      snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s (%.*s)", p->device, pcap_statustostr(rc),
+               PCAP_ERRBUF_SIZE - 6, msg);
     else
       snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: %s", p->device, pcap_statustostr(rc));
     pcap_close(p);
