@@ -219,7 +219,7 @@ OPTION(pcap_set_tstamp_precision, p->tstamp_precision = value, int)
 OPTION(pcap_set_immediate_mode, p->immediate = value, int)
 OPTION(pcap_set_buffer_size, (void)value, int)
 OPTION(pcap_set_tstamp_type, (void)value, int)
-OPTION(pcap_set_rfmon, (void)value, int)
+OPTION(pcap_set_rfmon, p->rfmon = value, int)
 OPTION(pcap_set_protocol_linux, (void)value, int)
 
 API int pcap_can_set_rfmon(pcap_t *p)

@@ -135,6 +135,7 @@ struct pcap {
   char *device;
   int promisc;
   int immediate;
+  int rfmon;                     /* monitor mode asked for: not on a ring */
   char errbuf[PCAP_ERRBUF_SIZE];
 };
 

@@ -8,7 +8,9 @@
  * 256 KiB, handed over when full or after the pcap timeout).  The data link
  * is always Ethernet.  Unlike PF_RING, the ring is enabled at activation, as
  * stock libpcap captures from then on, and a cluster that cannot be joined
- * is an error rather than a silent unclustered capture.
+ * is an error rather than a silent unclustered capture.  A handle that asks
+ * for monitor mode (pcap_set_rfmon) goes to the system libpcap, which sets
+ * it or answers PCAP_ERROR_RFMON_NOTSUP as it would without PF_RING.
  *
  * The read loop hands out pointers into the ring (no copy): a packet stays
  * valid until the next read, which is what pcap_next_ex promises.  It makes
@@ -70,6 +72,11 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
 
   if (env->no_pf_ring) {
     snprintf(why, whylen, "PCAP_NO_PF_RING is set");
+    return 1;
+  }
+  if (p->rfmon) {
+    /* The system libpcap sets monitor mode, or says the device has none. */
+    snprintf(why, whylen, "monitor mode was requested, which a ring does not set");
     return 1;
   }
   if (snaplen <= 0 || snaplen > PCAPPF_MAX_SNAPLEN)
