@@ -19,9 +19,9 @@ from pcap_pfring.testing.compat import (
     read_pcap,
     route_env,
     send,
+    stock_filter,
     wait_packet_sockets,
     wait_records,
-    write_pcap,
 )
 
 pytestmark = [pytest.mark.needs_root,
@@ -79,15 +79,6 @@ def run_both(pair, tmp_path, args, rx, tx, tool=dumpcap):
     return {r: (tmp_path / f"{r}.out", p.stderr) for r, p in progs.items()}
 
 
-def expected_of(tmp_path, frames, expr):
-    """The frames stock libpcap's compiled filter selects, by tcpdump -r."""
-    write_pcap(tmp_path / "sent.pcap", frames)
-    subprocess.run(["tcpdump", "-r", str(tmp_path / "sent.pcap"), "-w",
-                    str(tmp_path / "expected.pcap"), expr], env=route_env("stock"),
-                   capture_output=True, check=True, timeout=30)
-    return frames_of(tmp_path / "expected.pcap")
-
-
 def test_dumpcap_count_writes_what_stock_writes(veth_pair, tmp_path):
     rx, tx = flow_frames(veth_pair, 30)
     out = run_both(veth_pair, tmp_path, ["-P", "-c", str(len(rx) + len(tx))], rx, tx)
@@ -106,7 +97,7 @@ def test_dumpcap_count_writes_what_stock_writes(veth_pair, tmp_path):
                                   "udp and src port 53 and dst portrange 20000-20009"])
 def test_dumpcap_capture_filter(veth_pair, tmp_path, expr):
     rx, tx = flow_frames(veth_pair, 30)
-    expected = expected_of(tmp_path, rx + tx, expr)
+    expected = stock_filter(tmp_path, rx + tx, expr)
     assert 0 < len(expected) < len(rx + tx)
     progs = start_both(veth_pair, dumpcap, tmp_path, ["-P", "-f", expr], ".pcap")
     try:

@@ -282,3 +282,13 @@ def wait_packet_sockets(ns, n, ifname=None, timeout=10.0):
             raise AssertionError(f"{len(found)} capturing packet sockets in {ns.name}, "
                                  f"not {n}, after {timeout} s")
         time.sleep(0.05)
+
+
+def stock_filter(tmp_path, frames, expr):
+    """The frames that stock libpcap's compiled ``expr`` selects, in order:
+    frames written to a pcap under tmp_path and read back by tcpdump -r."""
+    write_pcap(tmp_path / "sent.pcap", frames)
+    subprocess.run(["tcpdump", "-r", str(tmp_path / "sent.pcap"), "-w",
+                    str(tmp_path / "selected.pcap"), expr], env=route_env("stock"),
+                   capture_output=True, check=True, timeout=30)
+    return [r[3] for r in read_pcap(tmp_path / "selected.pcap")[1]]
