@@ -18,6 +18,7 @@ import threading
 import time
 
 from ..cli.pfring_run import libdir
+from .fixtures import default_sigint
 
 ROUTES = ("ring", "fallback", "stock")
 
@@ -179,7 +180,8 @@ class Program:
 
     def __init__(self, ns, argv, env, cwd=None):
         self.argv = argv
-        self.proc = subprocess.Popen(ns.cmd(argv), env=env, cwd=cwd, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(ns.cmd(argv), env=env, cwd=cwd, preexec_fn=default_sigint,
+                                     stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True)
         self.out, self.err = [], []
         self._threads = [threading.Thread(target=self._pump, args=(s, buf), daemon=True)

@@ -14,6 +14,7 @@ Code runs inside a namespace in two ways:
 import contextlib
 import ctypes
 import os
+import signal
 import socket
 import subprocess
 import uuid
@@ -24,6 +25,13 @@ CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def default_sigint():
+    """In a child before exec: SIGINT back to its default action, which exec
+    keeps.  A run started in the background has SIGINT ignored, and the tests
+    stop programs with SIGINT as a user's Ctrl-C would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _setns(fd):
@@ -78,6 +86,7 @@ class NetNS:
         return res
 
     def popen(self, argv, **kw):
+        kw.setdefault("preexec_fn", default_sigint)
         return subprocess.Popen(self.cmd(argv), **kw)
 
     def raw_socket(self, ifname):
