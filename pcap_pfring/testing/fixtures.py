@@ -151,6 +151,17 @@ def frame(dst, src, ethertype=0x88B5, payload=b"", vlan=None):
     return f + b"\0" * max(0, 60 - len(f))
 
 
+def send_from_b(pair, frames, ifname=None):
+    """Send frames from an AF_PACKET socket on b's end of ``pair`` (or on
+    ``ifname`` in namespace b)."""
+    s = pair.b.raw_socket(ifname or pair.if_b)
+    try:
+        for f in frames:
+            s.send(f)
+    finally:
+        s.close()
+
+
 def needs_root():
     return os.geteuid() == 0
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pcap_pfring import Flags, InvalidStatusError, Ring, ffi, lib, open_multichannel, version
-from pcap_pfring.testing.fixtures import collect, drain, frame
+from pcap_pfring.testing.fixtures import collect, drain, frame, send_from_b
 
 pytestmark = pytest.mark.needs_root
 
@@ -17,13 +17,6 @@ ETH_TEST = 0x88B5
 def frames_b_to_a(pair, n, start=0):
     return [frame(pair.mac_a, pair.mac_b, ETH_TEST, i.to_bytes(4, "big") * 8)
             for i in range(start, start + n)]
-
-
-def send_from_b(pair, frames):
-    s = pair.b.raw_socket(pair.if_b)
-    for f in frames:
-        s.send(f)
-    s.close()
 
 
 def test_device_information(veth_pair):

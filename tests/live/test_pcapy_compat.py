@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pcap_pfring import pcapy, status
-from pcap_pfring.testing.fixtures import frame
+from pcap_pfring.testing.fixtures import frame, send_from_b
 
 pytestmark = pytest.mark.needs_root
 
@@ -17,15 +17,6 @@ ETH_TEST = 0x88B5
 def numbered(pair, n, start=0, ethertype=ETH_TEST):
     return [frame(pair.mac_a, pair.mac_b, ethertype, i.to_bytes(4, "big") + b"pcapy" * 8)
             for i in range(start, start + n)]
-
-
-def send_from_b(pair, frames):
-    s = pair.b.raw_socket(pair.if_b)
-    try:
-        for f in frames:
-            s.send(f)
-    finally:
-        s.close()
 
 
 def open_in_a(pair, snaplen=65535, promisc=False, to_ms=100, device=None):

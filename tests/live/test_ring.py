@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pcap_pfring import Direction, Flags, Ring
-from pcap_pfring.testing.fixtures import collect, drain, frame
+from pcap_pfring.testing.fixtures import collect, drain, frame, send_from_b
 
 pytestmark = pytest.mark.needs_root
 
@@ -24,15 +24,6 @@ def numbered(pair, n, start=0, size=60, vlan=None, src=None, ethertype=ETH_TEST)
         payload = i.to_bytes(4, "big") + bytes((i + k) & 0xFF for k in range(size))
         out.append(frame(pair.mac_a, src, ethertype, payload[: max(4, size - 14)], vlan=vlan))
     return out
-
-
-def send_from_b(pair, frames, ifname=None):
-    s = pair.b.raw_socket(ifname or pair.if_b)
-    try:
-        for f in frames:
-            s.send(f)
-    finally:
-        s.close()
 
 
 def open_in_a(pair, device=None, **kw):

@@ -36,7 +36,7 @@ from scapy.utils import EDecimal  # noqa: E402
 
 from pcap_pfring import InvalidStatusError, status  # noqa: E402
 from pcap_pfring import scapy as pfscapy  # noqa: E402
-from pcap_pfring.testing.fixtures import frame  # noqa: E402
+from pcap_pfring.testing.fixtures import frame, send_from_b  # noqa: E402
 
 pytestmark = pytest.mark.needs_root
 
@@ -49,15 +49,6 @@ def numbered(pair, n, start=0, ethertype=ETH_TEST, dst=None, vlan=None):
     return [frame(dst or pair.mac_a, pair.mac_b, ethertype,
                   i.to_bytes(4, "big") + bytes([i & 0xFF]) * 20, vlan=vlan)
             for i in range(start, start + n)]
-
-
-def send_from_b(pair, frames, ifname=None):
-    s = pair.b.raw_socket(ifname or pair.if_b)
-    try:
-        for f in frames:
-            s.send(f)
-    finally:
-        s.close()
 
 
 def rx_socket(ns, ifname):
