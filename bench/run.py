@@ -20,16 +20,18 @@ consumer at a time (pinned to CPU 0) captures them:
 Measurements (each the median of RUNS runs, with min and max):
 
 - max rate: the generator at full speed (64-byte frames, and 1500-byte
-  frames for the C and libpcap consumers): offered pps, captured pps,
-  drop %.  scapy cannot keep up with a full-speed generator, so the scapy
-  consumers get SCAPY_MAX_PPS for a few seconds and are stopped when the
-  generator stops: captured pps is what they processed in that window.
-- fixed rate: a rate the consumer keeps up with (FIXED_PPS for C and
-  libpcap consumers, PY_PPS for pcapy-ng, SCAPY_PPS for scapy): CPU time per
-  captured packet (all threads' scheduler time from just before the first
-  frame to after the last, so start-up is not counted), drop %, peak RSS.
+  frames for all but scapy): offered pps, captured pps, drop %, and the
+  consumer's CPU busy %.  scapy cannot keep up with a full-speed generator,
+  so the scapy consumers get SCAPY_MAX_PPS for a few seconds and are stopped
+  when the generator stops: captured pps is what they processed in that window.
+- fixed rate: a rate the consumer keeps up with (FIXED_PPS for all but
+  scapy, SCAPY_PPS for scapy): CPU time per captured packet (all threads'
+  scheduler time from just before the first frame to after the last, so
+  start-up is not counted), drop %, peak RSS.
 - system calls per captured packet: strace -c -f attached to pfcount and to
   the Ring.loop consumer after they are ready, for the traffic window only.
+- targets: the ratios of the benchmark issue (bench/report.py); for each
+  missed one, perf record over a fixed-rate run of the consumers it names.
 
 Results go to bench/RESULTS.md and bench/results.png.  BENCH_ONLY=a,b runs
 some consumers and prints their figures without rewriting the results.
@@ -39,7 +41,6 @@ import platform
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,15 +49,18 @@ import time
 from pcap_pfring.testing.compat import route_env
 from pcap_pfring.testing.fixtures import VethPair
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402  (bench/report.py: the arithmetic and the text)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MAX_COUNT = int(os.environ.get("BENCH_MAX_COUNT", "500000"))
 FIXED_COUNT = int(os.environ.get("BENCH_FIXED_COUNT", "200000"))
 FIXED_PPS = int(os.environ.get("BENCH_FIXED_PPS", "100000"))
-PY_PPS = int(os.environ.get("BENCH_PY_PPS", "20000"))
 SCAPY_PPS = int(os.environ.get("BENCH_SCAPY_PPS", "1000"))
 SCAPY_MAX_PPS = int(os.environ.get("BENCH_SCAPY_MAX_PPS", "20000"))
+PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
 SCAPY_SECONDS = 4
 TIMEOUT = 120
 
@@ -91,16 +95,22 @@ except KeyboardInterrupt:
 print(count[0], flush=True)
 """
 
+# pcapy-ng in its event-loop form (select on getfd(), then a non-blocking
+# dispatch): a blocking dispatch sits in libpcap's poll(), which restarts
+# after a signal, so SIGINT would never stop it once the traffic is over.
 PCAPY = """
-import signal, sys, pcapy
+import select, signal, sys, pcapy
 signal.signal(signal.SIGINT, signal.default_int_handler)
 p = pcapy.open_live(sys.argv[1], 128, 0, 100)
+p.setnonblock(1)
+fd = p.getfd()
 print("ready", flush=True)
 count = [0]
 def cb(h, d):
     count[0] += 1
 try:
     while True:
+        select.select([fd], [], [], 0.1)
         p.dispatch(-1, cb)
 except KeyboardInterrupt:
     pass
@@ -141,7 +151,7 @@ def _plain_env():
 def consumers(tmp, dev):
     """name -> (argv, env, kind, copies); kind picks the rates."""
     py = sys.executable
-    for name, code in (("ring_batch", RING_BATCH), ("ring_loop", RING_LOOP), ("pcapy", PCAPY),
+    for name, code in (("ring_batch", RING_BATCH), ("ring_loop", RING_LOOP), ("pcapy_count", PCAPY),
                        ("scapy_count", SCAPY)):
         with open(os.path.join(tmp, f"{name}.py"), "w") as f:
             f.write(code)
@@ -157,8 +167,8 @@ def consumers(tmp, dev):
         "ring_loop": (script("ring_loop"), None, "c", 1),
         "tcpdump": (tcpdump, route_env("stock"), "c", 1),
         "tcpdump_pfring": (tcpdump, route_env("ring"), "c", 1),
-        "pcapy_stock": (script("pcapy"), route_env("stock"), "py", 1),
-        "pcapy_pfring": (script("pcapy"), route_env("ring"), "py", 1),
+        "pcapy_stock": (script("pcapy_count"), route_env("stock"), "c", 1),
+        "pcapy_pfring": (script("pcapy_count"), route_env("ring"), "c", 1),
         "scapy_native": (script("scapy_count"), _plain_env(), "scapy", 1),
         "scapy_pfring": (script("scapy_count"),
                          dict(_plain_env(), PCAP_PF_RING_APPNAME="scapy-bench"), "scapy", 1),
@@ -220,14 +230,14 @@ def generator(pair, count, pps, length):
     return sent, sent / float(re.search(r'"duration_s": ([\d.]+)', res.stdout).group(1))
 
 
-def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
-    """Returns (captured, offered_pps, cpu_s, max_rss_kb)."""
+def _start(pair, name, spec):
+    """Start the consumer's copies (copy i on CPU i: a cluster's members each
+    get a core, the second one sharing CPU 1 with the generator) and wait
+    until each is capturing."""
     argv, env, _, copies = spec
     procs = []
     try:
         for i in range(copies):
-            # copy i on CPU i: a cluster's members each get a core (the paced
-            # generator shares CPU 1 with the second one)
             p = subprocess.Popen(pair.a.cmd(["taskset", "-c", str(i % 2), *argv]), env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  preexec_fn=_default_sigint)
@@ -235,20 +245,25 @@ def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
             line = _ready(name, p)
             if name.startswith("scapy") and ("pcap_pfring" in line) != (name != "scapy_native"):
                 raise RuntimeError(f"{name}: wrong socket: {line!r}")
-        cpu0 = [cpu_ns(p.pid) for p in procs]
-        _, offered = generator(pair, count, pps, length)
-        time.sleep(drain)                 # let the consumer drain its ring
-        cpu = sum(cpu_ns(p.pid) - c for p, c in zip(procs, cpu0)) / 1e9
-        rss = max(peak_rss_kb(p.pid) for p in procs)
-        for p in procs:
+    except BaseException:
+        _stop(name, procs)
+        raise
+    return procs
+
+
+def _stop(name, procs):
+    """SIGINT every copy, reap it by pid (SIGKILL after 20 s); the packets
+    they counted, summed."""
+    for p in procs:
+        if p.poll() is None:
             os.kill(p.pid, signal.SIGINT)
-        captured = 0
+    captured = 0
+    try:
         for p in procs:
             if not _reap(p, 20):
                 p.kill()
                 p.wait()
             captured += count_of(name, p.stdout.read(), p.stderr.read())
-        return captured, offered, cpu, rss
     finally:
         for p in procs:
             if p.poll() is None:
@@ -256,6 +271,21 @@ def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
                 p.wait()
             for s in (p.stdout, p.stderr):
                 s.close()
+    return captured
+
+
+def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
+    """Returns (captured, offered_pps, cpu_s, max_rss_kb)."""
+    procs = _start(pair, name, spec)
+    try:
+        cpu0 = [cpu_ns(p.pid) for p in procs]
+        _, offered = generator(pair, count, pps, length)
+        time.sleep(drain)                 # let the consumer drain its ring
+        cpu = sum(cpu_ns(p.pid) - c for p, c in zip(procs, cpu0)) / 1e9
+        rss = max(peak_rss_kb(p.pid) for p in procs)
+    finally:
+        captured = _stop(name, procs)
+    return captured, offered, cpu, rss
 
 
 def cpu_ns(pid):
@@ -275,41 +305,76 @@ def peak_rss_kb(pid):
         return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
 
 
-def median3(values):
-    return statistics.median(values), min(values), max(values)
+
+def fixed_rate(kind):
+    """(pps, frames) of the fixed-rate runs of a kind of consumer."""
+    return (SCAPY_PPS, SCAPY_PPS * 5) if kind == "scapy" else (FIXED_PPS, FIXED_COUNT)
 
 
-def syscalls_per_packet(pair, name, spec, count):
+def _strace_table(text):
+    """(total calls, [(calls, name), ...] most frequent first) of strace -c."""
+    rows = [(int(m.group(1)), m.group(2)) for m in re.finditer(
+        r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", text, re.M)
+        if m.group(2) != "total"]
+    total = re.search(r"^100\.00\s+\S+\s+\S+\s+(\d+)", text, re.M)
+    return (int(total.group(1)) if total else sum(c for c, _ in rows),
+            sorted(rows, reverse=True))
+
+
+def syscalls_per_packet(pair, name, spec, count, tmp):
     """strace -c -f attached once the consumer is ready and detached once the
-    traffic is over: the system calls of the traffic window only."""
-    argv, env, _, _ = spec
-    out = os.path.join(tempfile.gettempdir(), f"strace-{os.getpid()}.txt")
-    p = subprocess.Popen(pair.a.cmd(["taskset", "-c", "0", *argv]), env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=_default_sigint)
+    traffic is over: the system calls of the traffic window only.
+    Returns (calls, captured, calls per packet, [(calls, syscall), ...])."""
+    out = os.path.join(tmp, f"strace-{name}.txt")
+    procs = _start(pair, name, spec)
+    st = None
     try:
-        _ready(name, p)
-        st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(p.pid)],
+        st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(procs[0].pid)],
                               stderr=subprocess.DEVNULL)
         time.sleep(1.0)                   # attached to every thread
         generator(pair, count, FIXED_PPS, 64)
         time.sleep(0.5)
         st.send_signal(signal.SIGINT)     # detach: strace writes its summary
         st.wait(30)
-        os.kill(p.pid, signal.SIGINT)
-        _reap(p, 20)
-        captured = count_of(name, p.stdout.read(), p.stderr.read())
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        if st is not None and st.poll() is None:
+            st.kill()
+            st.wait()
+        captured = _stop(name, procs)
     with open(out) as f:
-        text = f.read()
-    os.unlink(out)
-    total = re.search(r"^100\.00\s+\S+\s+\S+\s+(\d+)", text, re.M)
-    calls = int(total.group(1)) if total else sum(
-        int(m.group(1)) for m in re.finditer(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)", text, re.M))
-    return calls, captured, calls / max(captured, 1)
+        calls, top = _strace_table(f.read())
+    return calls, captured, calls / max(captured, 1), top
+
+
+def profile(pair, name, spec, tmp):
+    """perf record over the traffic window of one fixed-rate run: the
+    consumer's own threads (perf record -p), or, for a cluster, both CPUs
+    (-a) so the generator and the kernel's share show too.  The top lines
+    of perf report, as text."""
+    argv, env, kind, copies = spec
+    pps, count = fixed_rate(kind)
+    data = os.path.join(tmp, f"perf-{name}.data")
+    procs = _start(pair, name, spec)
+    perf = None
+    try:
+        target = ["-a"] if copies > 1 else ["-p", ",".join(str(p.pid) for p in procs)]
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "997", "-o", data, *target],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        generator(pair, count, pps, 64)
+        perf.send_signal(signal.SIGINT)
+        perf.wait(60)
+    finally:
+        if perf is not None and perf.poll() is None:
+            perf.kill()
+            perf.wait()
+        _stop(name, procs)
+    sort = "cpu,comm,dso" if copies > 1 else "dso,sym"
+    res = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-q",
+                          "--percent-limit", "2", "--sort", sort],
+                         capture_output=True, text=True, timeout=120)
+    lines = [" ".join(ln.split()) for ln in res.stdout.splitlines() if ln.strip()]
+    return lines[:8] or [f"(no samples: {res.stderr.strip()[:200]})"]
 
 
 def machine():
@@ -323,8 +388,13 @@ def machine():
             f"Python {platform.python_version()}")
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def measure(pair, table):
-    """rows: name -> {"max": [...], "max1500": [...], "fixed": [...], "rate": pps}."""
+    """rows: name -> report's row (see bench/report.py)."""
     rows = {}
     for name, spec in table.items():
         kind = spec[2]
@@ -333,16 +403,13 @@ def measure(pair, table):
             n = SCAPY_MAX_PPS * SCAPY_SECONDS
             r["max"] = [one_run(pair, name, spec, n, SCAPY_MAX_PPS, drain=0) for _ in range(RUNS)]
             r["max_count"] = n
-            r["rate"], count = SCAPY_PPS, SCAPY_PPS * 5
         else:
             r["max"] = [one_run(pair, name, spec, MAX_COUNT, 0) for _ in range(RUNS)]
             r["max_count"] = MAX_COUNT
-            if kind == "c":
-                r["max1500"] = [one_run(pair, name, spec, MAX_COUNT // 5, 0, 1500)
-                                for _ in range(RUNS)]
-            r["rate"], count = (FIXED_PPS, FIXED_COUNT) if kind == "c" else (PY_PPS, PY_PPS * 5)
-        r["fixed"] = [one_run(pair, name, spec, count, r["rate"]) for _ in range(RUNS)]
-        r["fixed_count"] = count
+            r["max1500"] = [one_run(pair, name, spec, MAX_COUNT // 5, 0, 1500)
+                            for _ in range(RUNS)]
+        r["rate"], r["fixed_count"] = fixed_rate(kind)
+        r["fixed"] = [one_run(pair, name, spec, r["fixed_count"], r["rate"]) for _ in range(RUNS)]
         rows[name] = r
         print(name, "done", flush=True)
     return rows
@@ -352,6 +419,7 @@ def main():
     if os.geteuid() != 0:
         print("bench: needs root", file=sys.stderr)
         return 1
+    started, load0 = time.monotonic(), loadavg()
     tmp = tempfile.mkdtemp(prefix="pfring-bench-")
     subprocess.run(["gcc", "-O2", "-o", os.path.join(tmp, "ceiling"),
                     os.path.join(HERE, "ceiling.c")], check=True)
@@ -364,158 +432,155 @@ def main():
         rows = measure(pair, table)
         if only:      # a partial run: print the figures, leave the results alone
             for name, r in rows.items():
-                print(name, "max rate captured", [c for c, _, _, _ in r["max"]],
-                      "fixed-rate CPU ns/packet",
-                      [round(1e9 * cpu / max(c, 1)) for c, _, cpu, _ in r["fixed"]])
+                print(name, "max rate captured pps",
+                      [round(x) for x in report.cap_pps(r["max"], r["max_count"])],
+                      "fixed-rate CPU ns/packet", [round(x) for x in report.cpu_per_pkt(r["fixed"])])
             return 0
-        strace = {n: syscalls_per_packet(pair, n, table[n], FIXED_COUNT)
+        strace = {n: syscalls_per_packet(pair, n, table[n], FIXED_COUNT, tmp)
                   for n in ("pfcount", "ring_loop")}
+        targets = report.evaluate(rows, strace)
+        profiles = {}
+        if PROFILE and shutil.which("perf"):
+            for t in targets:
+                if t["ok"] is False:
+                    for n in t["consumers"]:
+                        if n in table and n not in profiles:
+                            profiles[n] = profile(pair, n, table[n], tmp)
+                            print(n, "profiled", flush=True)
     finally:
         pair.delete()
         shutil.rmtree(tmp, ignore_errors=True)
-    write_results(rows, strace)
-    plot(rows)
+    facts = {"machine": machine(), "load": f"{load0} before, {loadavg()} after",
+             "minutes": (time.monotonic() - started) / 60}
+    text = write_results(rows, strace, targets, profiles, facts)
+    print(text)
+    plot(rows, facts["machine"])
     return 0
 
 
-def fmt3(values, f="{:,.0f}"):
-    m, lo, hi = median3(values)
-    return f"{f.format(m)} ({f.format(lo)}..{f.format(hi)})"
+COMMANDS = """\
+make bench      # BENCH_RUNS BENCH_MAX_COUNT BENCH_FIXED_COUNT BENCH_FIXED_PPS BENCH_SCAPY_PPS
+                # BENCH_SCAPY_MAX_PPS BENCH_PROFILE=0 (no perf) BENCH_ONLY=a,b (partial)
+ceiling veth0 N T                       # bench/ceiling.c
+pfcount -i veth0 -e 1 -l 128 -d T --json -q
+python ring_batch.py veth0              # Ring.recv_batch(1024) loop (bench/run.py)
+python ring_loop.py veth0               # Ring.loop(cb) (bench/run.py)
+tcpdump -i veth0 -Q in -s 128 -w /dev/null
+pfring-run tcpdump -i veth0 -Q in -s 128 -w /dev/null
+python pcapy_count.py veth0             # pcapy-ng select(getfd) + dispatch (bench/run.py)
+pfring-run python pcapy_count.py veth0  # the same on libpcap-pfring
+python scapy_count.py veth0             # sniff(store=False, prn=count), scapy's own socket
+PCAP_PF_RING_APPNAME=scapy-bench python scapy_count.py veth0      # on rings (auto-activated)
+PCAP_PF_RING_CLUSTER_ID=21 PCAP_PF_RING_USE_CLUSTER_PER_FLOW=1 python scapy_count.py veth0  # x2
+pfsend -i veth1 -n N -l 64|1500 -b 16 -c 16 [-p PPS] -M MAC   # generator, taskset -c 1
+strace -c -f -p PID                     # attached for the traffic window only
+perf record -F 997 -p PID (-a for the cluster); perf report --no-children --sort dso,sym
+"""
 
 
-def cap_pps(runs, count):
-    """Captured packets per second of each run (the sending window)."""
-    return [c / (count / o) for c, o, _, _ in runs]
-
-
-def cpu_per_pkt(runs):
-    return [1e9 * cpu / max(c, 1) for c, _, cpu, _ in runs]
-
-
-def med(values):
-    return median3(values)[0]
-
-
-def ratio_lines(rows, strace):
-    """The targets of the benchmark issue, each with its measured ratio."""
-    def cap(n):
-        return med(cap_pps(rows[n]["max"], rows[n]["max_count"])) if n in rows else None
-
-    def cpu(n):
-        return med(cpu_per_pkt(rows[n]["fixed"])) if n in rows else None
-
-    def line(text, value, target, better):
-        if value is None:
-            return f"- {text}: not measured"
-        ok = value >= target if better == "high" else value <= target
-        return (f"- {text}: {value:.2f} (target {'>=' if better == 'high' else '<='} "
-                f"{target}) {'met' if ok else 'MISSED'}")
-
-    def div(a, b):
-        return a / b if a is not None and b else None
-
-    out = [line("pfcount CPU per packet / ceiling", div(cpu("pfcount"), cpu("ceiling")), 1.2, "low"),
-           line("pfcount captured pps / ceiling, max rate", div(cap("pfcount"), cap("ceiling")),
-                0.95, "high"),
-           line("tcpdump via libpcap-pfring / stock: captured pps",
-                div(cap("tcpdump_pfring"), cap("tcpdump")), 1.0, "high"),
-           line("tcpdump via libpcap-pfring / stock: CPU per packet",
-                div(cpu("tcpdump_pfring"), cpu("tcpdump")), 1.0, "low"),
-           line("Ring.recv_batch / pfcount: captured pps", div(cap("ring_batch"), cap("pfcount")),
-                0.5, "high"),
-           line("Ring.recv_batch / pcapy-ng on stock libpcap: captured pps",
-                div(cap("ring_batch"), cap("pcapy_stock")), 3.0, "high"),
-           line("scapy on rings / scapy's own socket: CPU per packet",
-                div(cpu("scapy_pfring"), cpu("scapy_native")), 1.0, "low"),
-           line("2 clustered scapy / 1 scapy on rings: packets per second",
-                div(cap("scapy_cluster2"), cap("scapy_pfring")), 1.7, "high")]
-    for name, (_, _, per) in strace.items():
-        out.append(line(f"{name} system calls per captured packet", per, 0.01, "low"))
-    return out
-
-
-def write_results(rows, strace):
+def write_results(rows, strace, targets, profiles, facts):
+    R = report
     lines = ["# Benchmark results", "",
-             f"Written by `make bench` on {time.strftime('%Y-%m-%d')}.  Machine: {machine()}.", "",
-             "Traffic: pfsend, 256 flows, veth pair between two namespaces; generator on CPU 1, "
-             f"consumer on CPU 0.  Median of {RUNS} runs (min..max).  Plot: `results.png`.", "",
-             "## Max rate, 64-byte frames (generator at full speed)", "",
-             f"C and libpcap consumers: {MAX_COUNT:,} frames.  scapy: {SCAPY_MAX_PPS:,} pps for "
-             f"{SCAPY_SECONDS} s, stopped with the generator (what it processed in that window).",
-             "", "| consumer | offered pps | captured pps | drop % |", "|---|---|---|---|"]
+             f"Written by `make bench` on {time.strftime('%Y-%m-%d')} in "
+             f"{facts['minutes']:.0f} minutes.  Machine: {facts['machine']}; load average "
+             f"{facts['load']}.", "",
+             "Traffic: pfsend, 256 flows (16 source x 16 destination addresses), veth pair "
+             "between two namespaces; generator on CPU 1, consumer on CPU 0 (a cluster's "
+             f"second copy on CPU 1).  Median of {RUNS} runs (min..max).  Plot: `results.png`.",
+             "", "## Max rate, 64-byte frames (generator at full speed)", "",
+             f"C, libpcap and pcapy-ng consumers: {MAX_COUNT:,} frames.  scapy: "
+             f"{SCAPY_MAX_PPS:,} pps for {SCAPY_SECONDS} s, stopped with the generator (what it "
+             "processed in that window).  Busy: the consumer's CPU time over the sending "
+             "window (100% = one core; a consumer well under 100% with no drops was "
+             "limited by the generator, not by itself).", "",
+             "| consumer | offered pps | captured pps | drop % | busy % |", "|---|---|---|---|---|"]
     for name, r in rows.items():
         n = r["max_count"]
-        drop = [100.0 * (n - c) / n for c, _, _, _ in r["max"]]
-        lines.append(f"| {name} | {fmt3([o for _, o, _, _ in r['max']])} | "
-                     f"{fmt3(cap_pps(r['max'], n))} | {fmt3(drop, '{:.1f}')} |")
+        lines.append(f"| {name} | {R.fmt3([o for _, o, _, _ in r['max']])} | "
+                     f"{R.fmt3(R.cap_pps(r['max'], n))} | {R.fmt3(R.drop_pct(r['max'], n), '{:.1f}')} | "
+                     f"{R.fmt3(R.busy_pct(r['max'], n))} |")
     lines += ["", f"## Max rate, 1500-byte frames ({MAX_COUNT // 5:,} frames)", "",
-              "| consumer | offered pps | captured pps | drop % |", "|---|---|---|---|"]
+              "| consumer | offered pps | captured pps | drop % | busy % |", "|---|---|---|---|---|"]
     for name, r in rows.items():
         if "max1500" in r:
             n = MAX_COUNT // 5
-            drop = [100.0 * (n - c) / n for c, _, _, _ in r["max1500"]]
-            lines.append(f"| {name} | {fmt3([o for _, o, _, _ in r['max1500']])} | "
-                         f"{fmt3(cap_pps(r['max1500'], n))} | {fmt3(drop, '{:.1f}')} |")
+            lines.append(f"| {name} | {R.fmt3([o for _, o, _, _ in r['max1500']])} | "
+                         f"{R.fmt3(R.cap_pps(r['max1500'], n))} | "
+                         f"{R.fmt3(R.drop_pct(r['max1500'], n), '{:.1f}')} | "
+                         f"{R.fmt3(R.busy_pct(r['max1500'], n))} |")
     lines += ["", "## Fixed rate, 64-byte frames", "",
-              "| consumer | rate (pps) | frames | CPU ns / packet | drop % | peak RSS (MiB) |",
-              "|---|---|---|---|---|---|"]
+              "CPU: user + system time of all the consumer's threads (schedstat) from just "
+              "before the first frame to 0.5 s after the last, over the packets captured.  "
+              "Capacity: 1e9 / CPU ns per packet, what one core would capture at that cost.", "",
+              "| consumer | rate (pps) | frames | CPU ns / packet | capacity (pps) | drop % | "
+              "peak RSS (MiB) |", "|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
         n = r["fixed_count"]
-        drop = [100.0 * (n - c) / n for c, _, _, _ in r["fixed"]]
         rss = [x / 1024 for _, _, _, x in r["fixed"]]
-        lines.append(f"| {name} | {r['rate']:,} | {n:,} | {fmt3(cpu_per_pkt(r['fixed']))} | "
-                     f"{fmt3(drop, '{:.1f}')} | {fmt3(rss, '{:.1f}')} |")
+        lines.append(f"| {name} | {r['rate']:,} | {n:,} | {R.fmt3(R.cpu_per_pkt(r['fixed']))} | "
+                     f"{R.fmt3(R.capacity(r['fixed']))} | {R.fmt3(R.drop_pct(r['fixed'], n), '{:.1f}')} | "
+                     f"{R.fmt3(rss, '{:.1f}')} |")
     lines += ["", "## System calls per captured packet (strace -c -f, traffic window only)", "",
-              f"strace attaches after the consumer is ready and detaches after {FIXED_COUNT:,} "
-              f"frames at {FIXED_PPS:,} pps; start-up and exit are not counted.", "",
-              "| consumer | system calls | packets | per packet |", "|---|---|---|---|"]
-    for name, (calls, captured, per) in strace.items():
-        lines.append(f"| {name} | {calls:,} | {captured:,} | {per:.4f} |")
-    lines += ["", "## Targets", ""] + ratio_lines(rows, strace)
-    lines += ["", "## Commands", "", "```",
-              "make bench      # BENCH_RUNS BENCH_MAX_COUNT BENCH_FIXED_COUNT BENCH_FIXED_PPS",
-              "                # BENCH_PY_PPS BENCH_SCAPY_PPS BENCH_SCAPY_MAX_PPS BENCH_ONLY",
-              "ceiling veth0 N T                       # bench/ceiling.c",
-              "pfcount -i veth0 -e 1 -l 128 -d T --json -q",
-              "python ring_batch.py veth0              # Ring.recv_batch(1024) loop (bench/run.py)",
-              "python ring_loop.py veth0               # Ring.loop(cb) (bench/run.py)",
-              "tcpdump -i veth0 -Q in -s 128 -w /dev/null",
-              "pfring-run tcpdump -i veth0 -Q in -s 128 -w /dev/null",
-              "python pcapy.py veth0                   # pcapy-ng open_live/dispatch, stock or pfring-run",
-              "python scapy_count.py veth0             # sniff(store=False, prn=count)",
-              "PCAP_PF_RING_APPNAME=scapy-bench python scapy_count.py veth0      # on rings",
-              "PCAP_PF_RING_CLUSTER_ID=21 PCAP_PF_RING_USE_CLUSTER_PER_FLOW=1 python scapy_count.py veth0  # x2",
-              "pfsend -i veth1 -n N -l 64|1500 -b 16 -c 16 [-p PPS]   # generator, taskset -c 1",
-              "strace -c -f -p PID                     # attached for the traffic window",
-              "```", ""]
+              "Method: strace attaches (`-p`) after the consumer printed that it is ready (or "
+              "1 s after start for pfcount) and is detached 0.5 s after the generator's last "
+              f"frame ({FIXED_COUNT:,} frames at {FIXED_PPS:,} pps); start-up and exit are not "
+              "counted.", "",
+              "| consumer | system calls | packets | per packet | most frequent |",
+              "|---|---|---|---|---|"]
+    for name, (calls, captured, per, top) in strace.items():
+        most = ", ".join(f"{s} {c:,}" for c, s in top[:3])
+        lines.append(f"| {name} | {calls:,} | {captured:,} | {per:.4f} | {most} |")
+    lines += ["", "## Targets", "",
+              "pps targets compare captured pps at max rate; when both consumers captured all "
+              "that was offered the ratio only compares the generator's speed in two sets of "
+              "runs, so they are judged on one-core capacity instead (said on the line).", ""]
+    lines += [t["line"] for t in targets]
+    missed = [t for t in targets if t["ok"] is False]
+    if missed:
+        lines += ["", "## Profiles of the misses", "",
+                  "`perf record -F 997` over one fixed-rate run of each consumer named by a "
+                  "missed target (`-p` on the consumer; `-a` for the cluster, sorted by CPU and "
+                  "command, so the generator and the kernel's share show).  Top entries of "
+                  "`perf report --no-children`, 2% and up.", ""]
+        for t in missed:
+            lines.append(f"- {t['text']}: profiled " +
+                         ", ".join(n for n in t["consumers"] if n in profiles) + ".")
+        for name, top in profiles.items():
+            lines += ["", f"### {name}", "", "```", *top, "```"]
+    lines += ["", "## Commands", "", "```", *COMMANDS.splitlines(), "```", ""]
+    text = "\n".join(lines)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
+        f.write(text)
+    return text
 
 
-def plot(rows):
+def plot(rows, machine_text):
     """bench/results.png: captured pps at max rate and CPU ns per packet at
-    the fixed rate, per consumer (log scales)."""
+    the fixed rate, per consumer (log scales; bars at the median, whiskers
+    from min to max)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     names = list(rows)
-    caps = [med(cap_pps(rows[n]["max"], rows[n]["max_count"])) for n in names]
-    cpus = [med(cpu_per_pkt(rows[n]["fixed"])) for n in names]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5))
-    a.barh(names, caps, color="#3a7dc9")
-    a.set_xscale("log")
-    a.set_xlabel("captured packets per second, max rate, 64-byte frames (log)")
-    b.barh(names, cpus, color="#d9822b")
-    b.set_xscale("log")
-    b.set_xlabel("CPU ns per captured packet, fixed rate (log)")
-    for ax, values in ((a, caps), (b, cpus)):
+    caps = [report.median3(report.cap_pps(rows[n]["max"], rows[n]["max_count"])) for n in names]
+    cpus = [report.median3(report.cpu_per_pkt(rows[n]["fixed"])) for n in names]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, values, color, label in (
+            (a, caps, "#3a7dc9", "captured packets per second, max rate, 64-byte frames (log)"),
+            (b, cpus, "#d9822b", "CPU ns per captured packet, fixed rate (log)")):
+        meds = [m for m, _, _ in values]
+        err = [[m - lo for m, lo, _ in values], [hi - m for m, _, hi in values]]
+        ax.barh(names, meds, color=color, xerr=err, ecolor="#333333", capsize=3)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
         ax.invert_yaxis()
-        for i, v in enumerate(values):
-            ax.text(v, i, f" {v:,.0f}", va="center", fontsize=8)
-    fig.suptitle(f"pcap-pfring consumers side by side ({machine()})", fontsize=10)
+        for i, v in enumerate(meds):
+            ax.text(v, i, f" {v:,.0f}", va="bottom", fontsize=8)
+    fig.suptitle(f"pcap-pfring consumers side by side, median of {RUNS} runs ({machine_text})",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(HERE, "results.png"), dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

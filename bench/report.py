@@ -1,0 +1,148 @@
+"""The arithmetic and the text of bench/RESULTS.md, apart from measuring.
+
+A run is a tuple ``(captured, offered_pps, cpu_s, max_rss_kb)``; a row is
+one consumer's runs::
+
+    {"max": [run, ...], "max_count": N,          # 64-byte frames, full speed
+     "max1500": [run, ...],                       # 1500-byte frames (optional)
+     "fixed": [run, ...], "fixed_count": N, "rate": PPS}
+
+Nothing here touches the system, so tests/unit checks it without root.
+"""
+import statistics
+
+# A consumer that captured at least this share of what was offered kept up
+# with the generator: its pps says how fast pfsend went, not how fast it reads.
+KEPT_UP = 0.995
+
+
+def median3(values):
+    """(median, min, max)."""
+    return statistics.median(values), min(values), max(values)
+
+
+def med(values):
+    return statistics.median(values)
+
+
+def fmt3(values, f="{:,.0f}"):
+    m, lo, hi = median3(values)
+    return f"{f.format(m)} ({f.format(lo)}..{f.format(hi)})"
+
+
+def cap_pps(runs, count):
+    """Captured packets per second of each run, over the sending window."""
+    return [c * o / count for c, o, _, _ in runs]
+
+
+def drop_pct(runs, count):
+    return [100.0 * (count - c) / count for c, _, _, _ in runs]
+
+
+def busy_pct(runs, count):
+    """The consumer's CPU time as a share of the sending window (100 = a
+    whole core)."""
+    return [100.0 * cpu * o / count for _, o, cpu, _ in runs]
+
+
+def cpu_per_pkt(runs):
+    """CPU ns per captured packet of each run."""
+    return [1e9 * cpu / max(c, 1) for c, _, cpu, _ in runs]
+
+
+def capacity(runs):
+    """What one core would capture at that CPU cost per packet: 1e9 / ns."""
+    return [1e9 / max(ns, 1e-9) for ns in cpu_per_pkt(runs)]
+
+
+def kept_up(row):
+    """True if the median max-rate run captured (almost) all it was offered."""
+    return med([c / row["max_count"] for c, _, _, _ in row["max"]]) >= KEPT_UP
+
+
+def verdict(value, target, better):
+    """'met' or 'MISSED by N%' for value against target; better is 'high'
+    (value >= target) or 'low' (value < target for 'lt', <= for 'low')."""
+    if better == "high":
+        ok = value >= target
+        short = 100.0 * (1 - value / target) if target else 0.0
+    elif better == "lt":
+        ok = value < target
+        short = 100.0 * (value / target - 1) if target else 0.0
+    else:
+        ok = value <= target
+        short = 100.0 * (value / target - 1) if target else 0.0
+    if ok:
+        return True, "met"
+    return False, f"MISSED by {short:.1f}%" if short < 10 else f"MISSED by {short:.0f}%"
+
+
+def _sign(better):
+    return {"high": ">=", "low": "<=", "lt": "<"}[better]
+
+
+# (key, text, numerator, denominator, measure, target, better)
+# measure: "pps" (captured pps at max rate), "cpu" (CPU ns per packet at the
+# fixed rate), "syscalls" (per packet, numerator only).
+TARGETS = [
+    ("pfcount_cpu", "pfcount CPU per packet / ceiling", "pfcount", "ceiling", "cpu", 1.2, "low"),
+    ("pfcount_pps", "pfcount captured pps / ceiling, max rate", "pfcount", "ceiling", "pps",
+     0.95, "high"),
+    ("tcpdump_pps", "tcpdump via libpcap-pfring / stock: captured pps", "tcpdump_pfring",
+     "tcpdump", "pps", 1.0, "high"),
+    ("tcpdump_cpu", "tcpdump via libpcap-pfring / stock: CPU per packet", "tcpdump_pfring",
+     "tcpdump", "cpu", 1.0, "low"),
+    ("batch_pfcount", "Ring.recv_batch / pfcount: captured pps", "ring_batch", "pfcount", "pps",
+     0.5, "high"),
+    ("batch_pcapy", "Ring.recv_batch / pcapy-ng on stock libpcap: captured pps", "ring_batch",
+     "pcapy_stock", "pps", 3.0, "high"),
+    ("scapy_cpu", "scapy on rings / scapy's own socket: CPU per packet", "scapy_pfring",
+     "scapy_native", "cpu", 1.0, "low"),
+    ("scapy_cluster", "2 clustered scapy / 1 scapy on rings: captured pps", "scapy_cluster2",
+     "scapy_pfring", "pps", 1.7, "high"),
+    ("pfcount_sys", "pfcount system calls per captured packet", "pfcount", None, "syscalls",
+     0.01, "lt"),
+    ("ring_loop_sys", "Ring.loop system calls per captured packet", "ring_loop", None, "syscalls",
+     0.01, "lt"),
+]
+
+
+def evaluate(rows, strace):
+    """One dict per target: key, text, line (for RESULTS.md), ok (None when
+    not measured) and the consumers a profile of a miss should look at."""
+    out = []
+    for key, text, a, b, measure, target, better in TARGETS:
+        res = {"key": key, "text": text, "consumers": [a] if b is None else [a, b], "ok": None}
+        note = ""
+        if measure == "syscalls":
+            if a not in strace:
+                res["line"] = f"- {text}: not measured"
+                out.append(res)
+                continue
+            value = strace[a][2]
+            shown = f"{value:.4f}"
+        elif a not in rows or b not in rows:
+            res["line"] = f"- {text}: not measured"
+            out.append(res)
+            continue
+        elif measure == "cpu":
+            value = med(cpu_per_pkt(rows[a]["fixed"])) / med(cpu_per_pkt(rows[b]["fixed"]))
+            shown = f"{value:.2f}"
+        else:
+            ra, rb = rows[a], rows[b]
+            value = (med(cap_pps(ra["max"], ra["max_count"])) /
+                     med(cap_pps(rb["max"], rb["max_count"])))
+            shown = f"{value:.2f}"
+            if kept_up(ra) and kept_up(rb):
+                # Both read all the generator gave them: the pps ratio only
+                # compares pfsend's speed in two sets of runs.  Judge on what
+                # a core could do at each one's CPU cost per packet instead.
+                cap = med(capacity(ra["fixed"])) / med(capacity(rb["fixed"]))
+                note = (f"; both captured all that was offered (generator-bound), so judged "
+                        f"on one-core capacity (1e9 / CPU ns per packet): {cap:.2f}")
+                value = cap
+        ok, word = verdict(value, target, better)
+        res.update(ok=ok, value=value,
+                   line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")
+        out.append(res)
+    return out
