@@ -55,9 +55,14 @@ def capacity(runs):
     return [1e9 / max(ns, 1e-9) for ns in cpu_per_pkt(runs)]
 
 
+def capture_share(row):
+    """Median share of the offered frames captured at max rate."""
+    return med([c / row["max_count"] for c, _, _, _ in row["max"]])
+
+
 def kept_up(row):
     """True if the median max-rate run captured (almost) all it was offered."""
-    return med([c / row["max_count"] for c, _, _, _ in row["max"]]) >= KEPT_UP
+    return capture_share(row) >= KEPT_UP
 
 
 def verdict(value, target, better):
@@ -135,12 +140,14 @@ def evaluate(rows, strace):
             shown = f"{value:.2f}"
             if kept_up(ra) and kept_up(rb):
                 # Both read all the generator gave them: the pps ratio only
-                # compares pfsend's speed in two sets of runs.  Judge on what
-                # a core could do at each one's CPU cost per packet instead.
+                # compares pfsend's speed in two sets of runs.  Judge on the
+                # share of the offered frames each captured, and show what a
+                # core could do at each one's CPU cost per packet.
+                value = capture_share(ra) / capture_share(rb)
                 cap = med(capacity(ra["fixed"])) / med(capacity(rb["fixed"]))
-                note = (f"; both captured all that was offered (generator-bound), so judged "
-                        f"on one-core capacity (1e9 / CPU ns per packet): {cap:.2f}")
-                value = cap
+                note = (f"; both captured all that was offered (generator-bound), so judged on "
+                        f"the captured share of the offered frames: {value:.2f}; one-core "
+                        f"capacity ratio (1e9 / CPU ns per packet) {cap:.2f}")
         ok, word = verdict(value, target, better)
         res.update(ok=ok, value=value,
                    line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")

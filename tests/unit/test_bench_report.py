@@ -60,14 +60,19 @@ def test_evaluate_cpu_and_unmeasured():
     assert by_key["pfcount_sys"]["ok"] is None
 
 
-def test_evaluate_pps_generator_bound_uses_capacity():
-    # both captured all 1000 frames: judged on 1e9 / CPU ns per packet
-    rows = {"ring_batch": row([run(1000, offered=90_000.0)], 1000, [run(1000, cpu_s=2e-3)]),
-            "pcapy_stock": row([run(1000)], 1000, [run(1000, cpu_s=0.5e-3)])}
-    t = {t["key"]: t for t in report.evaluate(rows, {})}["batch_pcapy"]
-    assert t["value"] == 0.25
+def test_evaluate_pps_generator_bound_uses_captured_share():
+    # both captured all (or almost all) frames: the generator's speed differs
+    # between the runs, so the shares are compared; capacity is shown
+    rows = {"tcpdump_pfring": row([run(996, offered=90_000.0)], 1000, [run(1000, cpu_s=2e-3)]),
+            "tcpdump": row([run(1000)], 1000, [run(1000, cpu_s=0.5e-3)])}
+    t = {t["key"]: t for t in report.evaluate(rows, {})}["tcpdump_pps"]
+    assert t["value"] == 0.996
     assert t["ok"] is False
-    assert "generator-bound" in t["line"] and t["line"].endswith("MISSED by 92%")
+    assert t["line"] == (
+        "- tcpdump via libpcap-pfring / stock: captured pps: 0.90; both captured all that was "
+        "offered (generator-bound), so judged on the captured share of the offered frames: "
+        "1.00; one-core capacity ratio (1e9 / CPU ns per packet) 0.25 (target >= 1.0) "
+        "MISSED by 0.4%")
 
 
 def test_evaluate_pps_consumer_bound_and_syscalls():
