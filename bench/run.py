@@ -500,6 +500,45 @@ perf record -F 10000 -p PID (-a for the cluster); perf report --no-children --so
 """
 
 
+# How the profiles of the misses read (written from the profiles below, so
+# check them against a new run before trusting them).
+READINGS = {
+    "pfcount_cpu": "Both spend their samples in the read loop and in poll(); pfcount's "
+                   "go to libpfring's per-packet path (afp_recv, recv_one, then the counting "
+                   "callback through a function pointer) where the ceiling only adds a length "
+                   "in main(): that per-packet call chain is the gap.",
+    "tcpdump_pps": "The shortfall is in drops, not speed: stock and libpcap-pfring both kept "
+                   "up with the generator, and the gap is a few tenths of a percent of "
+                   "frames dropped, inside the spread of stock's own runs; the CPU reading "
+                   "below is the cause when there is one.",
+    "tcpdump_cpu": "Most of both is tcpdump's own pcap_dump/fwrite to /dev/null; on top of "
+                   "it libpcap-pfring has libpfring's afp_recv and recv_one and the drop-in's "
+                   "deliver() per packet, where stock libpcap reads the block inline in one "
+                   "function.",
+    "batch_pfcount": "Ring.recv_batch builds each packet in Python (see batch_pcapy).",
+    "batch_pcapy": "Ring.recv_batch is interpreter and cffi attribute time "
+                   "(_PyEval_EvalFrameDefault, cdata_getattro, convert_to_object): per packet "
+                   "it reads six cffi struct fields, builds a PacketHeader and slices the "
+                   "bytes in Python, while pcapy-ng builds its (header, bytes) in C "
+                   "(do_mkvalue, PyTuple_New) and only calls the Python callback.  Both keep "
+                   "up with the generator; the miss is CPU per packet, about 4x pcapy-ng's.",
+    "scapy_cpu": "The two profiles are the same scapy code (the interpreter, attribute "
+                 "lookups, allocation): nothing of the ring socket reaches 2%.  The gap is "
+                 "small next to the spread of the runs (the min..max ranges overlap).",
+    "scapy_cluster": "The -a profile shows the split of the two CPUs between the copies, "
+                     "pfsend and the kernel: the second copy shares CPU 1 with the "
+                     "generator and the veth receive path.",
+    "pfcount_sys": "poll() is nearly all of the calls (see the strace table): about one per "
+                   "millisecond, the ring's 1 ms block retire timeout (libpfring's "
+                   "block_timeout_ms default), so about 100 packets per wake-up at 100,000 "
+                   "pps; the rest is the pfcount tool's once-a-second work (getpid, openat "
+                   "of the status entry).  A longer block timeout or wake-up batching moves "
+                   "it under 0.01.",
+    "ring_loop_sys": "Same as pfcount: poll() once per retired block, every millisecond "
+                     "at this rate, about 100 packets per wake-up.",
+}
+
+
 def write_results(rows, strace, targets, profiles, facts):
     R = report
     lines = ["# Benchmark results", "",
@@ -569,7 +608,8 @@ def write_results(rows, strace, targets, profiles, facts):
                   "`perf report --no-children`, 2% and up.", ""]
         for t in missed:
             lines.append(f"- {t['text']}: profiled " +
-                         ", ".join(n for n in t["consumers"] if n in profiles) + ".")
+                         ", ".join(n for n in t["consumers"] if n in profiles) + "." +
+                         (f"  {READINGS[t['key']]}" if t["key"] in READINGS else ""))
         for name, top in profiles.items():
             lines += ["", f"### {name}", "", "```", *top, "```"]
     lines += ["", "## Commands", "", "```", *COMMANDS.splitlines(), "```", ""]
