@@ -18,7 +18,7 @@ import threading
 import time
 
 from ..cli.pfring_run import libdir
-from .fixtures import default_sigint
+from .fixtures import default_sigint, send_frames
 
 ROUTES = ("ring", "fallback", "stock")
 
@@ -110,16 +110,7 @@ def flow_of(frame):
     return int(text.split(b" ")[1])
 
 
-def send(ns, ifname, frames, gap=0.0):
-    """Send frames from an AF_PACKET socket on ifname inside ns."""
-    s = ns.raw_socket(ifname)
-    try:
-        for f in frames:
-            s.send(f)
-            if gap:
-                time.sleep(gap)
-    finally:
-        s.close()
+send = send_frames     # the compat suites' name for it
 
 
 # -- pcap files ------------------------------------------------------------

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -151,15 +152,22 @@ def frame(dst, src, ethertype=0x88B5, payload=b"", vlan=None):
     return f + b"\0" * max(0, 60 - len(f))
 
 
-def send_from_b(pair, frames, ifname=None):
-    """Send frames from an AF_PACKET socket on b's end of ``pair`` (or on
-    ``ifname`` in namespace b)."""
-    s = pair.b.raw_socket(ifname or pair.if_b)
+def send_frames(ns, ifname, frames, gap=0.0):
+    """Send frames from an AF_PACKET socket on ifname inside ns, ``gap``
+    seconds apart."""
+    s = ns.raw_socket(ifname)
     try:
         for f in frames:
             s.send(f)
+            if gap:
+                time.sleep(gap)
     finally:
         s.close()
+
+
+def send_from_b(pair, frames, ifname=None):
+    """Send frames from b's end of ``pair`` (or from ``ifname`` in b)."""
+    send_frames(pair.b, ifname or pair.if_b, frames)
 
 
 def needs_root():
@@ -168,7 +176,6 @@ def needs_root():
 
 def collect(ring, n, timeout=5.0):
     """Receive until ``n`` packets arrived or ``timeout`` seconds passed."""
-    import time
     out = []
     deadline = time.monotonic() + timeout
     while len(out) < n and time.monotonic() < deadline:

@@ -28,7 +28,7 @@ import struct
 import time
 
 from .cluster_ref import cluster_hash
-from .fixtures import frame
+from .fixtures import frame, send_frames
 
 KINDS = ("ipv4", "ipv6", "vlan", "frag4", "frag6")
 
@@ -101,16 +101,8 @@ def send(pair, rx_frames, tx_frames=(), settle=0.2):
     """``rx_frames`` sent from b (received on a's veth), ``tx_frames`` from a
     (transmitted on it, so outgoing for a's rings); then ``settle`` seconds
     for the last ones to be delivered."""
-    sb = pair.b.raw_socket(pair.if_b)
-    sa = pair.a.raw_socket(pair.if_a)
-    try:
-        for f in rx_frames:
-            sb.send(f)
-        for f in tx_frames:
-            sa.send(f)
-    finally:
-        sb.close()
-        sa.close()
+    send_frames(pair.b, pair.if_b, rx_frames)
+    send_frames(pair.a, pair.if_a, tx_frames)
     time.sleep(settle)
 
 

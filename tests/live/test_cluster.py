@@ -14,7 +14,7 @@ import time
 import pytest
 
 from pcap_pfring import ClusterType, InvalidArgumentError, NotSupportedError, Ring
-from pcap_pfring.testing.fixtures import drain, frame
+from pcap_pfring.testing.fixtures import drain, frame, send_from_b
 from pcap_pfring.testing.flows import ipv4, l4, make_flows, predicted, send
 
 pytestmark = pytest.mark.needs_root
@@ -124,10 +124,7 @@ def test_remove_from_cluster(veth_pair):
             r.set_cluster(21, ClusterType.ROUND_ROBIN)
             r.enable()
         rings[0].remove_from_cluster()
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
+        send_from_b(veth_pair, frames)
         counts = [len(drain(r)) for r in rings]
     finally:
         for r in rings:

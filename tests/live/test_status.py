@@ -16,7 +16,7 @@ import time
 import pytest
 
 from pcap_pfring import Direction, InvalidArgumentError, Ring, SocketMode, lib, status
-from pcap_pfring.testing.fixtures import collect, frame
+from pcap_pfring.testing.fixtures import collect, frame, send_from_b
 
 pytestmark = pytest.mark.needs_root
 
@@ -142,10 +142,7 @@ def test_counters_are_rewritten_by_the_worker(veth_pair):
     with open_in_a(veth_pair) as ring:
         ring.set_bpf_filter(f"ether proto {ETH_TEST:#x}")
         ring.enable()
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
+        send_from_b(veth_pair, frames)
         assert len(collect(ring, 37)) == 37
         # No configuration call from here on: only the worker rewrites the file.
         f = wait_until(lambda: (x := fields(ring))["Tot Read"] == "37" and
@@ -200,10 +197,7 @@ def test_inline_mode_refreshes_from_the_read_path_without_a_thread(veth_pair):
         assert p.stdout.readline().strip() == "1"          # no worker thread
         frames = [frame(veth_pair.mac_a, veth_pair.mac_b, ETH_TEST, bytes([i]) * 30)
                   for i in range(23)]
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
+        send_from_b(veth_pair, frames)
         p.stdin.write("go\n")
         p.stdin.flush()
         out, _ = p.communicate(timeout=30)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pcap_pfring.testing.fixtures import frame
+from pcap_pfring.testing.fixtures import frame, send_from_b
 from pcap_pfring.testing.procs import Process
 
 pytestmark = pytest.mark.needs_root
@@ -227,10 +227,7 @@ def test_pfdump_writes_the_sent_frames(veth_pair, tmp_path):
     before = time.time()
     with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
                "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b5") as p:
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
+        send_from_b(veth_pair, frames)
         rc, stdout, stderr = p.finish()
     assert rc == 0, stderr
     assert stdout.splitlines()[-1] == f"Saved 20 packets on {out}"
@@ -247,10 +244,7 @@ def test_pfdump_snaplen_and_stats_lines(veth_pair, tmp_path):
     frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, bytes([i]) * 200) for i in range(5)]
     with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
                "-s", "64", "-d", "2.4", "-t", "1", "-f", "ether proto 0x88b5") as p:
-        s = veth_pair.b.raw_socket(veth_pair.if_b)
-        for f in frames:
-            s.send(f)
-        s.close()
+        send_from_b(veth_pair, frames)
         rc, stdout, stderr = p.finish()
     assert rc == 0, stderr
     lines = stdout.splitlines()
