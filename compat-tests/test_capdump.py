@@ -100,6 +100,26 @@ def test_breakloop_from_a_signal_handler_wakes_pcap_loop(veth_pair, capdump, rou
     assert out[1] == "loop -2 after 1.0 s, 0 packets"
 
 
+@pytest.mark.parametrize("route", ["ring", "stock"])
+def test_reads_in_pieces_lose_and_repeat_nothing(veth_pair, capdump, route):
+    """A backlog read by pcap_dispatch(3), two pcap_next_ex, a pcap_loop
+    broken from its callback after 4 and a pcap_loop for the rest: every
+    frame once, in order (the ring reads a burst at a time and keeps what a
+    count or a break left for the next call)."""
+    rx, _ = flow_frames(veth_pair, 40)
+    p = start(veth_pair.a, capdump, route, "-m", "pieces", "-n", str(len(rx)), "-t", "10",
+              "-f", "ip", veth_pair.if_a)
+    try:
+        send(veth_pair.b, veth_pair.if_b, rx)
+        out = finish(p)
+    finally:
+        p.stop()
+    pkts = [line[4:] for line in out if line.startswith("pkt ")]
+    calls = [line for line in out[1:] if not line.startswith("pkt ")]
+    assert calls == ["dispatch 3", "next_ex 1", "next_ex 1", "loop -2", "loop 0"]
+    assert pkts == [f.hex() for f in rx]
+
+
 @pytest.mark.parametrize("route", ["ring", "fallback", "stock"])
 def test_nonblocking_dispatch_returns_at_once(veth_pair, capdump, route):
     rx, _ = flow_frames(veth_pair, 5)

@@ -240,13 +240,13 @@ static void afp_wake(pfring *ring)
 /* ------------------------------------------------------------------------ */
 /* Receiving                                                                 */
 
-static inline u_char *reinsert_vlan(struct tpacket3_hdr *h, u_char *pkt,
-                                    struct pfring_pkthdr *hdr)
+/* The kernel moved the frame's VLAN tag into metadata: write it back in
+ * front of the EtherType, in the headroom PACKET_RESERVE keeps.  Returns the
+ * frame's new start (4 bytes earlier). */
+static inline u_char *reinsert_vlan(struct tpacket3_hdr *h, u_char *pkt)
 {
   u_int16_t tpid, tci;
 
-  if (h->tp_snaplen < 12)
-    return pkt;
   tpid = (h->hv1.tp_vlan_tpid || (h->tp_status & TP_STATUS_VLAN_TPID_VALID))
            ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
   tci = htons(h->hv1.tp_vlan_tci);
@@ -255,18 +255,20 @@ static inline u_char *reinsert_vlan(struct tpacket3_hdr *h, u_char *pkt,
   memmove(pkt, pkt + 4, 12);
   memcpy(pkt + 12, &tpid, 2);
   memcpy(pkt + 14, &tci, 2);
-  hdr->caplen += 4;
-  hdr->len += 4;
-  hdr->extended_hdr.flags |= PKT_FLAGS_VLAN_HWACCEL;
   return pkt;
 }
 
-static int afp_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_int8_t wait)
+static inline int has_vlan_meta(const struct afp_priv *p, const struct tpacket3_hdr *h)
+{
+  return !p->keep_vlan && (h->hv1.tp_vlan_tci || (h->tp_status & TP_STATUS_VLAN_VALID)) &&
+         h->tp_snaplen >= 12;
+}
+
+/* Opens the next block, waiting for one if asked: 1 a packet is ready, 0
+ * none (or a break), <0 the interface went away. */
+static inline int ready_or_wait(pfring *ring, u_int8_t wait)
 {
   struct afp_priv *p = PRIV(ring);
-  struct tpacket3_hdr *h;
-  struct sockaddr_ll *sll;
-  u_char *pkt;
   int rc;
 
   while (!open_block(p)) {
@@ -278,7 +280,19 @@ static int afp_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_
     if (ring->break_recv_loop)
       return 0;
   }
+  return 1;
+}
 
+static int afp_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_int8_t wait)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct tpacket3_hdr *h;
+  struct sockaddr_ll *sll;
+  u_char *pkt;
+  int rc = ready_or_wait(ring, wait);
+
+  if (rc <= 0)
+    return rc;
   h = p->next;
   if (--p->pkts_left)
     p->next = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
@@ -298,12 +312,60 @@ static int afp_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_
   hdr->extended_hdr.device_id = 0;
   hdr->extended_hdr.if_index = sll->sll_ifindex;
   hdr->extended_hdr.pkt_hash = 0;
-  if (!p->keep_vlan && (h->hv1.tp_vlan_tci || (h->tp_status & TP_STATUS_VLAN_VALID)))
-    pkt = reinsert_vlan(h, pkt, hdr);
+  if (has_vlan_meta(p, h)) {
+    pkt = reinsert_vlan(h, pkt);
+    hdr->caplen += 4;
+    hdr->len += 4;
+    hdr->extended_hdr.flags |= PKT_FLAGS_VLAN_HWACCEL;
+  }
   if (hdr->caplen > ring->caplen)
     hdr->caplen = ring->caplen;
   *buffer = pkt;
   return 1;
+}
+
+/* The rest of the current block, up to max packets: one pass over the
+ * kernel's headers, nothing else touched. */
+static int afp_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max, u_int8_t wait)
+{
+  struct afp_priv *p = PRIV(ring);
+  struct tpacket3_hdr *h;
+  u_int32_t n, i, caplen = ring->caplen;
+  int rc = ready_or_wait(ring, wait);
+
+  if (rc <= 0)
+    return rc;
+  n = p->pkts_left < max ? p->pkts_left : max;
+  h = p->next;
+  for (i = 0; i < n; i++) {
+    const struct sockaddr_ll *sll =
+      (const struct sockaddr_ll *)((u_int8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+    struct pfring_burst_pkt *o = &out[i];
+    u_char *pkt = (u_char *)h + h->tp_mac;
+    u_int32_t snap = h->tp_snaplen, len = h->tp_len;
+
+    o->ts_sec = h->tp_sec;
+    o->ts_nsec = h->tp_nsec;
+    o->if_index = sll->sll_ifindex;
+    o->rx_direction = sll->sll_pkttype != PACKET_OUTGOING;
+    o->flags = 0;
+    if (__builtin_expect(has_vlan_meta(p, h), 0)) {
+      pkt = reinsert_vlan(h, pkt);
+      snap += 4;
+      len += 4;
+      o->flags = PKT_FLAGS_VLAN_HWACCEL;
+    }
+    o->data = pkt;
+    o->caplen = snap < caplen ? snap : caplen;
+    o->len = len;
+    h = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
+  }
+  p->pkts_left -= n;
+  if (p->pkts_left)
+    p->next = h;
+  else
+    p->release_cur = 1;       /* given back at the next call */
+  return (int)n;
 }
 
 static int afp_next_pkt_time(pfring *ring, struct timespec *ts)
@@ -843,6 +905,7 @@ static int afp_activate(pfring *ring)
   }
 
   ring->ops.recv = afp_recv;
+  ring->ops.recv_burst = afp_recv_burst;
   ring->ops.poll = afp_poll;
   ring->ops.is_pkt_available = afp_is_pkt_available;
   ring->ops.next_pkt_time = afp_next_pkt_time;

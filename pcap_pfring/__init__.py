@@ -21,6 +21,7 @@ from .errors import (
     WrongConfigurationError,
 )
 from .ring import (
+    Batch,
     ClusterType,
     Direction,
     Flags,
@@ -40,7 +41,7 @@ if _built != __version__:
         "several copies are installed; reinstall into a fresh virtual environment")
 
 __all__ = [
-    "Ring", "open_multichannel", "PacketHeader", "Stats", "Direction", "SocketMode",
+    "Ring", "open_multichannel", "Batch", "PacketHeader", "Stats", "Direction", "SocketMode",
     "ClusterType", "Flags", "PFRingError", "InvalidArgumentError", "NoPacketAvailableError",
     "NoTxSlotAvailableError", "WrongConfigurationError", "NotSupportedError",
     "NotEnoughMemoryError", "InvalidStatusError", "RingNotEnabledError",

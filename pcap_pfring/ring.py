@@ -7,31 +7,32 @@ Device names follow the grammar written above ``pfring_open`` in pfring.h::
     (eth0.100)      a literal name         any                  every interface
 
 A ring receives nothing until :meth:`Ring.enable`.  ``recv()`` returns
-``(PacketHeader, bytes)`` or ``None`` when no packet is ready; ``loop()``
-hands a callback zero-copy memoryviews; ``recv_batch(n)`` returns up to n
-packets from one C call.
+``(PacketHeader, bytes)`` or ``None`` when no packet is ready;
+``recv_batch(n)`` returns a :class:`Batch` of up to n packets from one C call,
+in place in the ring; ``loop()`` hands a callback zero-copy memoryviews.
 
-Callback protocol of :meth:`Ring.loop` (the C side is ``pp_dispatch``):
-
-1. ``loop`` wraps the ring, the user callback and a slot for an exception in
-   a ``_LoopState`` and passes a cffi handle to it down to C.
-2. C receives packets zero-copy and calls ``pp_python_packet`` for each.
-3. ``pp_python_packet`` builds the header and a memoryview over the ring
-   memory and calls the user callback.
-4. If the callback raises (KeyboardInterrupt included), the exception is
-   stored in the state and C is told to stop (return 1).
-5. C returns to ``loop`` after a batch, a stop request or a wait with no
-   packet; ``loop`` re-raises a stored exception, stops after a
-   ``breakloop()`` or the requested count, and otherwise calls C again (which
-   also lets Python run its signal handlers).
+The receive path (``pp_burst`` in helpers.c over ``pfring_recv_burst``):
+one C call takes up to a kernel block's worth of packets, with no system call,
+allocation or copy per packet, and writes one fixed-size record per packet
+(offset, lengths, interface, time stamp, direction).  Python unpacks the
+records with one ``struct.iter_unpack`` per batch and slices the packets out
+of a memoryview over the block.  The block goes back to the kernel at the next
+receive call on the ring, so a ``Batch`` is readable until then; ``loop()``
+keeps the packets a callback did not reach (``breakloop()`` or an exception)
+and hands them out first on the next receive call.  ``PF_RING_REENTRANT``
+rings cannot hand out pointers into the ring and copy instead.
 """
 import enum
+import struct
 
 from ._ffi import ffi, lib
 from .errors import check, make_error
 
 DEFAULT_CAPLEN = 1536
 _BATCH_BUFSIZE = 4 * 1024 * 1024
+_BURST_MAX = 4096        # packets per pp_burst call at most
+_LOOP_BURST = 256
+_REC = struct.Struct("IIIiQBB6x")   # struct pp_rec
 _WAIT_SLICE_MS = 200     # how long C waits before Python checks signals
 
 
@@ -152,6 +153,77 @@ def pp_python_packet(user, h, p):
     return 0
 
 
+class Batch:
+    """The packets of one receive call, in place in the ring (no copy).
+
+    A sequence of ``(PacketHeader, bytes)``: ``len()``, indexing and
+    iteration copy a packet's bytes out of the ring when they reach it.
+    :meth:`views` yields ``(PacketHeader, memoryview)`` without a copy, and
+    :meth:`headers` the headers alone.  The bytes stay in the ring until the
+    next receive call on it (``recv``, ``recv_batch``, ``loop``, iteration)
+    or ``close()``; reading them after that raises ``InvalidStatusError``
+    (``list(batch)`` keeps a copy).  The headers stay readable."""
+
+    __slots__ = ("_ring", "_epoch", "_recs", "_mem")
+
+    def __init__(self, ring, epoch, recs, mem):
+        self._ring = ring
+        self._epoch = epoch
+        self._recs = recs        # bytes: one struct pp_rec per packet
+        self._mem = mem          # memoryview over the packets' block
+
+    def __len__(self):
+        return len(self._recs) // _REC.size
+
+    def __repr__(self):
+        return f"<Batch of {len(self)} packets>"
+
+    def _check(self):
+        if self._ring._epoch != self._epoch:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS,
+                             "batch read after the next receive call on its ring (the packets "
+                             "went back to the kernel); keep a copy with list(batch)")
+
+    def headers(self):
+        """The ``PacketHeader`` of every packet (readable at any time)."""
+        return [PacketHeader(ts, cap, ln, ifx, rx == 1)
+                for _, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(self._recs)]
+
+    def views(self):
+        """``(PacketHeader, memoryview)`` per packet, pointing into the ring."""
+        self._check()
+        ring, epoch, mem = self._ring, self._epoch, self._mem
+        for off, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(self._recs):
+            if ring._epoch != epoch:
+                self._check()
+            yield PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap]
+
+    def __iter__(self):
+        self._check()
+        ring, epoch, mem = self._ring, self._epoch, self._mem
+        for off, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(self._recs):
+            if ring._epoch != epoch:
+                self._check()
+            yield PacketHeader(ts, cap, ln, ifx, rx == 1), bytes(mem[off:off + cap])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("batch index out of range")
+        self._check()
+        off, cap, ln, ifx, ts, rx, _ = _REC.unpack_from(self._recs, i * _REC.size)
+        return PacketHeader(ts, cap, ln, ifx, rx == 1), bytes(self._mem[off:off + cap])
+
+    def _rest(self, start, stop):
+        """Packets start..stop of this batch, as a batch of the same receive."""
+        return Batch(self._ring, self._epoch, self._recs[start * _REC.size:stop * _REC.size],
+                     self._mem)
+
+
 class Ring:
     """A capture ring on ``device`` (see the module docstring for names).
 
@@ -171,8 +243,7 @@ class Ring:
                              f"caplen {caplen} is out of range (1..{lib.MAX_CAPLEN})")
         flags = int(flags) | (lib.PF_RING_PROMISC if promisc else 0)
         self._ring = ffi.NULL
-        self._break = False
-        self._batch = None
+        self._init_state()
         self.device = device
         self.caplen = caplen
         self.flags = flags
@@ -181,14 +252,21 @@ class Ring:
             check(lib.pfring_last_open_error_code() or lib.PF_RING_ERROR_GENERIC, None)
         self._ring = ring
         self._reentrant = bool(flags & lib.PF_RING_REENTRANT)
-        self._hdr = ffi.new("struct pfring_pkthdr *")
-        self._pkt = ffi.new("u_char **")
         if appname is not None:
             self.set_application_name(appname)
         if enable:
             self.enable()
 
     # -- life cycle -----------------------------------------------------------
+
+    def _init_state(self):
+        self._break = False
+        self._batch = None       # copy-mode buffers (REENTRANT rings)
+        self._burst = None       # pp_burst's arrays, made on first use
+        self._epoch = 0          # receive calls so far: a Batch is live while equal
+        self._pending = None     # (Batch, index): packets a loop() did not reach
+        self._hdr = ffi.new("struct pfring_pkthdr *")
+        self._pkt = ffi.new("u_char **")
 
     def _h(self):
         if self._ring == ffi.NULL:
@@ -198,6 +276,8 @@ class Ring:
     def close(self):
         """Close the ring.  Closing twice is harmless."""
         ring, self._ring = self._ring, ffi.NULL
+        self._epoch += 1
+        self._pending = None
         if ring != ffi.NULL:
             lib.pfring_close(ring)
 
@@ -242,6 +322,10 @@ class Ring:
         ``wait=True`` blocks until a packet arrives or :meth:`breakloop` is
         called (then ``None``).  Signals (Ctrl-C) are handled while waiting."""
         ring = self._h()
+        if self._pending is not None:
+            batch = self._take_pending(1)
+            return batch[0]
+        self._epoch += 1
         if self._reentrant:      # several threads: nothing shared, copy mode
             hdr = ffi.new("struct pfring_pkthdr *")
             pkt = ffi.new("u_char **")
@@ -263,13 +347,52 @@ class Ring:
         check(rc, ring)
         return PacketHeader._from_c(hdr), ffi.unpack(ffi.cast("char *", pkt[0]), hdr.caplen)
 
-    def recv_batch(self, n=256, timeout=0):
-        """Up to ``n`` packets as a list of ``(PacketHeader, bytes)``.
+    def _take_pending(self, n):
+        """Up to n of the packets a loop() left, as a Batch (no C call: their
+        block is still the reader's)."""
+        batch, i = self._pending
+        stop = min(len(batch), i + n)
+        self._pending = (batch, stop) if stop < len(batch) else None
+        return batch._rest(i, stop)
 
-        Waits up to ``timeout`` seconds for the first packet (0: don't wait)."""
+    def _next_burst(self, n, timeout_ms):
+        """One pp_burst of up to n packets as a Batch (empty when none came)."""
         ring = self._h()
+        bufs = self._burst
+        if bufs is None or bufs[4] < n:
+            size = max(n, _LOOP_BURST)
+            bufs = self._burst = (ffi.new("struct pfring_burst_pkt[]", size),
+                                  ffi.new("struct pp_rec[]", size), ffi.new("u_char **"),
+                                  ffi.new("size_t *"), size)
+        burst, recs, base, span, _ = bufs
+        self._epoch += 1
+        rc = lib.pp_burst(ring, burst, n, timeout_ms, recs, base, span)
+        if rc <= 0:
+            check(rc, ring)
+            return Batch(self, self._epoch, b"", None)
+        return Batch(self, self._epoch, ffi.buffer(recs, rc * _REC.size)[:],
+                     memoryview(ffi.buffer(base[0], span[0])))
+
+    def recv_batch(self, n=256, timeout=0):
+        """Up to ``n`` packets of one kernel block, as a :class:`Batch` of
+        ``(PacketHeader, bytes)`` that points into the ring until the next
+        receive call (``list(batch)`` keeps a copy).  Waits up to ``timeout``
+        seconds for the first packet (0: don't wait).  On a
+        ``Flags.REENTRANT`` ring the packets are copied and the result is a
+        list."""
+        self._h()
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError("n must be an int")
         if n <= 0:
             return []
+        if self._pending is not None:
+            return self._take_pending(n)
+        if self._reentrant:
+            return self._recv_copied(n, timeout)
+        return self._next_burst(min(n, _BURST_MAX), max(0, int(timeout * 1000)))
+
+    def _recv_copied(self, n, timeout):
+        ring = self._h()
         if self._batch is None or len(self._batch[0]) < n:
             self._batch = (ffi.new("struct pp_pkt[]", n), ffi.new("u_char[]", _BATCH_BUFSIZE))
         meta, buf = self._batch
@@ -289,20 +412,56 @@ class Ring:
         The memoryview points into the ring and is valid only during the call.
         Runs until :meth:`breakloop`, ``count`` packets (if >= 0) or
         ``timeout`` seconds without a packet (if given).  An exception raised
-        by the callback stops the loop and is re-raised.  Returns the number
-        of packets delivered."""
+        by the callback stops the loop and is re-raised; the packets after
+        the one it was given stay for the next receive call.  Returns the
+        number of packets delivered."""
+        self._h()
+        if self._reentrant:
+            return self._loop_copied(callback, count, timeout)
+        self._break = False
+        wait_ms = _WAIT_SLICE_MS if timeout is None else max(1, int(timeout * 1000))
+        done = 0
+        try:
+            while not self._break:
+                want = _LOOP_BURST if count < 0 else min(_LOOP_BURST, count - done)
+                if want <= 0:
+                    break
+                if self._pending is not None:
+                    batch = self._take_pending(want)
+                else:
+                    batch = self._next_burst(want, wait_ms)
+                    if not batch:
+                        if timeout is not None:
+                            break
+                        continue
+                mem, i = batch._mem, 0
+                try:
+                    for off, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(batch._recs):
+                        i += 1
+                        callback(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
+                        if self._break:
+                            break
+                finally:
+                    done += i
+                    if i < len(batch):
+                        self._pending = (batch, i)
+        finally:
+            self._break = False
+        return done
+
+    def _loop_copied(self, callback, count, timeout):
+        """loop() on a REENTRANT ring: C copies each packet (pp_dispatch)."""
         ring = self._h()
         state = _LoopState(callback)
         handle = ffi.new_handle(state)
-        copybuf = ffi.new("u_char[]", self.caplen) if self._reentrant else ffi.NULL
-        copylen = self.caplen if self._reentrant else 0
+        copybuf = ffi.new("u_char[]", self.caplen)
         self._break = False
         wait_ms = _WAIT_SLICE_MS if timeout is None else max(1, int(timeout * 1000))
         while not self._break:
-            batch = 256 if count < 0 else min(256, count - state.count)
+            batch = _LOOP_BURST if count < 0 else min(_LOOP_BURST, count - state.count)
             if batch <= 0:
                 break
-            rc = lib.pp_dispatch(ring, handle, batch, wait_ms, copybuf, copylen)
+            rc = lib.pp_dispatch(ring, handle, batch, wait_ms, copybuf, self.caplen)
             if state.exc is not None:
                 exc, state.exc = state.exc, None
                 raise exc
@@ -477,11 +636,10 @@ def open_multichannel(device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE):
     rings = []
     for i in range(n):
         r = Ring.__new__(Ring)
-        r._ring, r._break, r._batch = arr[i], False, None
+        r._ring = arr[i]
+        r._init_state()
         r.device, r.caplen, r.flags = f"{device}@{i}", caplen, int(flags)
         r._reentrant = bool(int(flags) & lib.PF_RING_REENTRANT)
-        r._hdr = ffi.new("struct pfring_pkthdr *")
-        r._pkt = ffi.new("u_char **")
         rings.append(r)
     return rings
 

@@ -78,6 +78,14 @@ static void print_one(u_char *user, const struct pcap_pkthdr *h, const u_char *d
   printf("\n");
 }
 
+/* print_one, then pcap_breakloop after *user packets. */
+static void print_then_break(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+  print_one(NULL, h, data);
+  if (--*(int *)user == 0)
+    pcap_breakloop(handle);
+}
+
 /* Reads hex frames, one per line, from stdin and sends each. */
 static int send_stdin(int use_inject)
 {
@@ -195,6 +203,24 @@ int main(int argc, char **argv)
     t0 = now();
     rc = pcap_loop(handle, -1, count_one, (u_char *)&n);
     printf("loop %d after %.1f s, %d packets\n", rc, now() - t0, n);
+  } else if (strcmp(mode, "pieces") == 0) {
+    /* count packets queued while the program sleeps, read by one API after
+     * another: pcap_dispatch(3), pcap_next_ex twice, pcap_loop broken from
+     * its callback after 4, then pcap_loop for the rest */
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int left = 4, rc, i;
+    ready();
+    sleep(2);
+    printf("dispatch %d\n", pcap_dispatch(handle, 3, print_one, NULL));
+    for (i = 0; i < 2; i++) {
+      rc = pcap_next_ex(handle, &h, &data);
+      printf("next_ex %d\n", rc);
+      if (rc == 1)
+        print_one(NULL, h, data);
+    }
+    printf("loop %d\n", pcap_loop(handle, -1, print_then_break, (u_char *)&left));
+    printf("loop %d\n", pcap_loop(handle, count - 9, print_one, NULL));
   } else if (strcmp(mode, "nonblock") == 0) {
     /* pcap_dispatch returns 0 at once while nothing waits, then the packets */
     double t0 = now(), t;

@@ -100,6 +100,8 @@ HIDDEN void pcappf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* What the last live activation did, for pcap_lib_version(). */
 HIDDEN void pcappf_note_activation(const char *device, const char *fallback_reason);
 
+#define PCAPPF_BURST 256          /* packets per pfring_recv_burst */
+
 struct pcap {
   /* --- the ring's read path first --- */
   pfring *ring;
@@ -111,6 +113,11 @@ struct pcap {
   int active_poll;               /* PCAP_PF_RING_ACTIVE_POLL */
   struct pcap_pkthdr next_hdr;   /* pcap_next/pcap_next_ex */
   const u_char *next_data;
+  /* The last pfring_recv_burst and how far the reader is in it: packets
+   * not yet delivered (after a count or a break) are delivered first, before
+   * the ring is read again (their pointers are valid until then). */
+  int burst_pos, burst_n;
+  struct pfring_burst_pkt burst[PCAPPF_BURST];
   /* A user-space copy of the filter: used for every packet when the kernel
    * cannot take it or PCAP_PF_RING_USERSPACE_BPF is set (uf_always), and for
    * packets time-stamped before uf_until_ns, which may have passed the

@@ -149,6 +149,7 @@ void pcappf_ring_close(pcap_t *p)
   if (p->ring)
     pfring_close(p->ring);
   p->ring = NULL;
+  p->burst_pos = p->burst_n = 0;
   if (p->dead && sys)
     sys->pcap_close(p->dead);
   p->dead = NULL;
@@ -178,86 +179,71 @@ static int wait_packets(pcap_t *p, u_int64_t deadline_ns)
   return 1;
 }
 
-static int user_filter_rejects(pcap_t *p, const struct pfring_pkthdr *h, const u_char *pkt)
+static int user_filter_rejects(pcap_t *p, const struct pfring_burst_pkt *b)
 {
   if (!p->uf_always) {
-    if (h->extended_hdr.timestamp_ns > p->uf_until_ns) {
+    if (b->ts_sec * 1000000000ull + b->ts_nsec > p->uf_until_ns) {
       p->uf_until_ns = 0;    /* the kernel filter has it from here on */
       return 0;
     }
   }
-  if (pcappf_sys()->bpf_filter(p->uf_insns, pkt, h->len, h->caplen) != 0)
+  if (pcappf_sys()->bpf_filter(p->uf_insns, b->data, b->len, b->caplen) != 0)
     return 0;
   p->uf_rejected++;
   return 1;
 }
 
-static inline void to_pcap_header(const pcap_t *p, const struct pfring_pkthdr *h,
-                                  struct pcap_pkthdr *out)
-{
-  out->ts.tv_sec = h->ts.tv_sec;
-  if (p->tstamp_precision == PCAP_TSTAMP_PRECISION_NANO)
-    out->ts.tv_usec = (suseconds_t)(h->extended_hdr.timestamp_ns % 1000000000ull);
-  else
-    out->ts.tv_usec = h->ts.tv_usec;
-  out->caplen = h->caplen < (u_int32_t)p->snaplen ? h->caplen : (u_int32_t)p->snaplen;
-  out->len = h->len;
-}
-
-struct read_ctx {
-  pcap_t *p;
-  pcap_handler cb;
-  u_char *user;
-  int delivered;
-};
-
-static void deliver(const struct pfring_pkthdr *h, const u_char *pkt, const u_char *arg)
-{
-  struct read_ctx *c = (struct read_ctx *)arg;
-  pcap_t *p = c->p;
-  struct pcap_pkthdr ph;
-
-  if ((p->uf_until_ns || p->uf_always) && p->uf_insns && user_filter_rejects(p, h, pkt))
-    return;
-  to_pcap_header(p, h, &ph);
-  c->delivered++;
-  c->cb(c->user, &ph, pkt);
-  if (p->break_loop)
-    pfring_breakloop(p->ring);    /* stops pfring_dispatch after this packet */
-}
-
-/* Up to cnt packets (<= 0: what is queued, at most READ_BATCH_MAX), one
- * pfring_dispatch per batch; waits as libpcap does when there are none. */
+/* Up to cnt packets (<= 0: what is queued, at most READ_BATCH_MAX), read
+ * from the ring a burst at a time; waits as libpcap does when there are
+ * none.  The pcap_pkthdr is filled straight from the burst. */
 static int ring_read(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 {
-  struct read_ctx c = { p, cb, user, 0 };
+  const u_int32_t snaplen = (u_int32_t)p->snaplen;
+  const int nano = p->tstamp_precision == PCAP_TSTAMP_PRECISION_NANO;
+  int max = cnt > 0 ? cnt : READ_BATCH_MAX, delivered = 0, rc;
   u_int64_t deadline = 0;
-  int max = cnt > 0 ? cnt : READ_BATCH_MAX;
-  int rc;
+  struct pcap_pkthdr ph;
 
   for (;;) {
     if (p->break_loop) {
       p->break_loop = 0;
       return PCAP_ERROR_BREAK;
     }
-    rc = pfring_dispatch(p->ring, max - c.delivered, deliver, (const u_char *)&c);
-    if (rc < 0)
-      return ring_error(p, "receive");
-    if (p->break_loop) {
-      p->break_loop = 0;
-      return PCAP_ERROR_BREAK;
+    if (p->burst_pos >= p->burst_n) {
+      p->burst_pos = p->burst_n = 0;
+      rc = pfring_recv_burst(p->ring, p->burst, PCAPPF_BURST, 0);
+      if (rc < 0)
+        return ring_error(p, "receive");
+      if (rc == 0) {
+        if (delivered > 0 || p->nonblock || p->active_poll)
+          return delivered;
+        if (p->timeout > 0 && !deadline)
+          deadline = now_ns() + (u_int64_t)p->timeout * 1000000ull;
+        rc = wait_packets(p, deadline);
+        if (rc <= 0)
+          return rc;
+        continue;
+      }
+      p->burst_n = rc;
     }
-    if (c.delivered >= max || (rc > 0 && c.delivered > 0))
-      return c.delivered;
-    if (rc > 0)
-      continue;                   /* all filtered out in user space */
-    if (p->nonblock || p->active_poll)
-      return 0;
-    if (p->timeout > 0 && !deadline)
-      deadline = now_ns() + (u_int64_t)p->timeout * 1000000ull;
-    rc = wait_packets(p, deadline);
-    if (rc <= 0)
-      return rc;
+    while (p->burst_pos < p->burst_n) {
+      const struct pfring_burst_pkt *b = &p->burst[p->burst_pos++];
+      if (__builtin_expect((p->uf_until_ns || p->uf_always) && p->uf_insns != NULL, 0) &&
+          user_filter_rejects(p, b))
+        continue;
+      ph.ts.tv_sec = (time_t)b->ts_sec;
+      ph.ts.tv_usec = (suseconds_t)(nano ? b->ts_nsec : b->ts_nsec / 1000);
+      ph.caplen = b->caplen < snaplen ? b->caplen : snaplen;
+      ph.len = b->len;
+      delivered++;
+      cb(user, &ph, b->data);
+      if (p->break_loop) {
+        p->break_loop = 0;
+        return PCAP_ERROR_BREAK;
+      }
+      if (delivered >= max)
+        return delivered;
+    }
   }
 }
 

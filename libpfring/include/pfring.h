@@ -222,6 +222,19 @@ typedef struct {
 
 typedef struct __pfring pfring;
 
+/* pcap-pfring: one packet of pfring_recv_burst().  data points into the
+ * ring and stays valid until the next receive call on the ring. */
+struct pfring_burst_pkt {
+  const u_char *data;
+  u_int64_t ts_sec;         /* 0 with PF_RING_DO_NOT_TIMESTAMP */
+  u_int32_t ts_nsec;
+  u_int32_t caplen;
+  u_int32_t len;            /* on the wire (a re-inserted VLAN tag included) */
+  int32_t if_index;
+  u_int8_t rx_direction;    /* 1 received, 0 sent by this host */
+  u_int8_t flags;           /* PKT_FLAGS_VLAN_HWACCEL: tag put back in place */
+};
+
 typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
                                      const u_char *p, const u_char *user_bytes);
 
@@ -293,6 +306,14 @@ int pfring_loop(pfring *ring, pfringProcesssPacket looper,
  * instead of one pfring_recv per packet. */
 int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
                     const u_char *user_bytes);
+/* pcap-pfring: up to max_pkts packets at once, as pointers into the ring (no
+ * copy): the packets of one kernel block, so that every pointer stays valid
+ * until the next receive call.  Returns how many, 0 when none is ready (with
+ * wait_for_incoming_packet: after pfring_breakloop or poll_duration), <0 on
+ * error.  Sampling, user-space filters and the counters apply as for
+ * pfring_recv.  One call per batch; not on PF_RING_REENTRANT rings. */
+int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
+                      u_int8_t wait_for_incoming_packet);
 void pfring_breakloop(pfring *ring);
 /* >0 when at least the watermark of packets is queued, 0 on timeout. */
 int pfring_poll(pfring *ring, u_int wait_duration);

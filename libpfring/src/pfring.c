@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,6 +578,97 @@ PFRING_API int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket 
   if (ring->reentrant)
     pthread_mutex_unlock(&ring->rx_lock);
   return rc < 0 ? rc : n;
+}
+
+/* A backend without recv_burst: one packet per burst. */
+static int burst_of_one(pfring *ring, struct pfring_burst_pkt *b, u_int8_t wait)
+{
+  struct pfring_pkthdr hdr;
+  u_char *pkt;
+  int rc = ring->ops.recv(ring, &pkt, &hdr, wait);
+
+  if (rc <= 0)
+    return rc;
+  b->data = pkt;
+  b->ts_sec = (u_int64_t)hdr.ts.tv_sec;
+  b->ts_nsec = (u_int32_t)(hdr.extended_hdr.timestamp_ns % 1000000000ull);
+  b->caplen = hdr.caplen;
+  b->len = hdr.len;
+  b->if_index = hdr.extended_hdr.if_index;
+  b->rx_direction = hdr.extended_hdr.rx_direction;
+  b->flags = (u_int8_t)(hdr.extended_hdr.flags & PKT_FLAGS_VLAN_HWACCEL);
+  return 1;
+}
+
+/* What recv_one does per packet, over a burst: the user-space filter and
+ * the sampler drop packets (the rest move up), the counters count. */
+static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
+{
+  u_int64_t bytes = 0;
+  int i, kept = 0;
+
+  if (!ring->bpf_userspace && ring->sampling_rate <= 1) {
+    for (i = 0; i < n; i++)
+      bytes += b[i].len;
+    kept = n;
+  } else {
+    for (i = 0; i < n; i++) {
+      if (ring->bpf_userspace &&
+          !pfringint_bpf_match(&ring->bpf, b[i].data, b[i].len, b[i].caplen))
+        continue;
+      if (ring->sampling_rate > 1 && (ring->sampling_counter++ % ring->sampling_rate) != 0)
+        continue;
+      bytes += b[i].len;
+      if (kept != i)
+        b[kept] = b[i];
+      kept++;
+    }
+  }
+  if (kept > 0) {
+    ring->tot_read += (u_int64_t)kept;
+    ring->tot_bytes += bytes;
+    ring->last_pkt = (u_char *)b[kept - 1].data;
+    ring->last_pkt_len = b[kept - 1].caplen;
+    if (ring->flags & PF_RING_DO_NOT_TIMESTAMP)
+      for (i = 0; i < kept; i++)
+        b[i].ts_sec = b[i].ts_nsec = 0;
+  }
+  return kept;
+}
+
+PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
+                                 u_int8_t wait_for_incoming_packet)
+{
+  int n, rc = check_recv(ring);
+
+  if (rc < 0)
+    return rc;
+  if (!pkts)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "pkts must not be NULL");
+  if (ring->reentrant)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "a burst points into the ring, which a PF_RING_REENTRANT ring "
+                            "does not allow (use pfring_recv with a buffer)");
+  if (max_pkts == 0)
+    return 0;
+  if (max_pkts > INT_MAX)
+    max_pkts = INT_MAX;
+  pfringint_status_tick();
+  for (;;) {
+    n = ring->ops.recv_burst ? ring->ops.recv_burst(ring, pkts, max_pkts, wait_for_incoming_packet)
+                             : burst_of_one(ring, pkts, wait_for_incoming_packet);
+    if (n < 0)
+      return n;
+    if (n == 0) {
+      if (wait_for_incoming_packet)
+        ring->break_recv_loop = 0;   /* a blocking receive consumes the break */
+      return 0;
+    }
+    n = sift_burst(ring, pkts, n);
+    if (n > 0)
+      return n;
+    /* Everything filtered out in user space: look again. */
+  }
 }
 
 PFRING_API void pfring_breakloop(pfring *ring)

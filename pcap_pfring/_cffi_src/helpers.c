@@ -59,6 +59,56 @@ static int pp_wait(pfring *ring, int timeout_ms)
   }
 }
 
+/* One record of pp_burst, unpacked in Python with struct format "IIIiQBB6x". */
+struct pp_rec {
+  uint32_t offset;      /* from the burst's first packet */
+  uint32_t caplen;
+  uint32_t len;
+  int32_t if_index;
+  uint64_t ts_ns;
+  uint8_t rx;
+  uint8_t flags;
+  uint8_t pad[6];
+};
+
+/* One pfring_recv_burst, in place in the ring, after waiting up to
+ * timeout_ms for a packet (0: no wait).  recs[i] describes packet i; its
+ * bytes are at *base + offset, and *span bytes from *base cover them all
+ * (one kernel block).  Returns the count, 0, or <0. */
+static int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, int timeout_ms,
+                    struct pp_rec *recs, const u_char **base, size_t *span)
+{
+  struct timespec t0;
+  int n, i, rc;
+
+  if (max <= 0)
+    return 0;
+  n = pfring_recv_burst(ring, b, (u_int)max, 0);
+  if (n == 0 && timeout_ms > 0) {
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+      rc = pp_wait(ring, timeout_ms - (int)pp_ms_since(&t0));
+      if (rc <= 0)
+        return rc;
+      n = pfring_recv_burst(ring, b, (u_int)max, 0);
+    } while (n == 0 && pp_ms_since(&t0) < timeout_ms);   /* all filtered out */
+  }
+  if (n <= 0)
+    return n;
+  for (i = 0; i < n; i++) {
+    recs[i].offset = (uint32_t)(b[i].data - b[0].data);
+    recs[i].caplen = b[i].caplen;
+    recs[i].len = b[i].len;
+    recs[i].if_index = b[i].if_index;
+    recs[i].ts_ns = b[i].ts_sec * 1000000000ull + b[i].ts_nsec;
+    recs[i].rx = b[i].rx_direction;
+    recs[i].flags = b[i].flags;
+  }
+  *base = b[0].data;
+  *span = (size_t)(b[n - 1].data + b[n - 1].caplen - b[0].data);
+  return n;
+}
+
 /* Packets are received straight into buf (copy mode), which also works on
  * PF_RING_REENTRANT rings. */
 static int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *out,

@@ -18,6 +18,20 @@ const char *pp_build_version(void);
 int pp_recv_batch(pfring *ring, int max, int timeout_ms, struct pp_pkt *out,
                   u_char *buf, size_t bufsize);
 
+/* Ring.recv_batch() and Ring.loop(): one burst in place in the ring. */
+struct pp_rec {
+  uint32_t offset;
+  uint32_t caplen;
+  uint32_t len;
+  int32_t if_index;
+  uint64_t ts_ns;
+  uint8_t rx;
+  uint8_t flags;
+  ...;
+};
+int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, int timeout_ms,
+             struct pp_rec *recs, const u_char **base, size_t *span);
+
 /* Ring.loop(): packets are handed to the Python callback (zero-copy unless
  * copybuf is given, as REENTRANT rings need) until
  * max_pkts were delivered, timeout_ms passed without a packet, or the

@@ -13,6 +13,8 @@ int pfring_recv_parsed(pfring *ring, u_char **buffer, u_int buffer_len,
                        u_int8_t level, u_int8_t add_timestamp, u_int8_t add_hash);
 int pfring_loop(pfring *ring, pfringProcesssPacket looper,
                 const u_char *user_bytes, u_int8_t wait_for_packet);
+int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
+                      u_int8_t wait_for_incoming_packet);
 void pfring_breakloop(pfring *ring);
 int pfring_poll(pfring *ring, u_int wait_duration);
 int pfring_is_pkt_available(pfring *ring);

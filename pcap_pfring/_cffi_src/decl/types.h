@@ -101,5 +101,17 @@ struct pfring_pkthdr {
 typedef struct { u_int64_t recv; u_int64_t drop; u_int64_t shunt; ...; } pfring_stat;
 
 typedef struct __pfring pfring;
+
+struct pfring_burst_pkt {
+  const u_char *data;
+  u_int64_t ts_sec;
+  u_int32_t ts_nsec;
+  u_int32_t caplen;
+  u_int32_t len;
+  int32_t if_index;
+  u_int8_t rx_direction;
+  u_int8_t flags;
+  ...;
+};
 typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
                                      const u_char *p, const u_char *user_bytes);

@@ -1,0 +1,287 @@
+"""Burst receive: pfring_recv_burst in C, and the Batch and loop() built on
+it in Python.  Real frames through a veth pair; every packet accounted for."""
+import socket
+import threading
+import time
+
+import pytest
+
+from pcap_pfring import Batch, Flags, InvalidStatusError, Ring, ffi, lib
+from pcap_pfring.testing.fixtures import collect, drain, frame, send_from_b
+
+pytestmark = pytest.mark.needs_root
+
+ETH_TEST = 0x88B5
+
+
+def numbered(pair, n, start=0, size=100, vlan=None):
+    return [frame(pair.mac_a, pair.mac_b, ETH_TEST,
+                  i.to_bytes(4, "big") + bytes((i + k) & 0xFF for k in range(size - 18)),
+                  vlan=vlan)
+            for i in range(start, start + n)]
+
+
+def ring_in_a(pair, **kw):
+    with pair.a.enter():
+        return Ring(pair.if_a, **kw)
+
+
+def one_block_ring(pair, **kw):
+    """An enabled ring whose kernel blocks retire 300 ms after their first
+    packet: a short send lands in one block."""
+    ring = ring_in_a(pair, **kw)
+    ring.set_batching(300)
+    ring.enable()
+    return ring
+
+
+def queued(ring, n, timeout=3.0):
+    """Wait until n packets are in the ring (blocks retired included)."""
+    deadline = time.monotonic() + timeout
+    while ring.num_queued < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ring.num_queued == n
+
+
+def c_burst(ring, max_pkts, wait=0):
+    """One pfring_recv_burst: (rc, [(data, caplen, len, ifindex, rx, flags, ts_ns)])."""
+    arr = ffi.new("struct pfring_burst_pkt[]", max(1, max_pkts))
+    rc = lib.pfring_recv_burst(ring._h(), arr, max_pkts, wait)
+    out = []
+    for i in range(max(rc, 0)):
+        b = arr[i]
+        out.append((ffi.buffer(b.data, b.caplen)[:], b.caplen, b.len, b.if_index,
+                    b.rx_direction, b.flags, b.ts_sec * 10**9 + b.ts_nsec))
+    return rc, out
+
+
+# -- pfring_recv_burst ----------------------------------------------------------
+
+
+def test_c_burst_gives_every_packet_in_order_with_its_header(veth_pair):
+    frames = numbered(veth_pair, 40)
+    with veth_pair.a.enter():
+        ifindex = socket.if_nametoindex(veth_pair.if_a)
+    with one_block_ring(veth_pair) as ring:
+        before = time.time_ns()
+        send_from_b(veth_pair, frames)
+        queued(ring, 40)
+        rc1, first = c_burst(ring, 15)
+        rc2, rest = c_burst(ring, 100)
+        rc3, none = c_burst(ring, 100)
+        assert (rc1, rc2, rc3) == (15, 25, 0)
+        got = first + rest
+        assert [g[0] for g in got] == frames
+        assert all(g[1] == g[2] == len(f) for g, f in zip(got, frames))
+        assert {(g[3], g[4], g[5]) for g in got} == {(ifindex, 1, 0)}
+        stamps = [g[6] for g in got]
+        assert stamps == sorted(stamps) and before - 10**9 < stamps[0] <= time.time_ns()
+        assert ring.stats().recv == 40
+
+
+def test_c_burst_pointers_stay_valid_until_the_next_call_and_stop_at_a_block(veth_pair):
+    """With 64 KiB blocks, 100 frames of 1,400 bytes fill several blocks: each
+    burst is one block's packets, all readable after the burst returned."""
+    frames = numbered(veth_pair, 100, size=1400)
+    with ring_in_a(veth_pair) as ring:
+        ring.set_batching(5, 64 * 1024)
+        ring.enable()
+        send_from_b(veth_pair, frames)
+        queued(ring, 100)
+        got, sizes = [], []
+        while True:
+            rc, pkts = c_burst(ring, 1000)
+            if rc == 0:
+                break
+            sizes.append(rc)
+            got.extend(p[0] for p in pkts)
+    assert got == frames
+    assert len(sizes) > 1 and max(sizes) * 1400 < 64 * 1024
+
+
+def test_c_burst_sampling_filter_vlan_and_no_timestamp(veth_pair):
+    tagged = numbered(veth_pair, 4, vlan=9)
+    plain = numbered(veth_pair, 30, start=10)
+    with ring_in_a(veth_pair, flags=Flags.DO_NOT_TIMESTAMP) as ring:
+        ring.set_sampling_rate(3)
+        ring.set_batching(300)
+        ring.enable()
+        send_from_b(veth_pair, tagged + plain)
+        queued(ring, 34)
+        rc, got = c_burst(ring, 100)
+    want = (tagged + plain)[::3]
+    assert rc == len(want)
+    assert [g[0] for g in got] == want                          # tag back in place
+    assert [g[5] for g in got[:2]] == [lib.PKT_FLAGS_VLAN_HWACCEL] * 2
+    assert {g[6] for g in got} == {0}
+
+
+def test_c_burst_userspace_filter_skips_whole_bursts(veth_pair):
+    """A burst whose packets all fail the user-space filter is not returned as
+    empty: the next packets are looked at."""
+    reject = numbered(veth_pair, 20, vlan=5)
+    keep = numbered(veth_pair, 3, start=50)
+    with ring_in_a(veth_pair, flags=Flags.USERSPACE_BPF) as ring:
+        ring.set_bpf_filter(f"ether proto {ETH_TEST:#x}")
+        ring.enable()
+        send_from_b(veth_pair, reject)
+        queued(ring, 20)
+        send_from_b(veth_pair, keep)
+        queued(ring, 23)
+        rc, got = c_burst(ring, 100)
+        if rc < 3:                                # the second send is another block
+            rc2, more = c_burst(ring, 100)
+            rc, got = rc + rc2, got + more
+    assert [g[0] for g in got] == keep
+
+
+def test_c_burst_bad_calls_are_clear_errors(veth_pair):
+    with ring_in_a(veth_pair) as ring:
+        arr = ffi.new("struct pfring_burst_pkt[]", 4)
+        assert lib.pfring_recv_burst(ring._h(), arr, 4, 0) == lib.PF_RING_ERROR_RING_NOT_ENABLED
+        ring.enable()
+        assert lib.pfring_recv_burst(ring._h(), ffi.NULL, 4, 0) == \
+            lib.PF_RING_ERROR_INVALID_ARGUMENT
+        assert "NULL" in ring.last_error
+        assert lib.pfring_recv_burst(ring._h(), arr, 0, 0) == 0
+    with ring_in_a(veth_pair, flags=Flags.REENTRANT, enable=True) as ring:
+        assert lib.pfring_recv_burst(ring._h(), arr, 4, 0) == lib.PF_RING_ERROR_INVALID_ARGUMENT
+        assert "REENTRANT" in ring.last_error
+
+
+def test_c_burst_wait_is_cut_short_by_breakloop(veth_pair):
+    with ring_in_a(veth_pair, enable=True) as ring:
+        lib.pfring_set_poll_duration(ring._h(), 10000)
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("rc", c_burst(ring, 8, wait=1)[0]))
+        t.start()
+        time.sleep(0.3)
+        assert t.is_alive()
+        ring.breakloop()
+        t.join(5)
+        assert not t.is_alive() and result["rc"] == 0
+        frames = numbered(veth_pair, 2)
+        send_from_b(veth_pair, frames)
+        assert [p[0] for p in c_burst(ring, 8, wait=1)[1]] == frames   # the break was consumed
+
+
+# -- Batch ------------------------------------------------------------------------
+
+
+def test_batch_is_a_zero_copy_sequence(veth_pair):
+    frames = numbered(veth_pair, 12)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 12)
+        batch = ring.recv_batch(100, timeout=1)
+        assert isinstance(batch, Batch) and len(batch) == 12 and batch
+        assert [d for _, d in batch] == frames
+        assert batch[0][1] == frames[0] and batch[-1][1] == frames[-1]
+        assert [d for _, d in batch[2:5]] == frames[2:5]
+        with pytest.raises(IndexError):
+            batch[12]
+        views = list(batch.views())
+        assert all(isinstance(v, memoryview) and bytes(v) == f for (_, v), f in zip(views, frames))
+        assert [h.len for h in batch.headers()] == [len(f) for f in frames]
+        assert not ring.recv_batch(100)
+        assert repr(ring.recv_batch(1)) == "<Batch of 0 packets>"
+
+
+def test_batch_is_stale_after_the_next_receive(veth_pair):
+    """The block goes back to the kernel at the next receive call: reading
+    the batch then is an error that says so; headers and copies survive."""
+    frames = numbered(veth_pair, 6)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames[:3])
+        queued(ring, 3)
+        first = ring.recv_batch(10)
+        kept = list(first)
+        send_from_b(veth_pair, frames[3:])
+        queued(ring, 3)
+        second = ring.recv_batch(10)
+        with pytest.raises(InvalidStatusError, match="next receive call"):
+            first[0]
+        with pytest.raises(InvalidStatusError):
+            list(first.views())
+        assert [h.caplen for h in first.headers()] == [len(f) for f in frames[:3]]
+        assert [d for _, d in kept] == frames[:3]
+        assert [d for _, d in second] == frames[3:]
+        ring.close()
+        with pytest.raises(InvalidStatusError):
+            list(second)
+
+
+def test_iterating_a_batch_stops_at_the_next_receive(veth_pair):
+    frames = numbered(veth_pair, 4)
+    with ring_in_a(veth_pair, enable=True) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 4)
+        batch = ring.recv_batch(10)
+        it = iter(batch)
+        assert next(it)[1] == frames[0]
+        rest = drain(ring)                         # receive calls: the block is given back
+        with pytest.raises(InvalidStatusError):
+            next(it)
+        assert [d for _, d in rest] == frames[len(batch):]
+
+
+def test_reentrant_ring_batch_is_a_copied_list(veth_pair):
+    frames = numbered(veth_pair, 5)
+    with ring_in_a(veth_pair, flags=Flags.REENTRANT, enable=True) as ring:
+        send_from_b(veth_pair, frames)
+        got = collect(ring, 5)
+        assert isinstance(ring.recv_batch(1), list)
+    assert [d for _, d in got] == frames
+
+
+# -- loop() over bursts --------------------------------------------------------------
+
+
+def test_loop_count_is_exact_across_bursts(veth_pair):
+    frames = numbered(veth_pair, 700)
+    with ring_in_a(veth_pair, enable=True) as ring:
+        send_from_b(veth_pair, frames)
+        seen = []
+        assert ring.loop(lambda h, v: seen.append(bytes(v)), count=650, timeout=2) == 650
+        assert seen == frames[:650]
+        assert [d for _, d in drain(ring)] == frames[650:]
+
+
+def test_breakloop_in_a_callback_keeps_the_rest_of_the_burst(veth_pair):
+    """breakloop() after packet 10 of a queued burst: the next receive calls
+    (recv, recv_batch, loop) hand out 11.. in order; nothing lost or repeated."""
+    frames = numbered(veth_pair, 60)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 60)
+        seen = []
+
+        def cb(h, view):
+            seen.append(bytes(view))
+            if len(seen) == 10:
+                ring.breakloop()
+
+        assert ring.loop(cb, timeout=1) == 10
+        assert ring.recv()[1] == frames[10]
+        assert [d for _, d in ring.recv_batch(5)] == frames[11:16]
+        rest = []
+        assert ring.loop(lambda h, v: rest.append(bytes(v)), timeout=0.5) == 44
+    assert seen + [frames[10]] + frames[11:16] + rest == frames
+
+
+def test_callback_exception_keeps_the_rest_of_the_burst(veth_pair):
+    frames = numbered(veth_pair, 20)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 20)
+        seen = []
+
+        def cb(h, view):
+            seen.append(bytes(view))
+            if len(seen) == 5:
+                raise KeyError("fifth")
+
+        with pytest.raises(KeyError, match="fifth"):
+            ring.loop(cb, timeout=1)
+        assert [d for _, d in drain(ring)] == frames[5:]
+    assert seen == frames[:5]
