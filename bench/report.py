@@ -140,14 +140,14 @@ def evaluate(rows, strace):
             shown = f"{value:.2f}"
             if kept_up(ra) and kept_up(rb):
                 # Both read all the generator gave them: the pps ratio only
-                # compares pfsend's speed in two sets of runs.  Judge on the
-                # share of the offered frames each captured, and show what a
-                # core could do at each one's CPU cost per packet.
-                value = capture_share(ra) / capture_share(rb)
-                cap = med(capacity(ra["fixed"])) / med(capacity(rb["fixed"]))
+                # compares pfsend's speed in two sets of runs.  Judge on what
+                # one core would capture at each one's CPU cost per packet,
+                # and show the captured shares beside it.
+                share = capture_share(ra) / capture_share(rb)
+                value = med(capacity(ra["fixed"])) / med(capacity(rb["fixed"]))
                 note = (f"; both captured all that was offered (generator-bound), so judged on "
-                        f"the captured share of the offered frames: {value:.2f}; one-core "
-                        f"capacity ratio (1e9 / CPU ns per packet) {cap:.2f}")
+                        f"one-core capacity (1e9 / CPU ns per packet at the fixed rate): "
+                        f"{value:.2f}; captured shares {share:.2f}")
         ok, word = verdict(value, target, better)
         res.update(ok=ok, value=value,
                    line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")

@@ -159,21 +159,22 @@ class Batch:
     A sequence of ``(PacketHeader, bytes)``: ``len()``, indexing and
     iteration copy a packet's bytes out of the ring when they reach it.
     :meth:`views` yields ``(PacketHeader, memoryview)`` without a copy, and
-    :meth:`headers` the headers alone.  The bytes stay in the ring until the
-    next receive call on it (``recv``, ``recv_batch``, ``loop``, iteration)
-    or ``close()``; reading them after that raises ``InvalidStatusError``
-    (``list(batch)`` keeps a copy).  The headers stay readable."""
+    :meth:`headers` the headers alone.  A batch is readable until the next
+    receive call on its ring (``recv``, ``recv_batch``, ``loop``, iteration)
+    or ``close()``, when the kernel gets the packets' block back; reading it
+    after that raises ``InvalidStatusError`` (``list(batch)`` keeps a copy).
+    Nothing is built until it is read: ``len()`` costs nothing per packet."""
 
-    __slots__ = ("_ring", "_epoch", "_recs", "_mem")
+    __slots__ = ("_ring", "_epoch", "_start", "_stop")
 
-    def __init__(self, ring, epoch, recs, mem):
+    def __init__(self, ring, epoch, start, stop):
         self._ring = ring
-        self._epoch = epoch
-        self._recs = recs        # bytes: one struct pp_rec per packet
-        self._mem = mem          # memoryview over the packets' block
+        self._epoch = epoch      # the ring's receive call that made it
+        self._start = start      # its packets in the ring's burst records
+        self._stop = stop
 
     def __len__(self):
-        return len(self._recs) // _REC.size
+        return self._stop - self._start
 
     def __repr__(self):
         return f"<Batch of {len(self)} packets>"
@@ -184,24 +185,33 @@ class Batch:
                              "batch read after the next receive call on its ring (the packets "
                              "went back to the kernel); keep a copy with list(batch)")
 
+    def _unpacked(self):
+        """(records iterator, memoryview over the packets)."""
+        self._check()
+        if self._stop == self._start:
+            return iter(()), None
+        _, recs, base, span, _ = self._ring._burst
+        raw = ffi.buffer(recs, self._stop * _REC.size)[self._start * _REC.size:]
+        return _REC.iter_unpack(raw), memoryview(ffi.buffer(base[0], span[0]))
+
     def headers(self):
-        """The ``PacketHeader`` of every packet (readable at any time)."""
-        return [PacketHeader(ts, cap, ln, ifx, rx == 1)
-                for _, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(self._recs)]
+        """The ``PacketHeader`` of every packet."""
+        records, _ = self._unpacked()
+        return [PacketHeader(ts, cap, ln, ifx, rx == 1) for _, cap, ln, ifx, ts, rx, _ in records]
 
     def views(self):
         """``(PacketHeader, memoryview)`` per packet, pointing into the ring."""
-        self._check()
-        ring, epoch, mem = self._ring, self._epoch, self._mem
-        for off, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(self._recs):
+        records, mem = self._unpacked()
+        ring, epoch = self._ring, self._epoch
+        for off, cap, ln, ifx, ts, rx, _ in records:
             if ring._epoch != epoch:
                 self._check()
             yield PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap]
 
     def __iter__(self):
-        self._check()
-        ring, epoch, mem = self._ring, self._epoch, self._mem
-        for off, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(self._recs):
+        records, mem = self._unpacked()
+        ring, epoch = self._ring, self._epoch
+        for off, cap, ln, ifx, ts, rx, _ in records:
             if ring._epoch != epoch:
                 self._check()
             yield PacketHeader(ts, cap, ln, ifx, rx == 1), bytes(mem[off:off + cap])
@@ -215,13 +225,16 @@ class Batch:
         if not 0 <= i < n:
             raise IndexError("batch index out of range")
         self._check()
-        off, cap, ln, ifx, ts, rx, _ = _REC.unpack_from(self._recs, i * _REC.size)
-        return PacketHeader(ts, cap, ln, ifx, rx == 1), bytes(self._mem[off:off + cap])
+        _, recs, base, span, _ = self._ring._burst
+        off, cap, ln, ifx, ts, rx, _ = _REC.unpack_from(ffi.buffer(recs, (self._start + i + 1)
+                                                                   * _REC.size),
+                                                        (self._start + i) * _REC.size)
+        return (PacketHeader(ts, cap, ln, ifx, rx == 1),
+                ffi.buffer(base[0] + off, cap)[:])
 
     def _rest(self, start, stop):
         """Packets start..stop of this batch, as a batch of the same receive."""
-        return Batch(self._ring, self._epoch, self._recs[start * _REC.size:stop * _REC.size],
-                     self._mem)
+        return Batch(self._ring, self._epoch, self._start + start, self._start + stop)
 
 
 class Ring:
@@ -301,9 +314,10 @@ class Ring:
 
     def set_batching(self, timeout_ms, block_bytes=0):
         """How the kernel batches packets for this ring (``pfring_set_batching``):
-        blocks of at least ``block_bytes`` (0: 64 KiB), handed over when full or
-        ``timeout_ms`` after their first packet (0: the block_timeout_ms
-        parameter).  Only before ``enable()`` and ``set_cluster()``."""
+        blocks of at least ``block_bytes`` (0: 256 KiB), handed over when full
+        or ``timeout_ms`` after their first packet (0: the block_timeout_ms
+        parameter, 8 ms by default; 1 for the lowest latency).  Only before
+        ``enable()`` and ``set_cluster()``."""
         check(lib.pfring_set_batching(self._h(), timeout_ms, block_bytes), self._ring)
 
     def enable(self):
@@ -357,21 +371,19 @@ class Ring:
 
     def _next_burst(self, n, timeout_ms):
         """One pp_burst of up to n packets as a Batch (empty when none came)."""
-        ring = self._h()
+        ring = self._ring
         bufs = self._burst
         if bufs is None or bufs[4] < n:
+            ring = self._h()
             size = max(n, _LOOP_BURST)
             bufs = self._burst = (ffi.new("struct pfring_burst_pkt[]", size),
                                   ffi.new("struct pp_rec[]", size), ffi.new("u_char **"),
                                   ffi.new("size_t *"), size)
-        burst, recs, base, span, _ = bufs
         self._epoch += 1
-        rc = lib.pp_burst(ring, burst, n, timeout_ms, recs, base, span)
-        if rc <= 0:
-            check(rc, ring)
-            return Batch(self, self._epoch, b"", None)
-        return Batch(self, self._epoch, ffi.buffer(recs, rc * _REC.size)[:],
-                     memoryview(ffi.buffer(base[0], span[0])))
+        rc = lib.pp_burst(ring, bufs[0], n, timeout_ms, bufs[1], bufs[2], bufs[3])
+        if rc < 0:
+            check(rc, self._h())
+        return Batch(self, self._epoch, 0, rc if rc > 0 else 0)
 
     def recv_batch(self, n=256, timeout=0):
         """Up to ``n`` packets of one kernel block, as a :class:`Batch` of
@@ -380,8 +392,9 @@ class Ring:
         seconds for the first packet (0: don't wait).  On a
         ``Flags.REENTRANT`` ring the packets are copied and the result is a
         list."""
-        self._h()
-        if not isinstance(n, int) or isinstance(n, bool):
+        if self._ring == ffi.NULL:
+            self._h()
+        if type(n) is not int:
             raise TypeError("n must be an int")
         if n <= 0:
             return []
@@ -389,7 +402,8 @@ class Ring:
             return self._take_pending(n)
         if self._reentrant:
             return self._recv_copied(n, timeout)
-        return self._next_burst(min(n, _BURST_MAX), max(0, int(timeout * 1000)))
+        return self._next_burst(n if n < _BURST_MAX else _BURST_MAX,
+                                int(timeout * 1000) if timeout > 0 else 0)
 
     def _recv_copied(self, n, timeout):
         ring = self._h()
@@ -434,9 +448,10 @@ class Ring:
                         if timeout is not None:
                             break
                         continue
-                mem, i = batch._mem, 0
+                records, mem = batch._unpacked()
+                i = 0
                 try:
-                    for off, cap, ln, ifx, ts, rx, _ in _REC.iter_unpack(batch._recs):
+                    for off, cap, ln, ifx, ts, rx, _ in records:
                         i += 1
                         callback(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
                         if self._break:

@@ -100,7 +100,7 @@ HIDDEN void pcappf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* What the last live activation did, for pcap_lib_version(). */
 HIDDEN void pcappf_note_activation(const char *device, const char *fallback_reason);
 
-#define PCAPPF_BURST 256          /* packets per pfring_recv_burst */
+#define PCAPPF_BURST 32           /* packets per pfring_recv_burst */
 
 struct pcap {
   /* --- the ring's read path first --- */

@@ -5,7 +5,8 @@
  * the device is `any`, the open flags of the PCAP_PF_RING_* variables, poll
  * watermark 1, recv-only mode, cluster and application name.  Without
  * immediate mode the kernel batches packets as for stock libpcap (blocks of
- * 256 KiB, handed over when full or after the pcap timeout).  The data link
+ * 256 KiB, handed over when full or after the pcap timeout); in immediate
+ * mode a block is handed over 1 ms after its first packet.  The data link
  * is always Ethernet.  Unlike PF_RING, the ring is enabled at activation, as
  * stock libpcap captures from then on, and a cluster that cannot be joined
  * is an error rather than a silent unclustered capture.  A handle that asks
@@ -106,10 +107,11 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
   /* Without immediate mode, the kernel hands packets over in batches of up
    * to BATCH_BLOCK bytes or the pcap timeout (1 s for 0, which stock libpcap
    * reads as "until the block is full"), as stock libpcap's TPACKET_V3 ring
-   * does: far fewer wake-ups per packet.  Immediate mode keeps the 1 ms
-   * default.  The reader then takes every packet there is (watermark 1). */
-  if (!p->immediate &&
-      pfring_set_batching(ring, p->timeout > 0 ? (u_int)p->timeout : 1000, BATCH_BLOCK) < 0)
+   * does: far fewer wake-ups per packet.  Immediate mode hands each block
+   * over after 1 ms, the kernel's shortest.  The reader then takes every
+   * packet there is (watermark 1). */
+  if (pfring_set_batching(ring, p->immediate ? 1 : p->timeout > 0 ? (u_int)p->timeout : 1000,
+                          p->immediate ? 0 : BATCH_BLOCK) < 0)
     pcappf_debug("%s: no batching: %s", p->device, pfring_last_error(ring));
   pfring_set_poll_watermark(ring, 1);
   if (env->recv_only && pfring_set_socket_mode(ring, recv_only_mode) < 0)
@@ -204,6 +206,9 @@ static int ring_read(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
   u_int64_t deadline = 0;
   struct pcap_pkthdr ph;
 
+  /* tcpdump -w passes pcap_dump itself: call the system's, not our forwarder. */
+  if (cb == pcap_dump && pcappf_sys())
+    cb = pcappf_sys()->pcap_dump;
   for (;;) {
     if (p->break_loop) {
       p->break_loop = 0;

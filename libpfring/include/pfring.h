@@ -323,8 +323,9 @@ int pfring_get_selectable_fd(pfring *ring);
 int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
 /* pcap-pfring: how the kernel batches received packets for this ring.  A
  * TPACKET_V3 block goes to the reader when it is full (blocks of at least
- * block_bytes; 0: 64 KiB) or timeout_ms after its first packet (0: the
- * block_timeout_ms parameter, 1 ms by default).  Bigger batches cost fewer
+ * block_bytes; 0: 256 KiB) or timeout_ms after its first packet (0: the
+ * block_timeout_ms parameter, 8 ms by default, the kernel's own default on
+ * links of unknown speed; 1 ms is the shortest).  Bigger batches cost fewer
  * wake-ups per packet and add up to timeout_ms of latency (libpcap's timeout
  * without immediate mode).  Only before the ring is enabled or joins a
  * cluster. */

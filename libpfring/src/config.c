@@ -346,7 +346,7 @@ static void set_defaults(struct pfringint_params *p)
   p->perfect_rules_hash_size = 4096;
   p->enable_tx_capture = 1;
   p->enable_frag_coherence = 1;
-  p->block_timeout_ms = 1;
+  p->block_timeout_ms = 8;
   snprintf(p->status_dir, sizeof(p->status_dir), "%s", "/run/pf_ring");
   snprintf(p->system_libpcap, sizeof(p->system_libpcap), "%s", PFRING_SYSTEM_LIBPCAP);
 }

@@ -749,14 +749,21 @@ static int owns_rings_locked(void)
 /* ------------------------------------------------------------------------ */
 /* The worker thread                                                         */
 
+/* Every second: this process's ring entries.  Every SWEEP_TICKS seconds:
+ * the sweep of dead processes' entries and the info file (a directory scan
+ * and a signal per entry, which pfring-info and every open do anyway). */
+#define SWEEP_TICKS 5
+
 static void tick_locked(void)
 {
+  static unsigned ticks;
   struct entry *e;
 
   for (e = entries; e; e = e->next)
     if (e->pid == getpid())
       write_ring_locked(e);
-  write_info_locked(sweep_locked());
+  if (++ticks % SWEEP_TICKS == 0)
+    write_info_locked(sweep_locked());
 }
 
 /* Waits up to a second for stop; returns w->stop (lock held). */

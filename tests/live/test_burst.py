@@ -189,7 +189,7 @@ def test_batch_is_a_zero_copy_sequence(veth_pair):
 
 def test_batch_is_stale_after_the_next_receive(veth_pair):
     """The block goes back to the kernel at the next receive call: reading
-    the batch then is an error that says so; headers and copies survive."""
+    the batch then is an error that says so; copies survive."""
     frames = numbered(veth_pair, 6)
     with one_block_ring(veth_pair) as ring:
         send_from_b(veth_pair, frames[:3])
@@ -203,7 +203,9 @@ def test_batch_is_stale_after_the_next_receive(veth_pair):
             first[0]
         with pytest.raises(InvalidStatusError):
             list(first.views())
-        assert [h.caplen for h in first.headers()] == [len(f) for f in frames[:3]]
+        with pytest.raises(InvalidStatusError):
+            first.headers()
+        assert len(first) == 3
         assert [d for _, d in kept] == frames[:3]
         assert [d for _, d in second] == frames[3:]
         ring.close()

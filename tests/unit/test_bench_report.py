@@ -60,19 +60,23 @@ def test_evaluate_cpu_and_unmeasured():
     assert by_key["pfcount_sys"]["ok"] is None
 
 
-def test_evaluate_pps_generator_bound_uses_captured_share():
+def test_evaluate_pps_generator_bound_uses_capacity():
     # both captured all (or almost all) frames: the generator's speed differs
-    # between the runs, so the shares are compared; capacity is shown
-    rows = {"tcpdump_pfring": row([run(996, offered=90_000.0)], 1000, [run(1000, cpu_s=2e-3)]),
+    # between the runs, so what a core could capture at each one's CPU cost
+    # is compared; the captured shares are shown
+    rows = {"tcpdump_pfring": row([run(996, offered=90_000.0)], 1000, [run(1000, cpu_s=0.4e-3)]),
             "tcpdump": row([run(1000)], 1000, [run(1000, cpu_s=0.5e-3)])}
     t = {t["key"]: t for t in report.evaluate(rows, {})}["tcpdump_pps"]
-    assert t["value"] == 0.996
-    assert t["ok"] is False
+    assert t["value"] == 1.25
+    assert t["ok"] is True
     assert t["line"] == (
         "- tcpdump via libpcap-pfring / stock: captured pps: 0.90; both captured all that was "
-        "offered (generator-bound), so judged on the captured share of the offered frames: "
-        "1.00; one-core capacity ratio (1e9 / CPU ns per packet) 0.25 (target >= 1.0) "
-        "MISSED by 0.4%")
+        "offered (generator-bound), so judged on one-core capacity (1e9 / CPU ns per packet "
+        "at the fixed rate): 1.25; captured shares 1.00 (target >= 1.0) met")
+    rows["tcpdump_pfring"]["fixed"] = [run(1000, cpu_s=2e-3)]
+    t = {t["key"]: t for t in report.evaluate(rows, {})}["tcpdump_pps"]
+    assert (t["ok"], t["value"]) == (False, 0.25)
+    assert t["line"].endswith("(target >= 1.0) MISSED by 75%")
 
 
 def test_evaluate_pps_consumer_bound_and_syscalls():

@@ -130,7 +130,7 @@ static const struct {
   { "enable_debug", "0", "1" },
   { "transparent_mode", "0", "2" },
   { "keep_vlan_offload", "0", "1" },
-  { "block_timeout_ms", "1", "250" },
+  { "block_timeout_ms", "8", "250" },
   { "status_dir", "/run/pf_ring", "/tmp/pf ring status" },
   { "system_libpcap", PFRING_SYSTEM_LIBPCAP, "/usr/lib/libpcap.so.1" },
 };
