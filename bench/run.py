@@ -512,35 +512,35 @@ READINGS = {
                    "go to libpfring's per-packet path (afp_recv, recv_one, then the counting "
                    "callback through a function pointer) where the ceiling only adds a length "
                    "in main(): that per-packet call chain is the gap.",
-    "tcpdump_pps": "The shortfall is in drops, not speed: stock and libpcap-pfring both kept "
-                   "up with the generator, and the gap is a few tenths of a percent of "
-                   "frames dropped, inside the spread of stock's own runs; the CPU reading "
-                   "below is the cause when there is one.",
-    "tcpdump_cpu": "Most of both is tcpdump's own pcap_dump/fwrite to /dev/null; on top of "
-                   "it libpcap-pfring has libpfring's afp_recv and recv_one and the drop-in's "
-                   "deliver() per packet, where stock libpcap reads the block inline in one "
-                   "function.",
-    "batch_pfcount": "Ring.recv_batch builds each packet in Python (see batch_pcapy).",
-    "batch_pcapy": "Ring.recv_batch is interpreter and cffi attribute time "
-                   "(_PyEval_EvalFrameDefault, cdata_getattro, convert_to_object): per packet "
-                   "it reads six cffi struct fields, builds a PacketHeader and slices the "
-                   "bytes in Python, while pcapy-ng builds its (header, bytes) in C "
-                   "(do_mkvalue, PyTuple_New) and only calls the Python callback.  Both keep "
-                   "up with the generator; the miss is CPU per packet, about 4x pcapy-ng's.",
+    "tcpdump_pps": "Both kept up with the generator, so this is the one-core capacity "
+                   "reading of the CPU target below: see there.",
+    "tcpdump_cpu": "Most of both is tcpdump's own pcap_dump/fwrite to /dev/null.  "
+                   "libpcap-pfring reads 32 packets per pfring_recv_burst (afp_recv_burst "
+                   "walks the kernel's headers: a cache miss each, as in stock libpcap's "
+                   "loop) and fills each pcap_pkthdr in ring_read; its kernel blocks are "
+                   "1 MiB where stock's are 256 KiB, so it wakes a quarter as often.  What "
+                   "is left is the header walk's misses, prefetched ahead but not hidden "
+                   "behind tcpdump's work as in stock's one-packet-at-a-time loop.",
+    "batch_pfcount": "Ring.recv_batch costs one C call per kernel block and nothing per "
+                     "packet in Python (the bench counts len(batch)); pfcount runs its "
+                     "whole loop in C.  The difference is the interpreter's work per call "
+                     "and per wake-up.",
+    "batch_pcapy": "Ring.recv_batch costs one C call per kernel block and nothing per "
+                   "packet in Python (the bench counts len(batch); reading a packet builds "
+                   "its header and bytes), while pcapy-ng builds a header and a bytes "
+                   "object per packet in C and calls the Python callback for each.",
     "scapy_cpu": "The two profiles are the same scapy code (the interpreter, attribute "
-                 "lookups, allocation): nothing of the ring socket reaches 2%.  The gap is "
-                 "small next to the spread of the runs (the min..max ranges overlap).",
+                 "lookups, allocation): the ring socket's own share is small.  The gap is "
+                 "small next to the spread of the runs when the min..max ranges overlap.",
     "scapy_cluster": "The -a profile shows the split of the two CPUs between the copies, "
                      "pfsend and the kernel: the second copy shares CPU 1 with the "
                      "generator and the veth receive path.",
-    "pfcount_sys": "poll() is nearly all of the calls (see the strace table): about one per "
-                   "millisecond, the ring's 1 ms block retire timeout (libpfring's "
-                   "block_timeout_ms default), so about 100 packets per wake-up at 100,000 "
-                   "pps; the rest is the pfcount tool's once-a-second work (getpid, openat "
-                   "of the status entry).  A longer block timeout or wake-up batching moves "
-                   "it under 0.01.",
-    "ring_loop_sys": "Same as pfcount: poll() once per retired block, every millisecond "
-                     "at this rate, about 100 packets per wake-up.",
+    "pfcount_sys": "poll() is nearly all of the calls (see the strace table): one per "
+                   "kernel block handed over (256 KiB, or 8 ms after its first packet: "
+                   "libpfring's defaults); the rest is the tool's once-a-second work "
+                   "(getpid, the status entry).",
+    "ring_loop_sys": "Same as pfcount: poll() once per block handed over, the rest is the "
+                     "status entry's once-a-second refresh.",
 }
 
 

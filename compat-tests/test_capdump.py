@@ -49,6 +49,17 @@ def finish(p, timeout=15):
     return p.stdout.splitlines()
 
 
+def run_with_traffic(pair, capdump, route, frames, *args):
+    """capdump ARGS on a's end, the frames sent from b once it is ready; the
+    lines it printed."""
+    p = start(pair.a, capdump, route, *args, pair.if_a)
+    try:
+        send(pair.b, pair.if_b, frames)
+        return finish(p)
+    finally:
+        p.stop()
+
+
 def test_links_the_system_soname(capdump):
     dyn = subprocess.run(["readelf", "-d", capdump], capture_output=True, text=True,
                          check=True).stdout
@@ -107,13 +118,8 @@ def test_reads_in_pieces_lose_and_repeat_nothing(veth_pair, capdump, route):
     frame once, in order (the ring reads a burst at a time and keeps what a
     count or a break left for the next call)."""
     rx, _ = flow_frames(veth_pair, 40)
-    p = start(veth_pair.a, capdump, route, "-m", "pieces", "-n", str(len(rx)), "-t", "10",
-              "-f", "ip", veth_pair.if_a)
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        out = finish(p)
-    finally:
-        p.stop()
+    out = run_with_traffic(veth_pair, capdump, route, rx, "-m", "pieces", "-n", str(len(rx)),
+                           "-t", "10", "-f", "ip")
     pkts = [line[4:] for line in out if line.startswith("pkt ")]
     calls = [line for line in out[1:] if not line.startswith("pkt ")]
     assert calls == ["dispatch 3", "next_ex 1", "next_ex 1", "loop -2", "loop 0"]
@@ -123,13 +129,8 @@ def test_reads_in_pieces_lose_and_repeat_nothing(veth_pair, capdump, route):
 @pytest.mark.parametrize("route", ["ring", "fallback", "stock"])
 def test_nonblocking_dispatch_returns_at_once(veth_pair, capdump, route):
     rx, _ = flow_frames(veth_pair, 5)
-    p = start(veth_pair.a, capdump, route, "-m", "nonblock", "-N", "-n", str(len(rx)),
-              "-t", "1000", "-f", "ip", veth_pair.if_a)
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        out = finish(p)
-    finally:
-        p.stop()
+    out = run_with_traffic(veth_pair, capdump, route, rx, "-m", "nonblock", "-N", "-n",
+                           str(len(rx)), "-t", "1000", "-f", "ip")
     assert out == ["getnonblock 1", "empty dispatch 0 in no time", "ready",
                    f"got {len(rx)} packets"]
 
@@ -137,13 +138,8 @@ def test_nonblocking_dispatch_returns_at_once(veth_pair, capdump, route):
 @pytest.mark.parametrize("route", ["ring", "fallback", "stock"])
 def test_selectable_fd_polls_readable_when_packets_wait(veth_pair, capdump, route):
     rx, _ = flow_frames(veth_pair, 6)
-    p = start(veth_pair.a, capdump, route, "-m", "poll", "-n", str(len(rx)), "-t", "10",
-              "-f", "ip", veth_pair.if_a)
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        out = finish(p)
-    finally:
-        p.stop()
+    out = run_with_traffic(veth_pair, capdump, route, rx, "-m", "poll", "-n", str(len(rx)),
+                           "-t", "10", "-f", "ip")
     assert out == ["quiet poll 0", "ready", "poll 1 revents POLLIN", f"got {len(rx)} packets"]
 
 

@@ -50,8 +50,7 @@
 #define AFP_MIN_BLOCK      (256 * 1024)
 #define AFP_MIN_BLOCKS     8
 #define AFP_NO_BLOCK       0xFFFFFFFFu
-#define AFP_PREFETCH       512        /* bytes ahead of the header being read */
-#define AFP_PREFETCH_NEXT  4096       /* after a burst: bytes of the next one */
+#define AFP_PREFETCH       1024       /* bytes ahead of the header being read */
 
 struct afp_priv {
   u_int8_t *map;
@@ -339,7 +338,7 @@ static int afp_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max,
     return rc;
   n = p->pkts_left < max ? p->pkts_left : max;
   h = p->next;
-  for (i = 0; i < AFP_PREFETCH; i += 64)
+  for (i = 0; i < AFP_PREFETCH; i += 64)      /* the first packets' lines at once */
     __builtin_prefetch((const u_int8_t *)h + i, 0, 3);
   for (i = 0; i < n; i++) {
     const struct sockaddr_ll *sll =
@@ -369,14 +368,10 @@ static int afp_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max,
     h = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
   }
   p->pkts_left -= n;
-  if (p->pkts_left) {
+  if (p->pkts_left)
     p->next = h;
-    /* The caller works on this burst now: let the next one arrive meanwhile. */
-    for (i = AFP_PREFETCH; i < AFP_PREFETCH_NEXT; i += 64)
-      __builtin_prefetch((const u_int8_t *)h + i, 0, 3);
-  } else {
+  else
     p->release_cur = 1;       /* given back at the next call */
-  }
   return (int)n;
 }
 

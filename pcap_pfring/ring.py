@@ -209,12 +209,8 @@ class Batch:
             yield PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap]
 
     def __iter__(self):
-        records, mem = self._unpacked()
-        ring, epoch = self._ring, self._epoch
-        for off, cap, ln, ifx, ts, rx, _ in records:
-            if ring._epoch != epoch:
-                self._check()
-            yield PacketHeader(ts, cap, ln, ifx, rx == 1), bytes(mem[off:off + cap])
+        for hdr, view in self.views():
+            yield hdr, bytes(view)
 
     def __getitem__(self, i):
         if isinstance(i, slice):

@@ -288,9 +288,21 @@ API void pcap_free_tstamp_types(int *types)
   SYS_CALL_VOID(pcap_free_tstamp_types, types);
 }
 
-API void pcap_dump(u_char *user, const struct pcap_pkthdr *h, const u_char *sp)
+/* Once per packet in tcpdump -w: a dumper exists, so the system libpcap is
+ * loaded; go straight to it. */
+static __attribute__((noinline, cold)) void dump_loading(u_char *user,
+                                                          const struct pcap_pkthdr *h,
+                                                          const u_char *sp)
 {
   SYS_CALL_VOID(pcap_dump, user, h, sp);
+}
+
+API void pcap_dump(u_char *user, const struct pcap_pkthdr *h, const u_char *sp)
+{
+  if (__builtin_expect(__atomic_load_n(&sys_ok, __ATOMIC_RELAXED), 1))
+    sys_table.pcap_dump(user, h, sp);
+  else
+    dump_loading(user, h, sp);
 }
 
 API FILE *pcap_dump_file(pcap_dumper_t *d)

@@ -249,9 +249,11 @@ def test_loop_count_is_exact_across_bursts(veth_pair):
         assert [d for _, d in drain(ring)] == frames[650:]
 
 
-def test_breakloop_in_a_callback_keeps_the_rest_of_the_burst(veth_pair):
-    """breakloop() after packet 10 of a queued burst: the next receive calls
-    (recv, recv_batch, loop) hand out 11.. in order; nothing lost or repeated."""
+@pytest.mark.parametrize("stop", ["breakloop", "exception"])
+def test_a_loop_stopped_in_a_callback_keeps_the_rest_of_the_burst(veth_pair, stop):
+    """breakloop() in, or an exception from, the callback of packet 10 of a
+    queued burst: the next receive calls (recv, recv_batch, loop) hand out
+    11.. in order; nothing lost or repeated."""
     frames = numbered(veth_pair, 60)
     with one_block_ring(veth_pair) as ring:
         send_from_b(veth_pair, frames)
@@ -261,29 +263,17 @@ def test_breakloop_in_a_callback_keeps_the_rest_of_the_burst(veth_pair):
         def cb(h, view):
             seen.append(bytes(view))
             if len(seen) == 10:
+                if stop == "exception":
+                    raise KeyError("tenth")
                 ring.breakloop()
 
-        assert ring.loop(cb, timeout=1) == 10
+        if stop == "exception":
+            with pytest.raises(KeyError, match="tenth"):
+                ring.loop(cb, timeout=1)
+        else:
+            assert ring.loop(cb, timeout=1) == 10
         assert ring.recv()[1] == frames[10]
         assert [d for _, d in ring.recv_batch(5)] == frames[11:16]
         rest = []
         assert ring.loop(lambda h, v: rest.append(bytes(v)), timeout=0.5) == 44
     assert seen + [frames[10]] + frames[11:16] + rest == frames
-
-
-def test_callback_exception_keeps_the_rest_of_the_burst(veth_pair):
-    frames = numbered(veth_pair, 20)
-    with one_block_ring(veth_pair) as ring:
-        send_from_b(veth_pair, frames)
-        queued(ring, 20)
-        seen = []
-
-        def cb(h, view):
-            seen.append(bytes(view))
-            if len(seen) == 5:
-                raise KeyError("fifth")
-
-        with pytest.raises(KeyError, match="fifth"):
-            ring.loop(cb, timeout=1)
-        assert [d for _, d in drain(ring)] == frames[5:]
-    assert seen == frames[:5]
