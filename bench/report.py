@@ -144,10 +144,10 @@ def evaluate(rows, strace):
                 # one core would capture at each one's CPU cost per packet,
                 # and show the captured shares beside it.
                 share = capture_share(ra) / capture_share(rb)
-                value = med(capacity(ra["fixed"])) / med(capacity(rb["fixed"]))
+                value = med(capacity(ra["max"])) / med(capacity(rb["max"]))
                 note = (f"; both captured all that was offered (generator-bound), so judged on "
-                        f"one-core capacity (1e9 / CPU ns per packet at the fixed rate): "
-                        f"{value:.2f}; captured shares {share:.2f}")
+                        f"one-core capacity (1e9 / CPU ns per packet in the same max-rate "
+                        f"runs): {value:.2f}; captured shares {share:.2f}")
         ok, word = verdict(value, target, better)
         res.update(ok=ok, value=value,
                    line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")

@@ -400,30 +400,62 @@ def machine():
             f"Python {platform.python_version()}")
 
 
+SPIN = """
+import time
+t, n, d = time.process_time(), 0, {}
+while time.process_time() - t < 2:
+    for i in range(10000):
+        d[i & 255] = str(i)
+    n += 1
+print(n)
+"""
+
+
+def parallel_scaling(rounds=3):
+    """How much two CPU-bound Python processes, one per CPU, get done
+    together against one alone (in the same CPU time): the most a 2-copy
+    cluster could reach on this machine.  Alone and together alternate."""
+    def spin(cpus):
+        procs = [subprocess.Popen(["taskset", "-c", str(c), sys.executable, "-c", SPIN],
+                                  stdout=subprocess.PIPE, text=True) for c in cpus]
+        return sum(int(p.communicate(timeout=60)[0]) for p in procs)
+    ratios = []
+    for _ in range(rounds):
+        alone = spin([0])
+        ratios.append(spin([0, 1]) / max(alone, 1))
+    return ratios
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
 
 
 def measure(pair, table):
-    """rows: name -> report's row (see bench/report.py)."""
+    """rows: name -> report's row (see bench/report.py).  Runs go round robin
+    over the consumers (run 1 of each, then run 2 of each, ...), so a drift
+    of the machine's speed during the bench falls on every consumer alike
+    instead of on whichever was measured at that time."""
     rows = {}
+    plans = {}
     for name, spec in table.items():
         kind = spec[2]
-        r = {}
-        if kind == "scapy":
-            n = SCAPY_MAX_PPS * SCAPY_SECONDS
-            r["max"] = [one_run(pair, name, spec, n, SCAPY_MAX_PPS, drain=0) for _ in range(RUNS)]
-            r["max_count"] = n
-        else:
-            r["max"] = [one_run(pair, name, spec, MAX_COUNT, 0) for _ in range(RUNS)]
-            r["max_count"] = MAX_COUNT
-            r["max1500"] = [one_run(pair, name, spec, MAX_COUNT // 5, 0, 1500)
-                            for _ in range(RUNS)]
+        r = rows[name] = {"max": [], "fixed": []}
         r["rate"], r["fixed_count"] = fixed_rate(kind)
-        r["fixed"] = [one_run(pair, name, spec, r["fixed_count"], r["rate"]) for _ in range(RUNS)]
-        rows[name] = r
-        print(name, "done", flush=True)
+        if kind == "scapy":
+            r["max_count"] = SCAPY_MAX_PPS * SCAPY_SECONDS
+            plans[name] = [("max", (r["max_count"], SCAPY_MAX_PPS), {"drain": 0})]
+        else:
+            r["max_count"] = MAX_COUNT
+            r["max1500"] = []
+            plans[name] = [("max", (MAX_COUNT, 0), {}),
+                           ("max1500", (MAX_COUNT // 5, 0, 1500), {})]
+        plans[name].append(("fixed", (r["fixed_count"], r["rate"]), {}))
+    for i in range(RUNS):
+        for name, spec in table.items():
+            for key, args, kw in plans[name]:
+                rows[name][key].append(one_run(pair, name, spec, *args, **kw))
+        print(f"round {i + 1} of {RUNS} done", flush=True)
     return rows
 
 
@@ -441,6 +473,7 @@ def main():
         only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
         if only:
             table = {n: s for n, s in table.items() if n in only}
+        scaling = parallel_scaling()
         rows = measure(pair, table)
         if only:      # a partial run: print the figures, leave the results alone
             for name, r in rows.items():
@@ -464,7 +497,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     facts = {"machine": machine(), "load": f"{load0} before, {loadavg()} after",
              "minutes": (time.monotonic() - started) / 60, "date": time.strftime("%Y-%m-%d"),
-             "settings": {k: globals()[k] for k in SETTINGS}}
+             "settings": {k: globals()[k] for k in SETTINGS}, "scaling": scaling}
     with open(DATA, "w") as f:
         json.dump({"rows": rows, "strace": strace, "profiles": profiles, "facts": facts}, f)
     return render()
@@ -534,7 +567,8 @@ READINGS = {
                  "small next to the spread of the runs when the min..max ranges overlap.",
     "scapy_cluster": "The -a profile shows the split of the two CPUs between the copies, "
                      "pfsend and the kernel: the second copy shares CPU 1 with the "
-                     "generator and the veth receive path.",
+                     "generator and the veth receive path, and the two CPUs slow each other "
+                     "down (see the parallel-scaling figure at the top).",
     "pfcount_sys": "poll() is nearly all of the calls (see the strace table): one per "
                    "kernel block handed over (256 KiB, or 8 ms after its first packet: "
                    "libpfring's defaults); the rest is the tool's once-a-second work "
@@ -552,20 +586,30 @@ def write_results(rows, strace, targets, profiles, facts):
              f"{facts['load']}.", "",
              "Traffic: pfsend, 256 flows (16 source x 16 destination addresses), veth pair "
              "between two namespaces; generator on CPU 1, consumer on CPU 0 (a cluster's "
-             f"second copy on CPU 1).  Median of {RUNS} runs (min..max).  Plot: `results.png`.",
+             f"second copy on CPU 1).  Median of {RUNS} runs (min..max), taken round robin over "
+             "the consumers so that the machine's drifts fall on all of them alike.  Plot: "
+             "`results.png`.", "",
+             "Two CPU-bound Python processes, one on each CPU, got "
+             f"{R.fmt3(facts.get('scaling') or [0], '{:.2f}')} times the work of one alone in "
+             "the same CPU time (pure interpreter loops, alternating with the one alone): the "
+             "CPUs slow each other down, and this is the most that 2 clustered copies can reach "
+             "here.",
              "", "## Max rate, 64-byte frames (generator at full speed)", "",
              f"C, libpcap and pcapy-ng consumers: {MAX_COUNT:,} frames.  scapy: "
              f"{SCAPY_MAX_PPS:,} pps for {SCAPY_SECONDS} s, stopped with the generator (what it "
              "processed in that window).  Busy: the consumer's CPU time over the sending "
              "window (100% = one core; over 100% when it drained a backlog after the last frame; "
              "a consumer well under 100% with no drops was limited by the generator, not by "
-             "itself).", "",
-             "| consumer | offered pps | captured pps | drop % | busy % |", "|---|---|---|---|---|"]
+             "itself).  CPU: the consumer's CPU time over the packets it captured; capacity: "
+             "1e9 / that, what it would capture with a core to itself.", "",
+             "| consumer | offered pps | captured pps | drop % | busy % | CPU ns / packet | "
+             "capacity (pps) |", "|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
         n = r["max_count"]
         lines.append(f"| {name} | {R.fmt3([o for _, o, _, _ in r['max']])} | "
                      f"{R.fmt3(R.cap_pps(r['max'], n))} | {R.fmt3(R.drop_pct(r['max'], n), '{:.1f}')} | "
-                     f"{R.fmt3(R.busy_pct(r['max'], n))} |")
+                     f"{R.fmt3(R.busy_pct(r['max'], n))} | {R.fmt3(R.cpu_per_pkt(r['max']))} | "
+                     f"{R.fmt3(R.capacity(r['max']))} |")
     lines += ["", f"## Max rate, 1500-byte frames ({MAX_COUNT // 5:,} frames)", "",
               "| consumer | offered pps | captured pps | drop % | busy % |", "|---|---|---|---|---|"]
     for name, r in rows.items():
@@ -603,9 +647,9 @@ def write_results(rows, strace, targets, profiles, facts):
               "pps targets compare captured pps at max rate.  When both consumers captured "
               f"at least {100 * R.KEPT_UP:g}% of what was offered, that ratio only compares the "
               "generator's speed in two sets of runs, so the target is judged on one-core "
-              "capacity instead (1e9 / CPU ns per packet at the fixed rate: what each would "
-              "capture with a core to itself), with the captured shares beside it (said on "
-              "the line).", ""]
+              "capacity instead (1e9 / CPU ns per packet in those max-rate runs: what each "
+              "would capture with a core to itself), with the captured shares beside it (said "
+              "on the line).", ""]
     lines += [t["line"] for t in targets]
     missed = [t for t in targets if t["ok"] is False]
     if missed:
