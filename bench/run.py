@@ -581,6 +581,22 @@ READINGS = {
 }
 
 
+def max_rate_table(runs, cpu):
+    """The lines of a max-rate table: runs is name -> (runs, frames sent);
+    cpu adds the CPU per packet and capacity columns."""
+    R = report
+    extra = " CPU ns / packet | capacity (pps) |" if cpu else ""
+    lines = ["| consumer | offered pps | captured pps | drop % | busy % |" + extra,
+             "|---|---|---|---|---|" + ("---|---|" if cpu else "")]
+    for name, (rr, n) in runs.items():
+        line = (f"| {name} | {R.fmt3([o for _, o, _, _ in rr])} | {R.fmt3(R.cap_pps(rr, n))} | "
+                f"{R.fmt3(R.drop_pct(rr, n), '{:.1f}')} | {R.fmt3(R.busy_pct(rr, n))} |")
+        if cpu:
+            line += f" {R.fmt3(R.cpu_per_pkt(rr))} | {R.fmt3(R.capacity(rr))} |"
+        lines.append(line)
+    return lines
+
+
 def write_results(rows, strace, targets, profiles, facts):
     R = report
     lines = ["# Benchmark results", "",
@@ -606,24 +622,11 @@ def write_results(rows, strace, targets, profiles, facts):
              "window (100% = one core; over 100% when it drained a backlog after the last frame; "
              "a consumer well under 100% with no drops was limited by the generator, not by "
              "itself).  CPU: the consumer's CPU time over the packets it captured; capacity: "
-             "1e9 / that, what it would capture with a core to itself.", "",
-             "| consumer | offered pps | captured pps | drop % | busy % | CPU ns / packet | "
-             "capacity (pps) |", "|---|---|---|---|---|---|---|"]
-    for name, r in rows.items():
-        n = r["max_count"]
-        lines.append(f"| {name} | {R.fmt3([o for _, o, _, _ in r['max']])} | "
-                     f"{R.fmt3(R.cap_pps(r['max'], n))} | {R.fmt3(R.drop_pct(r['max'], n), '{:.1f}')} | "
-                     f"{R.fmt3(R.busy_pct(r['max'], n))} | {R.fmt3(R.cpu_per_pkt(r['max']))} | "
-                     f"{R.fmt3(R.capacity(r['max']))} |")
-    lines += ["", f"## Max rate, 1500-byte frames ({MAX_COUNT // 5:,} frames)", "",
-              "| consumer | offered pps | captured pps | drop % | busy % |", "|---|---|---|---|---|"]
-    for name, r in rows.items():
-        if "max1500" in r:
-            n = MAX_COUNT // 5
-            lines.append(f"| {name} | {R.fmt3([o for _, o, _, _ in r['max1500']])} | "
-                         f"{R.fmt3(R.cap_pps(r['max1500'], n))} | "
-                         f"{R.fmt3(R.drop_pct(r['max1500'], n), '{:.1f}')} | "
-                         f"{R.fmt3(R.busy_pct(r['max1500'], n))} |")
+             "1e9 / that, what it would capture with a core to itself.", ""]
+    lines += max_rate_table({n: (r["max"], r["max_count"]) for n, r in rows.items()}, cpu=True)
+    lines += ["", f"## Max rate, 1500-byte frames ({MAX_COUNT // 5:,} frames)", ""]
+    lines += max_rate_table({n: (r["max1500"], MAX_COUNT // 5) for n, r in rows.items()
+                             if "max1500" in r}, cpu=False)
     lines += ["", "## Fixed rate, 64-byte frames", "",
               "CPU: user + system time of all the consumer's threads (schedstat) from just "
               f"before the first frame to 0.5 s after the last ({TCPDUMP_DRAIN:g} s for tcpdump, "

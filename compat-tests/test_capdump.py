@@ -14,6 +14,7 @@ from pcap_pfring import status
 from pcap_pfring.cli.pfring_run import libdir
 from pcap_pfring.testing.compat import (
     Program,
+    collect_with_traffic,
     flow_frames,
     read_pcap,
     route_env,
@@ -52,12 +53,8 @@ def finish(p, timeout=15):
 def run_with_traffic(pair, capdump, route, frames, *args):
     """capdump ARGS on a's end, the frames sent from b once it is ready; the
     lines it printed."""
-    p = start(pair.a, capdump, route, *args, pair.if_a)
-    try:
-        send(pair.b, pair.if_b, frames)
-        return finish(p)
-    finally:
-        p.stop()
+    progs = {route: start(pair.a, capdump, route, *args, pair.if_a)}
+    return collect_with_traffic(pair, progs, lambda _, p: finish(p), frames)[route]
 
 
 def test_links_the_system_soname(capdump):
@@ -83,13 +80,7 @@ def test_filtered_capture_to_a_file(veth_pair, tmp_path, capdump, create, expr):
     args = ["-C"] if create else []
     progs = {r: start(veth_pair.a, capdump, r, *args, "-n", str(len(expected)), "-f", expr,
                       "-w", str(tmp_path / f"{r}.pcap"), veth_pair.if_a) for r in ROUTES}
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        send(veth_pair.a, veth_pair.if_a, tx)
-        out = {r: finish(p) for r, p in progs.items()}
-    finally:
-        for p in progs.values():
-            p.stop()
+    out = collect_with_traffic(veth_pair, progs, lambda _, p: finish(p), rx, tx)
     assert progs["ring"].stderr == f"pcap-pfring: {veth_pair.if_a}: capturing on a PF_RING ring\n"
     got = {}
     for r in ROUTES:

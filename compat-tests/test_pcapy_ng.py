@@ -17,10 +17,10 @@ import pytest
 from pcap_pfring.cli.pfring_run import libdir
 from pcap_pfring.testing.compat import (
     Program,
+    collect_with_traffic,
     flow_frames,
     flow_of,
     route_env,
-    send,
     stock_filter,
 )
 
@@ -80,13 +80,7 @@ def test_capture_side_by_side(veth_pair, tmp_path, action, expr):
     expected = stock_filter(tmp_path, rx + tx, expr or "ip")
     progs = {r: probe(veth_pair.a, r, action=action, ifname=veth_pair.if_a, filter=expr,
                       count=len(expected)) for r in ROUTES}
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        send(veth_pair.a, veth_pair.if_a, tx)
-        got = {r: result(p) for r, p in progs.items()}
-    finally:
-        for p in progs.values():
-            p.stop()
+    got = collect_with_traffic(veth_pair, progs, lambda _, p: result(p), rx, tx)
     assert f"pcap-pfring: {veth_pair.if_a}: {ON_RING}" in progs["ring"].stderr
     assert got["ring"]["datalink"] == got["stock"]["datalink"] == 1
     assert frames(got["ring"]["frames"]) == frames(got["stock"]["frames"])
@@ -128,13 +122,7 @@ def test_set_fanout_splits_flows_as_on_stock(veth_pair):
     rx, tx = flow_frames(veth_pair, 40)
     progs = {r: fanout_probe(veth_pair, r, group, 2, len(rx) + len(tx))
              for r, group in (("ring", 101), ("stock", 102))}
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        send(veth_pair.a, veth_pair.if_a, tx)
-        got = {r: result(p) for r, p in progs.items()}
-    finally:
-        for p in progs.values():
-            p.stop()
+    got = collect_with_traffic(veth_pair, progs, lambda _, p: result(p), rx, tx)
     assert ON_RING in progs["ring"].stderr
     ring = [sorted(frames(part)) for part in got["ring"]["parts"]]
     stock = [sorted(frames(part)) for part in got["stock"]["parts"]]

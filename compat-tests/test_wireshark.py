@@ -15,6 +15,7 @@ import pytest
 from pcap_pfring import status
 from pcap_pfring.testing.compat import (
     Program,
+    collect_with_traffic,
     flow_frames,
     read_pcap,
     route_env,
@@ -68,13 +69,7 @@ def run_both(pair, tmp_path, args, rx, tx, tool=dumpcap):
     from b to a, tx from a to b; each must exit by itself (-c) with status 0.
     Returns {route: (output path, stderr)}."""
     progs = start_both(pair, tool, tmp_path, args, ".out")
-    try:
-        send(pair.b, pair.if_b, rx)
-        send(pair.a, pair.if_a, tx)
-        codes = {r: p.wait(timeout=15) for r, p in progs.items()}
-    finally:
-        for p in progs.values():
-            p.stop()
+    codes = collect_with_traffic(pair, progs, lambda _, p: p.wait(timeout=15), rx, tx)
     assert codes == {"ring": 0, "stock": 0}, {r: p.stderr for r, p in progs.items()}
     return {r: (tmp_path / f"{r}.out", p.stderr) for r, p in progs.items()}
 
@@ -100,13 +95,9 @@ def test_dumpcap_capture_filter(veth_pair, tmp_path, expr):
     expected = stock_filter(tmp_path, rx + tx, expr)
     assert 0 < len(expected) < len(rx + tx)
     progs = start_both(veth_pair, dumpcap, tmp_path, ["-P", "-f", expr], ".pcap")
-    try:
-        send(veth_pair.b, veth_pair.if_b, rx)
-        send(veth_pair.a, veth_pair.if_a, tx)
-        got = {r: wait_records(tmp_path / f"{r}.pcap", len(expected)) for r in ROUTES}
-    finally:
-        for p in progs.values():
-            p.stop()
+    got = collect_with_traffic(
+        veth_pair, progs, lambda r, _: wait_records(tmp_path / f"{r}.pcap", len(expected)),
+        rx, tx)
     assert ON_RING in progs["ring"].stderr
     assert sorted(got["ring"]) == sorted(expected)
     assert got["ring"] == got["stock"]

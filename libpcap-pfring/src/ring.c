@@ -209,9 +209,6 @@ static int ring_read(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
   u_int64_t deadline = 0;
   struct pcap_pkthdr ph;
 
-  /* tcpdump -w passes pcap_dump itself: call the system's, not our forwarder. */
-  if (cb == pcap_dump && pcappf_sys())
-    cb = pcappf_sys()->pcap_dump;
   for (;;) {
     if (p->break_loop) {
       p->break_loop = 0;

@@ -435,6 +435,14 @@ static void fill_long_header(pfring *ring, u_char *pkt, struct pfring_pkthdr *hd
     pfring_parse_pkt(pkt, hdr, 5, 0, 1);
 }
 
+/* The user-space filter and the sampler: 1 if the packet is handed out. */
+static inline int keep_packet(pfring *ring, const u_char *pkt, u_int len, u_int caplen)
+{
+  if (ring->bpf_userspace && !pfringint_bpf_match(&ring->bpf, pkt, len, caplen))
+    return 0;
+  return ring->sampling_rate <= 1 || (ring->sampling_counter++ % ring->sampling_rate) == 0;
+}
+
 /* The receive loop shared by pfring_recv and pfring_loop: one packet that
  * passed the sampler, or 0/<0.  Called with rx_lock held when reentrant. */
 static int recv_one(pfring *ring, u_char **pkt, struct pfring_pkthdr *hdr, u_int8_t wait)
@@ -445,9 +453,7 @@ static int recv_one(pfring *ring, u_char **pkt, struct pfring_pkthdr *hdr, u_int
     rc = ring->ops.recv(ring, pkt, hdr, wait);
     if (rc <= 0)
       return rc;
-    if (ring->bpf_userspace && !pfringint_bpf_match(&ring->bpf, *pkt, hdr->len, hdr->caplen))
-      continue;
-    if (ring->sampling_rate > 1 && (ring->sampling_counter++ % ring->sampling_rate) != 0)
+    if (!keep_packet(ring, *pkt, hdr->len, hdr->caplen))
       continue;
     ring->tot_read++;
     ring->tot_bytes += hdr->len;
@@ -580,26 +586,6 @@ PFRING_API int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket 
   return rc < 0 ? rc : n;
 }
 
-/* A backend without recv_burst: one packet per burst. */
-static int burst_of_one(pfring *ring, struct pfring_burst_pkt *b, u_int8_t wait)
-{
-  struct pfring_pkthdr hdr;
-  u_char *pkt;
-  int rc = ring->ops.recv(ring, &pkt, &hdr, wait);
-
-  if (rc <= 0)
-    return rc;
-  b->data = pkt;
-  b->ts_sec = (u_int64_t)hdr.ts.tv_sec;
-  b->ts_nsec = (u_int32_t)(hdr.extended_hdr.timestamp_ns % 1000000000ull);
-  b->caplen = hdr.caplen;
-  b->len = hdr.len;
-  b->if_index = hdr.extended_hdr.if_index;
-  b->rx_direction = hdr.extended_hdr.rx_direction;
-  b->flags = (u_int8_t)(hdr.extended_hdr.flags & PKT_FLAGS_VLAN_HWACCEL);
-  return 1;
-}
-
 /* What recv_one does per packet, over a burst: the user-space filter and
  * the sampler drop packets (the rest move up), the counters count. */
 static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
@@ -613,10 +599,7 @@ static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
     kept = n;
   } else {
     for (i = 0; i < n; i++) {
-      if (ring->bpf_userspace &&
-          !pfringint_bpf_match(&ring->bpf, b[i].data, b[i].len, b[i].caplen))
-        continue;
-      if (ring->sampling_rate > 1 && (ring->sampling_counter++ % ring->sampling_rate) != 0)
+      if (!keep_packet(ring, b[i].data, b[i].len, b[i].caplen))
         continue;
       bytes += b[i].len;
       if (kept != i)
@@ -643,6 +626,7 @@ PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_
 
   if (rc < 0)
     return rc;
+  NEED_OP(ring, recv_burst, "burst receiving");
   if (!pkts)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "pkts must not be NULL");
   if (ring->reentrant)
@@ -655,8 +639,7 @@ PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_
     max_pkts = INT_MAX;
   pfringint_status_tick();
   for (;;) {
-    n = ring->ops.recv_burst ? ring->ops.recv_burst(ring, pkts, max_pkts, wait_for_incoming_packet)
-                             : burst_of_one(ring, pkts, wait_for_incoming_packet);
+    n = ring->ops.recv_burst(ring, pkts, max_pkts, wait_for_incoming_packet);
     if (n < 0)
       return n;
     if (n == 0) {

@@ -82,8 +82,7 @@ struct pfringint_ops {
               u_int8_t wait);
   /* Up to max packets of the current kernel block (waiting for one as
    * recv does): pointers stay valid until the next receive call.  Fills
-   * every field of pfring_burst_pkt.  NULL: pfring_recv_burst gives one
-   * packet per call through recv. */
+   * every field of pfring_burst_pkt. */
   int (*recv_burst)(pfring *ring, struct pfring_burst_pkt *pkts, u_int max,
                     u_int8_t wait);
   /* Wait up to wait_ms for the watermark; >0 ready, 0 timeout, <0 error. */

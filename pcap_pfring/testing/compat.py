@@ -113,6 +113,19 @@ def flow_of(frame):
 send = send_frames     # the compat suites' name for it
 
 
+def collect_with_traffic(pair, progs, collect, rx, tx=()):
+    """Frames for programs already capturing on a's veth: ``rx`` sent from b,
+    ``tx`` from a.  Then ``collect(name, program)`` of each program in
+    ``progs`` (a dict), as a dict; every program is stopped whatever happens."""
+    try:
+        send_frames(pair.b, pair.if_b, rx)
+        send_frames(pair.a, pair.if_a, tx)
+        return {name: collect(name, p) for name, p in progs.items()}
+    finally:
+        for p in progs.values():
+            p.stop()
+
+
 # -- pcap files ------------------------------------------------------------
 
 def read_pcap(path):
