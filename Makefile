@@ -3,6 +3,8 @@
 #   make setup   Debian packages, then the project built into .venv/ (idempotent)
 #   make test    the whole test suite (unit, live, lint) through tox
 #   make demo    a two-namespace demo network with pfsend -> pfcount
+#   make unit    only the unit tests (no root, no network once set up)
+#   make fresh-check  make demo and make unit on a new minimal Debian bookworm
 #   make lib     only the C library: build/lib/libpfring.so, build/include/pfring.h
 #   make compat-deps  outside programs and suites for compat-tests/ (part of setup)
 
@@ -14,10 +16,12 @@ BUILD      := build
 CC         ?= gcc
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wno-unused-parameter
-SYSTEM_LIBPCAP := $(shell readlink -f $$($(CC) -print-file-name=libpcap.so.0.8) 2>/dev/null)
+# Nothing about the machine is computed here: the system libpcap is found at
+# run time (libpfring/src/syspcap.c), so a build never depends on what was
+# installed when the Makefile was read.
 
 APT_PACKAGES := gcc make libc6-dev libpcap-dev libpcap0.8 tcpdump iproute2 ethtool \
-                libcap2-bin strace \
+                libcap2-bin strace python3 python3-venv python3-dev ca-certificates \
                 tshark wireshark-common g++ python3-dev dpkg-dev flex bison
 
 LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c)
@@ -32,10 +36,8 @@ PCAPPF_DIR  := $(BUILD)/libpcap-pfring
 PCAPPF_SRCS := $(wildcard libpcap-pfring/src/*.c)
 PCAPPF_HDRS := $(wildcard libpcap-pfring/src/*.h) libpfring/include/pfring.h
 PCAPPF_LIBS := $(PCAPPF_DIR)/libpcap.so.0.8 $(PCAPPF_DIR)/libpcap.so.1
-# Sizes of libpcap's two data symbols, copied at load time.
-SYS_DATA_SIZE = $(shell nm -DS --defined-only $(SYSTEM_LIBPCAP) | awk '$$4=="$(1)"{print "0x"$$2}')
 
-.PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean
+.PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean fresh-check
 
 setup: apt venv compat-deps
 
@@ -59,8 +61,6 @@ $(PCAPPF_DIR)/libpcap.so.%: $(PCAPPF_SRCS) $(PCAPPF_HDRS) libpcap-pfring/libpcap
 	@mkdir -p $(PCAPPF_DIR)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
 	  -Ilibpfring/include \
-	  -DPCAPPF_VERSION_BYTES=$(call SYS_DATA_SIZE,pcap_version) \
-	  -DPCAPPF_EPROTO_DB_BYTES=$(call SYS_DATA_SIZE,eproto_db) \
 	  -Wl,-soname,libpcap.so.$* -Wl,--version-script=libpcap-pfring/libpcap.map \
 	  -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--no-undefined \
 	  -o $@ $(PCAPPF_SRCS) -L$(BUILD)/lib -l:libpfring.so.1 -ldl -lpthread
@@ -69,7 +69,6 @@ $(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
 	  -Ilibpfring/include -Ilibpfring/src \
-	  -DPFRING_SYSTEM_LIBPCAP='"$(SYSTEM_LIBPCAP)"' \
 	  -Wl,-soname,libpfring.so.1 -Wl,--version-script=libpfring/libpfring.map \
 	  -o $@ $(LIB_SRCS) -ldl -lpthread
 	ln -sf libpfring.so.1 $(BUILD)/lib/libpfring.so
@@ -80,13 +79,21 @@ $(BUILD)/include/pfring.h: libpfring/include/pfring.h
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
+	touch $@
+
+# The only step that reaches PyPI, and only when requirements-dev.txt changed.
+$(VENV)/.deps: $(VENV)/.created requirements-dev.txt
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.created $(LIBPFRING) $(PCAPPF_LIBS) $(PY_SRCS) requirements-dev.txt
-	$(VPY) -m pip install -q -r requirements-dev.txt
+$(VENV)/.installed: $(VENV)/.deps $(LIBPFRING) $(PCAPPF_LIBS) $(PY_SRCS)
 	$(VPY) -m pip install -q --no-build-isolation --no-deps .
+	@# The source tree is a complete package too (python from the project
+	@# root imports it first): the built parts go beside the sources.
+	@site=$$(cd / && $(abspath $(VPY)) -c 'import os, pcap_pfring; print(os.path.dirname(pcap_pfring.__file__))') && \
+	  rm -f pcap_pfring/_pfring.*.so && cp -f $$site/_pfring.*.so pcap_pfring/ && \
+	  for d in lib include libpcap; do rm -rf pcap_pfring/$$d && cp -a $$site/$$d pcap_pfring/$$d || exit 1; done
 	touch $@
 
 venv: lib $(VENV)/.installed
@@ -96,7 +103,8 @@ test: setup
 	@status=0; $(VENV)/bin/tox -e unit,live,compat,lint || status=$$?; \
 	  $(VPY) tools/test-summary $(BUILD)/test-results || status=1; exit $$status
 
-unit: setup
+# Unit tests need neither root nor the network once set up: no apt, no pip.
+unit: venv
 	$(VENV)/bin/tox -e unit
 
 live: setup
@@ -113,6 +121,11 @@ demo: setup
 
 clean:
 	rm -rf $(BUILD) $(VENV) *.egg-info .tox
+	rm -rf pcap_pfring/lib pcap_pfring/include pcap_pfring/libpcap pcap_pfring/_pfring.*.so
+
+# The README's commands on a new, minimal Debian bookworm (tools/fresh-check).
+fresh-check:
+	tools/fresh-check
 
 bench: setup
 	$(VPY) -m pip install -q -r bench/requirements.txt
@@ -137,7 +150,7 @@ APT_PRIVATE   = -o Dir::Etc::SourceList=/dev/null \
 
 compat-deps: $(VENV)/.pcapy-ng $(PCAPY_TESTS)/.unpacked $(COMPAT)/testprogs/.built
 
-$(VENV)/.pcapy-ng: $(VENV)/.created compat-tests/requirements.txt
+$(VENV)/.pcapy-ng: $(VENV)/.deps compat-tests/requirements.txt
 	$(VPY) -m pip install -q -r compat-tests/requirements.txt
 	@so=$$($(VPY) -c 'import pcapy; print(pcapy.__file__)'); \
 	  readelf -d $$so | grep -q 'NEEDED.*\[libpcap\.so\.0\.8\]' || \

@@ -47,8 +47,8 @@ import sys
 import tempfile
 import time
 
+from pcap_pfring.netns import VethPair
 from pcap_pfring.testing.compat import route_env
-from pcap_pfring.testing.fixtures import VethPair
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402  (bench/report.py: the arithmetic and the text)

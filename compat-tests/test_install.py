@@ -117,6 +117,9 @@ def test_system_wide_install_through_ld_so_conf_d(tmp_path, veth_pair):
     finally:
         prog.stop()
     assert f"pcap-pfring: {veth_pair.if_a}: capturing on a PF_RING ring" in prog.stderr
+    # the drop-in's directory comes first in the cache, yet the library it
+    # forwards to is the system's
+    assert f"pcap-pfring: the system libpcap is {_system_libpcap_link()[0]}" in prog.stderr
     assert [r[3] for r in read_pcap(tmp_path / "sys.pcap")[1]] == udp
     version = run(["unshare", "-m", "sh", "-c",
                    f"mount --bind {cache} /etc/ld.so.cache && tcpdump --version"], env=env)
@@ -146,3 +149,54 @@ def test_missing_system_libpcap_is_a_clear_error(tmp_path):
     out = run(["tcpdump", "-D"], env=route_env("ring", PF_RING_SYSTEM_LIBPCAP=missing))
     assert f"pcap-pfring: cannot load the system libpcap '{missing}'" in out.stderr
     assert out.returncode != 0
+
+
+def _system_libpcap_link():
+    """The system libpcap's soname link and the real file it names."""
+    out = run(["ldconfig", "-p"]).stdout
+    paths = [line.split("=>")[1].strip() for line in out.splitlines()
+             if line.strip().startswith("libpcap.so.0.8 ")]
+    link = next(p for p in paths if not p.startswith(pfring_run.libdir()))
+    return link, os.path.realpath(link)
+
+
+def test_system_libpcap_upgrade_that_renames_the_real_file(tmp_path, veth_pair):
+    """A libpcap upgrade gives the real file another version name (as in
+    1.10.3 -> 1.10.4) and moves the soname link; ldconfig updates the cache.
+    Done in a private mount namespace (an overlay on the library directory
+    and the new cache over /etc/ld.so.cache), so the machine is untouched.
+    tcpdump under pfring-run still captures on a ring, through the new file."""
+    link, real = _system_libpcap_link()
+    libdir = os.path.dirname(real)
+    renamed = os.path.join(libdir, "libpcap.so.1.10.99")
+    assert not os.path.exists(renamed)
+    upper, work, cache = tmp_path / "upper", tmp_path / "work", tmp_path / "ld.so.cache"
+    upper.mkdir()
+    work.mkdir()
+    rx, _ = flow_frames(veth_pair, 3)
+    udp = [f for f in rx if f[23] == 17]
+    out = tmp_path / "up.pcap"
+    inner = " && ".join([
+        f"mount -t overlay overlay -o lowerdir={libdir},upperdir={upper},workdir={work} {libdir}",
+        f"mv {real} {renamed}",
+        f"ln -sfn {os.path.basename(renamed)} {os.path.join(libdir, 'libpcap.so.0.8')}",
+        f"ldconfig -C {cache}",
+        f"mount --bind {cache} /etc/ld.so.cache",
+        f"test ! -e {real}",
+        f"ldconfig -p | grep -q 'libpcap.so.0.8 .*=> {link}$'",
+        f"exec ip netns exec {veth_pair.a.name} {PFRING_RUN} tcpdump -n -U "
+        f"-i {veth_pair.if_a} -w {out} -c {len(udp)} udp",
+    ])
+    prog = Program(_Host(), ["unshare", "-m", "sh", "-c", inner],
+                   route_env("stock", PCAP_PF_RING_DEBUG="1"))
+    try:
+        prog.wait_for("listening on")
+        send(veth_pair.b, veth_pair.if_b, rx)
+        assert prog.wait(timeout=10) == 0, prog.stderr
+    finally:
+        prog.stop()
+    assert f"pcap-pfring: the system libpcap is {link}" in prog.stderr
+    assert f"pcap-pfring: {veth_pair.if_a}: capturing on a PF_RING ring" in prog.stderr
+    assert "cannot load the system libpcap" not in prog.stderr
+    assert [r[3] for r in read_pcap(out)[1]] == udp
+    assert os.path.exists(real) and not os.path.exists(renamed)    # the host is untouched

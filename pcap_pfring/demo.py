@@ -27,7 +27,8 @@ import sys
 import threading
 import time
 
-from .testing.fixtures import VethPair
+from .netns import VethPair
+from .pcapfile import read_pcap
 
 COUNT = 100_000
 LENGTH = 64
@@ -145,7 +146,6 @@ def clustered_tcpdumps(pair, procs):
     """Part 2: two unmodified tcpdumps in one per-flow cluster."""
     import tempfile
 
-    from .testing.compat import read_pcap
     if not shutil.which("tcpdump"):
         print("tcpdump is missing (make setup installs it)", file=sys.stderr)
         return False

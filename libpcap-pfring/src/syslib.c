@@ -2,11 +2,12 @@
  * syslib.c - the system libpcap behind the drop-in, and the functions that
  * go to it unchanged.
  *
- * The library is opened once, by the path libpfring's configuration gives
- * (the real file found at build time, or PF_RING_SYSTEM_LIBPCAP), with
- * RTLD_LOCAL | RTLD_DEEPBIND: its own calls resolve inside it first, and
- * nothing it exports enters the global scope.  A path that leads back to
- * this library is refused.
+ * The library comes from libpfring's one loader,
+ * pfring_open_system_libpcap(): found at run time (never a path known at
+ * build time), opened with RTLD_LOCAL | RTLD_DEEPBIND so that its own calls
+ * resolve inside it first and nothing it exports enters the global scope.
+ * This library carries the ELF note PFRING_PCAP_DROPIN_NOTE, so the loader
+ * never takes it, or another copy of it, for the system libpcap.
  *
  * Functions with no pcap_t (name lookups, BPF helpers, dump files, data
  * link names) are plain forwarders here; the ones that take a pcap_t are in
@@ -16,6 +17,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,22 +26,32 @@
 
 #include "pcap_pfring_int.h"
 
+/* The drop-in's mark: an SHT_NOTE section, so the linker puts it in a
+ * PT_NOTE segment that the loader reads without opening the library. */
+__asm__(".pushsection .note.pcap_pfring,\"a\",@note\n"
+        "  .balign 4\n"
+        "  .long 2f - 1f\n"            /* namesz */
+        "  .long 4f - 3f\n"            /* descsz */
+        "  .long 1\n"                  /* type */
+        "1: .asciz \"" PFRING_PCAP_DROPIN_NOTE "\"\n"
+        "2: .balign 4\n"
+        "3: .asciz \"libpcap drop-in\"\n"
+        "4: .balign 4\n"
+        ".popsection\n");
+
 static struct pcappf_sys sys_table;
 static int sys_ok;
+static void *sys_handle;
 static char sys_err[512];
 static pthread_once_t sys_once = PTHREAD_ONCE_INIT;
 
 static void sys_load(void)
 {
-  const char *path = pfring_system_libpcap();
   const char *missing = NULL;
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  void *h = pfring_open_system_libpcap(sys_err, sizeof(sys_err));
 
-  if (!h) {
-    snprintf(sys_err, sizeof(sys_err), "cannot load the system libpcap '%s': %s", path,
-             dlerror());
+  if (!h)
     goto fail;
-  }
 #define X(name)                                                      \
   sys_table.name = (__typeof__(sys_table.name))dlsym(h, #name);      \
   if (!sys_table.name && !missing)                                   \
@@ -47,16 +59,19 @@ static void sys_load(void)
   SYS_FUNCS(X)
 #undef X
   if (missing) {
-    snprintf(sys_err, sizeof(sys_err), "the system libpcap '%s' has no %s", path, missing);
+    snprintf(sys_err, sizeof(sys_err), "the system libpcap '%s' has no %s",
+             pfring_system_libpcap(), missing);
     goto fail;
   }
   if (sys_table.pcap_lib_version == pcap_lib_version) {
     snprintf(sys_err, sizeof(sys_err),
              "the system libpcap '%s' is this PF_RING libpcap itself; set "
-             "PF_RING_SYSTEM_LIBPCAP to the distribution's libpcap", path);
+             "PF_RING_SYSTEM_LIBPCAP to the distribution's libpcap", pfring_system_libpcap());
     goto fail;
   }
+  sys_handle = h;
   __atomic_store_n(&sys_ok, 1, __ATOMIC_RELEASE);
+  pcappf_debug("the system libpcap is %s", pfring_system_libpcap());
   return;
 fail:
   fprintf(stderr, "pcap-pfring: %s\n", sys_err);
@@ -84,25 +99,45 @@ struct pcappf_eproto {
   u_short p;
 };
 
+/* The sizes libpcap 1.10 gives them ("1.10.N" and 12 ethernet protocol
+ * names plus the terminating entry), fixed here and not read from the
+ * installed library: an executable that refers to one of them has a copy
+ * of that size.  A unit test compares them with the system library's. */
+#define PCAPPF_VERSION_BYTES 7
+#define PCAPPF_EPROTO_ENTRIES 13
+
 API char pcap_version[PCAPPF_VERSION_BYTES];
-API struct pcappf_eproto eproto_db[PCAPPF_EPROTO_DB_BYTES / sizeof(struct pcappf_eproto)];
+API struct pcappf_eproto eproto_db[PCAPPF_EPROTO_ENTRIES];
+
+/* The size of a data symbol of the system libpcap, 0 if unknown. */
+static size_t sys_data_size(const void *addr)
+{
+  Dl_info info;
+  const ElfW(Sym) *sym = NULL;
+
+  if (!dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+    return 0;
+  return sym->st_size;
+}
 
 __attribute__((constructor)) static void copy_data_symbols(void)
 {
-  void *h;
   const char *v;
   const struct pcappf_eproto *db;
+  size_t n;
 
   if (!pcappf_sys())
     return;
-  h = dlopen(pfring_system_libpcap(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND | RTLD_NOLOAD);
-  if (!h)
-    return;
-  if ((v = dlsym(h, "pcap_version")))
+  if ((v = dlsym(sys_handle, "pcap_version")))
     snprintf(pcap_version, sizeof(pcap_version), "%s", v);
-  if ((db = dlsym(h, "eproto_db")))
-    memcpy(eproto_db, db, sizeof(eproto_db));
-  dlclose(h);
+  if ((db = dlsym(sys_handle, "eproto_db"))) {
+    /* Up to the system table's end, always keeping the terminating entry. */
+    n = sys_data_size(db) / sizeof(*db);
+    if (n == 0 || n > PCAPPF_EPROTO_ENTRIES - 1)
+      n = PCAPPF_EPROTO_ENTRIES - 1;
+    for (size_t i = 0; i < n && db[i].s; i++)
+      eproto_db[i] = db[i];
+  }
 }
 
 /* ------------------------------------------------------------------------ */

@@ -428,10 +428,23 @@ const char *pfring_status_dir(void);
  * libpcap drop-in does this, so single-threaded tools keep glibc's lock-free
  * stdio).  Call it before the first ring is opened. */
 void pfring_status_inline(int on);
-/* pcap-pfring: the system libpcap that pcap_compile and the libpcap drop-in
- * forward to (PF_RING_SYSTEM_LIBPCAP, the configuration file, or the path
- * found at build time). */
+/* pcap-pfring: the system libpcap, for libpfring's pcap_compile, the libpcap
+ * drop-in's forwarders and the Python binding: the one loader.  It is found
+ * at run time, never from a path known at build time: PF_RING_SYSTEM_LIBPCAP
+ * or the configuration file's system_libpcap (a path, or a soname looked up
+ * as below) when set; otherwise libpcap.so.0.8, then libpcap.so.1, in the
+ * dynamic linker's cache, then in the C library's directory and the usual
+ * library directories.  A library that carries the ELF note
+ * PFRING_PCAP_DROPIN_NOTE (the libpcap drop-in) is never taken.  Opened with
+ * RTLD_LOCAL | RTLD_DEEPBIND and kept for the life of the process.
+ * Returns the dlopen() handle (never dlclose it), or NULL with the reason in
+ * errbuf (errbuf may be NULL); a failed search is retried on the next call. */
+void *pfring_open_system_libpcap(char *errbuf, size_t errlen);
+/* pcap-pfring: the path pfring_open_system_libpcap() opened, or NULL when it
+ * has not (yet) succeeded. */
 const char *pfring_system_libpcap(void);
+/* The name of the ELF note (type 1) that marks a PF_RING libpcap drop-in. */
+#define PFRING_PCAP_DROPIN_NOTE "pcap-pfring"
 
 /* pcap-pfring: PF_RING's libpcap environment variables (PCAP_NO_PF_RING,
  * PCAP_PF_RING_*), parsed with PF_RING's rules in one place for the libpcap

@@ -1,12 +1,11 @@
 /*
  * bpf.c - tcpdump expressions compiled by the system libpcap.
  *
- * libpcap is loaded at run time with dlopen(), never linked: the libpcap
- * drop-in of this project has libpcap's soname and loads libpfring, so a
- * link-time dependency would resolve to the drop-in itself.  The library
- * named by the system_libpcap parameter (a path or a soname) is opened
- * privately (RTLD_LOCAL | RTLD_DEEPBIND) on the first compile and kept for
- * the life of the process; a failed load is retried on the next call.
+ * libpcap is never linked: the libpcap drop-in of this project has
+ * libpcap's soname and loads libpfring, so a link-time dependency would
+ * resolve to the drop-in itself.  The first compile asks the one loader
+ * (syspcap.c) for the system library; a failed load is retried on the next
+ * call.
  *
  * Expressions are compiled for Ethernet (DLT_EN10MB) with pcap_open_dead(),
  * optimised, with an unknown netmask.  Such a handle has no live socket, so
@@ -57,16 +56,13 @@ static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Called with lib_lock held. */
 static int load_libpcap(char *errbuf, size_t errlen)
 {
-  const char *path = pfringint_params()->system_libpcap;
   const char *missing = NULL;
 
   if (lib.handle)
     return 0;
-  lib.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-  if (!lib.handle) {
-    snprintf(errbuf, errlen, "cannot load the system libpcap '%s': %s", path, dlerror());
+  lib.handle = pfring_open_system_libpcap(errbuf, errlen);
+  if (!lib.handle)
     return PF_RING_ERROR_NOT_SUPPORTED;
-  }
   RESOLVE(open_dead, "pcap_open_dead");
   RESOLVE(compile, "pcap_compile");
   RESOLVE(geterr, "pcap_geterr");
@@ -74,8 +70,8 @@ static int load_libpcap(char *errbuf, size_t errlen)
   RESOLVE(close, "pcap_close");
   RESOLVE(filter, "bpf_filter");
   if (missing) {
-    snprintf(errbuf, errlen, "the system libpcap '%s' has no %s", path, missing);
-    dlclose(lib.handle);
+    snprintf(errbuf, errlen, "the system libpcap '%s' has no %s", pfring_system_libpcap(),
+             missing);
     memset(&lib, 0, sizeof(lib));
     return PF_RING_ERROR_NOT_SUPPORTED;
   }

@@ -11,6 +11,10 @@
  *      "options" lines of other modules are skipped.  As with modprobe, '-'
  *      and '_' are the same in names;
  *   3. PF_RING_<NAME> environment variables (PF_RING_MIN_NUM_SLOTS, ...).
+ * In a process that gained privileges at exec time (set-uid, file
+ * capabilities: AT_SECURE), PF_RING_CONFIG and the variables that name a
+ * path (PF_RING_STATUS_DIR, PF_RING_SYSTEM_LIBPCAP) are ignored, as
+ * secure_getenv() does.
  * A bad value keeps the previous one and gives one warning line that names
  * the variable (or file:line), the value and the value kept.
  *
@@ -31,9 +35,6 @@
 
 #ifndef PFRING_API
 #define PFRING_API __attribute__((visibility("default")))
-#endif
-#ifndef PFRING_SYSTEM_LIBPCAP
-#define PFRING_SYSTEM_LIBPCAP "libpcap.so.0.8"
 #endif
 
 #define DEFAULT_CONFIG "/etc/pf_ring/pf_ring.conf"
@@ -56,6 +57,8 @@ struct param {
 #define P_BOOL(n) { #n, BOOL, FIELD(n), 0, 1 }
 #define P_INT(n, lo, hi) { #n, INT, FIELD(n), lo, hi }
 #define P_STR(n) { #n, STR, FIELD(n), 1, sizeof(((struct pfringint_params *)0)->n) }
+/* lo = 0: the empty value is allowed and means the default */
+#define P_STR0(n) { #n, STR, FIELD(n), 0, sizeof(((struct pfringint_params *)0)->n) }
 
 static const struct param params[] = {
   P_INT(min_num_slots, MIN_NUM_SLOTS, MAX_NUM_SLOTS),
@@ -70,7 +73,7 @@ static const struct param params[] = {
   P_BOOL(keep_vlan_offload),
   P_INT(block_timeout_ms, 1, 1000),
   P_STR(status_dir),
-  P_STR(system_libpcap),
+  P_STR0(system_libpcap),     /* "": found at run time */
 };
 #define NUM_PARAMS (sizeof(params) / sizeof(params[0]))
 
@@ -172,7 +175,9 @@ static void set_string(struct loader *l, const struct param *par, const char *va
   char shown[SHOW_MAX + 4], kept[SHOW_MAX + 4], *field = str_field(&l->p, par);
   size_t len = strlen(value);
 
-  if (len == 0)
+  if (len == 0 && par->lo == 0)
+    field[0] = '\0';
+  else if (len == 0)
     warn(l, "%s='' is empty; using '%s'", where, show(field, kept));
   else if (len >= (size_t)par->hi)
     warn(l, "%s='%s' is too long (max %zu characters); using '%s'", where,
@@ -334,7 +339,10 @@ static void load_env(struct loader *l)
     snprintf(var, sizeof(var), "PF_RING_%s", params[i].name);
     for (j = 0; var[j]; j++)
       var[j] = (char)toupper((unsigned char)var[j]);
-    if ((value = getenv(var)))
+    /* The string parameters name a file or a directory: a process that
+     * runs with privileges it got at exec time ignores them. */
+    value = params[i].kind == STR ? secure_getenv(var) : getenv(var);
+    if (value)
       set_param(l, &params[i], value, var);
   }
 }
@@ -348,12 +356,12 @@ static void set_defaults(struct pfringint_params *p)
   p->enable_frag_coherence = 1;
   p->block_timeout_ms = 8;
   snprintf(p->status_dir, sizeof(p->status_dir), "%s", "/run/pf_ring");
-  snprintf(p->system_libpcap, sizeof(p->system_libpcap), "%s", PFRING_SYSTEM_LIBPCAP);
+  p->system_libpcap[0] = '\0';  /* found at run time (syspcap.c) */
 }
 
 static void load(struct loader *l)
 {
-  const char *path = getenv("PF_RING_CONFIG");
+  const char *path = secure_getenv("PF_RING_CONFIG");
 
   set_defaults(&l->p);
   load_file(l, path && *path ? path : DEFAULT_CONFIG);
@@ -408,9 +416,4 @@ PFRING_API long pfring_get_module_param(const char *name)
   if (!par || par->kind == STR)
     return -1;
   return *(const long *)((const char *)p + par->off);
-}
-
-PFRING_API const char *pfring_system_libpcap(void)
-{
-  return pfringint_params()->system_libpcap;
 }

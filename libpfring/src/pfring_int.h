@@ -56,7 +56,7 @@ struct pfringint_params {
   long keep_vlan_offload;      /* 0 */
   long block_timeout_ms;       /* 1: TPACKET_V3 block retire timeout */
   char status_dir[256];        /* /run/pf_ring */
-  char system_libpcap[256];    /* the system libpcap used for pcap_compile */
+  char system_libpcap[256];    /* "": found at run time (syspcap.c) */
 };
 
 /* Loads the configuration once per process (thread safe) and returns it. */

@@ -3,13 +3,48 @@
  * packet for the Python API and the CLI tools lives here, so that Python code
  * runs per batch or per callback only.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <pcap/pcap.h>
+#include <pcap/pcap.h>     /* types only: the calls go through pp_pcap below */
 #include "pfring.h"
+
+/* The system libpcap's functions that the file tools use, from libpfring's
+ * one loader (the extension does not link libpcap: under pfring-run that
+ * name is the drop-in). */
+#define PP_PCAP_FUNCS(X)                                                   \
+  X(pcap_open_offline_with_tstamp_precision) X(pcap_datalink)               \
+  X(pcap_datalink_val_to_name) X(pcap_next_ex) X(pcap_geterr) X(pcap_close) \
+  X(pcap_open_dead) X(pcap_dump_open) X(pcap_dump) X(pcap_dump_close)
+
+static struct {
+#define X(name) __typeof__(name) *name;
+  PP_PCAP_FUNCS(X)
+#undef X
+} pp_pcap;
+
+/* 0, or -1 with errbuf set. */
+static int pp_pcap_load(char *errbuf, size_t errlen)
+{
+  void *h;
+
+  if (pp_pcap.pcap_dump_close)
+    return 0;
+  if (!(h = pfring_open_system_libpcap(errbuf, errlen)))
+    return -1;
+#define X(name)                                                                     \
+  if (!(pp_pcap.name = (__typeof__(pp_pcap.name))dlsym(h, #name))) {                \
+    snprintf(errbuf, errlen, "the system libpcap '%s' has no %s", pfring_system_libpcap(), \
+             #name);                                                                \
+    return -1;                                                                      \
+  }
+  PP_PCAP_FUNCS(X)
+#undef X
+  return 0;
+}
 
 struct pp_pkt {
   uint32_t offset;
@@ -364,41 +399,43 @@ static int pp_frames_load_pcap(const char *path, struct pp_frames **out, char *e
 
   *out = NULL;
   perr[0] = '\0';
-  pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+  if (pp_pcap_load(errbuf, errlen) < 0)
+    return -1;
+  pc = pp_pcap.pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
   if (!pc) {
     snprintf(errbuf, errlen, "%s", perr);
     return -1;
   }
-  link = pcap_datalink(pc);
+  link = pp_pcap.pcap_datalink(pc);
   if (link != DLT_EN10MB) {
-    const char *name = pcap_datalink_val_to_name(link);
+    const char *name = pp_pcap.pcap_datalink_val_to_name(link);
     snprintf(errbuf, errlen, "%s: link type %s, only Ethernet (EN10MB) can be sent", path,
              name ? name : "unknown");
-    pcap_close(pc);
+    pp_pcap.pcap_close(pc);
     return -1;
   }
   f = calloc(1, sizeof(*f));
   if (!f) {
     snprintf(errbuf, errlen, "%s: out of memory", path);
-    pcap_close(pc);
+    pp_pcap.pcap_close(pc);
     return -1;
   }
-  while ((rc = pcap_next_ex(pc, &h, &p)) == 1) {
+  while ((rc = pp_pcap.pcap_next_ex(pc, &h, &p)) == 1) {
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
     if (pp_frames_add(f, p, h->caplen, ts) < 0) {
       snprintf(errbuf, errlen, "%s: out of memory", path);
       pp_frames_free(f);
-      pcap_close(pc);
+      pp_pcap.pcap_close(pc);
       return -1;
     }
   }
   if (rc == PCAP_ERROR) {
-    snprintf(errbuf, errlen, "%s: %s", path, pcap_geterr(pc));
+    snprintf(errbuf, errlen, "%s: %s", path, pp_pcap.pcap_geterr(pc));
     pp_frames_free(f);
-    pcap_close(pc);
+    pp_pcap.pcap_close(pc);
     return -1;
   }
-  pcap_close(pc);
+  pp_pcap.pcap_close(pc);
   if (f->n == 0) {
     snprintf(errbuf, errlen, "%s: no packets", path);
     pp_frames_free(f);
@@ -461,7 +498,7 @@ static void pp_dump_cb(const struct pfring_pkthdr *h, const u_char *p, const u_c
   ph.ts = h->ts;
   ph.caplen = h->caplen;
   ph.len = h->len;
-  pcap_dump((u_char *)d->dumper, &ph, p);
+  pp_pcap.pcap_dump((u_char *)d->dumper, &ph, p);
   d->c->pkts++;
   d->c->bytes += h->len;
   if (d->c->limit && d->c->pkts >= d->c->limit)
@@ -478,19 +515,21 @@ static int pp_dump_loop(pfring *ring, const char *path, int snaplen, struct pp_c
 
   d.c = c;
   c->ring = ring;
-  d.dead = pcap_open_dead(DLT_EN10MB, snaplen);
+  if (pp_pcap_load(errbuf, errlen) < 0)
+    return -1000;
+  d.dead = pp_pcap.pcap_open_dead(DLT_EN10MB, snaplen);
   if (!d.dead) {
     snprintf(errbuf, errlen, "pcap_open_dead failed");
     return -1000;
   }
-  d.dumper = pcap_dump_open(d.dead, path);
+  d.dumper = pp_pcap.pcap_dump_open(d.dead, path);
   if (!d.dumper) {
-    snprintf(errbuf, errlen, "%s", pcap_geterr(d.dead));
-    pcap_close(d.dead);
+    snprintf(errbuf, errlen, "%s", pp_pcap.pcap_geterr(d.dead));
+    pp_pcap.pcap_close(d.dead);
     return -1000;
   }
   rc = pfring_loop(ring, pp_dump_cb, (const u_char *)&d, c->active_wait ? 0 : 1);
-  pcap_dump_close(d.dumper);
-  pcap_close(d.dead);
+  pp_pcap.pcap_dump_close(d.dumper);
+  pp_pcap.pcap_close(d.dead);
   return rc;
 }

@@ -18,7 +18,8 @@ import threading
 import time
 
 from ..cli.pfring_run import libdir
-from .fixtures import default_sigint, send_frames
+from ..netns import default_sigint, send_frames
+from ..pcapfile import read_pcap, write_pcap  # noqa: F401  (re-exported for the suites)
 
 ROUTES = ("ring", "fallback", "stock")
 
@@ -126,54 +127,21 @@ def collect_with_traffic(pair, progs, collect, rx, tx=()):
             p.stop()
 
 
-# -- pcap files ------------------------------------------------------------
-
-def read_pcap(path):
-    """(link type, [(seconds, caplen, len, bytes)]) of a pcap file of either
-    byte order, in µs or ns."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        raise ValueError(f"{path}: {len(data)} bytes, not a pcap file")
-    for order in "<>":
-        magic, = struct.unpack(order + "I", data[:4])
-        if magic in (0xA1B2C3D4, 0xA1B23C4D):
-            break
-    else:
-        raise ValueError(f"{path}: not a pcap file (magic {data[:4].hex()})")
-    scale = 1e-6 if magic == 0xA1B2C3D4 else 1e-9
-    link = struct.unpack(order + "I", data[20:24])[0] & 0x0FFFFFFF
-    records, off = [], 24
-    while off + 16 <= len(data):
-        sec, frac, incl, orig = struct.unpack(order + "IIII", data[off:off + 16])
-        records.append((sec + frac * scale, incl, orig, data[off + 16:off + 16 + incl]))
-        off += 16 + incl
-    return link, records
-
-
-def write_pcap(path, frames, link=1):
-    """A little-endian µs pcap of frames, 1 ms apart."""
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link)]
-    for i, f in enumerate(frames):
-        out.append(struct.pack("<IIII", 1_700_000_000 + i // 1000, (i % 1000) * 1000,
-                               len(f), len(f)) + f)
-    with open(path, "wb") as fh:
-        fh.write(b"".join(out))
-
+# -- pcap files (read_pcap and write_pcap are pcap_pfring.pcapfile's) -------
 
 def wait_records(path, n, timeout=10.0):
-    """Wait until the pcap file at path holds at least n packets; its frames."""
+    """Wait until the pcap file at path holds at least n packets; its frames.
+    The file is read at least once (timeout 0 reads it now); a file not
+    created yet, or caught in the middle of a record, is read again."""
     deadline = time.monotonic() + timeout
-    frames = []
-    while time.monotonic() < deadline:
+    while True:
         try:
             frames = [r[3] for r in read_pcap(path)[1]]
         except (OSError, ValueError):
             frames = []
-        if len(frames) >= n:
+        if len(frames) >= n or time.monotonic() >= deadline:
             return frames
         time.sleep(0.05)
-    return frames
 
 
 # -- programs --------------------------------------------------------------

@@ -27,8 +27,8 @@ import random
 import struct
 import time
 
+from ..netns import frame, send_frames
 from .cluster_ref import cluster_hash
-from .fixtures import frame, send_frames
 
 KINDS = ("ipv4", "ipv6", "vlan", "frag4", "frag6")
 

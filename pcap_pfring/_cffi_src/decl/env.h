@@ -12,3 +12,7 @@ struct pfring_pcap_env {
   ...;
 };
 int pfring_parse_pcap_env(struct pfring_pcap_env *env);
+
+/* The system libpcap, from libpfring's one loader (syspcap.c). */
+void *pfring_open_system_libpcap(char *errbuf, size_t errlen);
+const char *pfring_system_libpcap(void);

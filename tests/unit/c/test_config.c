@@ -14,9 +14,8 @@
 
 #include "pfring_int.h"
 
-#ifndef PFRING_SYSTEM_LIBPCAP
-#define PFRING_SYSTEM_LIBPCAP "libpcap.so.0.8"
-#endif
+/* The default: empty, the system libpcap is found at run time (syspcap.c). */
+#define PFRING_SYSTEM_LIBPCAP ""
 
 /* stubs.c */
 extern char stub_log[];
@@ -292,7 +291,6 @@ static const struct bad {
   { "block_timeout_ms", "1001", "is out of range (1..1000)", 0 },
   { "block_timeout_ms", "1e3", "is not a number", 0 },
   { "status_dir", "", "is empty", 0 },
-  { "system_libpcap", "", "is empty", 0 },
   { "status_dir", long_value, "is too long (max 255 characters)", 0 },
 };
 #define NUM_BAD (sizeof(bad) / sizeof(bad[0]))
