@@ -29,6 +29,7 @@ LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h
 PY_SRCS    := $(shell find pcap_pfring -name '*.py' -o -name '*.h' -o -name '*.c') \
               setup.py pyproject.toml _pcap_pfring_autoload.py pcap-pfring-autoload.pth
 LIBPFRING  := $(BUILD)/lib/libpfring.so.1
+LOCK        = mkdir -p $(BUILD) && flock $(BUILD)/.setup.lock
 
 # libpcap-pfring: the libpcap drop-in, under both of libpcap's sonames, in a
 # directory of its own (LD_LIBRARY_PATH=build/libpcap-pfring selects it).
@@ -63,14 +64,15 @@ $(PCAPPF_DIR)/libpcap.so.%: $(PCAPPF_SRCS) $(PCAPPF_HDRS) libpcap-pfring/libpcap
 	  -Ilibpfring/include \
 	  -Wl,-soname,libpcap.so.$* -Wl,--version-script=libpcap-pfring/libpcap.map \
 	  -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--no-undefined \
-	  -o $@ $(PCAPPF_SRCS) -L$(BUILD)/lib -l:libpfring.so.1 -ldl -lpthread
+	  -o $@.$$$$.tmp $(PCAPPF_SRCS) -L$(BUILD)/lib -l:libpfring.so.1 -ldl -lpthread && \
+	  mv -f $@.$$$$.tmp $@
 
 $(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
 	  -Ilibpfring/include -Ilibpfring/src \
 	  -Wl,-soname,libpfring.so.1 -Wl,--version-script=libpfring/libpfring.map \
-	  -o $@ $(LIB_SRCS) -ldl -lpthread
+	  -o $@.$$$$.tmp $(LIB_SRCS) -ldl -lpthread && mv -f $@.$$$$.tmp $@
 	ln -sf libpfring.so.1 $(BUILD)/lib/libpfring.so
 
 $(BUILD)/include/pfring.h: libpfring/include/pfring.h
@@ -88,12 +90,11 @@ $(VENV)/.deps: $(VENV)/.created requirements-dev.txt
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.deps $(LIBPFRING) $(PCAPPF_LIBS) $(PY_SRCS)
-	$(VPY) -m pip install -q --no-build-isolation --no-deps .
-	@# The source tree is a complete package too (python from the project
-	@# root imports it first): the built parts go beside the sources.
-	@site=$$(cd / && $(abspath $(VPY)) -c 'import os, pcap_pfring; print(os.path.dirname(pcap_pfring.__file__))') && \
-	  rm -f pcap_pfring/_pfring.*.so && cp -f $$site/_pfring.*.so pcap_pfring/ && \
-	  for d in lib include libpcap; do rm -rf pcap_pfring/$$d && cp -a $$site/$$d pcap_pfring/$$d || exit 1; done
+	@# Two makes in one tree take turns here (the libraries above are renamed
+	@# into place, so they need no lock).  Then the source tree becomes a
+	@# complete package too (python from the project root imports it first):
+	@# tools/inplace puts the built parts beside the sources.
+	$(LOCK) sh -c '$(VPY) -m pip install -q --no-build-isolation --no-deps . && tools/inplace $(VPY)'
 	touch $@
 
 venv: lib $(VENV)/.installed
