@@ -112,6 +112,7 @@ def test_system_wide_install_through_ld_so_conf_d(tmp_path, veth_pair):
     prog = Program(_Host(), ["unshare", "-m", "sh", "-c", inner], env)
     try:
         prog.wait_for("listening on")
+        maps = libpcaps_mapped(prog.proc.pid)
         send(veth_pair.b, veth_pair.if_b, rx)
         assert prog.wait(timeout=10) == 0
     finally:
@@ -119,7 +120,8 @@ def test_system_wide_install_through_ld_so_conf_d(tmp_path, veth_pair):
     assert f"pcap-pfring: {veth_pair.if_a}: capturing on a PF_RING ring" in prog.stderr
     # the drop-in's directory comes first in the cache, yet the library it
     # forwards to is the system's
-    assert f"pcap-pfring: the system libpcap is {_system_libpcap_link()[0]}" in prog.stderr
+    assert maps == {os.path.realpath(pfring_run.libdir() + "/libpcap.so.0.8"),
+                    _system_libpcap_link()[1]}
     assert [r[3] for r in read_pcap(tmp_path / "sys.pcap")[1]] == udp
     version = run(["unshare", "-m", "sh", "-c",
                    f"mount --bind {cache} /etc/ld.so.cache && tcpdump --version"], env=env)
@@ -149,6 +151,14 @@ def test_missing_system_libpcap_is_a_clear_error(tmp_path):
     out = run(["tcpdump", "-D"], env=route_env("ring", PF_RING_SYSTEM_LIBPCAP=missing))
     assert f"pcap-pfring: cannot load the system libpcap '{missing}'" in out.stderr
     assert out.returncode != 0
+
+
+def libpcaps_mapped(pid):
+    """The libpcap files a running program has mapped (sh and ip exec in
+    place, so the pid is tcpdump's once it listens)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return {line.split(None, 5)[5].strip() for line in f
+                if len(line.split(None, 5)) == 6 and "/libpcap.so" in line}
 
 
 def _system_libpcap_link():
@@ -191,11 +201,13 @@ def test_system_libpcap_upgrade_that_renames_the_real_file(tmp_path, veth_pair):
                    route_env("stock", PCAP_PF_RING_DEBUG="1"))
     try:
         prog.wait_for("listening on")
+        maps = libpcaps_mapped(prog.proc.pid)
         send(veth_pair.b, veth_pair.if_b, rx)
         assert prog.wait(timeout=10) == 0, prog.stderr
     finally:
         prog.stop()
-    assert f"pcap-pfring: the system libpcap is {link}" in prog.stderr
+    # the drop-in forwards to the renamed file, reached through the soname link
+    assert maps == {os.path.realpath(pfring_run.libdir() + "/libpcap.so.0.8"), renamed}
     assert f"pcap-pfring: {veth_pair.if_a}: capturing on a PF_RING ring" in prog.stderr
     assert "cannot load the system libpcap" not in prog.stderr
     assert [r[3] for r in read_pcap(out)[1]] == udp
