@@ -71,7 +71,6 @@ static void sys_load(void)
   }
   sys_handle = h;
   __atomic_store_n(&sys_ok, 1, __ATOMIC_RELEASE);
-  pcappf_debug("the system libpcap is %s", pfring_system_libpcap());
   return;
 fail:
   fprintf(stderr, "pcap-pfring: %s\n", sys_err);
