@@ -40,8 +40,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
-#include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <linux/sockios.h>
 
 #include "pfring_int.h"
@@ -52,7 +52,10 @@
 #define AFP_NO_BLOCK       0xFFFFFFFFu
 #define AFP_PREFETCH       1024       /* bytes ahead of the header being read */
 
-struct afp_priv {
+/* What belongs to one packet socket: its ring and where reading is.  A ring
+ * that leaves its cluster moves to a new socket (afp_remove_from_cluster), so
+ * this is what is set up again; the rest of afp_priv is kept. */
+struct afp_sock {
   u_int8_t *map;
   size_t map_len;
   u_int32_t block_size, block_nr;
@@ -61,13 +64,21 @@ struct afp_priv {
   u_int8_t release_cur;         /* give cur back at the next call */
   u_int32_t pkts_left;          /* packets not yet handed out in cur */
   struct tpacket3_hdr *next;    /* next packet in cur */
-  int efd;                      /* eventfd that wakes poll() */
-  int bind_ifindex;             /* 0 for any and device lists */
   u_int8_t hooked;              /* bound with ETH_P_ALL (enabled once) */
   u_int8_t in_fanout;
-  u_int8_t keep_vlan;
   u_int8_t tx_ready;            /* send path configured */
-  pthread_mutex_t stats_lock;
+};
+
+struct afp_priv {
+  struct afp_sock sk;
+  /* The ring of the socket left by afp_remove_from_cluster: packets handed
+   * out from it stay readable until the next receive call, as usual. */
+  u_int8_t *retired_map;
+  size_t retired_len;
+  int efd;                      /* eventfd that wakes poll() */
+  int bind_ifindex;             /* 0 for any and device lists */
+  u_int8_t keep_vlan;
+  pthread_mutex_t stats_lock;   /* kern_* and the socket they are read from */
   u_int64_t kern_seen, kern_drops;
   u_int32_t min_block;          /* 0: AFP_MIN_BLOCK (pfring_set_batching) */
   u_int32_t block_tov_ms;       /* 0: the block_timeout_ms parameter */
@@ -78,10 +89,12 @@ struct afp_priv {
 static void afp_close(pfring *ring);
 static int afp_enable(pfring *ring);
 static int join_cluster(pfring *ring);
+static int afp_set_promisc(pfring *ring, int on);
+static int bind_proto(pfring *ring, u_int16_t proto);
 
 static inline struct tpacket_block_desc *block_at(struct afp_priv *p, u_int32_t i)
 {
-  return (struct tpacket_block_desc *)(p->map + (size_t)i * p->block_size);
+  return (struct tpacket_block_desc *)(p->sk.map + (size_t)i * p->sk.block_size);
 }
 
 static inline int block_is_user(struct tpacket_block_desc *b)
@@ -92,12 +105,12 @@ static inline int block_is_user(struct tpacket_block_desc *b)
 /* Give the current block back if its last packet has been consumed. */
 static inline void release_pending(struct afp_priv *p)
 {
-  if (p->release_cur) {
-    __atomic_store_n(&block_at(p, p->cur)->hdr.bh1.block_status, TP_STATUS_KERNEL,
+  if (p->sk.release_cur) {
+    __atomic_store_n(&block_at(p, p->sk.cur)->hdr.bh1.block_status, TP_STATUS_KERNEL,
                      __ATOMIC_RELEASE);
-    p->cur = (p->cur + 1) % p->block_nr;
-    p->release_cur = 0;
-    p->cur_open = 0;
+    p->sk.cur = (p->sk.cur + 1) % p->sk.block_nr;
+    p->sk.release_cur = 0;
+    p->sk.cur_open = 0;
   }
 }
 
@@ -107,21 +120,21 @@ static inline int open_block(struct afp_priv *p)
   struct tpacket_block_desc *b;
 
   release_pending(p);
-  if (p->cur_open)
-    return p->pkts_left > 0;
+  if (p->sk.cur_open)
+    return p->sk.pkts_left > 0;
   for (;;) {
-    b = block_at(p, p->cur);
+    b = block_at(p, p->sk.cur);
     if (!block_is_user(b))
       return 0;
     if (b->hdr.bh1.num_pkts > 0)
       break;
     /* An empty block (should not happen): give it straight back. */
-    p->release_cur = 1;
+    p->sk.release_cur = 1;
     release_pending(p);
   }
-  p->cur_open = 1;
-  p->pkts_left = b->hdr.bh1.num_pkts;
-  p->next = (struct tpacket3_hdr *)((u_int8_t *)b + b->hdr.bh1.offset_to_first_pkt);
+  p->sk.cur_open = 1;
+  p->sk.pkts_left = b->hdr.bh1.num_pkts;
+  p->sk.next = (struct tpacket3_hdr *)((u_int8_t *)b + b->hdr.bh1.offset_to_first_pkt);
   return 1;
 }
 
@@ -132,10 +145,10 @@ static u_int32_t count_ready(struct afp_priv *p)
 
   if (!open_block(p))
     return 0;
-  n = p->pkts_left;
-  for (i = 1; i < p->block_nr; i++) {
+  n = p->sk.pkts_left;
+  for (i = 1; i < p->sk.block_nr; i++) {
     struct tpacket_block_desc *b;
-    idx = (p->cur + i) % p->block_nr;
+    idx = (p->sk.cur + i) % p->sk.block_nr;
     b = block_at(p, idx);
     if (!block_is_user(b))
       break;
@@ -272,6 +285,10 @@ static inline int ready_or_wait(pfring *ring, u_int8_t wait)
   struct afp_priv *p = PRIV(ring);
   int rc;
 
+  if (__builtin_expect(p->retired_map != NULL, 0)) {
+    munmap(p->retired_map, p->retired_len);   /* its packets were the last call's */
+    p->retired_map = NULL;
+  }
   while (!open_block(p)) {
     if (!wait || ring->break_recv_loop)
       return 0;
@@ -294,11 +311,11 @@ static int afp_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_
 
   if (rc <= 0)
     return rc;
-  h = p->next;
-  if (--p->pkts_left)
-    p->next = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
+  h = p->sk.next;
+  if (--p->sk.pkts_left)
+    p->sk.next = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
   else
-    p->release_cur = 1;       /* given back at the next call */
+    p->sk.release_cur = 1;       /* given back at the next call */
 
   sll = (struct sockaddr_ll *)((u_int8_t *)h + TPACKET_ALIGN(sizeof(*h)));
   pkt = (u_char *)h + h->tp_mac;
@@ -336,8 +353,8 @@ static int afp_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max,
 
   if (rc <= 0)
     return rc;
-  n = p->pkts_left < max ? p->pkts_left : max;
-  h = p->next;
+  n = p->sk.pkts_left < max ? p->sk.pkts_left : max;
+  h = p->sk.next;
   for (i = 0; i < AFP_PREFETCH; i += 64)      /* the first packets' lines at once */
     __builtin_prefetch((const u_int8_t *)h + i, 0, 3);
   for (i = 0; i < n; i++) {
@@ -367,11 +384,11 @@ static int afp_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max,
     o->len = len;
     h = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);
   }
-  p->pkts_left -= n;
-  if (p->pkts_left)
-    p->next = h;
+  p->sk.pkts_left -= n;
+  if (p->sk.pkts_left)
+    p->sk.next = h;
   else
-    p->release_cur = 1;       /* given back at the next call */
+    p->sk.release_cur = 1;       /* given back at the next call */
   return (int)n;
 }
 
@@ -381,8 +398,8 @@ static int afp_next_pkt_time(pfring *ring, struct timespec *ts)
 
   if (!open_block(p))
     return PF_RING_ERROR_NO_PKT_AVAILABLE;
-  ts->tv_sec = p->next->tp_sec;
-  ts->tv_nsec = p->next->tp_nsec;
+  ts->tv_sec = p->sk.next->tp_sec;
+  ts->tv_nsec = p->sk.next->tp_nsec;
   return 0;
 }
 
@@ -432,7 +449,7 @@ static int attach_filter(pfring *ring, int drop_all)
 static int afp_update_filter(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
-  return attach_filter(ring, p->hooked && !ring->enabled);
+  return attach_filter(ring, p->sk.hooked && !ring->enabled);
 }
 
 static int bind_proto(pfring *ring, u_int16_t proto)
@@ -460,14 +477,14 @@ static int afp_enable(pfring *ring)
   struct afp_priv *p = PRIV(ring);
   int rc;
 
-  if (p->hooked)
+  if (p->sk.hooked)
     return attach_filter(ring, 0);
   if (ring->cluster_id && (rc = attach_filter(ring, 1)) < 0)
     return rc;
   rc = bind_proto(ring, ETH_P_ALL);
   if (rc < 0)
     return rc;
-  p->hooked = 1;
+  p->sk.hooked = 1;
   if (ring->cluster_id) {
     if ((rc = join_cluster(ring)) < 0)
       return rc;                      /* stays behind the drop-everything filter */
@@ -483,10 +500,12 @@ static int afp_disable(pfring *ring)
 
 /* ------------------------------------------------------------------------ */
 /* Clusters: one PACKET_FANOUT group per cluster id.  Round robin is
- * FANOUT_LB; the per-flow and inner-flow types are FANOUT_CBPF with the
- * hash program of kernel/cluster.c.  A socket can join only once it is bound with ETH_P_ALL,
- * so a ring joins at enable (or at once if it is already enabled), behind a
- * drop-everything filter until it is a member.                             */
+ * FANOUT_LB; the per-flow and inner-flow types are FANOUT_CBPF with the hash
+ * program that pfring_set_cluster built (ring->cluster_prog).  The wrapper
+ * owns the rules (ids, types, the registry); this joins and leaves.  A
+ * socket can join only once it is bound with ETH_P_ALL, so a ring joins at
+ * enable (or at once if it is already enabled), behind a drop-everything
+ * filter until it is a member.                                             */
 
 #define AFP_MAX_CLUSTER_MEMBERS 64
 
@@ -494,31 +513,17 @@ static int join_cluster(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
   struct fanout_args fa;
-  struct sock_fprog prog = { 0, NULL };
-  char msg[PFRING_ERRBUF_SIZE];
-  int rc, err;
+  int err;
 
   memset(&fa, 0, sizeof(fa));
   fa.id = (u_int16_t)ring->cluster_id;
   fa.max_num_members = AFP_MAX_CLUSTER_MEMBERS;
-  if (ring->cluster_type == cluster_round_robin) {
-    fa.type_flags = PACKET_FANOUT_LB;
-  } else {
-    rc = pfringint_build_cluster_program(ring->cluster_type, &prog, msg, sizeof(msg));
-    if (rc < 0)
-      return pfringint_seterr(ring, rc, 0, "%s", msg);
-    fa.type_flags = PACKET_FANOUT_CBPF;
-  }
+  fa.type_flags = ring->cluster_type == cluster_round_robin ? PACKET_FANOUT_LB
+                                                            : PACKET_FANOUT_CBPF;
   if (pfringint_params()->enable_ip_defrag)
     fa.type_flags |= PACKET_FANOUT_FLAG_DEFRAG;
-  if ((rc = pfringint_cluster_claim(ring, 1)) < 0) {
-    free(prog.filter);
-    return rc;
-  }
   if (setsockopt(ring->fd, SOL_PACKET, PACKET_FANOUT, &fa, sizeof(fa)) < 0) {
     err = errno;
-    free(prog.filter);
-    pfringint_cluster_release(ring);
     if (err == ENOSPC)
       return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, err,
                               "cannot join cluster %u: it is full (%d members)",
@@ -531,117 +536,163 @@ static int join_cluster(pfring *ring)
     return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
                                   "cannot join cluster %u", ring->cluster_id);
   }
-  p->in_fanout = 1;
-  if (prog.len) {
-    rc = setsockopt(ring->fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof(prog));
+  p->sk.in_fanout = 1;
+  if (ring->cluster_prog.len &&
+      setsockopt(ring->fd, SOL_PACKET, PACKET_FANOUT_DATA, &ring->cluster_prog,
+                 sizeof(ring->cluster_prog)) < 0) {
     err = errno;
-    free(prog.filter);
-    if (rc < 0)
-      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
-                                    "cannot load the hash program of cluster %u",
-                                    ring->cluster_id);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot load the hash program of cluster %u",
+                                  ring->cluster_id);
   }
   return 0;
 }
 
-static int afp_set_cluster(pfring *ring, u_int id, cluster_type type)
+static int afp_set_cluster(pfring *ring)
 {
-  struct afp_priv *p = PRIV(ring);
-  struct sock_fprog prog = { 0, NULL };
-  char msg[PFRING_ERRBUF_SIZE];
+  if (!PRIV(ring)->sk.hooked)
+    return 0;                        /* joins at enable */
+  return join_cluster(ring);
+}
+
+/* setns() changes the namespace of the calling thread only: a thread of our
+ * own makes the socket, so the caller's thread never moves. */
+struct netns_socket {
+  int nsfd;
+  int fd;
+  int err;
+};
+
+static void *socket_in_netns(void *arg)
+{
+  struct netns_socket *a = arg;
+
+  if (setns(a->nsfd, CLONE_NEWNET) < 0) {
+    a->err = errno;
+    return NULL;
+  }
+  a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (a->fd < 0)
+    a->err = errno;
+  return NULL;
+}
+
+/* A new packet socket (protocol 0) in the network namespace of fd's socket;
+ * <0 with errno set on failure. */
+static int packet_socket_beside(int fd)
+{
+  struct netns_socket a = { -1, -1, 0 };
+  struct stat ns, own;
+  sigset_t all, old;
+  pthread_t t;
   int rc;
 
-  if (id == 0 || id > 0xFFFF)
-    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
-                            "cluster id %u is out of range (1..65535)", id);
-  if ((int)type < cluster_per_flow || type > cluster_per_flow_ip_with_dup_tuple)
-    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
-                            "cluster type %d is out of range (0..13)", (int)type);
-  if (ring->cluster_id)
-    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
-                            "ring is already in cluster %u", ring->cluster_id);
-  if (ring->spec.none)
-    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
-                            "an unbound ring cannot join a cluster");
-  if (type != cluster_round_robin) {   /* unsupported types fail now, not at enable */
-    rc = pfringint_build_cluster_program(type, &prog, msg, sizeof(msg));
-    if (rc < 0)
-      return pfringint_seterr(ring, rc, 0, "%s", msg);
-    free(prog.filter);
+  a.nsfd = ioctl(fd, SIOCGSKNS);
+  if (a.nsfd < 0 || (fstat(a.nsfd, &ns) == 0 && stat("/proc/thread-self/ns/net", &own) == 0 &&
+                     ns.st_ino == own.st_ino && ns.st_dev == own.st_dev)) {
+    if (a.nsfd >= 0)                 /* the caller's own namespace */
+      close(a.nsfd);
+    return socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   }
-  ring->cluster_id = id;
-  ring->cluster_type = type;
-  if (!p->hooked) {                  /* joins at enable; a clash is reported now */
-    rc = pfringint_cluster_claim(ring, 0);
-    if (rc < 0)
-      ring->cluster_id = 0;
-    return rc;
-  }
-  rc = join_cluster(ring);
-  if (rc < 0)
-    ring->cluster_id = 0;
-  return rc;
+  /* No signal handler may run in the helper, in the other namespace. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&t, NULL, socket_in_netns, &a);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc == 0)
+    pthread_join(t, NULL);
+  else
+    a.err = rc;
+  close(a.nsfd);
+  if (a.fd < 0)
+    errno = a.err;
+  return a.fd;
 }
 
-static int afp_activate(pfring *ring);
+static int setup_socket(pfring *ring);
 
-/* Switches the calling thread into the network namespace of fd's socket;
- * returns the fd to switch back with (or -1 if no switch was needed). */
-static int enter_netns_of(int fd, int *err)
+/* The old ring's mapping would keep its socket, and so its place in the
+ * group, alive: it becomes anonymous memory at the same address, with a copy
+ * of the block being read, so the packets handed out stay readable without
+ * the socket.  Returns the mapping to unmap later, or NULL. */
+static u_int8_t *retire_map(const struct afp_sock *old)
 {
-  struct stat a, b;
-  int ns = ioctl(fd, SIOCGSKNS), own;
+  size_t off = (size_t)old->cur * old->block_size;
+  void *keep = NULL;
 
-  *err = 0;
-  if (ns < 0)
-    return -1;
-  own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (own >= 0 && fstat(ns, &a) == 0 && fstat(own, &b) == 0 && a.st_ino == b.st_ino &&
-      a.st_dev == b.st_dev) {
-    close(ns);
-    close(own);
-    return -1;
+  if (!old->map)
+    return NULL;
+  if ((old->cur_open || old->release_cur) && (keep = malloc(old->block_size)))
+    memcpy(keep, old->map + off, old->block_size);
+  if (mmap(old->map, old->map_len, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    munmap(old->map, old->map_len);
+    free(keep);
+    return NULL;
   }
-  if (own < 0 || setns(ns, CLONE_NEWNET) < 0) {
-    *err = errno;
-    if (own >= 0)
-      close(own);
-    own = -1;
-  }
-  close(ns);
-  return own;
+  if (keep)
+    memcpy(old->map + off, keep, old->block_size);
+  free(keep);
+  return old->map;
 }
 
-/* A socket cannot leave a fanout group: the ring gets a new socket, made in
- * the namespace of the old one. */
+/* A socket cannot leave a fanout group (there is no such option, and a
+ * member cannot be re-bound), so the ring moves to a new socket in the same
+ * namespace, set up from the handle as the old one was: filter, direction,
+ * promiscuous mode, batching, bound with ETH_P_ALL if enabled.  The kernel
+ * counters of the old socket are added to the ring's before it closes, and
+ * the packets handed out from its ring stay readable until the next receive
+ * call (retire_map).  Packets the old ring still held are dropped with it.
+ * On failure the ring is left as it was, still a member. */
 static int afp_remove_from_cluster(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
-  int rc, back, err;
+  struct afp_sock old = p->sk;
+  struct tpacket_stats_v3 st;
+  socklen_t len = sizeof(st);
+  int old_fd = ring->fd, fd, rc;
+  u_int8_t promisc = ring->promisc;
 
-  if (!ring->cluster_id)
-    return 0;
-  if (!p->in_fanout) {
-    ring->cluster_id = 0;
-    return 0;
+  if (!p->sk.in_fanout)
+    return 0;                        /* not joined yet: nothing in the kernel */
+  fd = packet_socket_beside(old_fd);
+  if (fd < 0)
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot leave cluster %u: no new packet socket",
+                                  ring->cluster_id);
+  pthread_mutex_lock(&p->stats_lock);
+  memset(&p->sk, 0, sizeof(p->sk));
+  ring->fd = fd;
+  ring->promisc = 0;
+  rc = setup_socket(ring);
+  if (rc == 0 && promisc)
+    rc = afp_set_promisc(ring, 1);
+  if (rc == 0 && ring->enabled) {
+    rc = bind_proto(ring, ETH_P_ALL);
+    p->sk.hooked = rc == 0;
   }
-  pfringint_cluster_release(ring);
-  p->in_fanout = 0;
-  ring->cluster_id = 0;
-  back = enter_netns_of(ring->fd, &err);
-  if (err)
-    return pfringint_seterr_errno(ring, PF_RING_ERROR_PERMISSION_DENIED, err,
-                                  "cannot re-open the ring in its network namespace");
-  afp_close(ring);
-  memset(p, 0, sizeof(*p));
-  rc = afp_activate(ring);
-  if (rc == 0 && ring->enabled)
-    rc = afp_enable(ring);
-  if (back >= 0) {
-    setns(back, CLONE_NEWNET);
-    close(back);
+  if (rc < 0) {
+    if (p->sk.map)
+      munmap(p->sk.map, p->sk.map_len);
+    close(fd);
+    ring->fd = old_fd;
+    ring->promisc = promisc;
+    p->sk = old;
+    pthread_mutex_unlock(&p->stats_lock);
+    return rc;
   }
-  return rc;
+  memset(&st, 0, sizeof(st));
+  if (getsockopt(old_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+    p->kern_seen += st.tp_packets;
+    p->kern_drops += st.tp_drops;
+  }
+  close(old_fd);
+  pthread_mutex_unlock(&p->stats_lock);
+  if (p->retired_map)
+    munmap(p->retired_map, p->retired_len);
+  p->retired_map = retire_map(&old);
+  p->retired_len = old.map_len;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -677,11 +728,11 @@ static int afp_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
 
   /* A send-only ring (pfsend) goes straight to the driver, past the qdisc.
    * Other packet sockets then do not see these frames on the way out. */
-  if (!p->tx_ready) {
+  if (!p->sk.tx_ready) {
     int one = 1;
     if (ring->mode == send_only_mode)
       setsockopt(ring->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-    p->tx_ready = 1;
+    p->sk.tx_ready = 1;
   }
 
   if (ifx == 0 && ring->spec.num_devices > 0)
@@ -758,12 +809,12 @@ static void afp_close(pfring *ring)
 {
   struct afp_priv *p = PRIV(ring);
 
-  if (p->in_fanout && ring->fd >= 0)
-    pfringint_cluster_release(ring);
-
-  if (p->map && p->map != MAP_FAILED)
-    munmap(p->map, p->map_len);
-  p->map = NULL;
+  if (p->sk.map && p->sk.map != MAP_FAILED)
+    munmap(p->sk.map, p->sk.map_len);
+  p->sk.map = NULL;
+  if (p->retired_map)
+    munmap(p->retired_map, p->retired_len);
+  p->retired_map = NULL;
   if (ring->fd >= 0)
     close(ring->fd);
   ring->fd = -1;
@@ -805,39 +856,39 @@ static int create_ring(pfring *ring)
   }
   total = (u_int64_t)slots * slot_len;
 
-  p->block_size = p->min_block ? p->min_block : AFP_MIN_BLOCK;
-  while (p->block_size < slot_len + 64)
-    p->block_size <<= 1;
-  p->block_size = round_up(p->block_size, page);
-  p->block_nr = (u_int32_t)((total + p->block_size - 1) / p->block_size);
-  if (p->block_nr < AFP_MIN_BLOCKS)
-    p->block_nr = AFP_MIN_BLOCKS;
+  p->sk.block_size = p->min_block ? p->min_block : AFP_MIN_BLOCK;
+  while (p->sk.block_size < slot_len + 64)
+    p->sk.block_size <<= 1;
+  p->sk.block_size = round_up(p->sk.block_size, page);
+  p->sk.block_nr = (u_int32_t)((total + p->sk.block_size - 1) / p->sk.block_size);
+  if (p->sk.block_nr < AFP_MIN_BLOCKS)
+    p->sk.block_nr = AFP_MIN_BLOCKS;
 
   for (;;) {
     memset(&req, 0, sizeof(req));
-    req.tp_block_size = p->block_size;
-    req.tp_block_nr = p->block_nr;
+    req.tp_block_size = p->sk.block_size;
+    req.tp_block_nr = p->sk.block_nr;
     req.tp_frame_size = 2048;
-    req.tp_frame_nr = (p->block_size / req.tp_frame_size) * p->block_nr;
+    req.tp_frame_nr = (p->sk.block_size / req.tp_frame_size) * p->sk.block_nr;
     req.tp_retire_blk_tov = p->block_tov_ms ? p->block_tov_ms
                                             : (unsigned)params->block_timeout_ms;
     if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) == 0)
       break;
-    if (errno != ENOMEM || p->block_nr <= AFP_MIN_BLOCKS)
+    if (errno != ENOMEM || p->sk.block_nr <= AFP_MIN_BLOCKS)
       return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
                                     "cannot create a ring of %u x %u bytes",
-                                    p->block_nr, p->block_size);
-    p->block_nr = p->block_nr * 3 / 4;   /* ask for less, as libpcap does */
-    if (p->block_nr < AFP_MIN_BLOCKS)
-      p->block_nr = AFP_MIN_BLOCKS;
+                                    p->sk.block_nr, p->sk.block_size);
+    p->sk.block_nr = p->sk.block_nr * 3 / 4;   /* ask for less, as libpcap does */
+    if (p->sk.block_nr < AFP_MIN_BLOCKS)
+      p->sk.block_nr = AFP_MIN_BLOCKS;
   }
-  p->map_len = (size_t)p->block_size * p->block_nr;
-  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+  p->sk.map_len = (size_t)p->sk.block_size * p->sk.block_nr;
+  p->sk.map = mmap(NULL, p->sk.map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
                 ring->fd, 0);
-  if (p->map == MAP_FAILED) {
-    p->map = NULL;
+  if (p->sk.map == MAP_FAILED) {
+    p->sk.map = NULL;
     return pfringint_seterr_errno(ring, PF_RING_ERROR_MMAP_FAILURE, errno,
-                                  "cannot map the ring (%zu bytes)", p->map_len);
+                                  "cannot map the ring (%zu bytes)", p->sk.map_len);
   }
   return 0;
 }
@@ -849,23 +900,35 @@ static int afp_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes)
   struct afp_priv *p = PRIV(ring);
   struct tpacket_req3 none;
 
-  if (p->hooked || p->in_fanout)
+  if (p->sk.hooked || p->sk.in_fanout)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
                             "batching must be set before the ring is enabled or joins a cluster");
   if (block_bytes > (64u << 20))
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "block size %u is over 64 MiB", block_bytes);
-  munmap(p->map, p->map_len);
-  p->map = NULL;
+  munmap(p->sk.map, p->sk.map_len);
+  p->sk.map = NULL;
   memset(&none, 0, sizeof(none));
   if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof(none)) < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "cannot free the ring");
   p->block_tov_ms = timeout_ms;
   p->min_block = block_bytes;
-  p->cur = 0;
-  p->cur_open = p->release_cur = 0;
-  p->pkts_left = 0;
+  p->sk.cur = 0;
+  p->sk.cur_open = p->sk.release_cur = 0;
+  p->sk.pkts_left = 0;
   return create_ring(ring);
+}
+
+/* The ring, the binding (protocol 0: no packets yet), the kernel filter. */
+static int setup_socket(pfring *ring)
+{
+  int rc;
+
+  if ((rc = create_ring(ring)) < 0)
+    return rc;
+  if ((rc = bind_proto(ring, 0)) < 0)
+    return rc;
+  return attach_filter(ring, 0);
 }
 
 static int afp_activate(pfring *ring)
@@ -897,11 +960,7 @@ static int afp_activate(pfring *ring)
   p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (p->efd < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "eventfd");
-  if ((rc = create_ring(ring)) < 0)
-    return rc;
-  if ((rc = bind_proto(ring, 0)) < 0)
-    return rc;
-  if ((rc = attach_filter(ring, 0)) < 0)
+  if ((rc = setup_socket(ring)) < 0)
     return rc;
   if (ring->promisc && (ring->spec.any || ring->spec.none)) {
     ring->promisc = 0;    /* as libpcap: no promiscuous mode on "any" */

@@ -2,10 +2,21 @@
 
 ``check(rc, ring)`` is the single translator from a C return value to ``None``
 or an exception carrying ``.code``, ``.errno`` and the library's message.
+The errno and the default text of each code come from libpfring's one table
+(``pfring_error_errno`` and ``pfring_strerror``); this module only picks the
+class.
 """
-import errno as _errno
-
 from ._ffi import ffi, lib
+
+
+def code_errno(code):
+    """The errno of a PF_RING_ERROR_* code, from libpfring's table."""
+    return lib.pfring_error_errno(code)
+
+
+def code_text(code):
+    """The short description of a PF_RING_ERROR_* code, from libpfring's table."""
+    return ffi.string(lib.pfring_strerror(code)).decode()
 
 
 class PFRingError(OSError):
@@ -16,7 +27,7 @@ class PFRingError(OSError):
     def __init__(self, message, code=None, errno=None):
         if code is not None:
             self.code = code
-        super().__init__(errno if errno is not None else _errno.EIO, message)
+        super().__init__(errno if errno is not None else code_errno(self.code), message)
         self.message = message
 
     def __str__(self):
@@ -91,18 +102,6 @@ _BY_CODE = {
                 UnableToGetInfoError, MmapError, PermissionDeniedError)
 }
 
-_ERRNO_BY_CODE = {
-    lib.PF_RING_ERROR_INVALID_ARGUMENT: _errno.EINVAL,
-    lib.PF_RING_ERROR_NOT_SUPPORTED: _errno.EOPNOTSUPP,
-    lib.PF_RING_ERROR_NOT_ENOUGH_MEMORY: _errno.ENOMEM,
-    lib.PF_RING_ERROR_BAD_IFNAME: _errno.ENODEV,
-    lib.PF_RING_ERROR_RING_NOT_ENABLED: _errno.ENETDOWN,
-    lib.PF_RING_ERROR_WRONG_CONFIGURATION: _errno.ENETDOWN,
-    lib.PF_RING_ERROR_PERMISSION_DENIED: _errno.EPERM,
-    lib.PF_RING_ERROR_INVALID_STATUS: _errno.EBADF,
-}
-
-
 def error_class(code):
     """The exception class for a PF_RING_ERROR_* code."""
     return _BY_CODE.get(code, PFRingError)
@@ -111,8 +110,8 @@ def error_class(code):
 def make_error(code, message=None):
     """An exception instance for ``code`` with ``message`` (or the generic text)."""
     if not message:
-        message = ffi.string(lib.pfring_strerror(code)).decode()
-    return error_class(code)(message, code=code, errno=_ERRNO_BY_CODE.get(code, _errno.EIO))
+        message = code_text(code)
+    return error_class(code)(message, code=code, errno=code_errno(code))
 
 
 def check(rc, ring=None):

@@ -271,6 +271,21 @@ typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
 pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int32_t flags);
 u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t caplen,
                                   u_int32_t flags, pfring *ring[MAX_NUM_RX_CHANNELS]);
+/* Closing.  pfring_close may be called while other threads are inside calls
+ * on the ring: it wakes every call blocked in pfring_recv (with wait),
+ * pfring_loop, pfring_recv_burst or pfring_poll, which then return
+ * PF_RING_ERROR_INVALID_STATUS, and it waits until every call has left the
+ * ring before it frees anything they use; then it returns.  Called from a
+ * pfring_loop or pfring_dispatch callback of the same ring, it returns at
+ * once, and the ring is freed when that loop returns (with
+ * PF_RING_ERROR_INVALID_STATUS).  Packets handed out by the ring are
+ * invalid once pfring_close has returned.
+ * After pfring_close, every call on the handle is safe and fails with
+ * PF_RING_ERROR_INVALID_STATUS (errno EBADF) or returns its "no ring" value
+ * (0, NULL); pfring_last_error still gives text, and a second pfring_close
+ * does nothing.  (The handle's memory, under 2 KiB, is never reused for that
+ * reason; the ring, sockets and programs are freed.)  pfring_close is not
+ * async-signal-safe: a signal handler calls pfring_breakloop. */
 void pfring_close(pfring *ring);
 void pfring_shutdown(pfring *ring);
 int pfring_enable_ring(pfring *ring);
@@ -283,6 +298,9 @@ int pfring_last_open_error_code(void);
 const char *pfring_last_error(pfring *ring);
 /* A short constant description of a PF_RING_ERROR_* code. */
 const char *pfring_strerror(int rc);
+/* pcap-pfring: the errno that a PF_RING_ERROR_* code sets (0 for 0, EIO for
+ * an unknown code); one table with pfring_strerror's text. */
+int pfring_error_errno(int rc);
 
 /* ------------------------------------------------------------------------ */
 /* Receiving                                                                 */

@@ -8,6 +8,10 @@
  * one line per member, "pid ring_id type", under flock().  A join is refused
  * while a live member uses another type; lines of dead processes are dropped.
  * When the directory cannot be written the check is skipped.
+ *
+ * pfring_set_cluster claims (a ring is a member from then on, joined in the
+ * kernel at once or at enable); pfring_remove_from_cluster and pfring_close
+ * release.  Backends never touch the registry.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -96,7 +100,7 @@ static const char *type_name(int t)
   return t >= 0 && t < (int)(sizeof(names) / sizeof(names[0])) ? names[t] : "unknown";
 }
 
-int pfringint_cluster_claim(pfring *ring, int reserve)
+int pfringint_cluster_claim(pfring *ring)
 {
   struct member m[MAX_MEMBERS + 1];
   char path[512];
@@ -120,14 +124,10 @@ int pfringint_cluster_claim(pfring *ring, int reserve)
                               ring->cluster_id, type_name((int)ring->cluster_type),
                               type_name(other));
     }
-  if (reserve) {
-    m[n].pid = (long)getpid();
-    m[n].ring_id = ring->ring_id;
-    m[n].type = (int)ring->cluster_type;
-    store(fd, m, n + 1);
-  } else if (n == 0) {
-    unlink(path);
-  }
+  m[n].pid = (long)getpid();
+  m[n].ring_id = ring->ring_id;
+  m[n].type = (int)ring->cluster_type;
+  store(fd, m, n + 1);
   close(fd);
   return 0;
 }

@@ -69,45 +69,65 @@ PFRING_API const char *pfring_last_error(pfring *ring)
   return ring ? ring->errbuf : open_errbuf;
 }
 
+/* The one table of PF_RING_ERROR_* codes: the errno each sets and its text.
+ * pfring_strerror and pfring_error_errno read it, so does the Python
+ * binding (pcap_pfring.errors).  The errno is what the failure means to a
+ * POSIX program; a failing system call may still leave its own errno (the
+ * text then carries strerror of it), but every code maps to one value here:
+ *   GENERIC, END_OF_DEMO_MODE, INVALID_LIB_VERSION, UNABLE_TO_MAP,
+ *   UNABLE_TO_GET_INFO, INIT_FAILURE           EIO (no better POSIX meaning)
+ *   INVALID_ARGUMENT                            EINVAL
+ *   NO_PKT_AVAILABLE                            EAGAIN (try again later)
+ *   NO_TX_SLOT_AVAILABLE                        ENOBUFS (a full transmit queue)
+ *   WRONG_CONFIGURATION                         ENETDOWN: every use here is an
+ *                                               interface that is down (and
+ *                                               ENETDOWN from the kernel maps back
+ *                                               to this code)
+ *   NOT_SUPPORTED                               EOPNOTSUPP
+ *   UNKNOWN_ADAPTER, BAD_IFNAME                 ENODEV
+ *   NOT_ENOUGH_MEMORY, MMAP_FAILURE             ENOMEM
+ *   INVALID_STATUS                              EBADF (a closed ring, a call in
+ *                                               the wrong state)
+ *   RING_NOT_ENABLED                            ENETDOWN (the ring is not up)
+ *   MOD_NOT_LOADED                              ENOSYS (no such facility)
+ *   PERMISSION_DENIED                           EPERM
+ * Unknown codes: EIO and "unknown error". */
+static const struct {
+  int err;
+  const char *text;
+} error_table[] = {
+  [0]                                      = { 0, "success" },
+  [-PF_RING_ERROR_GENERIC]                 = { EIO, "generic error" },
+  [-PF_RING_ERROR_INVALID_ARGUMENT]        = { EINVAL, "invalid argument" },
+  [-PF_RING_ERROR_NO_PKT_AVAILABLE]        = { EAGAIN, "no packet available" },
+  [-PF_RING_ERROR_NO_TX_SLOT_AVAILABLE]    = { ENOBUFS, "no TX slot available" },
+  [-PF_RING_ERROR_WRONG_CONFIGURATION]     = { ENETDOWN, "wrong configuration" },
+  [-PF_RING_ERROR_END_OF_DEMO_MODE]        = { EIO, "end of demo mode" },
+  [-PF_RING_ERROR_NOT_SUPPORTED]           = { EOPNOTSUPP, "not supported" },
+  [-PF_RING_ERROR_INVALID_LIB_VERSION]     = { EIO, "invalid library version" },
+  [-PF_RING_ERROR_UNKNOWN_ADAPTER]         = { ENODEV, "unknown adapter" },
+  [-PF_RING_ERROR_NOT_ENOUGH_MEMORY]       = { ENOMEM, "not enough memory" },
+  [-PF_RING_ERROR_INVALID_STATUS]          = { EBADF, "invalid status" },
+  [-PF_RING_ERROR_RING_NOT_ENABLED]        = { ENETDOWN, "ring not enabled" },
+  [-PF_RING_ERROR_BAD_IFNAME]              = { ENODEV, "bad interface name" },
+  [-PF_RING_ERROR_MOD_NOT_LOADED]          = { ENOSYS, "module not loaded" },
+  [-PF_RING_ERROR_UNABLE_TO_MAP]           = { EIO, "unable to map" },
+  [-PF_RING_ERROR_UNABLE_TO_GET_INFO]      = { EIO, "unable to get information" },
+  [-PF_RING_ERROR_MMAP_FAILURE]            = { ENOMEM, "mmap failure" },
+  [-PF_RING_ERROR_INIT_FAILURE]            = { EIO, "initialisation failure" },
+  [-PF_RING_ERROR_PERMISSION_DENIED]       = { EPERM, "permission denied" },
+};
+
+#define NUM_ERRORS ((int)(sizeof(error_table) / sizeof(error_table[0])))
+
 PFRING_API const char *pfring_strerror(int rc)
 {
-  switch (rc) {
-  case 0: return "success";
-  case PF_RING_ERROR_GENERIC: return "generic error";
-  case PF_RING_ERROR_INVALID_ARGUMENT: return "invalid argument";
-  case PF_RING_ERROR_NO_PKT_AVAILABLE: return "no packet available";
-  case PF_RING_ERROR_NO_TX_SLOT_AVAILABLE: return "no TX slot available";
-  case PF_RING_ERROR_WRONG_CONFIGURATION: return "wrong configuration";
-  case PF_RING_ERROR_END_OF_DEMO_MODE: return "end of demo mode";
-  case PF_RING_ERROR_NOT_SUPPORTED: return "not supported";
-  case PF_RING_ERROR_INVALID_LIB_VERSION: return "invalid library version";
-  case PF_RING_ERROR_UNKNOWN_ADAPTER: return "unknown adapter";
-  case PF_RING_ERROR_NOT_ENOUGH_MEMORY: return "not enough memory";
-  case PF_RING_ERROR_INVALID_STATUS: return "invalid status";
-  case PF_RING_ERROR_RING_NOT_ENABLED: return "ring not enabled";
-  case PF_RING_ERROR_BAD_IFNAME: return "bad interface name";
-  case PF_RING_ERROR_MOD_NOT_LOADED: return "module not loaded";
-  case PF_RING_ERROR_UNABLE_TO_MAP: return "unable to map";
-  case PF_RING_ERROR_UNABLE_TO_GET_INFO: return "unable to get information";
-  case PF_RING_ERROR_MMAP_FAILURE: return "mmap failure";
-  case PF_RING_ERROR_INIT_FAILURE: return "initialisation failure";
-  case PF_RING_ERROR_PERMISSION_DENIED: return "permission denied";
-  default: return "unknown error";
-  }
+  return rc <= 0 && rc > -NUM_ERRORS ? error_table[-rc].text : "unknown error";
 }
 
-static int errno_for_rc(int rc)
+PFRING_API int pfring_error_errno(int rc)
 {
-  switch (rc) {
-  case PF_RING_ERROR_INVALID_ARGUMENT: return EINVAL;
-  case PF_RING_ERROR_NOT_SUPPORTED: return EOPNOTSUPP;
-  case PF_RING_ERROR_NOT_ENOUGH_MEMORY: return ENOMEM;
-  case PF_RING_ERROR_BAD_IFNAME: return ENODEV;
-  case PF_RING_ERROR_RING_NOT_ENABLED: return ENETDOWN;
-  case PF_RING_ERROR_PERMISSION_DENIED: return EPERM;
-  case PF_RING_ERROR_INVALID_STATUS: return EBADF;
-  default: return EIO;
-  }
+  return rc <= 0 && rc > -NUM_ERRORS ? error_table[-rc].err : EIO;
 }
 
 static int vseterr(pfring *ring, int rc, int err, const char *suffix,
@@ -124,7 +144,7 @@ static int vseterr(pfring *ring, int rc, int err, const char *suffix,
     ring->last_rc = rc;
   else
     open_rc = rc;
-  errno = err ? err : errno_for_rc(rc);
+  errno = err ? err : pfring_error_errno(rc);
   return rc;
 }
 
@@ -160,13 +180,92 @@ int pfringint_errno_to_rc(int err)
   }
 }
 
-/* Argument and state checks shared by the wrappers. */
-#define CHECK_RING(r) do {                                                   \
+/* ------------------------------------------------------------------------ */
+/* Calls in flight and closing (the protocol is at the top of pfring_int.h)   */
+
+static void release_ring(pfring *ring);
+
+static inline int is_closed(pfring *ring)
+{
+  return __atomic_load_n(&ring->closed, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* Counts the caller in; 0 (and not counted) if the ring is closed. */
+static inline int ring_enter(pfring *ring)
+{
+  __atomic_add_fetch(&ring->inflight, 1, __ATOMIC_SEQ_CST);
+  if (!is_closed(ring))
+    return 1;
+  if (__atomic_sub_fetch(&ring->inflight, 1, __ATOMIC_SEQ_CST) == 0 &&
+      __atomic_load_n(&ring->release_deferred, __ATOMIC_SEQ_CST))
+    release_ring(ring);
+  return 0;
+}
+
+struct ring_guard {
+  pfring *ring;                     /* NULL: not counted */
+};
+
+/* Runs when a wrapper's guard goes out of scope (every return). */
+static inline void ring_leave(struct ring_guard *g)
+{
+  pfring *ring = g->ring;
+
+  if (ring && __atomic_sub_fetch(&ring->inflight, 1, __ATOMIC_SEQ_CST) == 0 &&
+      __atomic_load_n(&ring->release_deferred, __ATOMIC_SEQ_CST))
+    release_ring(ring);
+}
+
+/* The first statement of a wrapper: a NULL ring is an invalid argument, a
+ * closed one an invalid status; otherwise the call is counted in until it
+ * returns, so pfring_close waits for it before freeing anything. */
+#define CHECK_RING(r)                                                        \
+  struct ring_guard ring_guard_ __attribute__((cleanup(ring_leave))) = { NULL }; \
+  do {                                                                       \
     if (!(r)) { errno = EINVAL; return PF_RING_ERROR_INVALID_ARGUMENT; }     \
-    if ((r)->closed)                                                         \
+    if (!ring_enter(r))                                                      \
       return pfringint_seterr((r), PF_RING_ERROR_INVALID_STATUS, EBADF,      \
                               "ring used after pfring_close");               \
+    ring_guard_.ring = (r);                                                  \
   } while (0)
+
+/* The same for wrappers without an error code: fail is returned. */
+#define ENTER_RING(r, fail)                                                  \
+  struct ring_guard ring_guard_ __attribute__((cleanup(ring_leave))) = { NULL }; \
+  do {                                                                       \
+    if (!(r) || !ring_enter(r))                                              \
+      return fail;                                                           \
+    ring_guard_.ring = (r);                                                  \
+  } while (0)
+
+/* A blocked call woken by pfring_close. */
+static int closed_while_waiting(pfring *ring, const char *what)
+{
+  return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, EBADF,
+                          "%s: the ring was closed by pfring_close", what);
+}
+
+/* pfring_breakloop's break is consumed by the receive call it stopped;
+ * pfring_close's (PFRINGINT_BREAK_CLOSED) never is. */
+static inline void consume_break(pfring *ring)
+{
+  u_int8_t one = 1;
+  __atomic_compare_exchange_n(&ring->break_recv_loop, &one, 0, 0, __ATOMIC_SEQ_CST,
+                              __ATOMIC_RELAXED);
+}
+
+/* Around a loop or dispatch callback, so that pfring_close called from it
+ * knows not to wait for its own caller. */
+static inline void callback_enter(pfring *ring, pthread_t self)
+{
+  ring->cb_thread = self;
+  __atomic_add_fetch(&ring->cb_depth, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void callback_leave(pfring *ring)
+{
+  __atomic_sub_fetch(&ring->cb_depth, 1, __ATOMIC_SEQ_CST);
+}
 
 #define NEED_OP(r, op, what) do {                                            \
     if (!(r)->ops.op)                                                        \
@@ -261,7 +360,7 @@ PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int3
   rc = pfringint_parse_device_name(device_name, &spec, open_errbuf, sizeof(open_errbuf));
   if (rc < 0) {
     open_rc = rc;
-    errno = errno_for_rc(rc);
+    errno = pfring_error_errno(rc);
     return NULL;
   }
   if (caplen == 0 || caplen > MAX_CAPLEN) {
@@ -356,30 +455,77 @@ PFRING_API u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t 
   return (u_int8_t)i;
 }
 
-PFRING_API void pfring_close(pfring *ring)
+/* Closed handles: never freed (a call on one must read valid memory), kept
+ * on a list so that they stay reachable. */
+static pfring *closed_rings;
+static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Frees what the ring holds once no call is inside it: the status entry, the
+ * cluster membership, the backend's kernel objects, the programs.  Runs once,
+ * in pfring_close or in the last call to leave. */
+static void release_ring(pfring *ring)
 {
-  if (!ring || ring->closed)
+  u_int8_t no = 0;
+
+  if (!__atomic_compare_exchange_n(&ring->released, &no, 1, 0, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_SEQ_CST))
     return;
-  pfring_breakloop(ring);
-  pthread_mutex_lock(&ring->rx_lock);
-  pthread_mutex_lock(&ring->tx_lock);
   pfringint_status_unregister(ring);
+  if (ring->cluster_id)
+    pfringint_cluster_release(ring);
   if (ring->ops.close)
     ring->ops.close(ring);
-  ring->closed = 1;
+  memset(&ring->ops, 0, sizeof(ring->ops));
   free(ring->bpf.filter);
+  free(ring->cluster_prog.filter);
   free(ring->appl_stats);
-  pthread_mutex_unlock(&ring->tx_lock);
-  pthread_mutex_unlock(&ring->rx_lock);
-  pthread_mutex_destroy(&ring->rx_lock);
-  pthread_mutex_destroy(&ring->tx_lock);
-  free(ring);
+  memset(&ring->bpf, 0, sizeof(ring->bpf));
+  memset(&ring->cluster_prog, 0, sizeof(ring->cluster_prog));
+  ring->appl_stats = NULL;
+  ring->last_pkt = NULL;
+  ring->fd = -1;
+  /* rx_lock and tx_lock stay: a deferred caller may still unlock them. */
+  pthread_mutex_lock(&closed_lock);
+  ring->next_closed = closed_rings;
+  closed_rings = ring;
+  pthread_mutex_unlock(&closed_lock);
+}
+
+static void wake_for_close(pfring *ring)
+{
+  __atomic_store_n(&ring->break_recv_loop, PFRINGINT_BREAK_CLOSED, __ATOMIC_SEQ_CST);
+  if (ring->ops.wake)
+    ring->ops.wake(ring);
+}
+
+PFRING_API void pfring_close(pfring *ring)
+{
+  const struct timespec tick = { 0, 1000000 };
+  u_int8_t no = 0;
+
+  if (!ring || !__atomic_compare_exchange_n(&ring->closed, &no, 1, 0, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST))
+    return;
+  /* From a callback of this ring's pfring_loop/pfring_dispatch: that call
+   * is below us on this thread, so the last call out frees. */
+  if (__atomic_load_n(&ring->cb_depth, __ATOMIC_SEQ_CST) &&
+      pthread_equal(ring->cb_thread, pthread_self())) {
+    __atomic_store_n(&ring->release_deferred, 1, __ATOMIC_SEQ_CST);
+    wake_for_close(ring);
+    return;
+  }
+  /* Wake blocked callers (again every millisecond: a caller about to block
+   * may have drained the first wake-up) and wait for every call to leave. */
+  while (__atomic_load_n(&ring->inflight, __ATOMIC_SEQ_CST) > 0) {
+    wake_for_close(ring);
+    nanosleep(&tick, NULL);
+  }
+  release_ring(ring);
 }
 
 PFRING_API void pfring_shutdown(pfring *ring)
 {
-  if (ring && !ring->closed)
-    pfring_breakloop(ring);
+  pfring_breakloop(ring);
 }
 
 PFRING_API int pfring_enable_ring(pfring *ring)
@@ -399,7 +545,7 @@ PFRING_API int pfring_enable_ring(pfring *ring)
   rc = ring->ops.enable(ring);
   if (rc == 0) {
     ring->enabled = 1;
-    ring->break_recv_loop = 0;
+    consume_break(ring);
     pfringint_status_update(ring);
   }
   return rc;
@@ -468,9 +614,9 @@ static int recv_one(pfring *ring, u_char **pkt, struct pfring_pkthdr *hdr, u_int
   }
 }
 
+/* The state checks of the receive calls (after CHECK_RING). */
 static int check_recv(pfring *ring)
 {
-  CHECK_RING(ring);
   if (!ring->enabled)
     return pfringint_seterr(ring, PF_RING_ERROR_RING_NOT_ENABLED, 0,
                             "ring is not enabled (call pfring_enable_ring first)");
@@ -485,9 +631,10 @@ PFRING_API int pfring_recv(pfring *ring, u_char **buffer, u_int buffer_len,
                            struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet)
 {
   u_char *pkt = NULL;
-  int rc = check_recv(ring);
+  int rc;
 
-  if (rc < 0)
+  CHECK_RING(ring);
+  if ((rc = check_recv(ring)) < 0)
     return rc;
   if (!buffer || !hdr)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
@@ -499,8 +646,13 @@ PFRING_API int pfring_recv(pfring *ring, u_char **buffer, u_int buffer_len,
   if (buffer_len > 0 && !*buffer)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "buffer_len > 0 needs a buffer");
-  if (ring->reentrant)
+  if (ring->reentrant) {
     pthread_mutex_lock(&ring->rx_lock);
+    if (is_closed(ring)) {           /* closed while this call waited for the lock */
+      pthread_mutex_unlock(&ring->rx_lock);
+      return closed_while_waiting(ring, "pfring_recv");
+    }
+  }
   rc = recv_one(ring, &pkt, hdr, wait_for_incoming_packet);
   if (rc == 1) {
     if (buffer_len == 0) {
@@ -513,8 +665,10 @@ PFRING_API int pfring_recv(pfring *ring, u_char **buffer, u_int buffer_len,
   }
   if (ring->reentrant)
     pthread_mutex_unlock(&ring->rx_lock);
+  if (rc == 0 && is_closed(ring))
+    return closed_while_waiting(ring, "pfring_recv");
   if (rc == 0 && wait_for_incoming_packet)
-    ring->break_recv_loop = 0;   /* a blocking receive consumes the break */
+    consume_break(ring);         /* a blocking receive consumes the break */
   return rc;
 }
 
@@ -533,26 +687,38 @@ PFRING_API int pfring_loop(pfring *ring, pfringProcesssPacket looper,
                            const u_char *user_bytes, u_int8_t wait_for_packet)
 {
   struct pfring_pkthdr hdr;
+  pthread_t self = pthread_self();
   u_char *pkt;
-  int rc = check_recv(ring);
+  int rc;
 
-  if (rc < 0)
+  CHECK_RING(ring);
+  if ((rc = check_recv(ring)) < 0)
     return rc;
   if (!looper)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "callback is NULL");
-  ring->break_recv_loop = 0;
+  consume_break(ring);
   while (!ring->break_recv_loop) {
-    if (ring->reentrant)
+    if (ring->reentrant) {
       pthread_mutex_lock(&ring->rx_lock);
+      if (is_closed(ring)) {
+        pthread_mutex_unlock(&ring->rx_lock);
+        break;
+      }
+    }
     rc = recv_one(ring, &pkt, &hdr, wait_for_packet);
-    if (rc > 0)
+    if (rc > 0) {
+      callback_enter(ring, self);
       looper(&hdr, pkt, user_bytes);
+      callback_leave(ring);
+    }
     if (ring->reentrant)
       pthread_mutex_unlock(&ring->rx_lock);
     if (rc < 0)
       return rc;
   }
-  ring->break_recv_loop = 0;
+  if (is_closed(ring))
+    return closed_while_waiting(ring, "pfring_loop");
+  consume_break(ring);
   return 0;
 }
 
@@ -560,10 +726,12 @@ PFRING_API int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket 
                                const u_char *user_bytes)
 {
   struct pfring_pkthdr hdr;
+  pthread_t self = pthread_self();
   u_char *pkt;
-  int n = 0, rc = check_recv(ring);
+  int n = 0, rc;
 
-  if (rc < 0)
+  CHECK_RING(ring);
+  if ((rc = check_recv(ring)) < 0)
     return rc;
   if (!looper)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "callback is NULL");
@@ -572,17 +740,21 @@ PFRING_API int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket 
     pthread_mutex_lock(&ring->rx_lock);
   while (n < max_pkts || max_pkts <= 0) {
     if (ring->break_recv_loop) {
-      ring->break_recv_loop = 0;
+      consume_break(ring);
       break;
     }
     rc = recv_one(ring, &pkt, &hdr, 0);
     if (rc <= 0)
       break;
+    callback_enter(ring, self);
     looper(&hdr, pkt, user_bytes);
+    callback_leave(ring);
     n++;
   }
   if (ring->reentrant)
     pthread_mutex_unlock(&ring->rx_lock);
+  if (rc >= 0 && is_closed(ring))
+    return closed_while_waiting(ring, "pfring_dispatch");
   return rc < 0 ? rc : n;
 }
 
@@ -622,9 +794,10 @@ static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
 PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
                                  u_int8_t wait_for_incoming_packet)
 {
-  int n, rc = check_recv(ring);
+  int n, rc;
 
-  if (rc < 0)
+  CHECK_RING(ring);
+  if ((rc = check_recv(ring)) < 0)
     return rc;
   NEED_OP(ring, recv_burst, "burst receiving");
   if (!pkts)
@@ -643,8 +816,10 @@ PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_
     if (n < 0)
       return n;
     if (n == 0) {
+      if (is_closed(ring))
+        return closed_while_waiting(ring, "pfring_recv_burst");
       if (wait_for_incoming_packet)
-        ring->break_recv_loop = 0;   /* a blocking receive consumes the break */
+        consume_break(ring);         /* a blocking receive consumes the break */
       return 0;
     }
     n = sift_burst(ring, pkts, n);
@@ -656,9 +831,11 @@ PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_
 
 PFRING_API void pfring_breakloop(pfring *ring)
 {
-  if (!ring || ring->closed)
-    return;
-  ring->break_recv_loop = 1;
+  u_int8_t zero = 0;
+
+  ENTER_RING(ring, );
+  __atomic_compare_exchange_n(&ring->break_recv_loop, &zero, 1, 0, __ATOMIC_SEQ_CST,
+                              __ATOMIC_RELAXED);
   if (ring->ops.wake)
     ring->ops.wake(ring);
 }
@@ -671,8 +848,10 @@ PFRING_API int pfring_poll(pfring *ring, u_int wait_duration)
   NEED_OP(ring, poll, "poll");
   pfringint_status_tick();
   rc = ring->ops.poll(ring, wait_duration);
+  if (rc == 0 && is_closed(ring))
+    return closed_while_waiting(ring, "pfring_poll");
   if (rc == 0)
-    ring->break_recv_loop = 0;   /* a poll cut short consumes the break */
+    consume_break(ring);         /* a poll cut short consumes the break */
   return rc;
 }
 
@@ -727,7 +906,8 @@ PFRING_API int pfring_set_poll_duration(pfring *ring, u_int duration)
 
 PFRING_API u_int32_t pfring_get_num_queued_pkts(pfring *ring)
 {
-  if (!ring || ring->closed || !ring->ops.num_queued)
+  ENTER_RING(ring, 0);
+  if (!ring->ops.num_queued)
     return 0;
   return ring->ops.num_queued(ring);
 }
@@ -954,7 +1134,8 @@ PFRING_API int pfring_set_application_stats(pfring *ring, char *stats)
 
 PFRING_API char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len)
 {
-  if (!ring || ring->closed || !path || path_len == 0)
+  ENTER_RING(ring, NULL);
+  if (!path || path_len == 0)
     return NULL;
   pfringint_status_path(ring, "stats", path, path_len);
   return path;
@@ -1044,18 +1225,81 @@ PFRING_API int pfring_set_promisc(pfring *ring, int set_promisc)
   return ring->ops.set_promisc(ring, set_promisc);
 }
 
-PFRING_API int pfring_set_cluster(pfring *ring, u_int clusterId, cluster_type the_type)
+/* Clusters.  The rules live here: the id and type ranges, one cluster per
+ * ring, the types that can be served (each per-flow type is a hash program,
+ * built once, here, and kept until the ring leaves; round robin needs none;
+ * a type without a program is refused before anything changes), and the
+ * registry of member types.  The backend only joins and leaves the kernel
+ * group. */
+static void forget_cluster(pfring *ring)
 {
-  CHECK_RING(ring);
-  NEED_OP(ring, set_cluster, "clustering");
-  return ring->ops.set_cluster(ring, clusterId, the_type);
+  free(ring->cluster_prog.filter);
+  memset(&ring->cluster_prog, 0, sizeof(ring->cluster_prog));
+  ring->cluster_id = 0;
 }
 
+PFRING_API int pfring_set_cluster(pfring *ring, u_int clusterId, cluster_type the_type)
+{
+  struct sock_fprog prog = { 0, NULL };
+  char msg[PFRING_ERRBUF_SIZE];
+  int rc;
+
+  CHECK_RING(ring);
+  NEED_OP(ring, set_cluster, "clustering");
+  if (clusterId == 0 || clusterId > 0xFFFF)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "cluster id %u is out of range (1..65535)", clusterId);
+  if ((int)the_type < cluster_per_flow || (int)the_type > PFRINGINT_LAST_CLUSTER_TYPE)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "cluster type %d is out of range (%d..%d)", (int)the_type,
+                            (int)cluster_per_flow, (int)PFRINGINT_LAST_CLUSTER_TYPE);
+  if (ring->cluster_id)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "ring is already in cluster %u", ring->cluster_id);
+  if (ring->spec.none)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "an unbound ring cannot join a cluster");
+  if (the_type != cluster_round_robin) {
+    rc = pfringint_build_cluster_program(the_type, &prog, msg, sizeof(msg));
+    if (rc < 0)
+      return pfringint_seterr(ring, rc, 0, "%s", msg);
+  }
+  ring->cluster_id = clusterId;
+  ring->cluster_type = the_type;
+  ring->cluster_prog = prog;
+  rc = pfringint_cluster_claim(ring);
+  if (rc == 0) {
+    rc = ring->ops.set_cluster(ring);
+    if (rc < 0)
+      pfringint_cluster_release(ring);
+  }
+  if (rc < 0) {
+    forget_cluster(ring);
+    return rc;
+  }
+  pfringint_status_update(ring);
+  return 0;
+}
+
+/* The ring leaves its kernel group and the registry; everything else it
+ * has (filters, batching, counters) stays.  The last packet received is no
+ * longer available to pfring_send_last_rx_packet. */
 PFRING_API int pfring_remove_from_cluster(pfring *ring)
 {
+  int rc;
+
   CHECK_RING(ring);
   NEED_OP(ring, remove_from_cluster, "clustering");
-  return ring->ops.remove_from_cluster(ring);
+  if (!ring->cluster_id)
+    return 0;
+  rc = ring->ops.remove_from_cluster(ring);
+  if (rc < 0)
+    return rc;
+  pfringint_cluster_release(ring);
+  forget_cluster(ring);
+  ring->last_pkt = NULL;
+  pfringint_status_update(ring);
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1148,7 +1392,7 @@ PFRING_API u_int8_t pfring_get_num_rx_channels(pfring *ring)
 {
   int n;
 
-  if (!ring || ring->closed || ring->spec.any || ring->spec.none)
+  if (!ring || is_closed(ring) || ring->spec.any || ring->spec.none)
     return 1;
   n = ring->num_rx_queues;
   return (u_int8_t)(n > MAX_NUM_RX_CHANNELS ? MAX_NUM_RX_CHANNELS : n);
@@ -1162,7 +1406,7 @@ PFRING_API u_int16_t pfring_get_slot_header_len(pfring *ring)
 
 PFRING_API u_int32_t pfring_get_caplen(pfring *ring)
 {
-  return (ring && !ring->closed) ? ring->caplen : 0;
+  return (ring && !is_closed(ring)) ? ring->caplen : 0;
 }
 
 PFRING_API int pfring_get_mtu_size(pfring *ring)
@@ -1194,5 +1438,5 @@ PFRING_API int pfring_get_link_status(pfring *ring)
 
 PFRING_API u_int32_t pfring_get_ring_id(pfring *ring)
 {
-  return (ring && !ring->closed) ? ring->ring_id : 0;
+  return (ring && !is_closed(ring)) ? ring->ring_id : 0;
 }

@@ -11,6 +11,19 @@
  * The public wrappers (pfring.c) validate arguments and state before they
  * dispatch, so backends never see bad input, a closed ring or a disabled ring
  * on the receive path.
+ *
+ * Closing (pfring.c): every wrapper that reaches the backend counts itself in
+ * `inflight` for the length of the call and checks `closed` after counting
+ * (both sequentially consistent, so a closer and a caller cannot both miss
+ * each other).  pfring_close sets `closed`, sets break_recv_loop to
+ * PFRINGINT_BREAK_CLOSED (which no receive call clears), wakes blocked
+ * callers through ops.wake and waits for `inflight` to drop to zero before
+ * ops.close and the frees.  Called from a pfring_loop/pfring_dispatch
+ * callback of the same ring, it cannot wait for its own caller: the last
+ * call to leave does the freeing instead (`release_deferred`).  The handle
+ * itself is never freed once handed out: it stays as a tombstone (its error
+ * buffer, counters and flags), so a call on a closed ring reads valid memory
+ * and fails with PF_RING_ERROR_INVALID_STATUS.
  */
 #ifndef PFRING_INT_H
 #define PFRING_INT_H
@@ -99,7 +112,15 @@ struct pfringint_ops {
   /* Kernel counters since open: packets that reached the ring and drops. */
   int (*kernel_counters)(pfring *ring, u_int64_t *seen, u_int64_t *dropped);
   int (*send)(pfring *ring, const u_char *pkt, u_int len, int if_index);
-  int (*set_cluster)(pfring *ring, u_int id, cluster_type type);
+  /* Join the kernel group of ring->cluster_id, type ring->cluster_type with
+   * ring->cluster_prog (the hash program; len 0 for round robin), now or
+   * when the ring is enabled.  The wrapper has validated the id and type,
+   * built the program and claimed the registry entry. */
+  int (*set_cluster)(pfring *ring);
+  /* Leave the group; called with ring->cluster_id still set.  Afterwards the
+   * ring receives as if it had never joined, with its other settings (filter,
+   * direction, batching, promiscuous mode) and counters kept.  Must not
+   * change the calling thread's namespace or other per-thread state. */
   int (*remove_from_cluster)(pfring *ring);
   int (*set_promisc)(pfring *ring, int on);
   int (*set_batching)(pfring *ring, u_int timeout_ms, u_int block_bytes);
@@ -114,9 +135,10 @@ struct __pfring {
   u_int32_t flags;                  /* pfring_open flags */
   u_int32_t caplen;
   u_int8_t enabled;
-  volatile u_int8_t break_recv_loop;
+  volatile u_int8_t break_recv_loop;  /* 0, 1 (pfring_breakloop) or PFRINGINT_BREAK_CLOSED */
   u_int8_t reentrant;
-  u_int8_t closed;
+  u_int8_t closed;                  /* atomic: set once by pfring_close */
+  u_int32_t inflight;               /* atomic: wrapper calls inside the ring */
   u_int32_t sampling_rate;          /* 1 = every packet */
   u_int32_t sampling_counter;
   u_int64_t tot_read;               /* packets delivered to the application */
@@ -135,6 +157,7 @@ struct __pfring {
   u_int8_t rss_rehash;
   u_int32_t cluster_id;             /* 0 = none */
   cluster_type cluster_type;
+  struct sock_fprog cluster_prog;   /* the type's hash program, len 0 = none */
   struct sock_fprog bpf;            /* compiled user filter, len 0 = none */
   u_int8_t bpf_enabled;
   u_int8_t bpf_userspace;           /* run bpf in pfring_recv, not in the kernel */
@@ -152,7 +175,21 @@ struct __pfring {
   pthread_mutex_t rx_lock, tx_lock; /* used with PF_RING_REENTRANT */
   int last_rc;
   char errbuf[PFRING_ERRBUF_SIZE];
+
+  /* --- closing (see the top of this file) --- */
+  pthread_t cb_thread;              /* the thread inside a loop callback */
+  u_int32_t cb_depth;               /* its loop/dispatch frames in a callback */
+  u_int8_t release_deferred;        /* atomic: the last call out frees */
+  u_int8_t released;                /* atomic: the resources are (being) freed */
+  struct __pfring *next_closed;     /* the list of tombstones */
 };
+
+/* break_recv_loop after pfring_close: a break that receive calls never
+ * consume, so a blocked caller that wakes leaves for good. */
+#define PFRINGINT_BREAK_CLOSED 2
+
+/* The highest cluster_type value (cluster types are 0..this). */
+#define PFRINGINT_LAST_CLUSTER_TYPE cluster_per_flow_ip_with_dup_tuple
 
 /* Fills ring->errbuf (and errno) and returns rc. */
 PFRINGINT_HIDDEN int pfringint_seterr(pfring *ring, int rc, int err,
@@ -235,10 +272,10 @@ PFRINGINT_HIDDEN int pfringint_build_flow_hash(cluster_type type, struct sock_fp
 /* PF_RING's rehash: VLAN id, protocol, addresses and ports (as per_flow). */
 #define PFRINGINT_RSS_REHASH_TYPE cluster_per_flow
 
-/* The cluster registry (cluster_registry.c): claim refuses a ring whose
- * cluster type differs from the live members' (error set on the ring) and,
- * with reserve, records the ring; release drops the ring's entry. */
-PFRINGINT_HIDDEN int pfringint_cluster_claim(pfring *ring, int reserve);
+/* The cluster registry (cluster_registry.c), used by pfring.c only: claim
+ * refuses a ring whose cluster type differs from the live members' (error
+ * set on the ring) and records the ring; release drops the ring's entry. */
+PFRINGINT_HIDDEN int pfringint_cluster_claim(pfring *ring);
 PFRINGINT_HIDDEN void pfringint_cluster_release(pfring *ring);
 
 /* Compiles a BPF expression with the system libpcap (bpf.c). */

@@ -23,3 +23,4 @@ const char *pfring_last_open_error(void);
 int pfring_last_open_error_code(void);
 const char *pfring_last_error(pfring *ring);
 const char *pfring_strerror(int rc);
+int pfring_error_errno(int rc);
