@@ -37,6 +37,8 @@ PCAPPF_DIR  := $(BUILD)/libpcap-pfring
 PCAPPF_SRCS := $(wildcard libpcap-pfring/src/*.c)
 PCAPPF_HDRS := $(wildcard libpcap-pfring/src/*.h) libpfring/include/pfring.h
 PCAPPF_LIBS := $(PCAPPF_DIR)/libpcap.so.0.8 $(PCAPPF_DIR)/libpcap.so.1
+# pfring-run's LD_AUDIT module: warns when a program loads a libpcap of its own.
+PCAPPF_AUDIT := $(PCAPPF_DIR)/pcap-pfring-audit.so
 
 .PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean fresh-check
 
@@ -53,7 +55,7 @@ apt:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-lib: $(LIBPFRING) $(BUILD)/include/pfring.h $(PCAPPF_LIBS) $(PCAPPF_DIR)/libpcap.so
+lib: $(LIBPFRING) $(BUILD)/include/pfring.h $(PCAPPF_LIBS) $(PCAPPF_DIR)/libpcap.so $(PCAPPF_AUDIT)
 
 $(PCAPPF_DIR)/libpcap.so: $(PCAPPF_DIR)/libpcap.so.0.8
 	ln -sf libpcap.so.0.8 $@
@@ -66,6 +68,11 @@ $(PCAPPF_DIR)/libpcap.so.%: $(PCAPPF_SRCS) $(PCAPPF_HDRS) libpcap-pfring/libpcap
 	  -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--no-undefined \
 	  -o $@.$$$$.tmp $(PCAPPF_SRCS) -L$(BUILD)/lib -l:libpfring.so.1 -ldl -lpthread && \
 	  mv -f $@.$$$$.tmp $@
+
+$(PCAPPF_AUDIT): libpcap-pfring/src/audit/audit.c Makefile
+	@mkdir -p $(PCAPPF_DIR)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -shared -Wl,--no-undefined \
+	  -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
 $(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
@@ -89,7 +96,7 @@ $(VENV)/.deps: $(VENV)/.created requirements-dev.txt
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.deps $(LIBPFRING) $(PCAPPF_LIBS) $(PY_SRCS)
+$(VENV)/.installed: $(VENV)/.deps $(LIBPFRING) $(PCAPPF_LIBS) $(PCAPPF_AUDIT) $(PY_SRCS)
 	@# Two makes in one tree take turns here (the libraries above are renamed
 	@# into place, so they need no lock).  Then the source tree becomes a
 	@# complete package too (python from the project root imports it first):
@@ -141,6 +148,7 @@ bench: setup
 COMPAT       := $(BUILD)/compat
 PCAPY_NG     := 2.1.0
 PCAPY_TESTS  := $(COMPAT)/pcapy_ng-$(PCAPY_NG)/tests
+PCAPY_WHEEL  := $(COMPAT)/pcapy-wheel
 TESTPROGS    := capturetest filtertest opentest nonblocktest selpolltest findalldevstest \
                 reactivatetest
 COMPAT_APT   := $(COMPAT)/apt
@@ -149,7 +157,15 @@ APT_PRIVATE   = -o Dir::Etc::SourceList=/dev/null \
                 -o Dir::State::Lists=$(abspath $(COMPAT_APT))/lists \
                 -o Dir::Cache=$(abspath $(COMPAT_APT))/cache
 
-compat-deps: $(VENV)/.pcapy-ng $(PCAPY_TESTS)/.unpacked $(COMPAT)/testprogs/.built
+compat-deps: $(VENV)/.pcapy-ng $(PCAPY_TESTS)/.unpacked $(COMPAT)/testprogs/.built $(PCAPY_WHEEL)/.unpacked
+
+# The pcapy-ng wheel as PyPI serves it, unpacked (not installed): it carries
+# a libpcap of its own, which pfring-run's audit module must name.
+$(PCAPY_WHEEL)/.unpacked: $(VENV)/.deps
+	@rm -rf $(PCAPY_WHEEL) && mkdir -p $(PCAPY_WHEEL)
+	$(VPY) -m pip download -q --only-binary :all: --no-deps -d $(PCAPY_WHEEL) pcapy-ng==$(PCAPY_NG)
+	cd $(PCAPY_WHEEL) && $(abspath $(VPY)) -m zipfile -e pcapy_ng-*.whl .
+	touch $@
 
 $(VENV)/.pcapy-ng: $(VENV)/.deps compat-tests/requirements.txt
 	$(VPY) -m pip install -q -r compat-tests/requirements.txt

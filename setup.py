@@ -28,7 +28,8 @@ class BuildPyWithLib(build_py):
         pkg = os.path.join(self.build_lib, "pcap_pfring")
         for src, sub, names in (("lib", "lib", ["libpfring.so.1"]),
                                 ("include", "include", ["pfring.h"]),
-                                ("libpcap-pfring", "libpcap", ["libpcap.so.0.8", "libpcap.so.1"])):
+                                ("libpcap-pfring", "libpcap", ["libpcap.so.0.8", "libpcap.so.1",
+                                                                  "pcap-pfring-audit.so"])):
             os.makedirs(os.path.join(pkg, sub), exist_ok=True)
             for name in names:
                 shutil.copy2(os.path.join(ROOT, "build", src, name), os.path.join(pkg, sub, name))

@@ -690,8 +690,10 @@ static int unsupported(cluster_type type, char *errbuf, size_t errlen)
              "and a kernel fanout group delivers each packet to one member only");
     return PF_RING_ERROR_NOT_SUPPORTED;
   }
-  if ((int)type < cluster_per_flow || (int)type > cluster_per_flow_ip_with_dup_tuple) {
-    snprintf(errbuf, errlen, "cluster type %d is out of range (0..13)", (int)type);
+  /* pfring_set_cluster checked the range; this only keeps a bad call from
+   * a new caller from generating garbage. */
+  if ((int)type < cluster_per_flow || (int)type > PFRINGINT_LAST_CLUSTER_TYPE) {
+    snprintf(errbuf, errlen, "internal error: cluster type %d has no program", (int)type);
     return PF_RING_ERROR_INVALID_ARGUMENT;
   }
   return 0;

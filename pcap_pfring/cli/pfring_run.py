@@ -14,6 +14,12 @@ options below are shorthands that set them.  ``--libdir`` prints the
 library directory, for ``-L``/``-Wl,-rpath`` or an ld.so.conf.d entry.
 Programs that run set-uid or with file capabilities ignore
 LD_LIBRARY_PATH; use the system-wide install for those (see the README).
+
+A program that brings its own libpcap (the pcapy-ng wheel's vendored
+``pcapy_ng.libs/libpcap-*.so.1.9.1``, an RPATH to a private build) does not
+use the drop-in.  pfring-run adds an LD_AUDIT module that sees every object
+the dynamic linker maps and prints one line on stderr naming such a
+library (``PCAP_PF_RING_AUDIT_QUIET=1`` silences it).
 """
 import argparse
 import os
@@ -33,6 +39,11 @@ CLUSTER_SUFFIXES = (
 def libdir():
     """The directory holding this package's libpcap.so.0.8 and libpcap.so.1."""
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libpcap")
+
+
+def audit_module():
+    """pfring-run's LD_AUDIT module (libpcap-pfring/src/audit/audit.c)."""
+    return os.path.join(libdir(), "pcap-pfring-audit.so")
 
 
 def _cluster_id(text):
@@ -80,6 +91,11 @@ def environment(args, base):
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         d for d in (libdir(), base.get("LD_LIBRARY_PATH", "")) if d)
     env["PCAP_PF_RING_RUN"] = "1"
+    # A program that loads a libpcap of its own (a wheel's vendored copy)
+    # gets one warning from the dynamic linker's audit interface.
+    audit = audit_module()
+    if os.path.exists(audit):
+        env["LD_AUDIT"] = ":".join(d for d in (audit, base.get("LD_AUDIT", "")) if d)
     if args.cluster_id is not None:
         env["PCAP_PF_RING_CLUSTER_ID"] = str(args.cluster_id)
     if args.cluster_type:
