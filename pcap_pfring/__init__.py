@@ -3,7 +3,11 @@
 >>> from pcap_pfring import Ring
 >>> with Ring("eth0", enable=True) as ring:
 ...     hdr, data = ring.recv(wait=True)
+
+libpfring's diagnostics go to the ``logging`` logger "pcap_pfring" from the
+moment this package is imported (see ``pcap_pfring._log``).
 """
+from . import _log
 from ._ffi import ffi, lib
 from .errors import (
     BadInterfaceNameError,
@@ -21,15 +25,20 @@ from .errors import (
     WrongConfigurationError,
 )
 from .ring import (
+    MAX_CAPLEN,
     Batch,
     ClusterType,
+    CopiedBatch,
     Direction,
     Flags,
+    Frames,
     PacketHeader,
     Ring,
     SocketMode,
     Stats,
+    format_number,
     open_multichannel,
+    parsed_packet_text,
 )
 
 __version__ = "0.1.0"
@@ -41,13 +50,16 @@ if _built != __version__:
         "several copies are installed; reinstall into a fresh virtual environment")
 
 __all__ = [
-    "Ring", "open_multichannel", "Batch", "PacketHeader", "Stats", "Direction", "SocketMode",
+    "Ring", "open_multichannel", "Batch", "CopiedBatch", "Frames", "PacketHeader", "Stats",
+    "Direction", "SocketMode", "MAX_CAPLEN",
     "ClusterType", "Flags", "PFRingError", "InvalidArgumentError", "NoPacketAvailableError",
     "NoTxSlotAvailableError", "WrongConfigurationError", "NotSupportedError",
     "NotEnoughMemoryError", "InvalidStatusError", "RingNotEnabledError",
     "BadInterfaceNameError", "UnableToGetInfoError", "MmapError", "PermissionDeniedError",
-    "version",
+    "version", "format_number", "parsed_packet_text",
 ]
+
+_log.install()
 
 
 def version():

@@ -6,8 +6,8 @@ import os
 import sys
 
 from ._ffi import ffi, lib
-from .errors import NotSupportedError, PFRingError, check, make_error
-from .ring import ClusterType, Flags, Ring, SocketMode
+from .errors import check, make_error
+from .ring import ClusterType, Ring
 
 
 class PcapEnv:
@@ -22,7 +22,8 @@ class PcapEnv:
 
 
 def parse():
-    """Parse the environment now (warnings for malformed values go to stderr)."""
+    """Parse the environment now (malformed values: warnings through libpfring's
+    print callback)."""
     c = ffi.new("struct pfring_pcap_env *")
     check(lib.pfring_parse_pcap_env(c))
     env = PcapEnv()
@@ -48,46 +49,92 @@ def default_appname():
     return os.path.basename(arg0)
 
 
-def _stderr(text):
-    print(f"pcap-pfring: {text}", file=sys.stderr)
+def _c_env(penv):
+    """``penv`` (a :class:`PcapEnv`) as libpfring's struct."""
+    c = ffi.new("struct pfring_pcap_env *")
+    c.no_pf_ring = bool(penv.no_pf_ring)
+    c.active_poll = bool(penv.active_poll)
+    c.open_flags = int(penv.open_flags)
+    c.recv_only = bool(penv.recv_only)
+    c.rss_rehash = bool(penv.rss_rehash)
+    c.always_sync_fd = bool(penv.always_sync_fd)
+    c.cluster_id = penv.cluster_id or 0
+    c.cluster_type = int(penv.cluster_type) if penv.cluster_id else 0
+    c.appname = (penv.appname or "").encode("utf-8", "surrogateescape")
+    return c
 
 
-def open_ring(device, caplen, promisc=False, listen=True, warn=_stderr, penv=None):
+def plan(device, promisc=False, listen=True, penv=None):
+    """What :func:`open_ring` does on ``device`` (libpfring's
+    ``pfring_pcap_env_plan``, the rules of ``pfring_open_pcap_env``): a dict
+    with the open ``flags``, the ``retry_flags`` after a NIC without
+    hardware time stamps (0: no retry), ``poll_watermark``, ``recv_only``,
+    ``cluster_id``, ``cluster_type``, ``rss_rehash`` and ``appname``."""
+    penv = parse() if penv is None else penv
+    opts = ffi.new("struct pfring_pcap_open *")
+    opts.size = ffi.sizeof("struct pfring_pcap_open")
+    opts.promisc = bool(promisc)
+    opts.listen = bool(listen)
+    app = ffi.new("char[]", default_appname().encode("utf-8", "surrogateescape"))
+    opts.default_appname = app
+    c = ffi.new("struct pfring_pcap_ring_plan *")
+    check(lib.pfring_pcap_env_plan(device.encode("utf-8", "surrogateescape"), _c_env(penv),
+                                   opts, c))
+    return {
+        "flags": c.flags, "retry_flags": c.retry_flags, "poll_watermark": c.poll_watermark,
+        "recv_only": bool(c.recv_only), "cluster_id": c.cluster_id,
+        "cluster_type": ClusterType(c.cluster_type) if c.cluster_id else None,
+        "rss_rehash": bool(c.rss_rehash),
+        "appname": ffi.string(c.appname).decode("utf-8", "surrogateescape"),
+    }
+
+
+@ffi.def_extern()
+def pp_env_warn(level, msg, user):
+    """opts.print of open_ring(warn=...): the warning to the caller's callable."""
+    try:
+        ffi.from_handle(user)(ffi.string(msg).decode("utf-8", "replace"))
+    except BaseException:       # never into C
+        pass
+
+
+def open_ring(device, caplen, promisc=False, listen=True, warn=None, penv=None):
     """A ring on ``device`` set up as the libpcap drop-in sets up its rings,
     from ``penv`` (default: :func:`parse` now); not enabled yet.
 
-    Open flags: PF_RING_TIMESTAMP plus the variables' flags (without
-    HW_TIMESTAMP, and a warning, where the NIC has none); poll watermark 1;
-    the application name (default :func:`default_appname`).  ``listen``
-    rings also get recv-only mode, the cluster (an error names the
-    variable) and RSS re-hash (a warning if the ring cannot)."""
-    penv = parse() if penv is None else penv
-    flags = Flags.TIMESTAMP | penv.open_flags
-    try:
-        ring = Ring(device, caplen, flags, promisc)
-    except NotSupportedError:
-        if not flags & Flags.HW_TIMESTAMP:
-            raise
-        warn(f"PCAP_PF_RING_HW_TIMESTAMP: {device} has no hardware time stamps; "
-             "using software time stamps")
-        ring = Ring(device, caplen, flags & ~Flags.HW_TIMESTAMP, promisc)
-    try:
-        ring.set_poll_watermark(1)
-        if listen and penv.recv_only:
-            ring.set_socket_mode(SocketMode.RECV_ONLY)
-        if listen and penv.cluster_id:
-            try:
-                ring.set_cluster(penv.cluster_id, penv.cluster_type)
-            except PFRingError as exc:
-                raise make_error(exc.code, f"PCAP_PF_RING_CLUSTER_ID={penv.cluster_id}: "
-                                           f"{exc}") from None
-        ring.set_application_name(penv.appname or default_appname())
-        if listen and penv.rss_rehash:
-            try:
-                ring.enable_rss_rehash()
-            except PFRingError as exc:
-                warn(f"PCAP_PF_RING_RSS_REHASH: {exc}")
-    except BaseException:
-        ring.close()
-        raise
-    return ring
+    Both are libpfring's ``pfring_open_pcap_env`` (see :func:`plan` for
+    its decisions): PF_RING_TIMESTAMP plus the variables' flags and
+    PF_RING_PROMISC (not on ``any``), without HW_TIMESTAMP and with a
+    warning where the NIC has none; poll watermark 1; for ``listen`` rings
+    recv-only mode, the cluster (an error names the variable) and RSS
+    re-hash (a warning if the ring cannot); the application name (default
+    :func:`default_appname`).  Warnings go to ``warn`` (a callable taking
+    the text), or else through libpfring's print callback (the logger
+    "pcap_pfring")."""
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str, not {type(device).__name__}")
+    if not isinstance(caplen, int) or isinstance(caplen, bool):
+        raise TypeError("caplen must be an int")
+    if not 0 < caplen <= lib.MAX_CAPLEN:
+        raise make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT,
+                         f"caplen {caplen} is out of range (1..{lib.MAX_CAPLEN})")
+    opts = ffi.new("struct pfring_pcap_open *")
+    opts.size = ffi.sizeof("struct pfring_pcap_open")
+    opts.promisc = bool(promisc)
+    opts.listen = bool(listen)
+    app = ffi.new("char[]", default_appname().encode("utf-8", "surrogateescape"))
+    opts.default_appname = app
+    keep = None
+    if warn is not None:
+        keep = ffi.new_handle(warn)
+        opts.print = lib.pp_env_warn
+        opts.print_user = keep
+    res = ffi.new("struct pfring_pcap_open_result *")
+    c_env = ffi.NULL if penv is None else _c_env(penv)
+    handle = lib.pfring_open_pcap_env(device.encode("utf-8", "surrogateescape"), caplen, c_env,
+                                      opts, res)
+    del keep
+    if handle == ffi.NULL:
+        raise make_error(res.rc or lib.PF_RING_ERROR_GENERIC,
+                         ffi.string(res.errbuf).decode("utf-8", "replace"))
+    return Ring._adopt(handle, device, caplen, res.flags)

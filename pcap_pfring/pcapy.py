@@ -13,9 +13,10 @@ the libpcap drop-in opens one for ``pcap_open_live`` (the PCAP_PF_RING_*
 variables apply, through ``pcap_pfring.env.open_ring``) and returns a
 ``Reader``.  The data link is always Ethernet.  Timeouts follow libpcap:
 ``next()`` and ``dispatch()`` wait up to ``to_ms`` (0: until a packet
-comes), ``loop()`` goes on until its count.  Waits are cut into slices so
-that Ctrl-C works.  Packets are read in place in the ring and copied once,
-into the ``bytes`` handed to the caller.
+comes), ``loop()`` goes on until its count.  Waiting is the ring's own
+(``Ring.recv(wait=..., timeout=...)``), so Ctrl-C works while it waits.
+Packets are read in place in the ring and copied once, into the ``bytes``
+handed to the caller.
 
 Not here: offline files (``open_offline``), dumpers, ``compile`` and
 ``BPFProgram``; use pcapy-ng or scapy's pcap reader and writer for files.
@@ -25,9 +26,8 @@ import socket
 import struct
 
 from . import env as _env
-from ._ffi import ffi, lib
-from .errors import PFRingError, check
-from .ring import Direction
+from .errors import PFRingError
+from .ring import MAX_CAPLEN, Direction
 
 __all__ = ["open_live", "findalldevs", "lookupdev", "PcapError", "Pkthdr", "Reader",
            "DLT_EN10MB", "PCAP_D_INOUT", "PCAP_D_IN", "PCAP_D_OUT"]
@@ -36,7 +36,6 @@ DLT_EN10MB = 1
 PCAP_D_INOUT, PCAP_D_IN, PCAP_D_OUT = 0, 1, 2
 _DIRECTIONS = {PCAP_D_INOUT: Direction.RX_AND_TX, PCAP_D_IN: Direction.RX_ONLY,
                PCAP_D_OUT: Direction.TX_ONLY}
-_SLICE_MS = 200                 # longest wait before Python looks at signals
 _SIOCGIFFLAGS, _SIOCGIFADDR, _SIOCGIFNETMASK = 0x8913, 0x8915, 0x891B
 _IFF_UP, _IFF_LOOPBACK = 0x1, 0x8
 
@@ -83,40 +82,37 @@ class Reader:
     def __init__(self, ring, snaplen, to_ms):
         self._ring = ring
         self._net, self._mask = _ipv4(ring.device)      # as pcapy: looked up at open
-        self._c = ring._h()
         self._snaplen = snaplen
         self._to_ms = to_ms
         self._nonblock = False
-        self._hdr = ffi.new("struct pfring_pkthdr *")
-        self._pkt = ffi.new("u_char **")
         self.device = ring.device
 
     # -- receiving ---------------------------------------------------------
 
-    def _h(self):
+    def _live(self):
         if self._ring is None:
             raise _closed()
-        return self._c
+        return self._ring
 
     def _recv(self, wait):
         """(Pkthdr, bytes) of the next packet, or None.  ``wait``: up to
         to_ms (for ever if 0), unless non-blocking."""
-        c, hdr, pkt = self._h(), self._hdr, self._pkt
-        left = self._to_ms if self._to_ms > 0 else None
-        while True:
-            rc = lib.pfring_recv(c, pkt, 0, hdr, 0)
-            if rc != 0:
-                break
-            if not wait or self._nonblock or left == 0:
-                return None
-            step = _SLICE_MS if left is None else min(left, _SLICE_MS)
-            _check(lib.pfring_poll(c, step), c)
-            if left is not None:
-                left -= step
-        _check(rc, c)
-        caplen = min(hdr.caplen, self._snaplen)
-        return (Pkthdr(hdr.extended_hdr.timestamp_ns, caplen, hdr.len),
-                ffi.buffer(pkt[0], caplen)[:])
+        ring = self._live()
+        try:
+            if not wait or self._nonblock:
+                got = ring.recv()
+            elif self._to_ms > 0:
+                got = ring.recv(timeout=self._to_ms / 1000)
+            else:
+                got = ring.recv(wait=True)
+        except PFRingError as exc:
+            raise PcapError(str(exc)) from None
+        if got is None:
+            return None
+        hdr, data = got
+        if len(data) > self._snaplen:
+            data = data[:self._snaplen]
+        return Pkthdr(hdr.ts_ns, len(data), hdr.len), data
 
     def next(self):
         """The next packet as ``(Pkthdr, bytes)``; ``(None, b'')`` when the
@@ -156,50 +152,50 @@ class Reader:
 
     def setfilter(self, expression):
         """Compile ``expression`` (libpcap) and attach it in the kernel."""
-        self._h()
+        self._live()
         try:
             self._ring.set_bpf_filter(expression)
         except PFRingError as exc:
             raise PcapError(str(exc)) from None
 
     def setdirection(self, direction):
-        self._h()
+        self._live()
         if direction not in _DIRECTIONS:
             raise PcapError(f"invalid direction {direction!r}")
         self._ring.set_direction(_DIRECTIONS[direction])
 
     def setnonblock(self, state):
-        self._h()
+        self._live()
         self._nonblock = bool(state)
 
     def getnonblock(self):
-        self._h()
+        self._live()
         return int(self._nonblock)
 
     def datalink(self):
-        self._h()
+        self._live()
         return DLT_EN10MB
 
     def getnet(self):
         """The device's IPv4 network address (dotted), 0.0.0.0 if it has none."""
-        self._h()
+        self._live()
         return socket.inet_ntoa(struct.pack("!I", self._net & self._mask))
 
     def getmask(self):
         """The device's IPv4 netmask (dotted), 0.0.0.0 if it has none."""
-        self._h()
+        self._live()
         return socket.inet_ntoa(struct.pack("!I", self._mask))
 
     def stats(self):
         """``(received, dropped, dropped by the interface)`` as libpcap's
         stats on a ring: received counts the dropped ones too."""
-        self._h()
+        self._live()
         st = self._ring.stats()
         return st.recv + st.drop, st.drop, 0
 
     def sendpacket(self, data):
         """Transmit one frame on the device."""
-        self._h()
+        self._live()
         try:
             self._ring.send(bytes(data))
         except PFRingError as exc:
@@ -207,19 +203,18 @@ class Reader:
 
     def getfd(self):
         """The selectable descriptor: readable while packets wait."""
-        self._h()
+        self._live()
         return self._ring.fileno()
 
     fileno = getfd
 
     def close(self):
         ring, self._ring = self._ring, None
-        self._c = ffi.NULL
         if ring is not None:
             ring.close()
 
     def __enter__(self):
-        self._h()
+        self._live()
         return self
 
     def __exit__(self, *exc):
@@ -228,13 +223,6 @@ class Reader:
     def __del__(self):
         if getattr(self, "_ring", None) is not None:
             self.close()
-
-
-def _check(rc, c):
-    try:
-        return check(rc, c)
-    except PFRingError as exc:
-        raise PcapError(str(exc)) from None
 
 
 def _ipv4(device):
@@ -260,7 +248,7 @@ def open_live(device, snaplen, promisc, to_ms):
     if snaplen <= 0 or snaplen > 262144:
         snaplen = 262144
     try:
-        ring = _env.open_ring(device, min(snaplen, lib.MAX_CAPLEN), bool(promisc))
+        ring = _env.open_ring(device, min(snaplen, MAX_CAPLEN), bool(promisc))
         try:
             ring.enable()
         except BaseException:

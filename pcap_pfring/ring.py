@@ -14,26 +14,41 @@ in place in the ring; ``loop()`` hands a callback zero-copy memoryviews.
 The receive path (``pp_burst`` in helpers.c over ``pfring_recv_burst``):
 one C call takes up to a kernel block's worth of packets, with no system call,
 allocation or copy per packet, and writes one fixed-size record per packet
-(offset, lengths, interface, time stamp, direction).  Python unpacks the
-records with one ``struct.iter_unpack`` per batch and slices the packets out
-of a memoryview over the block.  The block goes back to the kernel at the next
-receive call on the ring, so a ``Batch`` is readable until then; ``loop()``
-keeps the packets a callback did not reach (``breakloop()`` or an exception)
-and hands them out first on the next receive call.  ``PF_RING_REENTRANT``
-rings cannot hand out pointers into the ring and copy instead.
+(offset, lengths, interface, time stamp, direction) and the batch's byte
+count.  Python unpacks the records with one ``struct.iter_unpack`` per batch
+and slices the packets out of a memoryview over the block.  The block goes
+back to the kernel at the next receive call on the ring, so a ``Batch`` is
+readable until then; ``loop()`` keeps the packets a callback did not reach
+(``breakloop()`` or an exception) and hands them out first on the next
+receive call.  ``PF_RING_REENTRANT`` rings cannot hand out pointers into the
+ring and copy instead, into buffers that each thread allocates once.
+
+Waiting has one owner, :meth:`Ring.wait`: ``pfring_poll`` in slices of at
+most 200 ms (so that signal handlers such as Ctrl-C's run in between),
+ended by a packet, the timeout or :meth:`Ring.breakloop`.  ``recv``,
+``recv_batch``, ``loop`` and the front ends built on them (scapy, pcapy,
+the tools) wait through it; the C helpers never wait.
+
+Sending: :meth:`Ring.send` for one frame, :meth:`Ring.send_many` for many
+(a :class:`Frames` table packed once, sent round robin in one C call).
 """
 import enum
+import math
 import struct
+import threading
+import time
 
 from ._ffi import ffi, lib
 from .errors import check, make_error
 
 DEFAULT_CAPLEN = 1536
+MAX_CAPLEN = lib.MAX_CAPLEN
 _BATCH_BUFSIZE = 4 * 1024 * 1024
 _BURST_MAX = 4096        # packets per pp_burst call at most
 _LOOP_BURST = 256
 _REC = struct.Struct("IIIiQBB6x")   # struct pp_rec
-_WAIT_SLICE_MS = 200     # how long C waits before Python checks signals
+_WAIT_SLICE_MS = 200     # the longest pfring_poll before Python looks at signals
+_monotonic = time.monotonic
 
 
 class Direction(enum.IntEnum):
@@ -132,25 +147,68 @@ class Stats:
         return isinstance(other, Stats) and (self.recv, self.drop) == (other.recv, other.drop)
 
 
-class _LoopState:
-    __slots__ = ("callback", "exc", "count")
+class _Burst:
+    """The arrays ``pp_burst`` fills, one set per ring, reused by every
+    burst: the driver's packets, one ``struct pp_rec`` per packet, the
+    block's start and span, and the byte count."""
 
-    def __init__(self, callback):
-        self.callback = callback
-        self.exc = None
-        self.count = 0
+    __slots__ = ("size", "pkts", "recs", "base", "span", "nbytes")
+
+    def __init__(self, size):
+        self.size = size
+        self.pkts = ffi.new("struct pfring_burst_pkt[]", size)
+        self.recs = ffi.new("struct pp_rec[]", size)
+        self.base = ffi.new("u_char **")
+        self.span = ffi.new("size_t *")
+        self.nbytes = ffi.new("uint64_t *")
 
 
-@ffi.def_extern()
-def pp_python_packet(user, h, p):
-    state = ffi.from_handle(user)
-    try:
-        state.count += 1
-        state.callback(PacketHeader._from_c(h), memoryview(ffi.buffer(p, h.caplen)))
-    except BaseException as exc:   # re-raised by Ring.loop
-        state.exc = exc
-        return 1
-    return 0
+class _CopyBuffers:
+    """What a thread receives into on a ``PF_RING_REENTRANT`` ring (copy
+    mode), allocated once per thread and ring: one packet's header and
+    buffer for ``recv``, records and a 4 MiB buffer for ``recv_batch``."""
+
+    __slots__ = ("hdr", "pkt", "buf", "recs", "nrecs", "data", "nbytes")
+
+    def __init__(self, caplen):
+        self.hdr = ffi.new("struct pfring_pkthdr *")
+        self.buf = ffi.new("u_char[]", caplen)
+        self.pkt = ffi.new("u_char **")
+        self.recs = None
+        self.nrecs = 0
+        self.data = None
+        self.nbytes = ffi.new("uint64_t *")
+
+    def batch(self, n):
+        """The records (at least n) and the data buffer of a copied batch."""
+        if self.nrecs < n:
+            self.recs = ffi.new("struct pp_rec[]", n)
+            self.nrecs = n
+        if self.data is None:
+            self.data = ffi.new("u_char[]", _BATCH_BUFSIZE)
+        return self.recs, self.data
+
+
+class CopiedBatch(list):
+    """``recv_batch()`` on a ``Flags.REENTRANT`` ring: a list of copied
+    ``(PacketHeader, bytes)``, readable for ever, with the same summary as a
+    :class:`Batch` (``len()`` and ``bytes``)."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self, packets=(), nbytes=0):
+        super().__init__(packets)
+        self.bytes = nbytes
+
+    def views(self):
+        for hdr, data in self:
+            yield hdr, memoryview(data)
+
+    def headers(self):
+        return [hdr for hdr, _ in self]
+
+    def __repr__(self):
+        return f"<CopiedBatch of {len(self)} packets, {self.bytes} bytes>"
 
 
 class Batch:
@@ -159,25 +217,30 @@ class Batch:
     A sequence of ``(PacketHeader, bytes)``: ``len()``, indexing and
     iteration copy a packet's bytes out of the ring when they reach it.
     :meth:`views` yields ``(PacketHeader, memoryview)`` without a copy, and
-    :meth:`headers` the headers alone.  A batch is readable until the next
-    receive call on its ring (``recv``, ``recv_batch``, ``loop``, iteration)
-    or ``close()``, when the kernel gets the packets' block back; reading it
-    after that raises ``InvalidStatusError`` (``list(batch)`` keeps a copy).
-    Nothing is built until it is read: ``len()`` costs nothing per packet."""
+    :meth:`headers` the headers alone.  ``len(batch)`` and ``batch.bytes``
+    (the sum of the packets' lengths on the wire, counted in C) are the
+    batch's summary and stay readable for ever.  The packets are readable
+    until the next receive call on the batch's ring (``recv``,
+    ``recv_batch``, ``loop``, iteration) or ``close()``, when the kernel gets
+    their block back; reading them after that raises ``InvalidStatusError``
+    (``list(batch)`` keeps a copy).  Nothing is built until it is read:
+    ``len()`` and ``bytes`` cost nothing per packet."""
 
-    __slots__ = ("_ring", "_epoch", "_start", "_stop")
+    __slots__ = ("_ring", "_burst", "_epoch", "_start", "_stop", "bytes")
 
-    def __init__(self, ring, epoch, start, stop):
+    def __init__(self, ring, burst, epoch, start, stop, nbytes):
         self._ring = ring
+        self._burst = burst      # the _Burst whose records describe it
         self._epoch = epoch      # the ring's receive call that made it
-        self._start = start      # its packets in the ring's burst records
+        self._start = start      # its packets in the burst's records
         self._stop = stop
+        self.bytes = nbytes
 
     def __len__(self):
         return self._stop - self._start
 
     def __repr__(self):
-        return f"<Batch of {len(self)} packets>"
+        return f"<Batch of {len(self)} packets, {self.bytes} bytes>"
 
     def _check(self):
         if self._ring._epoch != self._epoch:
@@ -185,14 +248,19 @@ class Batch:
                              "batch read after the next receive call on its ring (the packets "
                              "went back to the kernel); keep a copy with list(batch)")
 
+    def _records(self):
+        """An iterator over the records of the batch's packets."""
+        b = self._burst
+        raw = ffi.buffer(b.recs, self._stop * _REC.size)[self._start * _REC.size:]
+        return _REC.iter_unpack(raw)
+
     def _unpacked(self):
         """(records iterator, memoryview over the packets)."""
         self._check()
         if self._stop == self._start:
             return iter(()), None
-        _, recs, base, span, _ = self._ring._burst
-        raw = ffi.buffer(recs, self._stop * _REC.size)[self._start * _REC.size:]
-        return _REC.iter_unpack(raw), memoryview(ffi.buffer(base[0], span[0]))
+        b = self._burst
+        return self._records(), memoryview(ffi.buffer(b.base[0], b.span[0]))
 
     def headers(self):
         """The ``PacketHeader`` of every packet."""
@@ -221,16 +289,60 @@ class Batch:
         if not 0 <= i < n:
             raise IndexError("batch index out of range")
         self._check()
-        _, recs, base, span, _ = self._ring._burst
-        off, cap, ln, ifx, ts, rx, _ = _REC.unpack_from(ffi.buffer(recs, (self._start + i + 1)
-                                                                   * _REC.size),
-                                                        (self._start + i) * _REC.size)
-        return (PacketHeader(ts, cap, ln, ifx, rx == 1),
-                ffi.buffer(base[0] + off, cap)[:])
+        b = self._burst
+        k = self._start + i
+        off, cap, ln, ifx, ts, rx, _ = _REC.unpack_from(ffi.buffer(b.recs, (k + 1) * _REC.size),
+                                                        k * _REC.size)
+        return PacketHeader(ts, cap, ln, ifx, rx == 1), ffi.buffer(b.base[0] + off, cap)[:]
 
     def _rest(self, start, stop):
-        """Packets start..stop of this batch, as a batch of the same receive."""
-        return Batch(self._ring, self._epoch, self._start + start, self._start + stop)
+        """Packets start..stop of this batch, as a batch of the same receive
+        (made while the records are this batch's)."""
+        part = Batch(self._ring, self._burst, self._epoch, self._start + start,
+                     self._start + stop, 0)
+        part.bytes = sum(rec[2] for rec in part._records())
+        return part
+
+
+class Frames:
+    """Frames packed once into one C buffer, to be sent again and again with
+    :meth:`Ring.send_many`.  ``len()`` is the number of frames, ``bytes``
+    their total length, ``max_len`` the longest; ``frames[i]`` is frame i
+    as ``bytes``."""
+
+    __slots__ = ("_data", "_off", "_len", "_n", "bytes", "max_len")
+
+    def __init__(self, frames):
+        frames = [bytes(f) for f in frames]
+        if not frames:
+            raise ValueError("no frames")
+        if any(not f for f in frames):
+            raise ValueError("a frame is empty")
+        lens = [len(f) for f in frames]
+        offs, at = [], 0
+        for n in lens:
+            offs.append(at)
+            at += n
+        if at > 0xFFFFFFFF:
+            raise ValueError("frames of more than 4 GiB")
+        self._data = ffi.new("u_char[]", b"".join(frames))
+        self._off = ffi.new("uint32_t[]", offs)
+        self._len = ffi.new("uint32_t[]", lens)
+        self._n = len(frames)
+        self.bytes = at
+        self.max_len = max(lens)
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, i):
+        if not -self._n <= i < self._n:
+            raise IndexError("frame index out of range")
+        i %= self._n
+        return ffi.buffer(self._data + self._off[i], self._len[i])[:]
+
+    def __repr__(self):
+        return f"<Frames: {self._n} frames, {self.bytes} bytes>"
 
 
 class Ring:
@@ -266,16 +378,32 @@ class Ring:
         if enable:
             self.enable()
 
+    @classmethod
+    def _adopt(cls, handle, device, caplen, flags):
+        """A Ring that owns ``handle``, a ``pfring *`` that libpfring opened
+        for the package (``pfring_open_pcap_env``, see ``env.open_ring``):
+        closing the Ring closes it."""
+        ring = cls.__new__(cls)
+        ring._ring = ffi.NULL
+        ring._init_state()
+        ring.device = device
+        ring.caplen = caplen
+        ring.flags = int(flags)
+        ring._ring = handle
+        ring._reentrant = bool(flags & lib.PF_RING_REENTRANT)
+        return ring
+
     # -- life cycle -----------------------------------------------------------
 
     def _init_state(self):
         self._break = False
-        self._batch = None       # copy-mode buffers (REENTRANT rings)
+        self._local = threading.local()   # copy-mode buffers, per thread (REENTRANT)
         self._burst = None       # pp_burst's arrays, made on first use
         self._epoch = 0          # receive calls so far: a Batch is live while equal
         self._pending = None     # (Batch, index): packets a loop() did not reach
         self._hdr = ffi.new("struct pfring_pkthdr *")
         self._pkt = ffi.new("u_char **")
+        self._send_bytes = ffi.new("uint64_t *")
 
     def _h(self):
         if self._ring == ffi.NULL:
@@ -324,38 +452,107 @@ class Ring:
         """Stop receiving (``pfring_disable_ring``)."""
         check(lib.pfring_disable_ring(self._h()), self._ring)
 
+    # -- waiting ----------------------------------------------------------------
+
+    def _wait(self, timeout):
+        """The one wait of the receive calls: True once a packet can be read,
+        False after ``timeout`` seconds (None: no limit) or on breakloop()
+        (``self._break`` stays set for the caller).  pfring_poll runs in
+        slices of at most _WAIT_SLICE_MS, so that signal handlers run."""
+        ring = self._h()
+        deadline = None if timeout is None else _monotonic() + timeout
+        while True:
+            if self._break:
+                return False
+            if deadline is None:
+                ms = _WAIT_SLICE_MS
+            else:
+                left = deadline - _monotonic()
+                if left <= 0:
+                    return check(lib.pfring_is_pkt_available(ring), ring) > 0
+                ms = min(_WAIT_SLICE_MS, max(1, math.ceil(left * 1000)))
+            rc = lib.pfring_poll(ring, ms)
+            if rc > 0:
+                return True
+            if rc < 0:
+                check(rc, ring)
+            # 0: the slice passed, or a breakloop (the poll consumed it);
+            # with a watermark above 1 some packets may be there all the same
+            if check(lib.pfring_is_pkt_available(ring), ring) > 0:
+                return True
+
+    def _waited(self, timeout):
+        """_wait() for the public calls: a breakloop() that ended it is
+        consumed."""
+        if self._wait(timeout):
+            return True
+        self._break = False
+        return False
+
+    def wait(self, timeout=None):
+        """Wait until a packet can be received: True once one can, False
+        after ``timeout`` seconds (0: just look; None: no limit) or when
+        :meth:`breakloop` is called.  Signal handlers (Ctrl-C) run while it
+        waits."""
+        self._h()
+        if self._pending is not None:
+            return True
+        if timeout is not None and timeout <= 0:
+            return check(lib.pfring_is_pkt_available(self._ring), self._ring) > 0
+        return self._waited(timeout)
+
+    @staticmethod
+    def _deadline(timeout):
+        return None if timeout is None else _monotonic() + timeout
+
+    @staticmethod
+    def _left(deadline):
+        """Seconds left to the deadline: None for no limit, 0 once past it."""
+        return None if deadline is None else max(0.0, deadline - _monotonic())
+
     # -- receiving ------------------------------------------------------------
 
-    def recv(self, wait=False):
-        """One packet as ``(PacketHeader, bytes)``, or ``None`` if none is ready.
+    def recv(self, wait=False, timeout=None):
+        """One packet as ``(PacketHeader, bytes)``, or ``None`` if none came.
 
-        ``wait=True`` blocks until a packet arrives or :meth:`breakloop` is
-        called (then ``None``).  Signals (Ctrl-C) are handled while waiting."""
+        Without ``wait`` or ``timeout`` it does not wait.  ``timeout``
+        seconds: waits up to that long; ``wait=True`` without a timeout:
+        until a packet arrives.  :meth:`breakloop` ends a wait (then
+        ``None``).  Signals (Ctrl-C) are handled while waiting."""
         ring = self._h()
         if self._pending is not None:
-            batch = self._take_pending(1)
-            return batch[0]
+            return self._take_pending(1)[0]
+        got = self._recv_one(ring)
+        if got is not None or not (wait or timeout):
+            return got
+        deadline = self._deadline(timeout)
+        while got is None:
+            left = self._left(deadline)
+            if left == 0 or not self._waited(left):
+                return None
+            got = self._recv_one(ring)
+        return got
+
+    def _copy_buffers(self):
+        bufs = getattr(self._local, "bufs", None)
+        if bufs is None:
+            bufs = self._local.bufs = _CopyBuffers(self.caplen)
+        return bufs
+
+    def _recv_one(self, ring):
+        """pfring_recv without waiting: (PacketHeader, bytes) or None."""
         self._epoch += 1
-        if self._reentrant:      # several threads: nothing shared, copy mode
-            hdr = ffi.new("struct pfring_pkthdr *")
-            pkt = ffi.new("u_char **")
-            buf = ffi.new("u_char[]", self.caplen)
-            pkt[0] = buf
-            buflen = self.caplen
+        if self._reentrant:      # several threads: each its own buffer, copy mode
+            bufs = self._copy_buffers()
+            hdr, pkt, buflen = bufs.hdr, bufs.pkt, self.caplen
+            pkt[0] = bufs.buf
         else:
             hdr, pkt, buflen = self._hdr, self._pkt, 0
-        while True:
-            rc = lib.pfring_recv(ring, pkt, buflen, hdr, 0)
-            if rc != 0 or not wait:
-                break
-            if self._break:
-                self._break = False
-                return None
-            check(lib.pfring_poll(ring, _WAIT_SLICE_MS), ring)
+        rc = lib.pfring_recv(ring, pkt, buflen, hdr, 0)
         if rc == 0:
             return None
         check(rc, ring)
-        return PacketHeader._from_c(hdr), ffi.unpack(ffi.cast("char *", pkt[0]), hdr.caplen)
+        return PacketHeader._from_c(hdr), ffi.buffer(pkt[0], hdr.caplen)[:]
 
     def _take_pending(self, n):
         """Up to n of the packets a loop() left, as a Batch (no C call: their
@@ -365,56 +562,68 @@ class Ring:
         self._pending = (batch, stop) if stop < len(batch) else None
         return batch._rest(i, stop)
 
-    def _next_burst(self, n, timeout_ms):
-        """One pp_burst of up to n packets as a Batch (empty when none came)."""
-        ring = self._ring
-        bufs = self._burst
-        if bufs is None or bufs[4] < n:
-            ring = self._h()
-            size = max(n, _LOOP_BURST)
-            bufs = self._burst = (ffi.new("struct pfring_burst_pkt[]", size),
-                                  ffi.new("struct pp_rec[]", size), ffi.new("u_char **"),
-                                  ffi.new("size_t *"), size)
+    def _empty_batch(self):
+        """A batch of no packets, made without a receive call."""
+        return Batch(self, self._burst, self._epoch, 0, 0, 0)
+
+    def _next_burst(self, n):
+        """One pp_burst of up to n packets, not waiting, as a Batch (empty
+        when none is there)."""
+        b = self._burst
+        if b is None or b.size < n:
+            self._h()
+            b = self._burst = _Burst(max(n, _LOOP_BURST))
         self._epoch += 1
-        rc = lib.pp_burst(ring, bufs[0], n, timeout_ms, bufs[1], bufs[2], bufs[3])
+        rc = lib.pp_burst(self._ring, b.pkts, n, b.recs, b.base, b.span, b.nbytes)
+        if rc > 0:
+            return Batch(self, b, self._epoch, 0, rc, b.nbytes[0])
         if rc < 0:
             check(rc, self._h())
-        return Batch(self, self._epoch, 0, rc if rc > 0 else 0)
+        return Batch(self, b, self._epoch, 0, 0, 0)
 
     def recv_batch(self, n=256, timeout=0):
         """Up to ``n`` packets of one kernel block, as a :class:`Batch` of
         ``(PacketHeader, bytes)`` that points into the ring until the next
-        receive call (``list(batch)`` keeps a copy).  Waits up to ``timeout``
-        seconds for the first packet (0: don't wait).  On a
-        ``Flags.REENTRANT`` ring the packets are copied and the result is a
-        list."""
+        receive call (``list(batch)`` keeps a copy); ``len(batch)`` and
+        ``batch.bytes`` sum it up.  Waits up to ``timeout`` seconds for the
+        first packet (0: don't wait; None: until one comes or
+        :meth:`breakloop`).  On a ``Flags.REENTRANT`` ring the packets are
+        copied and the result is a :class:`CopiedBatch`, a list."""
         if self._ring == ffi.NULL:
             self._h()
         if type(n) is not int:
             raise TypeError("n must be an int")
         if n <= 0:
-            return []
+            return CopiedBatch() if self._reentrant else self._empty_batch()
         if self._pending is not None:
             return self._take_pending(n)
-        if self._reentrant:
-            return self._recv_copied(n, timeout)
-        return self._next_burst(n if n < _BURST_MAX else _BURST_MAX,
-                                int(timeout * 1000) if timeout > 0 else 0)
+        if n > _BURST_MAX:
+            n = _BURST_MAX
+        receive = self._recv_copied if self._reentrant else self._next_burst
+        batch = receive(n)
+        if batch or (timeout is not None and timeout <= 0):
+            return batch
+        deadline = self._deadline(timeout)
+        while not batch:       # a wait, then packets the user-space filter may drop
+            left = self._left(deadline)
+            if left == 0 or not self._waited(left):
+                break
+            batch = receive(n)
+        return batch
 
-    def _recv_copied(self, n, timeout):
+    def _recv_copied(self, n):
         ring = self._h()
-        if self._batch is None or len(self._batch[0]) < n:
-            self._batch = (ffi.new("struct pp_pkt[]", n), ffi.new("u_char[]", _BATCH_BUFSIZE))
-        meta, buf = self._batch
-        rc = lib.pp_recv_batch(ring, n, int(timeout * 1000), meta, buf, _BATCH_BUFSIZE)
-        check(rc, ring)
-        data = ffi.buffer(buf)
-        out = []
-        for i in range(rc):
-            m = meta[i]
-            out.append((PacketHeader(m.ts_ns, m.caplen, m.len, m.if_index, bool(m.rx)),
-                        data[m.offset:m.offset + m.caplen]))
-        return out
+        bufs = self._copy_buffers()
+        recs, data = bufs.batch(n)
+        self._epoch += 1
+        rc = check(lib.pp_recv_copied(ring, n, recs, data, _BATCH_BUFSIZE, bufs.nbytes), ring)
+        if rc == 0:
+            return CopiedBatch()
+        mem = ffi.buffer(data)
+        return CopiedBatch([(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
+                            for off, cap, ln, ifx, ts, rx, _
+                            in _REC.iter_unpack(ffi.buffer(recs, rc * _REC.size))],
+                           bufs.nbytes[0])
 
     def loop(self, callback, count=-1, timeout=None):
         """Call ``callback(header, memoryview)`` for each packet.
@@ -429,7 +638,6 @@ class Ring:
         if self._reentrant:
             return self._loop_copied(callback, count, timeout)
         self._break = False
-        wait_ms = _WAIT_SLICE_MS if timeout is None else max(1, int(timeout * 1000))
         done = 0
         try:
             while not self._break:
@@ -439,48 +647,49 @@ class Ring:
                 if self._pending is not None:
                     batch = self._take_pending(want)
                 else:
-                    batch = self._next_burst(want, wait_ms)
+                    batch = self._next_burst(want)
                     if not batch:
-                        if timeout is not None:
+                        if not self._wait(timeout):
                             break
                         continue
                 records, mem = batch._unpacked()
+                epoch = self._epoch
                 i = 0
                 try:
                     for off, cap, ln, ifx, ts, rx, _ in records:
                         i += 1
                         callback(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
-                        if self._break:
+                        if self._break or self._epoch != epoch:
                             break
                 finally:
                     done += i
-                    if i < len(batch):
+                    # the rest waits for the next receive call, unless the
+                    # callback made one (then the block went back to the kernel)
+                    if i < len(batch) and self._epoch == epoch:
                         self._pending = (batch, i)
         finally:
             self._break = False
         return done
 
     def _loop_copied(self, callback, count, timeout):
-        """loop() on a REENTRANT ring: C copies each packet (pp_dispatch)."""
+        """loop() on a REENTRANT ring: one copied packet at a time, so that
+        the packets after a callback's exception stay in the ring."""
         ring = self._h()
-        state = _LoopState(callback)
-        handle = ffi.new_handle(state)
-        copybuf = ffi.new("u_char[]", self.caplen)
         self._break = False
-        wait_ms = _WAIT_SLICE_MS if timeout is None else max(1, int(timeout * 1000))
-        while not self._break:
-            batch = _LOOP_BURST if count < 0 else min(_LOOP_BURST, count - state.count)
-            if batch <= 0:
-                break
-            rc = lib.pp_dispatch(ring, handle, batch, wait_ms, copybuf, self.caplen)
-            if state.exc is not None:
-                exc, state.exc = state.exc, None
-                raise exc
-            check(rc, ring)
-            if rc == 0 and timeout is not None:
-                break
-        self._break = False
-        return state.count
+        done = 0
+        try:
+            while not self._break and (count < 0 or done < count):
+                got = self._recv_one(ring)
+                if got is None:
+                    if not self._wait(timeout):
+                        break
+                    continue
+                done += 1
+                hdr, data = got
+                callback(hdr, memoryview(data))
+        finally:
+            self._break = False
+        return done
 
     def __iter__(self):
         """Iterate over ``(PacketHeader, bytes)``, waiting for packets, until
@@ -492,7 +701,8 @@ class Ring:
             yield pkt
 
     def breakloop(self):
-        """Make a running :meth:`loop` or blocking :meth:`recv` return (any thread)."""
+        """Make a running :meth:`loop`, or a waiting :meth:`recv`,
+        :meth:`recv_batch` or :meth:`wait`, return (any thread)."""
         self._break = True
         if self._ring != ffi.NULL:
             lib.pfring_breakloop(self._ring)
@@ -529,6 +739,31 @@ class Ring:
         else:
             rc = lib.pfring_send_ifindex(ring, frame, len(frame), 1, int(if_index))
         return check(rc, ring)
+
+    def send_many(self, frames, start=0, count=None):
+        """Transmit ``count`` frames (default: one pass) of ``frames``, a
+        :class:`Frames` (any other sequence of frames is packed first), from
+        frame ``start`` on and round robin, in one C call that releases the
+        GIL.  Each frame is flushed as :meth:`send` flushes it.  Returns
+        ``(frames sent, bytes sent)``; fewer than ``count`` were sent when the
+        TX ring filled up (then maybe 0: send the rest again later)."""
+        ring = self._h()
+        if not isinstance(frames, Frames):
+            frames = Frames(frames)
+        n = len(frames)
+        if count is None:
+            count = n
+        if type(start) is not int or not 0 <= start < n:
+            raise ValueError(f"start {start!r} is not a frame index (0..{n - 1})")
+        if type(count) is not int or count < 0:
+            raise ValueError(f"count {count!r} must be an int >= 0")
+        if count == 0:
+            return 0, 0
+        nbytes = self._send_bytes
+        sent = lib.pp_send_many(ring, frames._data, frames._off, frames._len, n, start, count,
+                                nbytes)
+        check(sent, ring)
+        return sent, nbytes[0]
 
     def send_last_rx_packet(self, if_index):
         return check(lib.pfring_send_last_rx_packet(self._h(), int(if_index)), self._ring)
@@ -653,6 +888,31 @@ def open_multichannel(device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE):
         r._reentrant = bool(int(flags) & lib.PF_RING_REENTRANT)
         rings.append(r)
     return rings
+
+
+def format_number(value, decimals=False):
+    """PF_RING's number format (``pfring_format_numbers``): 1'234'567, 2'764.36."""
+    buf = ffi.new("char[]", 128)
+    return ffi.string(lib.pfring_format_numbers(float(value), buf, 128,
+                                                1 if decimals else 0)).decode()
+
+
+def parsed_packet_text(data, length=None):
+    """PF_RING's description of a frame (``pfring_parse_pkt`` up to the
+    tunnels, then ``pfring_print_parsed_pkt``): ``(text, hash)``, where
+    hash is PF_RING's symmetric flow hash of the packet, as rings opened
+    with ``Flags.LONG_HEADER`` put in their headers.  ``data``: bytes or a
+    memoryview (read in place, e.g. a view of :meth:`Batch.views`);
+    ``length``: the packet's length on the wire (default: the bytes given)."""
+    view = memoryview(data).cast("B")
+    hdr = ffi.new("struct pfring_pkthdr *")
+    hdr.caplen = view.nbytes
+    hdr.len = view.nbytes if length is None else int(length)
+    pkt = ffi.from_buffer("u_char[]", view) if view.nbytes else ffi.NULL
+    lib.pfring_parse_pkt(pkt, hdr, 5, 0, 1)
+    text = ffi.new("char[]", 1024)
+    lib.pfring_print_parsed_pkt(text, 1024, pkt, hdr)
+    return ffi.string(text).decode("utf-8", "replace"), hdr.extended_hdr.pkt_hash
 
 
 def _bounded(value, name, hi):

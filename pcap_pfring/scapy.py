@@ -16,8 +16,9 @@ defaulting to ``conf.sniff_promisc``.  What differs is underneath:
   the frame, timestamps are the kernel's nanoseconds (``packet.time`` is an
   ``EDecimal``, exact to the nanosecond, as scapy's nanosecond pcap reader
   gives);
-* receiving takes the next packet from the ring's memory with no system call
-  and copies it once, into the ``bytes`` scapy parses;
+* receiving is ``Ring.recv``: the next packet from the ring's memory with no
+  system call, copied once, into the ``bytes`` scapy parses; waiting is the
+  ring's own (``Ring.recv(timeout=...)``, ``Ring.wait``);
 * all the classes share one static ``select``: sockets that already hold a
   packet are returned at once, otherwise one ``select(2)`` waits on the ring
   descriptors (and on anything else sniff() passes, such as its control
@@ -58,16 +59,15 @@ from scapy.supersocket import SuperSocket
 from scapy.utils import EDecimal
 
 from . import env as _env
-from ._ffi import ffi, lib
 from .env import default_appname
-from .errors import PFRingError, check, make_error
-from .ring import Direction
+from .errors import InvalidStatusError, PFRingError
+from .ring import MAX_CAPLEN, Direction
 
 __all__ = ["PFRingListenSocket", "PFRingSocket", "PFRingL3Socket", "install", "uninstall",
            "installed", "default_appname"]
 
-_RECV_WAIT_MS = 100          # recv() waits this long, as scapy's libpcap sockets (to_ms=100)
-_CAPLEN = min(MTU, lib.MAX_CAPLEN)
+_RECV_WAIT = 0.1             # recv() waits this long, as scapy's libpcap sockets (to_ms=100)
+_CAPLEN = min(MTU, MAX_CAPLEN)
 _scaleb = Decimal.scaleb
 
 
@@ -99,6 +99,10 @@ def _compose_filter(filter, type, nofilter, listen):
     return filter
 
 
+def _closed_error():
+    return InvalidStatusError("socket used after close()")
+
+
 class PFRingListenSocket(SuperSocket):
     """Receives at layer 2 from a PF_RING ring, both directions (like
     scapy's L2ListenSocket); cannot send."""
@@ -109,7 +113,6 @@ class PFRingListenSocket(SuperSocket):
     def __init__(self, iface=None, type=ETH_P_ALL, promisc=None, filter=None, nofilter=0,
                  monitor=None, **kwargs):
         self.closed = True          # until the ring is open: close() has nothing to do
-        self._c = ffi.NULL
         self.ring = None
         if monitor:
             raise Scapy_Exception("monitor mode is not supported on PF_RING rings")
@@ -124,10 +127,7 @@ class PFRingListenSocket(SuperSocket):
         device = _device(self.iface)
         self.filter = _compose_filter(filter, type, nofilter, self._listen)
         self.ring = self._open_ring(device)
-        self._c = self.ring._h()
         self._fd = self.ring.fileno()
-        self._hdr = ffi.new("struct pfring_pkthdr *")
-        self._pkt = ffi.new("u_char **")
         self.closed = False
 
     # -- the ring ------------------------------------------------------------
@@ -152,26 +152,22 @@ class PFRingListenSocket(SuperSocket):
 
     # -- receiving -------------------------------------------------------------
 
-    def _next(self, wait_ms):
-        """(bytes, EDecimal time) of the next packet, or None: the packet is
-        read in place in the ring and copied once."""
+    def _next(self, timeout):
+        """(bytes, EDecimal time) of the next packet, waiting up to
+        ``timeout`` seconds (0: not), or None: the packet is read in place
+        in the ring and copied once."""
         if self.closed:
-            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
-        c, hdr, pkt = self._c, self._hdr, self._pkt
-        rc = lib.pfring_recv(c, pkt, 0, hdr, 0)
-        if rc == 0 and wait_ms:
-            check(lib.pfring_poll(c, wait_ms), c)
-            rc = lib.pfring_recv(c, pkt, 0, hdr, 0)
-        if rc <= 0:
-            check(rc, c)
+            raise _closed_error()
+        got = self.ring.recv(timeout=timeout)
+        if got is None:
             return None
-        return (ffi.buffer(pkt[0], hdr.caplen)[:],
-                EDecimal(_scaleb(Decimal(hdr.extended_hdr.timestamp_ns), -9)))
+        hdr, data = got
+        return data, EDecimal(_scaleb(Decimal(hdr.ts_ns), -9))
 
     def recv_raw(self, x=MTU):
         """(layer class, bytes, time) of the next packet, waiting up to 100 ms
         for one; (None, None, None) if none came."""
-        got = self._next(_RECV_WAIT_MS)
+        got = self._next(_RECV_WAIT)
         if got is None:
             return None, None, None
         data, ts = got
@@ -200,7 +196,7 @@ class PFRingListenSocket(SuperSocket):
     def _ready(self):
         """A packet can be read without waiting (or the socket is closed,
         so that recv() reports it)."""
-        return self.closed or lib.pfring_is_pkt_available(self._c) > 0
+        return self.closed or self.ring.wait(0)
 
     @staticmethod
     def select(sockets, remain=conf.recv_poll_rate):
@@ -234,7 +230,7 @@ class PFRingListenSocket(SuperSocket):
 
     def fileno(self):
         if self.closed:
-            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+            raise _closed_error()
         return self._fd
 
     # -- sending and the rest ----------------------------------------------------
@@ -245,14 +241,13 @@ class PFRingListenSocket(SuperSocket):
     def stats(self):
         """The ring's ``Stats`` (packets received and dropped)."""
         if self.closed:
-            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+            raise _closed_error()
         return self.ring.stats()
 
     def close(self):
         if self.closed:
             return
         self.closed = True
-        self._c = ffi.NULL
         ring, self.ring = self.ring, None
         if ring is not None:
             ring.close()
@@ -280,7 +275,7 @@ class PFRingSocket(PFRingListenSocket):
         except AttributeError:
             pass
         if self.closed:
-            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS, "socket used after close()")
+            raise _closed_error()
         if len(sx) < conf.min_pkt_size:
             sx += b"\0" * (conf.min_pkt_size - len(sx))
         return self.ring.send(sx)

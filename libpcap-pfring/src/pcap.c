@@ -94,6 +94,7 @@ API int pcap_activate(pcap_t *p)
   if (!p->live)
     return sys->pcap_activate(p->sys);
   rc = pcappf_ring_activate(p, why, sizeof(why));
+  p->ring_error = rc < 0;
   if (rc == 0) {
     sys->pcap_close(p->sys);
     p->sys = NULL;
@@ -288,7 +289,7 @@ API int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int 
   rc = keep_error(p, sys->pcap_compile(pcappf_target(p), prog, expr, optimize, mask));
   if (rc == 0 && p->ring) {
     p->compiled_insns = prog->bf_insns;
-    p->compiled_vlan = expr && strstr(expr, "vlan") != NULL;
+    p->compiled_vlan = pfring_bpf_expr_needs_userspace(expr);
   }
   return rc;
 }
@@ -321,7 +322,7 @@ API pcap_dumper_t *pcap_dump_fopen(pcap_t *p, FILE *fp)
 API char *pcap_geterr(pcap_t *p)
 {
   SYS_OR(p->errbuf);
-  if (p->ring || !p->sys)
+  if (p->ring || !p->sys || p->ring_error)
     return p->errbuf;
   return sys->pcap_geterr(p->sys);
 }

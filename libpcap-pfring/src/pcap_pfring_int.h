@@ -95,7 +95,11 @@ HIDDEN const char *pcappf_sys_error(void);
 
 /* PF_RING's libpcap variables, parsed once per process by libpfring. */
 HIDDEN const struct pfring_pcap_env *pcappf_env(void);
-/* PCAP_PF_RING_DEBUG: one line on stderr per activation. */
+/* Diagnostics of the drop-in, "pcap-pfring: <text>", through libpfring's
+ * print callback (see syslib.c): pcappf_log at a level (0 error, 1
+ * warning), pcappf_debug at level 2 (info), which the drop-in's callback
+ * shows under PCAP_PF_RING_DEBUG (one line per activation). */
+HIDDEN void pcappf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 HIDDEN void pcappf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What the last live activation did, for pcap_lib_version(). */
 HIDDEN void pcappf_note_activation(const char *device, const char *fallback_reason);
@@ -143,6 +147,7 @@ struct pcap {
   int promisc;
   int immediate;
   int rfmon;                     /* monitor mode asked for: not on a ring */
+  int ring_error;                /* activation failed on the ring: errbuf says why */
   char errbuf[PCAP_ERRBUF_SIZE];
 };
 

@@ -1,9 +1,11 @@
 /*
  * ring.c - live capture on a libpfring ring, behind libpcap's API.
  *
- * Activation follows PF_RING's libpcap: PF_RING_TIMESTAMP, promisc unless
- * the device is `any`, the open flags of the PCAP_PF_RING_* variables, poll
- * watermark 1, recv-only mode, cluster and application name.  Without
+ * Activation is libpfring's pfring_open_pcap_env(), PF_RING's libpcap rules
+ * under the PCAP_PF_RING_* variables (flags, promisc unless the device is
+ * `any`, poll watermark 1, recv-only mode, cluster, application name, RSS
+ * re-hash); this file adds what is pcap's: snaplen, batching, rfmon, the
+ * enable and the dead handle that answers compile and dump calls.  Without
  * immediate mode the kernel batches packets as stock libpcap does, in
  * bigger blocks (1 MiB where stock libpcap has 256 KiB: a quarter of the
  * wake-ups), handed over when full or after the pcap timeout; in immediate
@@ -58,17 +60,36 @@ static int ring_error(pcap_t *p, const char *what)
 /* ------------------------------------------------------------------------ */
 /* Activation                                                                */
 
-static const char *program_name(void)
+/* libpfring's warnings about this activation are the drop-in's to show. */
+static void activation_warning(int level, const char *msg, void *user)
 {
-  return program_invocation_short_name && *program_invocation_short_name
-           ? program_invocation_short_name : "pcap";
+  (void)user;
+  pcappf_log(level, "%s", msg);
 }
 
 int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
 {
   const struct pfring_pcap_env *env = pcappf_env();
   const struct pcappf_sys *sys = pcappf_sys();
-  u_int32_t flags = PF_RING_TIMESTAMP | env->open_flags;
+  struct pfring_pcap_open_result res;
+  struct pfring_pcap_open opts = {
+    .size = sizeof(opts),
+    .promisc = p->promisc,
+    .listen = 1,
+    /* Without immediate mode, the kernel hands packets over in batches of
+     * up to BATCH_BLOCK bytes or the pcap timeout (1 s for 0, which stock
+     * libpcap reads as "until the block is full"), as stock libpcap's
+     * TPACKET_V3 ring does: far fewer wake-ups per packet.  A wake-up costs
+     * tens of microseconds, so the blocks are four times stock's (the ring
+     * is at least 8 MiB, about PF_RING's size for its default caplen).
+     * Immediate mode hands each block over after 1 ms, the kernel's
+     * shortest.  The reader then takes every packet there is (watermark 1,
+     * set by libpfring). */
+    .batching = 1,
+    .batch_timeout_ms = p->immediate ? 1 : p->timeout > 0 ? (u_int)p->timeout : 1000,
+    .batch_block_bytes = p->immediate ? 0 : BATCH_BLOCK,
+    .print = activation_warning,
+  };
   int snaplen = p->snaplen;
   pfring *ring;
 
@@ -85,48 +106,23 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
     snaplen = PCAPPF_MAX_SNAPLEN;
   /* pcap programs are mostly single-threaded stdio users: keep them so. */
   pfring_status_inline(1);
-  if (p->promisc && strcmp(p->device, "any") != 0)
-    flags |= PF_RING_PROMISC;
-  ring = pfring_open(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN, flags);
-  if (!ring && (flags & PF_RING_HW_TIMESTAMP) &&
-      pfring_last_open_error_code() == PF_RING_ERROR_NOT_SUPPORTED) {
-    /* PCAP_PF_RING_HW_TIMESTAMP on a NIC without them: a ring with the
-     * kernel's time stamps beats falling back to the system libpcap. */
-    fprintf(stderr, "pcap-pfring: PCAP_PF_RING_HW_TIMESTAMP: %s; using software time stamps\n",
-            pfring_last_open_error());
-    flags &= ~(u_int32_t)PF_RING_HW_TIMESTAMP;
-    ring = pfring_open(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN, flags);
+  /* Flags, the HW_TIMESTAMP retry, watermark, recv-only mode, cluster,
+   * application name and RSS re-hash are libpfring's rules. */
+  ring = pfring_open_pcap_env(p->device, snaplen < MAX_CAPLEN ? (u_int32_t)snaplen : MAX_CAPLEN,
+                              env, &opts, &res);
+  if (!ring && !res.set_up) {
+    snprintf(why, whylen, "%s", res.errbuf);
+    return 1;
   }
   if (!ring) {
-    snprintf(why, whylen, "%s", pfring_last_open_error());
-    return 1;
+    /* recv-only mode or the cluster: an error of its own, not a fallback */
+    snprintf(p->errbuf, sizeof(p->errbuf), "%s", res.errbuf);
+    return -1;
   }
   p->ring = ring;
   p->snaplen = snaplen;
   p->active_poll = env->active_poll;
   p->uf_always = (env->open_flags & PF_RING_USERSPACE_BPF) != 0;
-  /* Without immediate mode, the kernel hands packets over in batches of up
-   * to BATCH_BLOCK bytes or the pcap timeout (1 s for 0, which stock libpcap
-   * reads as "until the block is full"), as stock libpcap's TPACKET_V3 ring
-   * does: far fewer wake-ups per packet.  A wake-up costs tens of
-   * microseconds, so the blocks are four times stock's (the ring is at least
-   * 8 MiB, about PF_RING's size for its default caplen).  Immediate mode hands each block
-   * over after 1 ms, the kernel's shortest.  The reader then takes every
-   * packet there is (watermark 1). */
-  if (pfring_set_batching(ring, p->immediate ? 1 : p->timeout > 0 ? (u_int)p->timeout : 1000,
-                          p->immediate ? 0 : BATCH_BLOCK) < 0)
-    pcappf_debug("%s: no batching: %s", p->device, pfring_last_error(ring));
-  pfring_set_poll_watermark(ring, 1);
-  if (env->recv_only && pfring_set_socket_mode(ring, recv_only_mode) < 0)
-    goto hard;
-  if (env->cluster_id && pfring_set_cluster(ring, env->cluster_id, env->cluster_type) < 0) {
-    snprintf(p->errbuf, sizeof(p->errbuf), "PCAP_PF_RING_CLUSTER_ID=%u: %s", env->cluster_id,
-             pfring_last_error(ring));
-    goto fail;
-  }
-  pfring_set_application_name(ring, (char *)(env->appname[0] ? env->appname : program_name()));
-  if (env->rss_rehash && pfring_enable_rss_rehash(ring) < 0)
-    fprintf(stderr, "pcap-pfring: PCAP_PF_RING_RSS_REHASH: %s\n", pfring_last_error(ring));
   if (pfring_enable_ring(ring) < 0) {
     /* e.g. the interface is down: the system libpcap says it its own way */
     snprintf(why, whylen, "%s", pfring_last_error(ring));
@@ -137,14 +133,10 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
                                                       (u_int)p->tstamp_precision);
   if (!p->dead) {
     snprintf(p->errbuf, sizeof(p->errbuf), "out of memory for a capture handle");
-    goto fail;
+    pcappf_ring_close(p);
+    return -1;
   }
   return 0;
-hard:
-  snprintf(p->errbuf, sizeof(p->errbuf), "%s", pfring_last_error(ring));
-fail:
-  pcappf_ring_close(p);
-  return -1;
 }
 
 void pcappf_ring_close(pcap_t *p)

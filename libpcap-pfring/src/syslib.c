@@ -73,7 +73,7 @@ static void sys_load(void)
   __atomic_store_n(&sys_ok, 1, __ATOMIC_RELEASE);
   return;
 fail:
-  fprintf(stderr, "pcap-pfring: %s\n", sys_err);
+  pcappf_log(0, "%s", sys_err);
 }
 
 const struct pcappf_sys *pcappf_sys(void)
@@ -156,17 +156,67 @@ const struct pfring_pcap_env *pcappf_env(void)
   return &env;
 }
 
-void pcappf_debug(const char *fmt, ...)
+/* Diagnostics.  Libraries do not print: the drop-in's messages go through
+ * libpfring's print callback like libpfring's own.  The callback that the
+ * drop-in installs when it is loaded (a program may install its own later)
+ * keeps what unmodified programs have always shown on stderr: its own
+ * messages as "pcap-pfring: <text>", libpfring's as libpfring's default
+ * callback shows them ("pfring: <level>: <text>"), and info messages
+ * (PCAP_PF_RING_DEBUG) only while that variable is set and not "0".  Other
+ * callbacks get the drop-in's messages with their "pcap-pfring: " tag. */
+
+#define PCAPPF_TAG "pcap-pfring: "
+
+static __thread int own_message;   /* the callback is printing one of ours */
+
+static int debug_on(void)
 {
   const char *d = getenv("PCAP_PF_RING_DEBUG");
+  return d && *d && strcmp(d, "0") != 0;
+}
+
+static void dropin_print(int level, const char *msg, void *user)
+{
+  if (level >= 2 && !debug_on())
+    return;
+  if (own_message)
+    fprintf(stderr, "%s\n", msg);
+  else
+    pfring_default_print(level, msg, user);
+}
+
+/* Priority 101: before copy_data_symbols(), whose load may have a message. */
+__attribute__((constructor(101))) static void install_print(void)
+{
+  pfring_set_print(dropin_print, NULL, 2);
+}
+
+static void vlog(int level, const char *fmt, va_list ap)
+{
+  char msg[512];
+
+  memcpy(msg, PCAPPF_TAG, sizeof(PCAPPF_TAG) - 1);
+  vsnprintf(msg + sizeof(PCAPPF_TAG) - 1, sizeof(msg) - (sizeof(PCAPPF_TAG) - 1), fmt, ap);
+  own_message = 1;
+  pfring_log(level, "%s", msg);
+  own_message = 0;
+}
+
+void pcappf_log(int level, const char *fmt, ...)
+{
   va_list ap;
 
-  if (!d || !*d || strcmp(d, "0") == 0)
-    return;
   va_start(ap, fmt);
-  fputs("pcap-pfring: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vlog(level, fmt, ap);
+  va_end(ap);
+}
+
+void pcappf_debug(const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  vlog(2, fmt, ap);
   va_end(ap);
 }
 

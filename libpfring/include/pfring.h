@@ -481,6 +481,76 @@ struct pfring_pcap_env {
 };
 int pfring_parse_pcap_env(struct pfring_pcap_env *env);
 
+/* pcap-pfring: a ring opened as PF_RING's libpcap opens it under those
+ * variables, in one place for the libpcap drop-in and the Python shim:
+ *   - pfring_open(device, caplen, PF_RING_TIMESTAMP | env->open_flags, plus
+ *     PF_RING_PROMISC when promisc is asked and the device is not "any");
+ *     where the NIC has no hardware time stamps (PF_RING_ERROR_NOT_SUPPORTED
+ *     under PCAP_PF_RING_HW_TIMESTAMP), a warning and the same open without
+ *     PF_RING_HW_TIMESTAMP;
+ *   - the batching of opts, if asked (before the cluster: it must be);
+ *   - poll watermark 1;
+ *   - for a listening ring: recv-only mode (PCAP_PF_RING_RECV_ONLY) and the
+ *     cluster of PCAP_PF_RING_CLUSTER_ID (a failure is an error,
+ *     "PCAP_PF_RING_CLUSTER_ID=N: <reason>": PF_RING would capture
+ *     unclustered, which no one asking for a cluster wants);
+ *   - the application name: PCAP_PF_RING_APPNAME, else default_appname,
+ *     else the program's name;
+ *   - for a listening ring: RSS re-hash (PCAP_PF_RING_RSS_REHASH; a ring
+ *     that cannot is a warning).
+ * The ring is not enabled.  Warnings go to opts->print, or else through the
+ * print callback (pfring_set_print). */
+struct pfring_pcap_open {
+  u_int32_t size;              /* sizeof(struct pfring_pcap_open) */
+  int promisc;                 /* PF_RING_PROMISC, except on "any" (as libpcap) */
+  int listen;                  /* a capture: recv-only mode, cluster, RSS re-hash */
+  const char *default_appname; /* without PCAP_PF_RING_APPNAME; NULL: the program's name */
+  int batching;                /* non-zero: pfring_set_batching(batch_timeout_ms, */
+  u_int batch_timeout_ms;      /*   batch_block_bytes); a failure is an info */
+  u_int batch_block_bytes;     /*   message */
+  pfring_print_fn print;       /* this call's warnings; NULL: the print callback */
+  void *print_user;
+};
+struct pfring_pcap_open_result {
+  int rc;                      /* 0, or the PF_RING_ERROR_* code of the failure */
+  int set_up;                  /* on failure: 0 the open failed, 1 the set-up after it */
+  u_int32_t flags;             /* the flags the ring was opened with */
+  char errbuf[PFRING_ERRBUF_SIZE];  /* on failure: why */
+};
+/* opts NULL: defaults (listen, no promisc); env NULL: parsed now; res may be
+ * NULL.  Returns the ring, or NULL with res filled in. */
+pfring *pfring_open_pcap_env(const char *device, u_int32_t caplen,
+                             const struct pfring_pcap_env *env,
+                             const struct pfring_pcap_open *opts,
+                             struct pfring_pcap_open_result *res);
+/* The decisions of pfring_open_pcap_env, without opening anything: for a
+ * front end that opens and sets up a ring with its own wrapper. */
+struct pfring_pcap_ring_plan {
+  u_int32_t flags;             /* pfring_open flags */
+  u_int32_t retry_flags;       /* after PF_RING_ERROR_NOT_SUPPORTED: these; 0: no retry */
+  u_int16_t poll_watermark;
+  int recv_only;
+  u_int32_t cluster_id;        /* 0: none */
+  cluster_type cluster_type;
+  int rss_rehash;
+  char appname[PF_RING_APPNAME_LEN + 1];
+};
+int pfring_pcap_env_plan(const char *device, const struct pfring_pcap_env *env,
+                         const struct pfring_pcap_open *opts,
+                         struct pfring_pcap_ring_plan *plan);
+
+/* pcap-pfring: a message through the print callback (pfring_set_print),
+ * if level is at most its max_level: 0 error, 1 warning, 2 info, 3 debug.
+ * For libraries built on libpfring, which never print themselves. */
+void pfring_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The print callback that is installed by default: "pfring: <level>: <msg>"
+ * on stderr; callbacks of other libraries can hand messages on to it. */
+void pfring_default_print(int level, const char *msg, void *user);
+/* An expression that libpfring runs in user space whatever the flags: one
+ * that tests VLAN tags (the kernel filter sees a received frame with its tag
+ * taken out).  expr may be NULL (0). */
+int pfring_bpf_expr_needs_userspace(const char *expr);
+
 /* The value of a PF_RING module parameter (min_num_slots, enable_tx_capture,
  * ...) after the configuration file and PF_RING_<NAME> variables; -1 if the
  * name is unknown. */

@@ -26,7 +26,7 @@ ffi.set_source(
     f'static const char *pp_build_version(void) {{ return "{VERSION}"; }}\n' + HELPERS,
     include_dirs=[os.path.join(ROOT, "libpfring", "include")],
     library_dirs=[os.path.join(ROOT, "build", "lib")],
-    libraries=[":libpfring.so.1", "dl"],
+    libraries=[":libpfring.so.1"],
     extra_link_args=["-Wl,-rpath,$ORIGIN/lib"],
     extra_compile_args=["-O2", "-Wall", "-Wno-address-of-packed-member"],
 )

@@ -1,31 +1,30 @@
 """What pfcount, pfsend and pfdump share: the options (defined once, in
-``OPTIONS``), error handling, PF_RING's number format and the thread
-protocol of their C loops.
+``OPTIONS``), error handling, PF_RING's number format and the run protocol
+of their loops.
 
-Thread protocol (``Runner``):
+Run protocol (``Run``), one thread:
 
-1. The tool's per-packet loop is a C function (helpers.c) run in a worker
-   thread; cffi releases the GIL for the call, so the loop never waits for
-   Python.
-2. The main thread waits on an event and wakes every ``period`` seconds to
-   call ``tick()`` (the statistics).
-3. SIGINT, SIGTERM, the ``-d`` deadline or the worker returning (``-N``/
-   ``-n`` reached, an error) end the wait.
-4. The main thread then calls ``interrupt()`` (``pfring_breakloop`` or the
-   sender's stop flag) until the worker has returned.  It repeats the call
-   because ``pfring_loop`` clears a break that arrived before it started.
-5. A second SIGINT/SIGTERM while stopping ends the process at once (exit
-   status 130), as PF_RING's tools do.
+1. The tool's loop runs in the main thread on ``Ring``'s public methods:
+   it receives with ``recv_batch(timeout=run.left())`` (the ring's one
+   wait, which ends at a packet, the timeout or ``breakloop()``) or sends
+   with ``send_many`` in chunks, sleeping with ``run.sleep_until()``.
+2. After each batch or chunk it calls ``run.service()``, which calls
+   ``tick()`` (the statistics) once a ``period`` has passed and notices the
+   ``-d`` deadline.
+3. SIGINT and SIGTERM set ``run.stopped`` and call ``interrupt()``
+   (``Ring.breakloop``), so that a wait in progress returns; the loop then
+   ends and the tool prints its final statistics.
+4. A second SIGINT/SIGTERM ends the process at once (exit status 130), as
+   PF_RING's tools do.
 """
 import argparse
 import os
 import signal
 import sys
-import threading
 import time
 
-from .._ffi import ffi, lib
 from ..errors import PFRingError
+from ..ring import format_number
 
 
 def nonneg_int(text):
@@ -102,11 +101,7 @@ def make_parser(prog, description):
     return argparse.ArgumentParser(prog=prog, description=description)
 
 
-def fmt(value, decimals=False):
-    """PF_RING's number format (pfring_format_numbers): 1'234'567, 2'764.36."""
-    buf = ffi.new("char[]", 128)
-    return ffi.string(lib.pfring_format_numbers(float(value), buf, 128,
-                                                1 if decimals else 0)).decode()
+fmt = format_number     # PF_RING's number format: 1'234'567, 2'764.36
 
 
 def duration_text(seconds):
@@ -144,69 +139,81 @@ def run_main(tool, main):
     return wrapped
 
 
-class Runner:
-    """Runs ``work()`` in a worker thread and ticks in this one (see the
-    module docstring).  ``run()`` returns what ``work`` returned and
-    re-raises what it raised."""
+class Run:
+    """The clock, the deadline and the signals of a tool's loop (see the
+    module docstring).  Use it as a context manager around the loop."""
 
-    def __init__(self, work, interrupt, period=1.0, duration=None, tick=None):
-        self.work = work
+    SLEEP_SLICE = 0.1        # the longest sleep before the loop looks at a signal
+
+    def __init__(self, interrupt=None, period=1.0, duration=None, tick=None):
         self.interrupt = interrupt
         self.period = period
         self.duration = duration
         self.tick = tick
-        self.done = threading.Event()
         self.signalled = None
-        self._result = None
-        self._exc = None
+        self.stopped = False
         self.started = None
-
-    def _worker(self):
-        try:
-            self._result = self.work()
-        except BaseException as exc:      # re-raised by run()
-            self._exc = exc
-        finally:
-            self.done.set()
+        self._deadline = None
+        self._next_tick = None
+        self._old = {}
 
     def _on_signal(self, signum, frame):
         if self.signalled is not None:    # the second one: leave now
             os._exit(130)
         self.signalled = signum
-        self.done.set()
-        self.interrupt()
+        self.stopped = True
+        if self.interrupt is not None:
+            self.interrupt()
 
-    def run(self):
-        old = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.started = time.monotonic()
-            deadline = None if self.duration is None else self.started + self.duration
-            thread = threading.Thread(target=self._worker, name="pfring-loop", daemon=True)
-            thread.start()
-            next_tick = self.started + self.period
-            while not self.done.is_set():
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break
-                wake = next_tick if deadline is None else min(next_tick, deadline)
-                if self.done.wait(max(0.0, wake - now)):
-                    break
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break            # the final statistics follow at once
-                if now >= next_tick:
-                    next_tick += self.period
-                    if self.tick is not None:
-                        self.tick()
-            while thread.is_alive():
-                self.interrupt()
-                thread.join(0.05)
-        finally:
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
-        if self._exc is not None:
-            raise self._exc
-        return self._result
+    def __enter__(self):
+        self._old = {sig: signal.signal(sig, self._on_signal)
+                     for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.started = time.monotonic()
+        self._deadline = None if self.duration is None else self.started + self.duration
+        self._next_tick = self.started + self.period
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        self._old = {}
+
+    def stop(self):
+        self.stopped = True
+
+    def _wake(self):
+        """When service() next has something to do."""
+        return self._next_tick if self._deadline is None else min(self._next_tick,
+                                                                  self._deadline)
+
+    def left(self):
+        """Seconds until service() next has something to do (0 if now)."""
+        return max(0.0, self._wake() - time.monotonic())
+
+    def service(self):
+        """The deadline (which stops the run, before any tick: the final
+        statistics follow at once) and the ticks that are due."""
+        now = time.monotonic()
+        if self._deadline is not None and now >= self._deadline:
+            self.stopped = True
+            return
+        if now >= self._next_tick:
+            while self._next_tick <= now:
+                self._next_tick += self.period
+            if self.tick is not None:
+                self.tick()
+
+    def sleep_until(self, when):
+        """Sleep until the monotonic time ``when``, the next tick or the
+        deadline, whichever comes first (in slices, so that a signal is
+        seen), then service()."""
+        end = min(when, self._wake())
+        while not self.stopped:
+            ahead = end - time.monotonic()
+            if ahead <= 0:
+                break
+            time.sleep(min(ahead, self.SLEEP_SLICE))
+        self.service()
 
     @property
     def elapsed(self):

@@ -1,10 +1,11 @@
 """pfcount: count the packets of a ring and print PF_RING's statistics.
 
-The per-packet loop is C (``pp_count_loop``: pfring_loop with a counting
-callback, which with -v also prints PF_RING's packet line) in a worker
-thread; the main thread prints the statistics every second on stderr,
-refreshes the application stats and stops the loop with pfring_breakloop on
-SIGINT/SIGTERM, -N or -d.
+One loop (``count()``) over ``Ring.recv_batch``: a batch is a kernel
+block's packets in place in the ring, and counting it is ``len(batch)`` and
+``batch.bytes`` (summed in C), so without -v nothing is done per packet in
+Python.  With -v each packet gets PF_RING's line (``packet_line``).  Between
+batches ``_common.Run`` prints the statistics every second on stderr and
+refreshes the application stats; SIGINT/SIGTERM, -N and -d end the loop.
 
 Output, as PF_RING's pfcount: startup lines and the statistics blocks on
 stderr; with -v one line per packet on stdout; with --json the final
@@ -12,13 +13,13 @@ statistics as one JSON object on stdout (stderr unchanged).
 """
 import json
 import sys
+import time
 
-from .._ffi import ffi, lib
-from ..errors import check
-from ..ring import ClusterType, Direction, Flags, Ring, SocketMode
+from ..ring import ClusterType, Direction, Ring, SocketMode, parsed_packet_text
 from . import _common
 
 TOOL = "pfcount"
+BATCH = 4096                 # packets per recv_batch at most
 
 
 def build_parser():
@@ -34,6 +35,14 @@ def build_parser():
     p.add_argument("-J", dest="no_promisc", action="store_true",
                    help="do not set promiscuous mode")
     return p
+
+
+class Counters:
+    __slots__ = ("pkts", "bytes")
+
+    def __init__(self):
+        self.pkts = 0
+        self.bytes = 0
 
 
 class Stats:
@@ -99,6 +108,35 @@ def appl_stats_text(seconds, pkts, drop, nbytes):
             f"Dropped:  {drop}\nBytes:    {nbytes}\n")
 
 
+def packet_line(hdr, data):
+    """PF_RING's pfcount -v line of a packet: "HH:MM:SS.nnnnnnnnn
+    [RX][if_index=N][hash=N]" (local time) and pfring_print_parsed_pkt's
+    text, with PF_RING's symmetric flow hash."""
+    text, pkt_hash = parsed_packet_text(data, hdr.len)
+    sec, ns = divmod(hdr.ts_ns, 1_000_000_000)
+    tm = time.localtime(sec)
+    return (f"{tm.tm_hour:02}:{tm.tm_min:02}:{tm.tm_sec:02}.{ns:09} [{hdr.direction}]"
+            f"[if_index={hdr.if_index}][hash={pkt_hash}]{text}")
+
+
+def count(ring, run, counters, limit=0, active=False, out=None):
+    """Receive until ``run`` stops or ``limit`` packets (0: none), counting
+    into ``counters``; with ``out``, PF_RING's line of every packet is
+    written there.  ``active``: never sleep, look at the ring again at once."""
+    while not run.stopped:
+        want = BATCH if not limit else min(BATCH, limit - counters.pkts)
+        batch = ring.recv_batch(want, timeout=0 if active else run.left())
+        if batch:
+            counters.pkts += len(batch)
+            counters.bytes += batch.bytes
+            if out is not None:
+                out.write("".join(packet_line(h, v) + "\n" for h, v in batch.views()))
+                out.flush()
+            if limit and counters.pkts >= limit:
+                break
+        run.service()
+
+
 def _startup(ring, args, out):
     print(f"Using PF_RING v.{ring.version}", file=out)
     name = ring.appl_stats_file_name
@@ -123,8 +161,7 @@ def main(argv=None):
     if args.cluster_type is None:
         args.cluster_type = int(ClusterType.PER_FLOW_5_TUPLE)
     err = sys.stderr
-    flags = Flags.LONG_HEADER if args.verbose else Flags.NONE
-    with Ring(args.device, caplen=args.caplen, flags=flags, promisc=not args.no_promisc) as ring:
+    with Ring(args.device, caplen=args.caplen, promisc=not args.no_promisc) as ring:
         ring.set_application_name(TOOL)
         ring.set_socket_mode(SocketMode.RECV_ONLY)
         ring.set_direction(Direction(args.direction))
@@ -140,22 +177,18 @@ def main(argv=None):
         if not args.quiet:
             _startup(ring, args, err)
 
-        counters = ffi.new("struct pp_counters *")
-        counters.limit = args.count
-        counters.active_wait = int(args.active)
-        counters.verbose = int(args.verbose)
-        handle = ring._h()
+        counters = Counters()
 
         def tick():
             ring.set_application_stats(stats.appl_stats())
             if not args.quiet:
                 print(stats.block(), file=err, flush=True)
 
-        runner = _common.Runner(lambda: lib.pp_count_loop(handle, counters), ring.breakloop,
-                                period=1.0, duration=args.duration, tick=tick)
-        stats = Stats(ring, counters, lambda: runner.elapsed)
-        rc = runner.run()
-        check(rc, handle)
+        run = _common.Run(ring.breakloop, period=1.0, duration=args.duration, tick=tick)
+        stats = Stats(ring, counters, lambda: run.elapsed)
+        with run:
+            count(ring, run, counters, args.count, args.active,
+                  sys.stdout if args.verbose else None)
         ring.set_application_stats(stats.appl_stats())
         print("Leaving...", file=err)
         print(stats.block(), file=err, flush=True)

@@ -1,22 +1,22 @@
 """pfdump: write the packets of a ring to a pcap file, like PF_RING's pfdump.
 
-The per-packet loop is C (``pp_dump_loop``: pfring_loop and the system
-libpcap's pcap_dump with a real ``struct pcap_pkthdr``) in a worker thread;
-the main thread prints one statistics line per period and stops the loop
-with pfring_breakloop on SIGINT/SIGTERM, -d or -n.
+One loop (``dump()``) over ``Ring.recv_batch``: each batch's packets are
+written in place from the ring to the file (``pcapfile.PcapWriter``: a
+little-endian microsecond pcap, as libpcap's pcap_dump writes it).
+Between batches ``_common.Run`` prints one statistics line per period;
+SIGINT/SIGTERM, -d and -n end the loop.
 
 Output: the statistics lines on stdout (on stderr with --json or -w -).
 """
 import json
 import sys
 
-from .._ffi import ffi, lib
-from ..errors import check
-from ..ring import ClusterType, Direction, Flags, Ring
+from ..pcapfile import PcapWriter
+from ..ring import ClusterType, Direction, Ring
 from . import _common
 
 TOOL = "pfdump"
-FILE_ERROR = -1000          # pp_dump_loop: the file could not be opened
+BATCH = 4096                 # packets per recv_batch at most
 
 
 def build_parser():
@@ -41,10 +41,35 @@ def stats_line(secs, pkts, nbytes, drop, last):
             f" | pkts {pkts} bytes {nbytes} drop {drop}")
 
 
+class Counters:
+    __slots__ = ("pkts", "bytes")
+
+    def __init__(self):
+        self.pkts = 0
+        self.bytes = 0
+
+
+def dump(ring, run, writer, counters, limit=0, active=False):
+    """Write what the ring receives to ``writer`` until ``run`` stops or
+    ``limit`` packets (0: none)."""
+    write = writer.write
+    while not run.stopped:
+        want = BATCH if not limit else min(BATCH, limit - counters.pkts)
+        batch = ring.recv_batch(want, timeout=0 if active else run.left())
+        if batch:
+            for hdr, data in batch.views():
+                write(hdr.ts_ns, hdr.len, data)
+            counters.pkts += len(batch)
+            counters.bytes += batch.bytes
+            if limit and counters.pkts >= limit:
+                break
+        run.service()
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     human = sys.stderr if args.json or args.file == "-" else sys.stdout
-    with Ring(args.device, caplen=args.snaplen, flags=Flags.REENTRANT, promisc=True) as ring:
+    with Ring(args.device, caplen=args.snaplen, promisc=True) as ring:
         ring.set_application_name(TOOL)
         ring.set_direction(Direction(args.direction))
         if args.bpf:
@@ -52,32 +77,26 @@ def main(argv=None):
         if args.cluster is not None:
             ring.set_cluster(args.cluster, ClusterType.PER_FLOW_2_TUPLE)
         ring.enable()
-        if not args.quiet:
-            print(f"Capturing from {args.device} into {args.file} [snaplen: {args.snaplen}]",
-                  file=sys.stderr, flush=True)
-        handle = ring._h()
-        counters = ffi.new("struct pp_counters *")
-        counters.limit = args.count
-        counters.active_wait = int(args.active)
-        errbuf = ffi.new("char[]", 512)
-        last = [0, 0, 0]
-
-        def tick():
-            pkts, nbytes, drop = counters.pkts, counters.bytes, ring.stats().drop
+        with PcapWriter(args.file, args.snaplen) as writer:
             if not args.quiet:
-                print(stats_line(int(runner.elapsed + 0.5), pkts, nbytes, drop, last),
-                      file=human, flush=True)
-            last[:] = [pkts, nbytes, drop]
+                print(f"Capturing from {args.device} into {args.file} [snaplen: {args.snaplen}]",
+                      file=sys.stderr, flush=True)
+            counters = Counters()
+            last = [0, 0, 0]
 
-        runner = _common.Runner(
-            lambda: lib.pp_dump_loop(handle, args.file.encode(), args.snaplen, counters,
-                                     errbuf, 512),
-            ring.breakloop, period=args.period, duration=args.duration, tick=tick)
-        rc = runner.run()
-        if rc == FILE_ERROR:
-            raise OSError(ffi.string(errbuf).decode("utf-8", "replace"))
-        check(rc, handle)
-        dur = runner.elapsed
+            def tick():
+                pkts, nbytes, drop = counters.pkts, counters.bytes, ring.stats().drop
+                writer.flush()
+                if not args.quiet:
+                    print(stats_line(int(run.elapsed + 0.5), pkts, nbytes, drop, last),
+                          file=human, flush=True)
+                last[:] = [pkts, nbytes, drop]
+
+            run = _common.Run(ring.breakloop, period=args.period, duration=args.duration,
+                              tick=tick)
+            with run:
+                dump(ring, run, writer, counters, args.count, args.active)
+        dur = run.elapsed
         drop = ring.stats().drop
         if args.json:
             print(json.dumps({"device": args.device, "file": args.file, "pkts": counters.pkts,

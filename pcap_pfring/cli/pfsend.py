@@ -1,26 +1,35 @@
 """pfsend: send synthetic IPv4/IPv6 UDP frames (many flows) or replay a pcap
 file, like PF_RING's pfsend.
 
-The send loop is C (``pp_send_loop`` for the synthetic frames,
-``pp_send_frames`` for a pcap file read by the system libpcap) in a worker
-thread; the main thread prints the TX rate every second and stops the loop
-through a stop flag on SIGINT/SIGTERM or -d.
+The frames (built by ``build_frames``, or read from a pcap/pcapng file by
+``pcap_pfring.pcapfile``) are packed once into a ``Frames`` table, and one
+loop (``send()``) hands them to ``Ring.send_many`` in chunks: at full speed
+chunks of ``CHUNK`` frames, paced (-p, -r, or -r -1 for the file's own
+timing) as many frames as are due, then a sleep until the next one is.
+Between chunks ``_common.Run`` prints the TX rate every second;
+SIGINT/SIGTERM, -n and -d end the loop.
 
 Output on stdout, as PF_RING's pfsend (on stderr instead with --json, whose
 one JSON object is then all that stdout gets).
 """
 import argparse
+import bisect
 import ipaddress
 import json
 import struct
 import sys
+import time
 
-from .._ffi import ffi, lib
-from ..errors import check
-from ..ring import Ring, SocketMode
+from ..pcapfile import LINKTYPE_ETHERNET, read_packets
+from ..ring import Frames, Ring, SocketMode
 from . import _common
 
 TOOL = "pfsend"
+CHUNK = 4096                # frames per send_many call at most
+AHEAD = 50e-6               # a frame due within this is sent now, not slept for
+TX_FULL_PAUSE = 100e-6      # the sleep when the TX ring is full
+LINK_NAMES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX_SLL",
+              127: "IEEE802_11_RADIO", 276: "LINUX_SLL2"}
 WIRE_OVERHEAD = 24          # preamble 8 + FCS 4 + inter-frame gap 12 bytes
 MIN_LEN = {4: 60, 6: 62}    # Ethernet + IP + UDP headers, padded to 60
 DEFAULT_IPS = {4: ("10.0.0.1", "192.168.0.1"), 6: ("fd00::10:0:0:1", "fd00::192:168:0:1")}
@@ -142,14 +151,79 @@ def pps_for_gbps(gbps, frame_len):
     return gbps * 1e9 / ((frame_len + WIRE_OVERHEAD) * 8)
 
 
+class Replay:
+    """The frames of a capture file: ``frames`` (a ``Frames`` table) and
+    ``offsets_ns``, when each frame is due after the first one by the
+    file's time stamps (never earlier than the frame before it)."""
+
+    __slots__ = ("frames", "offsets_ns")
+
+    def __init__(self, frames, offsets_ns):
+        self.frames = frames
+        self.offsets_ns = offsets_ns
+
+
 def load_pcap(path):
-    """The frames of a pcap/pcapng file, read by the system libpcap in C:
-    a ``struct pp_frames *`` freed with the returned object."""
-    out = ffi.new("struct pp_frames **")
-    errbuf = ffi.new("char[]", 512)
-    if lib.pp_frames_load_pcap(path.encode(), out, errbuf, 512) != 0:
-        raise ValueError(ffi.string(errbuf).decode("utf-8", "replace"))
-    return ffi.gc(out[0], lib.pp_frames_free)
+    """The frames of a pcap or pcapng file of Ethernet packets, as a
+    ``Replay``.  A file pfsend cannot send raises ValueError (OSError when it
+    cannot be read)."""
+    link, records = read_packets(path)
+    if link != LINKTYPE_ETHERNET:
+        raise ValueError(f"{path}: link type {LINK_NAMES.get(link, link)}, only Ethernet "
+                         "(EN10MB) can be sent")
+    if not records:
+        raise ValueError(f"{path}: no packets")
+    for i, (_, caplen, _, _) in enumerate(records):
+        if caplen == 0:
+            raise ValueError(f"{path}: packet {i + 1} has no bytes")
+    t0, due, offsets = records[0][0], 0, []
+    for ts, _, _, _ in records:
+        due = max(due, ts - t0)
+        offsets.append(due)
+    return Replay(Frames([r[3] for r in records]), offsets)
+
+
+class Counters:
+    __slots__ = ("pkts", "bytes")
+
+    def __init__(self):
+        self.pkts = 0
+        self.bytes = 0
+
+
+def send(ring, frames, run, counters, count=0, pps=0.0, offsets_ns=None):
+    """Send ``frames`` (a ``Frames``) round robin until ``run`` stops or
+    ``count`` frames (0: no limit), counting into ``counters``.  Full speed,
+    or ``pps`` frames per second, or (``offsets_ns``) at the times of a
+    capture, each pass starting when the one before ended."""
+    n = len(frames)
+    i = 0                              # the next frame
+    start = pass_start = time.monotonic()
+    while not run.stopped and (count == 0 or counters.pkts < count):
+        want = CHUNK if count == 0 else min(CHUNK, count - counters.pkts)
+        if offsets_ns is not None:
+            now_ns = int((time.monotonic() - pass_start) * 1e9 + AHEAD * 1e9)
+            due = bisect.bisect_right(offsets_ns, now_ns, i) - i
+            if due == 0:
+                run.sleep_until(pass_start + offsets_ns[i] / 1e9)
+                continue
+            want = min(want, due)
+        elif pps > 0:
+            due = int((time.monotonic() + AHEAD - start) * pps) + 1 - counters.pkts
+            if due <= 0:
+                run.sleep_until(start + counters.pkts / pps)
+                continue
+            want = min(want, due)
+        sent, nbytes = ring.send_many(frames, i, want)
+        counters.pkts += sent
+        counters.bytes += nbytes
+        i = (i + sent) % n
+        if offsets_ns is not None and sent and i == 0:
+            pass_start = time.monotonic()
+        if sent == 0:                  # the TX ring is full
+            run.sleep_until(time.monotonic() + TX_FULL_PAUSE)
+        else:
+            run.service()
 
 
 # -- the tool --------------------------------------------------------------
@@ -188,44 +262,36 @@ def main(argv=None):
         ring.set_socket_mode(SocketMode.SEND_ONLY)
         ring.set_application_name(TOOL)
         ring.enable()
-        handle = ring._h()
+        offsets = None
         if replay is None:
             src_mac = args.src_mac or bytes.fromhex(ring.bound_device_address.replace(":", ""))
-            frames = build_frames(args.length, src_mac, args.dst_mac, args.src_ip, args.dst_ip,
-                                  args.num_src, args.num_dst, args.num_ports, args.ip_version)
-            buf = ffi.new("u_char[]", b"".join(frames))
-            avg_len = args.length
+            frames = Frames(build_frames(args.length, src_mac, args.dst_mac, args.src_ip,
+                                         args.dst_ip, args.num_src, args.num_dst,
+                                         args.num_ports, args.ip_version))
         else:
-            avg_len = replay.bytes / replay.n
+            frames = replay.frames
+            if args.gbps == -1:
+                offsets = replay.offsets_ns
         pps = args.pps or 0.0
         if args.gbps is not None and args.gbps > 0:
-            pps = pps_for_gbps(args.gbps, avg_len)
-        timing = int(args.gbps == -1)
+            pps = pps_for_gbps(args.gbps, frames.bytes / len(frames))
         if not args.quiet:
             print(f"Using PF_RING v.{ring.version} on {args.device}", file=human)
             print(f"Sending packets on {args.device}", file=human, flush=True)
 
-        counters = ffi.new("struct pp_counters *")
-        stop = ffi.new("int *")
-
-        def work():
-            if replay is None:
-                return lib.pp_send_loop(handle, buf, args.length, len(frames), args.count, pps,
-                                        counters, stop)
-            return lib.pp_send_frames(handle, replay, args.count, pps, timing, counters, stop)
-
+        counters = Counters()
         last = [0.0, 0, 0]
 
         def tick():
-            now, n, b = runner.elapsed, counters.pkts, counters.bytes
+            now, n, b = run.elapsed, counters.pkts, counters.bytes
             if not args.quiet:
                 print(tx_rate_line(now, n, b, last), file=human, flush=True)
             last[:] = [now, n, b]
 
-        runner = _common.Runner(work, lambda: stop.__setitem__(0, 1), period=1.0,
-                                duration=args.duration, tick=tick)
-        check(runner.run(), handle)
-        dur = runner.elapsed
+        run = _common.Run(period=1.0, duration=args.duration, tick=tick)
+        with run:
+            send(ring, frames, run, counters, args.count, pps, offsets)
+        dur = run.elapsed
         if args.json:
             print(json.dumps({"device": args.device, "sent": counters.pkts,
                               "bytes": counters.bytes, "duration_s": round(dur, 3),

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pcap_pfring import Batch, Flags, InvalidStatusError, Ring, ffi, lib
+from pcap_pfring import Batch, CopiedBatch, Flags, InvalidStatusError, Ring, ffi, lib
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_from_b
 
 pytestmark = pytest.mark.needs_root
@@ -175,6 +175,8 @@ def test_batch_is_a_zero_copy_sequence(veth_pair):
         queued(ring, 12)
         batch = ring.recv_batch(100, timeout=1)
         assert isinstance(batch, Batch) and len(batch) == 12 and batch
+        assert batch.bytes == sum(map(len, frames))
+        assert repr(batch) == f"<Batch of 12 packets, {batch.bytes} bytes>"
         assert [d for _, d in batch] == frames
         assert batch[0][1] == frames[0] and batch[-1][1] == frames[-1]
         assert [d for _, d in batch[2:5]] == frames[2:5]
@@ -184,7 +186,9 @@ def test_batch_is_a_zero_copy_sequence(veth_pair):
         assert all(isinstance(v, memoryview) and bytes(v) == f for (_, v), f in zip(views, frames))
         assert [h.len for h in batch.headers()] == [len(f) for f in frames]
         assert not ring.recv_batch(100)
-        assert repr(ring.recv_batch(1)) == "<Batch of 0 packets>"
+        empty = ring.recv_batch(1)
+        assert repr(empty) == "<Batch of 0 packets, 0 bytes>" and empty.bytes == 0
+        assert len(batch) == 12 and batch.bytes == sum(map(len, frames))   # the summary stays
 
 
 def test_batch_is_stale_after_the_next_receive(veth_pair):
@@ -231,9 +235,51 @@ def test_reentrant_ring_batch_is_a_copied_list(veth_pair):
     frames = numbered(veth_pair, 5)
     with ring_in_a(veth_pair, flags=Flags.REENTRANT, enable=True) as ring:
         send_from_b(veth_pair, frames)
-        got = collect(ring, 5)
-        assert isinstance(ring.recv_batch(1), list)
+        queued(ring, 5)
+        batch = ring.recv_batch(10, timeout=1)
+        assert isinstance(batch, CopiedBatch) and isinstance(batch, list)
+        assert [d for _, d in batch] == frames and batch.bytes == sum(map(len, frames))
+        assert [bytes(v) for _, v in batch.views()] == frames
+        assert [h.len for h in batch.headers()] == [len(f) for f in frames]
+        empty = ring.recv_batch(1)
+        assert isinstance(empty, CopiedBatch) and len(empty) == 0 and empty.bytes == 0
+    assert [d for _, d in batch] == frames               # copies outlive the ring
+
+
+def test_reentrant_batches_never_cut_a_packet(veth_pair):
+    """More full-size packets than one copy buffer (4 MiB) holds: each batch
+    stops while a whole packet still fits, and the next one goes on."""
+    frames = numbered(veth_pair, 3000, size=1514)
+    with ring_in_a(veth_pair, flags=Flags.REENTRANT, enable=True) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 3000, timeout=10)
+        first = ring.recv_batch(4096)
+        assert 2000 < len(first) < 3000                  # 4 MiB of 1514-byte packets
+        got = list(first) + collect(ring, 3000 - len(first))
+        assert ring.stats().drop == 0
     assert [d for _, d in got] == frames
+    assert all(h.caplen == h.len == 1514 for h, _ in got)
+
+
+def test_reentrant_threads_each_get_their_own_buffers(veth_pair):
+    """Two threads receive from one REENTRANT ring at once: every packet
+    comes out once and whole."""
+    frames = numbered(veth_pair, 2000, size=300)
+    out = [[], []]
+    with ring_in_a(veth_pair, flags=Flags.REENTRANT, enable=True) as ring:
+        def reader(k):
+            while sum(map(len, out)) < 2000:
+                got = ring.recv_batch(64, timeout=0.2) if k else [ring.recv(timeout=0.2)]
+                out[k].extend(g for g in got if g is not None)
+        threads = [threading.Thread(target=reader, args=(k,)) for k in (0, 1)]
+        for t in threads:
+            t.start()
+        send_from_b(veth_pair, frames)
+        for t in threads:
+            t.join(20)
+        assert not any(t.is_alive() for t in threads)
+    got = sorted(d for part in out for _, d in part)
+    assert got == sorted(frames)
 
 
 # -- loop() over bursts --------------------------------------------------------------

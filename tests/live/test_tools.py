@@ -265,12 +265,14 @@ def test_pfdump_file_error_is_one_line(veth_pair, tmp_path):
     assert "dir.pcap" in err.splitlines()[-1]
 
 
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
 @pytest.mark.parametrize("timing", [False, True])
-def test_pfsend_replays_a_pcap(veth_pair, tmp_path, timing):
+def test_pfsend_replays_a_pcap(veth_pair, tmp_path, timing, fmt):
     frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B6, bytes([i]) * (50 + i))
               for i in range(10)]
-    src = tmp_path / "in.pcap"
-    write_pcap(src, frames, gap_us=100_000)          # 0.9 s from the first to the last
+    src = tmp_path / f"in.{fmt}"
+    write = write_pcap if fmt == "pcap" else write_pcapng
+    write(src, frames, gap_us=100_000)               # 0.9 s from the first to the last
     dump = tmp_path / "out.pcap"
     with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(dump), "-e", "1",
                "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b6") as p:
@@ -340,6 +342,21 @@ def read_pcap(path):
         records.append((sec + usec / 1e6, incl, orig, data[off + 16:off + 16 + incl]))
         off += 16 + incl
     return link, snaplen, records
+
+
+def write_pcapng(path, frames, gap_us=0):
+    """A big-endian pcapng file: one Ethernet interface in ns, one EPB per frame."""
+    def block(btype, body):
+        body += bytes(-len(body) % 4)
+        n = len(body) + 12
+        return struct.pack(">II", btype, n) + body + struct.pack(">I", n)
+    tsresol = struct.pack(">HH", 9, 1) + b"\x09\0\0\0" + struct.pack(">HH", 0, 0)
+    out = [block(0x0A0D0D0A, struct.pack(">IHHq", 0x1A2B3C4D, 1, 0, -1)),
+           block(1, struct.pack(">HHI", 1, 0, 0) + tsresol)]
+    for i, f in enumerate(frames):
+        t = 1_700_000_000_000_000_000 + i * gap_us * 1000
+        out.append(block(6, struct.pack(">IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(f), len(f)) + f))
+    path.write_bytes(b"".join(out))
 
 
 def write_pcap(path, frames, gap_us=0):

@@ -155,11 +155,26 @@ def test_the_binding_does_not_link_libpcap():
     assert not [n for n in needed if n.startswith("libpcap")]
 
 
-@pytest.mark.parametrize("name", ["libpfring/src/bpf.c", "libpcap-pfring/src/syslib.c",
-                                  "pcap_pfring/_cffi_src/helpers.c"])
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _code(name):
+    """The text of a C file without its comments."""
+    return re.sub(r"/\*.*?\*/", "", open(os.path.join(ROOT, name)).read(), flags=re.S)
+
+
+@pytest.mark.parametrize("name", ["libpfring/src/bpf.c", "libpcap-pfring/src/syslib.c"])
 def test_one_loader(name):
-    """Nobody but syspcap.c opens a libpcap."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    text = open(os.path.join(root, name)).read()
+    """Nobody but syspcap.c opens a libpcap: the files that use one get it
+    from the loader."""
+    text = _code(name)
     assert "pfring_open_system_libpcap" in text
-    assert "dlopen(" not in re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    assert "dlopen(" not in text
+
+
+def test_the_binding_uses_no_libpcap():
+    """The extension's C helpers are ring primitives: no libpcap, loaded or
+    included (pfsend and pfdump read and write files with pcap_pfring.pcapfile)."""
+    text = _code("pcap_pfring/_cffi_src/helpers.c")
+    for word in ("pfring_open_system_libpcap", "dlopen(", "dlsym(", "pcap.h", "pcap_"):
+        assert word not in text, word

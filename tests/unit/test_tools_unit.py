@@ -1,7 +1,9 @@
 """pfcount, pfsend and pfdump without privilege: option parsing, the frame
-builder, the pcap loader, PF_RING's number format and the output lines."""
+builder, the capture file loader, the run clock, PF_RING's number format and
+the output lines."""
 import ipaddress
 import struct
+import time
 
 import pytest
 
@@ -173,13 +175,26 @@ def test_rate_conversion():
     assert round(pfsend.pps_for_gbps(1, 1514)) == 81_274
 
 
-# -- the pcap loader (system libpcap, in C) -------------------------------------
+# -- the capture file loader (pcap_pfring.pcapfile) -----------------------------
 
-def write_pcap(path, frames, nano=False, link=1):
+def write_pcap(path, frames, nano=False, link=1, ts=None):
     magic = 0xA1B23C4D if nano else 0xA1B2C3D4
     out = [struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 65535, link)]
     for i, f in enumerate(frames):
-        out.append(struct.pack("<IIII", 1_700_000_000 + i, 5 * i, len(f), len(f)) + f)
+        sec, frac = (1_700_000_000 + i, 5 * i) if ts is None else ts[i]
+        out.append(struct.pack("<IIII", sec, frac, len(f), len(f)) + f)
+    path.write_bytes(b"".join(out))
+
+
+def write_pcapng(path, frames, ts_us):
+    """A little-endian pcapng file: one Ethernet interface (µs), one EPB per frame."""
+    def block(btype, body):
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
+           block(1, struct.pack("<HHI", 1, 0, 0))]
+    for f, t in zip(frames, ts_us):
+        out.append(block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(f), len(f)) + f))
     path.write_bytes(b"".join(out))
 
 
@@ -187,29 +202,77 @@ def write_pcap(path, frames, nano=False, link=1):
 def test_load_pcap(tmp_path, nano):
     frames = [bytes([i]) * (60 + 7 * i) for i in range(50)]
     write_pcap(tmp_path / "in.pcap", frames, nano=nano)
-    f = pfsend.load_pcap(str(tmp_path / "in.pcap"))
-    assert (f.n, f.max_len, f.bytes) == (50, 60 + 7 * 49, sum(map(len, frames)))
+    r = pfsend.load_pcap(str(tmp_path / "in.pcap"))
+    f = r.frames
+    assert (len(f), f.max_len, f.bytes) == (50, 60 + 7 * 49, sum(map(len, frames)))
+    assert [f[i] for i in range(50)] == frames
+    unit = 1 if nano else 1000
+    assert r.offsets_ns == [i * 1_000_000_000 + 5 * i * unit for i in range(50)]
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "No such file"), (b"", "truncated"), (b"not a pcap file at all, really" * 2, "format"),
+def test_load_pcap_offsets_never_go_back(tmp_path):
+    """A frame stamped before the one ahead of it is due right after it."""
+    frames = [bytes([i]) * 60 for i in range(4)]
+    write_pcap(tmp_path / "in.pcap", frames, ts=[(10, 0), (10, 500), (10, 200), (11, 0)])
+    assert pfsend.load_pcap(str(tmp_path / "in.pcap")).offsets_ns == [0, 500_000, 500_000,
+                                                                      1_000_000_000]
+
+
+def test_load_pcapng(tmp_path):
+    frames = [bytes([i]) * (60 + i) for i in range(5)]
+    write_pcapng(tmp_path / "in.pcapng", frames, [1_700_000_000_000_000 + 250 * i for i in range(5)])
+    r = pfsend.load_pcap(str(tmp_path / "in.pcapng"))
+    assert [r.frames[i] for i in range(5)] == frames
+    assert r.offsets_ns == [250_000 * i for i in range(5)]
+
+
+@pytest.mark.parametrize("content, error, message", [
+    (None, FileNotFoundError, "No such file"),
+    (b"", ValueError, "0 bytes, not a pcap file"),
+    (b"not a pcap file at all, really" * 2, ValueError, "not a pcap file (magic 6e6f7420)"),
+    (bytes.fromhex("0a0d0d0a") + bytes(4), ValueError, "truncated pcapng file"),
 ])
-def test_load_pcap_errors(tmp_path, content, message):
+def test_load_pcap_errors(tmp_path, content, error, message):
     path = tmp_path / "bad.pcap"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(error) as e:
         pfsend.load_pcap(str(path))
-    assert message.lower() in str(e.value).lower()
+    assert message in str(e.value)
+    assert isinstance(e.value, (OSError, ValueError))     # run_main makes them one line
 
 
 def test_load_pcap_refuses_other_link_types_and_empty_files(tmp_path):
     write_pcap(tmp_path / "raw.pcap", [b"\x45" + bytes(30)], link=101)
-    with pytest.raises(ValueError, match="only Ethernet"):
+    with pytest.raises(ValueError) as e:
         pfsend.load_pcap(str(tmp_path / "raw.pcap"))
+    assert str(e.value) == f"{tmp_path / 'raw.pcap'}: link type RAW, only Ethernet (EN10MB) can be sent"
     write_pcap(tmp_path / "empty.pcap", [])
-    with pytest.raises(ValueError, match="no packets"):
+    with pytest.raises(ValueError) as e:
         pfsend.load_pcap(str(tmp_path / "empty.pcap"))
+    assert str(e.value) == f"{tmp_path / 'empty.pcap'}: no packets"
+    write_pcap(tmp_path / "zero.pcap", [b"\x01" * 60, b""])
+    with pytest.raises(ValueError) as e:
+        pfsend.load_pcap(str(tmp_path / "zero.pcap"))
+    assert str(e.value) == f"{tmp_path / 'zero.pcap'}: packet 2 has no bytes"
+
+
+def test_pfsend_bad_pcap_is_one_line(tmp_path, capsys):
+    (tmp_path / "bad.pcap").write_bytes(b"GIF89a" + bytes(40))
+    assert pfsend.main(["-i", "nosuchif9", "-f", str(tmp_path / "bad.pcap")]) == 1
+    assert capsys.readouterr().err == \
+        f"pfsend: {tmp_path / 'bad.pcap'}: not a pcap file (magic 47494638)\n"
+
+
+# -- the run clock -----------------------------------------------------------------
+
+def test_run_ticks_once_per_period():
+    ticks = []
+    with _common.Run(period=0.1, duration=0.35, tick=lambda: ticks.append(time.monotonic())) as run:
+        while not run.stopped:
+            run.sleep_until(time.monotonic() + 10)
+    assert len(ticks) == 3
+    assert 0.35 <= run.elapsed < 1
 
 
 # -- output ---------------------------------------------------------------------

@@ -67,3 +67,8 @@ int pfring_print_pkt(char *buff, u_int buff_len, const u_char *p,
                      u_int len, u_int caplen);
 char *pfring_format_numbers(double val, char *buf, u_int buf_len, u_int8_t add_decimals);
 long pfring_get_module_param(const char *name);
+
+/* Diagnostics: the print callback (level 0 error, 1 warning, 2 info,
+ * 3 debug) and the printer installed by default. */
+void pfring_set_print(pfring_print_fn fn, void *user, int max_level);
+void pfring_default_print(int level, const char *msg, void *user);

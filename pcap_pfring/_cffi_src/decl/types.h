@@ -115,3 +115,4 @@ struct pfring_burst_pkt {
 };
 typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
                                      const u_char *p, const u_char *user_bytes);
+typedef void (*pfring_print_fn)(int level, const char *msg, void *user);
