@@ -7,6 +7,7 @@
 #   make fresh-check  make demo and make unit on a new minimal Debian bookworm
 #   make lib     only the C library: build/lib/libpfring.so, build/include/pfring.h
 #   make compat-deps  outside programs and suites for compat-tests/ (part of setup)
+#   make asan    the unit, live and compat suites on an ASan+UBSan build (build/asan/)
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -22,10 +23,25 @@ WARN       := -Wall -Wextra -Wno-unused-parameter
 
 APT_PACKAGES := gcc make libc6-dev libpcap-dev libpcap0.8 tcpdump iproute2 ethtool \
                 libcap2-bin strace python3 python3-venv python3-dev ca-certificates \
-                tshark wireshark-common g++ python3-dev dpkg-dev flex bison
+                tshark wireshark-common g++ python3-dev dpkg-dev flex bison \
+                libxdp-dev libbpf-dev clang bpftool
 
 LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c)
 LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h
+
+# The XDP program of zc: rings (kernel/xdp/): compiled for the BPF target,
+# then embedded in libpfring as the skeleton bpftool writes.  The reaper
+# that removes the program of a ring whose process died goes beside
+# libpfring.so.
+XDP_DIR    := kernel/xdp
+XDP_GEN    := $(BUILD)/gen
+XDP_OBJ    := $(XDP_GEN)/pfring_xdp.bpf.o
+XDP_SKEL   := $(XDP_GEN)/pfring_xdp.skel.h
+XDP_REAPER := $(BUILD)/lib/pfring-xdp-reaper
+BPF_CLANG  ?= clang
+BPFTOOL    ?= $(firstword $(wildcard /usr/sbin/bpftool /usr/bin/bpftool) bpftool)
+BPF_CFLAGS := -target bpf -g -O2 -Wall -I$(XDP_DIR)
+XDP_LIBS   := -lxdp -lbpf
 PY_SRCS    := $(shell find pcap_pfring -name '*.py' -o -name '*.h' -o -name '*.c') \
               setup.py pyproject.toml _pcap_pfring_autoload.py pcap-pfring-autoload.pth
 LIBPFRING  := $(BUILD)/lib/libpfring.so.1
@@ -40,7 +56,8 @@ PCAPPF_LIBS := $(PCAPPF_DIR)/libpcap.so.0.8 $(PCAPPF_DIR)/libpcap.so.1
 # pfring-run's LD_AUDIT module: warns when a program loads a libpcap of its own.
 PCAPPF_AUDIT := $(PCAPPF_DIR)/pcap-pfring-audit.so
 
-.PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean fresh-check
+.PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean fresh-check \
+        asan asan-build
 
 setup: apt venv compat-deps
 
@@ -55,7 +72,7 @@ apt:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-lib: $(LIBPFRING) $(BUILD)/include/pfring.h $(PCAPPF_LIBS) $(PCAPPF_DIR)/libpcap.so $(PCAPPF_AUDIT)
+lib: $(LIBPFRING) $(XDP_REAPER) $(BUILD)/include/pfring.h $(PCAPPF_LIBS) $(PCAPPF_DIR)/libpcap.so $(PCAPPF_AUDIT)
 
 $(PCAPPF_DIR)/libpcap.so: $(PCAPPF_DIR)/libpcap.so.0.8
 	ln -sf libpcap.so.0.8 $@
@@ -74,12 +91,26 @@ $(PCAPPF_AUDIT): libpcap-pfring/src/audit/audit.c Makefile
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -shared -Wl,--no-undefined \
 	  -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
-$(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) libpfring/libpfring.map Makefile
+$(XDP_OBJ): $(XDP_DIR)/pfring_xdp.bpf.c $(XDP_DIR)/pfring_xdp.h Makefile
+	@mkdir -p $(XDP_GEN)
+	@# asm/types.h is under the multiarch directory, which the BPF target
+	@# does not search; asked when the rule runs (setup installs gcc first).
+	$(BPF_CLANG) $(BPF_CFLAGS) -I/usr/include/$$($(CC) -print-multiarch) \
+	  -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(XDP_SKEL): $(XDP_OBJ)
+	$(BPFTOOL) gen skeleton $< name pfring_xdp > $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(XDP_REAPER): $(XDP_DIR)/reaper.c Makefile
+	@mkdir -p $(BUILD)/lib
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@.$$$$.tmp $< $(XDP_LIBS) && mv -f $@.$$$$.tmp $@
+
+$(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) $(XDP_DIR)/pfring_xdp.h $(XDP_SKEL) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
-	  -Ilibpfring/include -Ilibpfring/src \
+	  -Ilibpfring/include -Ilibpfring/src -I$(XDP_DIR) -I$(XDP_GEN) \
 	  -Wl,-soname,libpfring.so.1 -Wl,--version-script=libpfring/libpfring.map \
-	  -o $@.$$$$.tmp $(LIB_SRCS) -ldl -lpthread && mv -f $@.$$$$.tmp $@
+	  -o $@.$$$$.tmp $(LIB_SRCS) $(XDP_LIBS) -ldl -lpthread && mv -f $@.$$$$.tmp $@
 	ln -sf libpfring.so.1 $(BUILD)/lib/libpfring.so
 
 $(BUILD)/include/pfring.h: libpfring/include/pfring.h
@@ -197,3 +228,60 @@ $(COMPAT)/testprogs/.built:
 	    $(COMPAT)/src/libpcap/testprogs/$$t.c -lpcap -lpthread || exit 1; \
 	done
 	touch $@
+
+# make asan: libpfring, the libpcap drop-in and the cffi extension built with
+# AddressSanitizer and UBSan into a package of their own, $(ASAN_PKG) (the
+# lib, include and libpcap folders of an installed pcap_pfring; the normal
+# build stays as it is).  The suites then run with that package first on
+# PYTHONPATH and libasan preloaded into every process, since python3 and
+# tcpdump are not instrumented themselves.  Each report of any process is a
+# file under $(ASAN_LOGS): a test during which one appears fails
+# (pcap_pfring/testing/sanitizers.py), and tools/asan-logs, the last step,
+# prints them all and fails the run.  CPython's own allocations are not ours:
+# no leak checking in Python processes; the C programs the tests build get
+# the same flags and do check for leaks.
+ASAN_DIR     := $(BUILD)/asan
+ASAN_SITE    := $(ASAN_DIR)/site
+ASAN_PKG     := $(ASAN_SITE)/pcap_pfring
+ASAN_LOGS    := $(ASAN_DIR)/logs
+ASAN_RESULTS := $(ASAN_DIR)/test-results
+ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_RUN_OPTIONS := log_path=$(abspath $(ASAN_LOGS))/asan:detect_leaks=0:abort_on_error=0:detect_stack_use_after_return=1
+ASAN_ENV      = PYTHONPATH=$(abspath $(ASAN_SITE)) PYTHONSAFEPATH=1 PYTHONDONTWRITEBYTECODE=1 \
+                PFRING_RUN_AUDIT=0 \
+                LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+                ASAN_OPTIONS=$(ASAN_RUN_OPTIONS) \
+                UBSAN_OPTIONS=log_path=$(abspath $(ASAN_LOGS))/ubsan:halt_on_error=1:print_stacktrace=1 \
+                SANITIZER_CFLAGS='$(ASAN_CFLAGS)'
+ASAN_PYTEST   = $(ASAN_ENV) $(VENV)/bin/pytest -q -p no:cacheprovider
+
+asan-build: venv
+	$(MAKE) --no-print-directory BUILD=$(ASAN_PKG) PCAPPF_DIR=$(ASAN_PKG)/libpcap \
+	  CFLAGS='$(ASAN_CFLAGS)' lib
+	$(MAKE) --no-print-directory $(ASAN_DIR)/.package
+
+# The cffi extension from the same build script as pip's, with the sanitizer
+# flags added through CFLAGS and LDFLAGS, and linked with the library above;
+# then the package's Python files beside it.
+$(ASAN_DIR)/.package: $(PY_SRCS) $(ASAN_PKG)/lib/libpfring.so.1
+	rm -rf $(ASAN_DIR)/ext && mkdir -p $(ASAN_DIR)/ext
+	cd $(ASAN_DIR)/ext && CFLAGS='$(ASAN_CFLAGS)' \
+	  LDFLAGS='$(ASAN_CFLAGS) -L$(abspath $(ASAN_PKG)/lib)' $(abspath $(VPY)) -c \
+	  'import runpy; runpy.run_path("$(abspath pcap_pfring/_cffi_src/build_pfring.py)")["ffi"].compile()'
+	rm -f $(ASAN_PKG)/_pfring.*.so
+	cp $(ASAN_DIR)/ext/pcap_pfring/_pfring.*.so $(ASAN_PKG)/
+	find $(ASAN_PKG) -name '*.py' -delete
+	cd pcap_pfring && find . -name _cffi_src -prune -o -name __pycache__ -prune -o \
+	  \( -name '*.py' -o -name py.typed \) -print0 | xargs -0 cp --parents -t $(abspath $(ASAN_PKG))
+	touch $@
+
+asan: setup asan-build
+	@# world-writable: tcpdump reports too after it drops root for its own user
+	@rm -rf $(ASAN_LOGS) $(ASAN_RESULTS) && mkdir -p -m 1777 $(ASAN_LOGS)
+	@status=0; \
+	  for suite in unit:tests/unit live:tests/live compat:compat-tests; do \
+	    echo "asan: $${suite#*:}"; \
+	    $(ASAN_PYTEST) $${suite#*:} --junitxml=$(ASAN_RESULTS)/$${suite%%:*}.xml || status=1; \
+	  done; \
+	  $(VPY) tools/test-summary $(ASAN_RESULTS) || status=1; \
+	  tools/asan-logs $(ASAN_LOGS) || status=1; exit $$status

@@ -26,7 +26,7 @@ class BuildPyWithLib(build_py):
         subprocess.check_call(["make", "-C", ROOT, "--no-print-directory", "lib"])
         super().run()
         pkg = os.path.join(self.build_lib, "pcap_pfring")
-        for src, sub, names in (("lib", "lib", ["libpfring.so.1"]),
+        for src, sub, names in (("lib", "lib", ["libpfring.so.1", "pfring-xdp-reaper"]),
                                 ("include", "include", ["pfring.h"]),
                                 ("libpcap-pfring", "libpcap", ["libpcap.so.0.8", "libpcap.so.1",
                                                                   "pcap-pfring-audit.so"])):

@@ -28,7 +28,7 @@ IMPORT_PCAPY = "import pcapy, sys; sys.stdout.write(pcapy.__file__)"
 def run(cmd, extra_env=None, **kw):
     """cmd under the `pfring-run` console script."""
     env = dict(os.environ)
-    env.pop("PCAP_PF_RING_AUDIT_QUIET", None)
+    env.pop("PFRING_RUN_AUDIT", None)
     env.pop("LD_AUDIT", None)
     env.update(extra_env or {})
     return subprocess.run([PFRING_RUN, *cmd], env=env,
@@ -54,6 +54,9 @@ def test_the_audit_module_is_installed_and_pfring_run_loads_it():
     assert env["LD_AUDIT"] == f"{audit}:/other/audit.so"
     env = pfring_run.environment(pfring_run.build_parser().parse_args(["true"]), {})
     assert env["LD_AUDIT"] == audit
+    env = pfring_run.environment(pfring_run.build_parser().parse_args(["true"]),
+                                 {"PFRING_RUN_AUDIT": "0"})
+    assert "LD_AUDIT" not in env
 
 
 def test_the_pcapy_ng_wheel_is_named_once():
@@ -68,7 +71,7 @@ def test_the_pcapy_ng_wheel_is_named_once():
 
 def test_quiet_variable_silences_it():
     res = run([sys.executable, "-c", IMPORT_PCAPY], {"PYTHONPATH": WHEEL,
-                                                     "PCAP_PF_RING_AUDIT_QUIET": "1"})
+                                                     "PFRING_RUN_AUDIT": "quiet"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith(WHEEL + os.sep)
     assert res.stderr == ""

@@ -166,16 +166,23 @@ def run_suite(route, argv):
     return results, out.stderr
 
 
-@pytest.mark.parametrize("argv, count, failures", [
-    (["-m", "unittest", "test_fast"], 89, set()),
-    # testEOFValue compares sys.getrefcount(None), which CPython 3.11 moves
-    # for reasons of its own: it fails with the system libpcap too.
-    (["pcapytests.py"], 7, {"__main__.TestPcapy.testEOFValue"}),
+# testEOFValue compares sys.getrefcount(None) before and after reading a
+# file, which CPython 3.11 moves for reasons of its own (None is not
+# immortal before 3.12): it passes or fails from run to run, on either
+# route, so only its presence is compared.
+UNSTABLE = {"__main__.TestPcapy.testEOFValue"}
+
+
+@pytest.mark.parametrize("argv, count", [
+    (["-m", "unittest", "test_fast"], 89),
+    (["pcapytests.py"], 7),
 ])
-def test_sdist_suite_same_results_on_both_routes(argv, count, failures):
+def test_sdist_suite_same_results_on_both_routes(argv, count):
     ring, ring_log = run_suite("ring", argv)
     stock, _ = run_suite("stock", argv)
-    assert ring == stock
+    assert ring.keys() == stock.keys()
     assert len(ring) == count
-    assert {t for t, outcome in ring.items() if outcome != "ok"} == failures
+    assert {t: o for t, o in ring.items() if t not in UNSTABLE} == \
+        {t: o for t, o in stock.items() if t not in UNSTABLE}
+    assert {t for t, outcome in ring.items() if outcome != "ok"} - UNSTABLE == set()
     assert f"Ran {count} tests" in ring_log

@@ -413,20 +413,20 @@ static int attach_filter(pfring *ring, int drop_all)
   int rc;
 
   memset(&fs, 0, sizeof(fs));
-  fs.direction = ring->direction;
+  fs.direction = ring->filter.direction;
   fs.drop_loopback_outgoing = 1;
   if (ring->spec.num_devices > 1) {
     fs.num_ifindex = ring->spec.num_devices;
     fs.ifindex = ring->if_index;
   }
-  fs.vlan_id = ring->vlan_id;
-  fs.channel_mask = ring->channel_mask;
-  fs.rss_rehash = ring->rss_rehash;
+  fs.vlan_id = ring->filter.vlan_id;
+  fs.channel_mask = ring->filter.channel_mask;
+  fs.rss_rehash = ring->filter.rss_rehash;
   fs.num_rx_queues = (u_int32_t)ring->num_rx_queues;
   fs.drop_all = (u_int8_t)drop_all;
-  if (ring->bpf_enabled && !ring->bpf_userspace) {
-    fs.user = ring->bpf.filter;
-    fs.user_len = ring->bpf.len;
+  if (ring->filter.bpf_where == PFRINGINT_BPF_KERNEL) {
+    fs.user = ring->filter.bpf.filter;
+    fs.user_len = ring->filter.bpf.len;
   }
   fs.snaplen = ring->caplen;
   rc = pfringint_build_socket_filter(&fs, &prog);

@@ -7,7 +7,7 @@ import sys
 
 from ._ffi import ffi, lib
 from .errors import check, make_error
-from .ring import ClusterType, Ring
+from .ring import ClusterType, Ring, check_open_args
 
 
 class PcapEnv:
@@ -64,19 +64,27 @@ def _c_env(penv):
     return c
 
 
-def plan(device, promisc=False, listen=True, penv=None):
-    """What :func:`open_ring` does on ``device`` (libpfring's
-    ``pfring_pcap_env_plan``, the rules of ``pfring_open_pcap_env``): a dict
-    with the open ``flags``, the ``retry_flags`` after a NIC without
-    hardware time stamps (0: no retry), ``poll_watermark``, ``recv_only``,
-    ``cluster_id``, ``cluster_type``, ``rss_rehash`` and ``appname``."""
-    penv = parse() if penv is None else penv
+def _opts(promisc, listen):
+    """struct pfring_pcap_open for a call, and the name it points to (keep
+    it alive as long as the struct)."""
     opts = ffi.new("struct pfring_pcap_open *")
     opts.size = ffi.sizeof("struct pfring_pcap_open")
     opts.promisc = bool(promisc)
     opts.listen = bool(listen)
     app = ffi.new("char[]", default_appname().encode("utf-8", "surrogateescape"))
     opts.default_appname = app
+    return opts, app
+
+
+def plan(device, promisc=False, listen=True, penv=None):
+    """What :func:`open_ring` does on ``device`` (libpfring's
+    ``pfring_pcap_env_plan``, the rules of ``pfring_open_pcap_env``): a dict
+    with the open ``flags``, the ``retry_flags`` after a NIC without
+    hardware time stamps (0: no retry), ``poll_watermark``, ``recv_only``,
+    ``cluster_id``, ``cluster_type``, ``rss_rehash`` and ``appname``."""
+    check_open_args(device)
+    penv = parse() if penv is None else penv
+    opts, _app = _opts(promisc, listen)
     c = ffi.new("struct pfring_pcap_ring_plan *")
     check(lib.pfring_pcap_env_plan(device.encode("utf-8", "surrogateescape"), _c_env(penv),
                                    opts, c))
@@ -111,19 +119,8 @@ def open_ring(device, caplen, promisc=False, listen=True, warn=None, penv=None):
     :func:`default_appname`).  Warnings go to ``warn`` (a callable taking
     the text), or else through libpfring's print callback (the logger
     "pcap_pfring")."""
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str, not {type(device).__name__}")
-    if not isinstance(caplen, int) or isinstance(caplen, bool):
-        raise TypeError("caplen must be an int")
-    if not 0 < caplen <= lib.MAX_CAPLEN:
-        raise make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT,
-                         f"caplen {caplen} is out of range (1..{lib.MAX_CAPLEN})")
-    opts = ffi.new("struct pfring_pcap_open *")
-    opts.size = ffi.sizeof("struct pfring_pcap_open")
-    opts.promisc = bool(promisc)
-    opts.listen = bool(listen)
-    app = ffi.new("char[]", default_appname().encode("utf-8", "surrogateescape"))
-    opts.default_appname = app
+    check_open_args(device, caplen)
+    opts, _app = _opts(promisc, listen)
     keep = None
     if warn is not None:
         keep = ffi.new_handle(warn)

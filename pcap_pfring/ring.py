@@ -29,6 +29,14 @@ ended by a packet, the timeout or :meth:`Ring.breakloop`.  ``recv``,
 ``recv_batch``, ``loop`` and the front ends built on them (scapy, pcapy,
 the tools) wait through it; the C helpers never wait.
 
+A breakloop, as PF_RING's ``pfring_breakloop``, ends the calls in progress
+and nothing else: each receive call (and each iteration over the ring, as a
+whole) notes ``Ring._break_gen`` when it starts and stops when it changes.
+A breakloop made while no call runs is forgotten, so it never cuts short a
+later wait.  Timeouts are seconds, an int or a float >= 0; ``None`` (and
+``math.inf``) mean no limit; NaN, negative numbers and other types are
+refused (``InvalidArgumentError``, a ``ValueError``, or ``TypeError``).
+
 Sending: :meth:`Ring.send` for one frame, :meth:`Ring.send_many` for many
 (a :class:`Frames` table packed once, sent round robin in one C call).
 """
@@ -345,6 +353,23 @@ class Frames:
         return f"<Frames: {self._n} frames, {self.bytes} bytes>"
 
 
+def check_open_args(device, caplen=DEFAULT_CAPLEN):
+    """The checks of a ring's device name and caplen, before libpfring's:
+    TypeError for a wrong type, BadInterfaceNameError for a name with a NUL
+    character (C would cut the name there), InvalidArgumentError for a
+    caplen out of range."""
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str, not {type(device).__name__}")
+    if "\0" in device:
+        raise make_error(lib.PF_RING_ERROR_BAD_IFNAME,
+                         f"device name {device!r} contains a NUL character")
+    if not isinstance(caplen, int) or isinstance(caplen, bool):
+        raise TypeError(f"caplen must be an int, not {type(caplen).__name__}")
+    if not 0 < caplen <= lib.MAX_CAPLEN:
+        raise make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT,
+                         f"caplen {caplen} is out of range (1..{lib.MAX_CAPLEN})")
+
+
 class Ring:
     """A capture ring on ``device`` (see the module docstring for names).
 
@@ -355,13 +380,7 @@ class Ring:
 
     def __init__(self, device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE, promisc=False,
                  *, enable=False, appname=None):
-        if not isinstance(device, str):
-            raise TypeError(f"device must be a str, not {type(device).__name__}")
-        if not isinstance(caplen, int) or isinstance(caplen, bool):
-            raise TypeError("caplen must be an int")
-        if not 0 < caplen <= lib.MAX_CAPLEN:
-            raise make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT,
-                             f"caplen {caplen} is out of range (1..{lib.MAX_CAPLEN})")
+        check_open_args(device, caplen)
         flags = int(flags) | (lib.PF_RING_PROMISC if promisc else 0)
         self._ring = ffi.NULL
         self._init_state()
@@ -396,7 +415,7 @@ class Ring:
     # -- life cycle -----------------------------------------------------------
 
     def _init_state(self):
-        self._break = False
+        self._break_gen = 0       # breakloop() calls so far (see the module docstring)
         self._local = threading.local()   # copy-mode buffers, per thread (REENTRANT)
         self._burst = None       # pp_burst's arrays, made on first use
         self._epoch = 0          # receive calls so far: a Batch is live while equal
@@ -442,7 +461,8 @@ class Ring:
         or ``timeout_ms`` after their first packet (0: the block_timeout_ms
         parameter, 8 ms by default; 1 for the lowest latency).  Only before
         ``enable()`` and ``set_cluster()``."""
-        check(lib.pfring_set_batching(self._h(), timeout_ms, block_bytes), self._ring)
+        check(lib.pfring_set_batching(self._h(), _u32(timeout_ms, "timeout_ms"),
+                                      _u32(block_bytes, "block_bytes")), self._ring)
 
     def enable(self):
         """Start receiving (``pfring_enable_ring``)."""
@@ -454,15 +474,16 @@ class Ring:
 
     # -- waiting ----------------------------------------------------------------
 
-    def _wait(self, timeout):
+    def _wait(self, timeout, gen):
         """The one wait of the receive calls: True once a packet can be read,
-        False after ``timeout`` seconds (None: no limit) or on breakloop()
-        (``self._break`` stays set for the caller).  pfring_poll runs in
-        slices of at most _WAIT_SLICE_MS, so that signal handlers run."""
+        False after ``timeout`` seconds (None: no limit) or once a
+        breakloop() has been made since the caller started (``_break_gen``
+        is no longer ``gen``).  pfring_poll runs in slices of at most
+        _WAIT_SLICE_MS, so that signal handlers run."""
         ring = self._h()
         deadline = None if timeout is None else _monotonic() + timeout
         while True:
-            if self._break:
+            if self._break_gen != gen:
                 return False
             if deadline is None:
                 ms = _WAIT_SLICE_MS
@@ -476,30 +497,25 @@ class Ring:
                 return True
             if rc < 0:
                 check(rc, ring)
-            # 0: the slice passed, or a breakloop (the poll consumed it);
-            # with a watermark above 1 some packets may be there all the same
+            # 0: the slice passed, or a breakloop (the poll consumed the C
+            # library's flag; a stale one only ends one slice early); with a
+            # watermark above 1 some packets may be there all the same
             if check(lib.pfring_is_pkt_available(ring), ring) > 0:
                 return True
 
-    def _waited(self, timeout):
-        """_wait() for the public calls: a breakloop() that ended it is
-        consumed."""
-        if self._wait(timeout):
-            return True
-        self._break = False
-        return False
-
     def wait(self, timeout=None):
         """Wait until a packet can be received: True once one can, False
-        after ``timeout`` seconds (0: just look; None: no limit) or when
-        :meth:`breakloop` is called.  Signal handlers (Ctrl-C) run while it
-        waits."""
+        after ``timeout`` seconds (0: just look; None or ``math.inf``: no
+        limit) or when :meth:`breakloop` is called during the wait.  Signal
+        handlers (Ctrl-C) run while it waits."""
+        gen = self._break_gen
+        timeout = _timeout(timeout, "timeout")
         self._h()
         if self._pending is not None:
             return True
-        if timeout is not None and timeout <= 0:
+        if timeout == 0:
             return check(lib.pfring_is_pkt_available(self._ring), self._ring) > 0
-        return self._waited(timeout)
+        return self._wait(timeout, gen)
 
     @staticmethod
     def _deadline(timeout):
@@ -516,9 +532,16 @@ class Ring:
         """One packet as ``(PacketHeader, bytes)``, or ``None`` if none came.
 
         Without ``wait`` or ``timeout`` it does not wait.  ``timeout``
-        seconds: waits up to that long; ``wait=True`` without a timeout:
-        until a packet arrives.  :meth:`breakloop` ends a wait (then
-        ``None``).  Signals (Ctrl-C) are handled while waiting."""
+        seconds: waits up to that long; ``wait=True`` without a timeout
+        (or with ``timeout=math.inf``): until a packet arrives.
+        :meth:`breakloop` during the wait ends it (then ``None``); one made
+        before the call does not.  Signals (Ctrl-C) are handled while
+        waiting."""
+        gen = self._break_gen
+        timeout = _timeout(timeout, "timeout")
+        return self._recv(bool(wait), timeout, gen)
+
+    def _recv(self, wait, timeout, gen):
         ring = self._h()
         if self._pending is not None:
             return self._take_pending(1)[0]
@@ -528,7 +551,7 @@ class Ring:
         deadline = self._deadline(timeout)
         while got is None:
             left = self._left(deadline)
-            if left == 0 or not self._waited(left):
+            if left == 0 or not self._wait(left, gen):
                 return None
             got = self._recv_one(ring)
         return got
@@ -586,13 +609,16 @@ class Ring:
         ``(PacketHeader, bytes)`` that points into the ring until the next
         receive call (``list(batch)`` keeps a copy); ``len(batch)`` and
         ``batch.bytes`` sum it up.  Waits up to ``timeout`` seconds for the
-        first packet (0: don't wait; None: until one comes or
-        :meth:`breakloop`).  On a ``Flags.REENTRANT`` ring the packets are
+        first packet (0: don't wait; None or ``math.inf``: until one comes
+        or :meth:`breakloop`).  ``n`` is an int; 0 or less gives an empty
+        batch at once.  On a ``Flags.REENTRANT`` ring the packets are
         copied and the result is a :class:`CopiedBatch`, a list."""
+        gen = self._break_gen
+        if type(n) is not int:
+            raise TypeError(f"n must be an int, not {type(n).__name__}")
+        timeout = _timeout(timeout, "timeout")
         if self._ring == ffi.NULL:
             self._h()
-        if type(n) is not int:
-            raise TypeError("n must be an int")
         if n <= 0:
             return CopiedBatch() if self._reentrant else self._empty_batch()
         if self._pending is not None:
@@ -601,12 +627,12 @@ class Ring:
             n = _BURST_MAX
         receive = self._recv_copied if self._reentrant else self._next_burst
         batch = receive(n)
-        if batch or (timeout is not None and timeout <= 0):
+        if batch or timeout == 0:
             return batch
         deadline = self._deadline(timeout)
         while not batch:       # a wait, then packets the user-space filter may drop
             left = self._left(deadline)
-            if left == 0 or not self._waited(left):
+            if left == 0 or not self._wait(left, gen):
                 break
             batch = receive(n)
         return batch
@@ -629,87 +655,94 @@ class Ring:
         """Call ``callback(header, memoryview)`` for each packet.
 
         The memoryview points into the ring and is valid only during the call.
-        Runs until :meth:`breakloop`, ``count`` packets (if >= 0) or
-        ``timeout`` seconds without a packet (if given).  An exception raised
+        Runs until :meth:`breakloop` (from the callback or another thread,
+        while the loop runs), ``count`` packets (an int; if >= 0) or
+        ``timeout`` seconds without a packet (if given; None or
+        ``math.inf``: no limit).  An exception raised
         by the callback stops the loop and is re-raised; the packets after
         the one it was given stay for the next receive call.  Returns the
         number of packets delivered."""
+        gen = self._break_gen
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        if type(count) is not int:
+            raise TypeError(f"count must be an int, not {type(count).__name__}")
+        timeout = _timeout(timeout, "timeout")
         self._h()
         if self._reentrant:
-            return self._loop_copied(callback, count, timeout)
-        self._break = False
+            return self._loop_copied(callback, count, timeout, gen)
         done = 0
-        try:
-            while not self._break:
-                want = _LOOP_BURST if count < 0 else min(_LOOP_BURST, count - done)
-                if want <= 0:
-                    break
-                if self._pending is not None:
-                    batch = self._take_pending(want)
-                else:
-                    batch = self._next_burst(want)
-                    if not batch:
-                        if not self._wait(timeout):
-                            break
-                        continue
-                records, mem = batch._unpacked()
-                epoch = self._epoch
-                i = 0
-                try:
-                    for off, cap, ln, ifx, ts, rx, _ in records:
-                        i += 1
-                        callback(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
-                        if self._break or self._epoch != epoch:
-                            break
-                finally:
-                    done += i
-                    # the rest waits for the next receive call, unless the
-                    # callback made one (then the block went back to the kernel)
-                    if i < len(batch) and self._epoch == epoch:
-                        self._pending = (batch, i)
-        finally:
-            self._break = False
+        while self._break_gen == gen:
+            want = _LOOP_BURST if count < 0 else min(_LOOP_BURST, count - done)
+            if want <= 0:
+                break
+            if self._pending is not None:
+                batch = self._take_pending(want)
+            else:
+                batch = self._next_burst(want)
+                if not batch:
+                    if not self._wait(timeout, gen):
+                        break
+                    continue
+            records, mem = batch._unpacked()
+            epoch = self._epoch
+            i = 0
+            try:
+                for off, cap, ln, ifx, ts, rx, _ in records:
+                    i += 1
+                    callback(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
+                    if self._break_gen != gen or self._epoch != epoch:
+                        break
+            finally:
+                done += i
+                # the rest waits for the next receive call, unless the
+                # callback made one (then the block went back to the kernel)
+                if i < len(batch) and self._epoch == epoch:
+                    self._pending = (batch, i)
         return done
 
-    def _loop_copied(self, callback, count, timeout):
+    def _loop_copied(self, callback, count, timeout, gen):
         """loop() on a REENTRANT ring: one copied packet at a time, so that
         the packets after a callback's exception stay in the ring."""
         ring = self._h()
-        self._break = False
         done = 0
-        try:
-            while not self._break and (count < 0 or done < count):
-                got = self._recv_one(ring)
-                if got is None:
-                    if not self._wait(timeout):
-                        break
-                    continue
-                done += 1
-                hdr, data = got
-                callback(hdr, memoryview(data))
-        finally:
-            self._break = False
+        while self._break_gen == gen and (count < 0 or done < count):
+            got = self._recv_one(ring)
+            if got is None:
+                if not self._wait(timeout, gen):
+                    break
+                continue
+            done += 1
+            hdr, data = got
+            callback(hdr, memoryview(data))
         return done
 
     def __iter__(self):
         """Iterate over ``(PacketHeader, bytes)``, waiting for packets, until
-        :meth:`breakloop`."""
-        while True:
-            pkt = self.recv(wait=True)
+        :meth:`breakloop`: one made after the iteration started (its first
+        ``next()``), while the consumer handles a packet or while the
+        iterator waits, ends it."""
+        gen = self._break_gen
+        while self._break_gen == gen:
+            pkt = self._recv(True, None, gen)
             if pkt is None:      # breakloop()
                 return
             yield pkt
 
     def breakloop(self):
-        """Make a running :meth:`loop`, or a waiting :meth:`recv`,
-        :meth:`recv_batch` or :meth:`wait`, return (any thread)."""
-        self._break = True
+        """End the :meth:`loop`, iteration or waiting :meth:`recv`,
+        :meth:`recv_batch` or :meth:`wait` in progress (from any thread, a
+        callback or a signal handler).  As ``pfring_breakloop``, it has no
+        effect on the calls made after it."""
+        self._break_gen += 1
         if self._ring != ffi.NULL:
             lib.pfring_breakloop(self._ring)
 
     def poll(self, timeout_ms):
-        """``pfring_poll``: True once the watermark of packets is queued."""
-        return check(lib.pfring_poll(self._h(), int(timeout_ms)), self._ring) > 0
+        """``pfring_poll``: True once the watermark of packets is queued
+        within ``timeout_ms`` milliseconds (an int, 0..2**32-1)."""
+        ms = _u32(timeout_ms, "timeout_ms")
+        return check(lib.pfring_poll(self._h(), ms), self._ring) > 0
 
     def fileno(self):
         """The selectable file descriptor."""
@@ -875,6 +908,7 @@ class Ring:
 
 def open_multichannel(device, caplen=DEFAULT_CAPLEN, flags=Flags.NONE):
     """One ring per RX queue of ``device`` (``pfring_open_multichannel``)."""
+    check_open_args(device, caplen)
     arr = ffi.new("pfring *[]", lib.MAX_NUM_RX_CHANNELS)
     n = lib.pfring_open_multichannel(device.encode(), caplen, int(flags), arr)
     if n == 0:
@@ -915,12 +949,38 @@ def parsed_packet_text(data, length=None):
     return ffi.string(text).decode("utf-8", "replace"), hdr.extended_hdr.pkt_hash
 
 
+def _invalid(message):
+    return make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT, message)
+
+
 def _bounded(value, name, hi):
+    """``value`` if it is an int (not a bool) in 0..hi; TypeError or
+    InvalidArgumentError (a ValueError) naming the argument otherwise."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int")
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if not 0 <= value <= hi:
-        raise ValueError(f"{name} {value} is out of range (0..{hi})")
+        raise _invalid(f"{name} {value} is out of range (0..{hi})")
     return value
+
+
+def _timeout(value, name):
+    """A timeout in seconds for the waiting calls: None (and inf) for no
+    limit, else a float >= 0.  Bools, strings, NaN and negative numbers
+    are refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, "
+                        f"not {type(value).__name__}")
+    if isinstance(value, int):
+        if value < 0:
+            raise _invalid(f"{name} {value} is negative")
+        value = float(value) if value < 2**53 else math.inf
+    if math.isnan(value):
+        raise _invalid(f"{name} is NaN")
+    if value < 0:
+        raise _invalid(f"{name} {value} is negative")
+    return None if math.isinf(value) else value
 
 
 def _u16(value, name):

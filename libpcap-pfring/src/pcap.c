@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,8 +289,9 @@ API int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int 
 
   rc = keep_error(p, sys->pcap_compile(pcappf_target(p), prog, expr, optimize, mask));
   if (rc == 0 && p->ring) {
+    free(p->compiled_expr);
+    p->compiled_expr = expr ? strdup(expr) : NULL;   /* without it: just no hint */
     p->compiled_insns = prog->bf_insns;
-    p->compiled_vlan = pfring_bpf_expr_needs_userspace(expr);
   }
   return rc;
 }
@@ -335,7 +337,21 @@ API void pcap_perror(pcap_t *p, const char *prefix)
 /* ------------------------------------------------------------------------ */
 /* Devices                                                                   */
 
-/* Interfaces a ring can open say so in their description, as with PF_RING. */
+/* Interfaces a ring can open say so in their description, as with PF_RING.
+ * The list is the system libpcap's, and pcap_freealldevs hands it back to
+ * that library, which frees what it allocated: so each description put in
+ * here is remembered with the one it replaced, and put back (ours freed)
+ * before the list goes back.  Each library frees only its own memory, even
+ * where the two do not share a heap. */
+struct swapped_desc {
+  pcap_if_t *dev;
+  char *orig;
+  struct swapped_desc *next;
+};
+
+static struct swapped_desc *swapped;
+static pthread_mutex_t swapped_lock = PTHREAD_MUTEX_INITIALIZER;
+
 API int pcap_findalldevs(pcap_if_t **devs, char *errbuf)
 {
   pcap_if_t *d;
@@ -345,16 +361,50 @@ API int pcap_findalldevs(pcap_if_t **devs, char *errbuf)
   rc = sys->pcap_findalldevs(devs, errbuf);
   if (rc < 0 || pcappf_env()->no_pf_ring)
     return rc;
+  pthread_mutex_lock(&swapped_lock);
   for (d = *devs; d; d = d->next) {
+    struct swapped_desc *s;
     char *desc;
     if (strcmp(d->name, "any") != 0 && if_nametoindex(d->name) == 0)
       continue;
-    if (!(desc = strdup("PF_RING")))
+    if (!(s = malloc(sizeof(*s))))
       break;
-    free(d->description);
+    if (!(desc = strdup("PF_RING"))) {
+      free(s);
+      break;
+    }
+    s->dev = d;
+    s->orig = d->description;
+    s->next = swapped;
+    swapped = s;
     d->description = desc;
   }
+  pthread_mutex_unlock(&swapped_lock);
   return rc;
+}
+
+API void pcap_freealldevs(pcap_if_t *devs)
+{
+  const struct pcappf_sys *sys = pcappf_sys();
+  pcap_if_t *d;
+
+  if (!sys)
+    return;
+
+  pthread_mutex_lock(&swapped_lock);
+  for (d = devs; d && swapped; d = d->next) {
+    struct swapped_desc **pp = &swapped, *s;
+    while ((s = *pp) && s->dev != d)
+      pp = &s->next;
+    if (!s)
+      continue;
+    *pp = s->next;
+    free(d->description);
+    d->description = s->orig;
+    free(s);
+  }
+  pthread_mutex_unlock(&swapped_lock);
+  sys->pcap_freealldevs(devs);
 }
 
 /* PF_RING device names (eth0@2, eth0,eth1, eth0.100) name a device too. */

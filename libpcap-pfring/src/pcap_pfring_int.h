@@ -122,21 +122,11 @@ struct pcap {
    * the ring is read again (their pointers are valid until then). */
   int burst_pos, burst_n;
   struct pfring_burst_pkt burst[PCAPPF_BURST];
-  /* A user-space copy of the filter: used for every packet when the kernel
-   * cannot take it or PCAP_PF_RING_USERSPACE_BPF is set (uf_always), and for
-   * packets time-stamped before uf_until_ns, which may have passed the
-   * previous kernel filter. */
-  struct bpf_insn *uf_insns;
-  u_int uf_len;
-  int uf_always;
-  u_int64_t uf_until_ns;
-  u_int64_t uf_rejected;
-  /* The last program pcap_compile made for this ring, and whether its
-   * expression tests VLAN tags: the kernel filter sees frames whose tag the
-   * kernel took out, so such a program runs in user space, on the frame with
-   * its tag back in place. */
+  /* The last program pcap_compile made for this ring and its expression
+   * (malloc'ed): pcap_setfilter hands the expression to libpfring with that
+   * program, and libpfring decides where it runs. */
   const struct bpf_insn *compiled_insns;
-  int compiled_vlan;
+  char *compiled_expr;
 
   /* --- the other states --- */
   pcap_t *sys;                   /* created: the shadow; system: the handle */

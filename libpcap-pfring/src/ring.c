@@ -22,14 +22,14 @@
  * in pfring_poll for the pcap timeout (0: for ever), which pcap_breakloop
  * cuts short.
  *
- * Filters: pcap_setfilter attaches the compiled program in the kernel.
- * Packets already queued passed the previous filter, so until a packet
- * time-stamped after the attach arrives, packets are checked again in user
- * space (as stock libpcap does with the blocks still in its ring).  Programs
- * the kernel refuses, and every program under PCAP_PF_RING_USERSPACE_BPF,
- * run in user space, and so do programs compiled here from an expression
- * that tests VLAN tags (the kernel filter sees the frame with its tag taken
- * out; user space sees it with the tag back in place).
+ * Filters are libpfring's (pfring_set_bpf_program_ex with libpcap's rules,
+ * PFRING_BPF_LIBPCAP): packets already queued are filtered too, as stock
+ * libpcap filters the blocks still in its ring; a program the kernel refuses
+ * runs in user space.  libpfring decides where a program runs (under
+ * PCAP_PF_RING_USERSPACE_BPF, which the ring was opened with, and for an
+ * expression that tests VLAN tags: in user space); pcap_setfilter passes the
+ * expression pcap_compile made the program from.  The packets libpfring's
+ * user-space filter rejects never reach this file, nor its recv count.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -122,7 +122,6 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
   p->ring = ring;
   p->snaplen = snaplen;
   p->active_poll = env->active_poll;
-  p->uf_always = (env->open_flags & PF_RING_USERSPACE_BPF) != 0;
   if (pfring_enable_ring(ring) < 0) {
     /* e.g. the interface is down: the system libpcap says it its own way */
     snprintf(why, whylen, "%s", pfring_last_error(ring));
@@ -150,8 +149,9 @@ void pcappf_ring_close(pcap_t *p)
   if (p->dead && sys)
     sys->pcap_close(p->dead);
   p->dead = NULL;
-  free(p->uf_insns);
-  p->uf_insns = NULL;
+  free(p->compiled_expr);
+  p->compiled_expr = NULL;
+  p->compiled_insns = NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -173,20 +173,6 @@ static int wait_packets(pcap_t *p, u_int64_t deadline_ns)
   rc = pfring_poll(p->ring, wait_ms);
   if (rc < 0)
     return ring_error(p, "poll");
-  return 1;
-}
-
-static int user_filter_rejects(pcap_t *p, const struct pfring_burst_pkt *b)
-{
-  if (!p->uf_always) {
-    if (b->ts_sec * 1000000000ull + b->ts_nsec > p->uf_until_ns) {
-      p->uf_until_ns = 0;    /* the kernel filter has it from here on */
-      return 0;
-    }
-  }
-  if (pcappf_sys()->bpf_filter(p->uf_insns, b->data, b->len, b->caplen) != 0)
-    return 0;
-  p->uf_rejected++;
   return 1;
 }
 
@@ -225,9 +211,6 @@ static int ring_read(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
     }
     while (p->burst_pos < p->burst_n) {
       const struct pfring_burst_pkt *b = &p->burst[p->burst_pos++];
-      if (__builtin_expect((p->uf_until_ns || p->uf_always) && p->uf_insns != NULL, 0) &&
-          user_filter_rejects(p, b))
-        continue;
       ph.ts.tv_sec = (time_t)b->ts_sec;
       ph.ts.tv_usec = (suseconds_t)(nano ? b->ts_nsec : b->ts_nsec / 1000);
       ph.caplen = b->caplen < snaplen ? b->caplen : snaplen;
@@ -365,7 +348,9 @@ API int pcap_stats(pcap_t *p, struct pcap_stat *ps)
     SYS_CALL(PCAP_ERROR, pcap_stats, p->sys, ps);
   if (pfring_stats(p->ring, &st) < 0)
     return ring_error(p, "stats");
-  ps->ps_recv = (u_int)(st.recv - p->uf_rejected + st.drop);
+  /* recv: the packets libpfring handed over, its user-space filter's
+   * rejects left out; as libpcap, ps_recv also counts the drops. */
+  ps->ps_recv = (u_int)(st.recv + st.drop);
   ps->ps_drop = (u_int)st.drop;
   ps->ps_ifdrop = 0;
   return 0;
@@ -376,8 +361,7 @@ API int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 
 API int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
 {
-  struct bpf_insn *copy;
-  size_t bytes;
+  const char *expr;
 
   if (!p->ring)
     SYS_CALL(PCAP_ERROR, pcap_setfilter, p->sys, fp);
@@ -385,25 +369,11 @@ API int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
     snprintf(p->errbuf, sizeof(p->errbuf), "No filter specified");
     return PCAP_ERROR;
   }
-  bytes = (size_t)fp->bf_len * sizeof(*fp->bf_insns);
-  copy = malloc(bytes ? bytes : 1);
-  if (!copy) {
-    snprintf(p->errbuf, sizeof(p->errbuf), "out of memory for a filter of %u instructions",
-             fp->bf_len);
-    return PCAP_ERROR;
-  }
-  memcpy(copy, fp->bf_insns, bytes);
-  p->uf_always = (pcappf_env()->open_flags & PF_RING_USERSPACE_BPF) != 0 ||
-                 (p->compiled_vlan && fp->bf_insns == p->compiled_insns);
-  if (p->uf_always || pfring_set_bpf_program(p->ring, fp->bf_insns, fp->bf_len) < 0) {
-    /* Under PCAP_PF_RING_USERSPACE_BPF, or a program the kernel refuses. */
-    pfring_remove_bpf_filter(p->ring);
-    p->uf_always = 1;
-  }
-  free(p->uf_insns);
-  p->uf_insns = copy;
-  p->uf_len = fp->bf_len;
-  p->uf_until_ns = now_ns();
+  /* The expression, when this is the program pcap_compile made from it. */
+  expr = fp->bf_insns && fp->bf_insns == p->compiled_insns ? p->compiled_expr : NULL;
+  if (pfring_set_bpf_program_ex(p->ring, fp->bf_insns, fp->bf_len, expr,
+                                PFRING_BPF_LIBPCAP) < 0)
+    return ring_error(p, "setfilter");
   return 0;
 }
 

@@ -284,11 +284,6 @@ API char *pcap_lookupdev(char *errbuf)
   SYS_CALL(NULL, pcap_lookupdev, errbuf);
 }
 
-API void pcap_freealldevs(pcap_if_t *devs)
-{
-  SYS_CALL_VOID(pcap_freealldevs, devs);
-}
-
 API void pcap_freecode(struct bpf_program *prog)
 {
   SYS_CALL_VOID(pcap_freecode, prog);
@@ -349,7 +344,9 @@ API const char *pcap_datalink_val_to_description_or_dlt(int dlt)
 
 API void pcap_free_datalinks(int *dlts)
 {
-  free(dlts);   /* ours (ring handles) and the system's come from one malloc */
+  /* every list comes from the system libpcap (pcap_list_datalinks asks the
+   * dead handle of a ring), which frees it with its own allocator */
+  SYS_CALL_VOID(pcap_free_datalinks, dlts);
 }
 
 API int pcap_tstamp_type_name_to_val(const char *name)

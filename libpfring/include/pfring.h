@@ -258,6 +258,11 @@ typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
  *   any             every interface of the caller's network namespace
  *   none            an unbound ring (for sending with pfring_send_ifindex)
  *   default:eth0    the standard module, named explicitly
+ *   zc:eth0         RX queue 0 of eth0 on AF_XDP (zero-copy where the driver
+ *                   can, else copy mode; PF_RING_ZC_MODE=zerocopy requires it)
+ *   zc:eth0@3       RX queue 3 on AF_XDP      dna:eth0, xdp:eth0   the same as zc:
+ *                   (one interface, one queue, no VLAN id; packets the ring
+ *                   takes do not reach the host's stack: drivers/README.md)
  *
  * An interface name is 1..15 characters.  Errors: an empty name, an empty
  * list element, an over-long or unbalanced name give PF_RING_ERROR_BAD_IFNAME;
@@ -373,6 +378,38 @@ int pfring_remove_bpf_filter(pfring *ring);
  * instructions laid out as struct bpf_insn / struct sock_filter, 8 bytes
  * each) as the ring's filter, in the kernel; count 0 removes the filter. */
 int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count);
+/* pcap-pfring: pfring_set_bpf_program with the rules a front end asks for.
+ * libpfring alone decides where the program runs: in user space under
+ * PF_RING_USERSPACE_BPF, when expr (the expression the program was compiled
+ * from, or NULL if unknown) tests VLAN tags (pfring_bpf_expr_needs_userspace:
+ * the kernel filter sees a received frame with its tag taken out), or on a
+ * ring without a kernel program; in the kernel otherwise.  flags:
+ *   PFRING_BPF_FILTER_QUEUED  packets already in the ring, which passed the
+ *                             previous filter, are checked in user space
+ *                             too (libpcap's pcap_setfilter)
+ *   PFRING_BPF_FALLBACK       a program the kernel refuses, or one over
+ *                             the kernel's 4096 instructions (up to 65535),
+ *                             runs in user space instead of failing
+ * A program that runs in user space must pass the system libpcap's
+ * bpf_validate.  On any failure (bad flags, a NULL or too long program, one
+ * that is refused) the ring keeps its previous filter, exactly. */
+#define PFRING_BPF_FILTER_QUEUED  (1u << 0)
+#define PFRING_BPF_FALLBACK       (1u << 1)
+#define PFRING_BPF_LIBPCAP        (PFRING_BPF_FILTER_QUEUED | PFRING_BPF_FALLBACK)
+int pfring_set_bpf_program_ex(pfring *ring, const void *insns, u_int count,
+                              const char *expr, u_int32_t flags);
+/* pcap-pfring: where the ring's BPF filter runs and what it did. */
+#define PFRING_BPF_NONE       0      /* no filter */
+#define PFRING_BPF_KERNEL     1      /* in the kernel */
+#define PFRING_BPF_USERSPACE  2      /* in the receive calls of this library */
+struct pfring_bpf_info {
+  int where;                 /* PFRING_BPF_NONE, _KERNEL or _USERSPACE */
+  u_int32_t len;             /* instructions of the program, 0 without one */
+  int checking_queued;       /* 1 while packets queued before it are checked in user space */
+  u_int64_t rejected;        /* packets dropped in user space since the ring opened
+                              * (already left out of pfring_stats' recv) */
+};
+int pfring_get_bpf_info(pfring *ring, struct pfring_bpf_info *info);
 int pfring_set_application_name(pfring *ring, char *name);
 int pfring_set_application_stats(pfring *ring, char *stats);
 char *pfring_get_appl_stats_file_name(pfring *ring, char *path, u_int path_len);

@@ -43,6 +43,7 @@ static struct {
   void (*freecode)(struct bpf_program *fp);
   void (*close)(pcap_t *p);
   u_int (*filter)(const struct bpf_insn *insns, const u_char *pkt, u_int len, u_int caplen);
+  int (*validate)(const struct bpf_insn *insns, int len);
 } lib;
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -69,6 +70,7 @@ static int load_libpcap(char *errbuf, size_t errlen)
   RESOLVE(freecode, "pcap_freecode");
   RESOLVE(close, "pcap_close");
   RESOLVE(filter, "bpf_filter");
+  RESOLVE(validate, "bpf_validate");
   if (missing) {
     snprintf(errbuf, errlen, "the system libpcap '%s' has no %s", pfring_system_libpcap(),
              missing);
@@ -139,9 +141,29 @@ int pfringint_compile_bpf(const char *expr, u_int32_t snaplen, struct sock_fprog
   return rc;
 }
 
+/* A program for the interpreter below: libpcap's bpf_validate refuses jumps
+ * out of the program, bad opcodes and scratch words, and a program that does
+ * not end in a return, which the interpreter does not check per packet. */
+int pfringint_bpf_userspace_ready(const struct sock_fprog *prog, char *errbuf, size_t errlen)
+{
+  int rc;
+
+  pthread_mutex_lock(&lib_lock);
+  rc = load_libpcap(errbuf, errlen);
+  pthread_mutex_unlock(&lib_lock);
+  if (rc < 0)
+    return rc;
+  if (!lib.validate((const struct bpf_insn *)prog->filter, prog->len)) {
+    snprintf(errbuf, errlen, "bad BPF program of %u instructions: the user-space "
+             "interpreter refuses it (bpf_validate)", prog->len);
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  }
+  return 0;
+}
+
 /* Programs that run in user space: the system libpcap's interpreter, on the
  * frame as the application gets it (VLAN tag back in place).  The library
- * was loaded by the compile that made the program. */
+ * was loaded by pfringint_bpf_userspace_ready for the program. */
 u_int pfringint_bpf_match(const struct sock_fprog *prog, const u_char *pkt, u_int len,
                           u_int caplen)
 {

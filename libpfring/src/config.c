@@ -1,15 +1,18 @@
 /*
  * config.c - PF_RING's module parameters, without a module.
  *
- * The names and defaults are pf_ring.ko's, plus block_timeout_ms, status_dir
- * and system_libpcap of our own.  Values come from, in this order:
+ * The names and defaults are pf_ring.ko's, plus block_timeout_ms, status_dir,
+ * system_libpcap and zc_mode of our own.  Values come from, in this order:
  *   1. the defaults below;
  *   2. the configuration file: $PF_RING_CONFIG, else /etc/pf_ring/pf_ring.conf
  *      (a missing file is fine).  Lines are "name = value", '#' starts a
  *      comment (at the start of a line or after white space), and PF_RING's
  *      modprobe style "options pf_ring name=value name2=value2" works too;
  *      "options" lines of other modules are skipped.  As with modprobe, '-'
- *      and '_' are the same in names;
+ *      and '_' are the same in names.  Only a regular file of at most
+ *      1 MiB is read (opened O_NONBLOCK, then checked with fstat): a
+ *      directory, a device (/dev/zero, /dev/urandom), a FIFO or a larger
+ *      file is ignored with one warning, and the defaults stay;
  *   3. PF_RING_<NAME> environment variables (PF_RING_MIN_NUM_SLOTS, ...).
  * In a process that gained privileges at exec time (set-uid, file
  * capabilities: AT_SECURE), PF_RING_CONFIG and the variables that name a
@@ -25,11 +28,14 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "pfring_int.h"
 
@@ -43,6 +49,7 @@
 #define WARNING_LEN 512
 #define SHOW_MAX 80             /* longest value copied into a warning */
 #define SHOW_PATH_MAX 200       /* longest file name copied into a warning */
+#define MAX_CONFIG_SIZE (1024 * 1024)  /* a larger configuration file is ignored */
 
 enum kind { BOOL, INT, STR };
 
@@ -74,6 +81,7 @@ static const struct param params[] = {
   P_INT(block_timeout_ms, 1, 1000),
   P_STR(status_dir),
   P_STR0(system_libpcap),     /* "": found at run time */
+  P_STR(zc_mode),             /* auto, zerocopy, copy: checked at open (af_xdp.c) */
 };
 #define NUM_PARAMS (sizeof(params) / sizeof(params[0]))
 
@@ -304,26 +312,93 @@ static void file_line(struct loader *l, char *line, const char *path, int lineno
     file_assignment(l, s, path, lineno);
 }
 
+static const char *file_kind(mode_t mode)
+{
+  switch (mode & S_IFMT) {
+  case S_IFDIR: return "a directory";
+  case S_IFCHR: return "a character device";
+  case S_IFBLK: return "a block device";
+  case S_IFIFO: return "a FIFO";
+  case S_IFSOCK: return "a socket";
+  default: return "not a regular file";
+  }
+}
+
+/* The file's text (malloc'ed, NUL-terminated, *len bytes), or NULL after a
+ * warning.  Only a regular file of at most MAX_CONFIG_SIZE bytes is read:
+ * it is opened O_NONBLOCK, so a FIFO or a device never blocks, and read
+ * with that bound, so /dev/zero or a growing file cannot exhaust memory. */
+static char *read_file(struct loader *l, const char *path, const char *shown, size_t *len)
+{
+  struct stat st;
+  char *buf;
+  size_t n = 0;
+  ssize_t got = 0;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+  if (fd < 0) {
+    if (errno != ENOENT && errno != ENOTDIR)
+      warn(l, "cannot open the configuration file %s: %s; ignored", shown, strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, &st) < 0) {
+    warn(l, "cannot read the configuration file %s: %s; ignored", shown, strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    warn(l, "cannot read the configuration file %s: it is %s, not a regular file; ignored",
+         shown, file_kind(st.st_mode));
+    close(fd);
+    return NULL;
+  }
+  if (st.st_size > MAX_CONFIG_SIZE || !(buf = malloc(MAX_CONFIG_SIZE + 2))) {
+    warn(l, "cannot read the configuration file %s: it is larger than %d MiB (%lld bytes); "
+         "ignored", shown, MAX_CONFIG_SIZE >> 20, (long long)st.st_size);
+    close(fd);
+    return NULL;
+  }
+  while (n <= MAX_CONFIG_SIZE) {
+    got = read(fd, buf + n, MAX_CONFIG_SIZE + 1 - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    n += (size_t)got;
+  }
+  if (got < 0 || n > MAX_CONFIG_SIZE) {
+    if (got < 0)
+      warn(l, "cannot read the configuration file %s: %s; ignored", shown, strerror(errno));
+    else
+      warn(l, "cannot read the configuration file %s: it is larger than %d MiB; ignored",
+           shown, MAX_CONFIG_SIZE >> 20);
+    free(buf);
+    close(fd);
+    return NULL;
+  }
+  close(fd);
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
 static void load_file(struct loader *l, const char *path)
 {
-  char shown[SHOW_PATH_MAX + 4], *line = NULL;
-  size_t cap = 0;
+  char shown[SHOW_PATH_MAX + 4], *text, *line, *end;
+  size_t len = 0;
   int lineno = 0;
-  FILE *f = fopen(path, "re");
 
-  if (!f) {
-    if (errno != ENOENT && errno != ENOTDIR)
-      warn(l, "cannot open the configuration file %s: %s; ignored",
-           show_max(path, shown, SHOW_PATH_MAX), strerror(errno));
+  show_max(path, shown, SHOW_PATH_MAX);
+  if (!(text = read_file(l, path, shown, &len)))
     return;
+  for (line = text; line < text + len; line = end + 1) {
+    end = memchr(line, '\n', (size_t)(text + len - line));
+    if (!end)
+      end = text + len;
+    *end = '\0';
+    file_line(l, line, shown, ++lineno);
   }
-  while (getline(&line, &cap, f) >= 0)
-    file_line(l, line, show_max(path, shown, SHOW_PATH_MAX), ++lineno);
-  if (ferror(f))
-    warn(l, "cannot read the configuration file %s: %s; ignored from line %d on",
-         show_max(path, shown, SHOW_PATH_MAX), strerror(errno), lineno + 1);
-  free(line);
-  fclose(f);
+  free(text);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -357,6 +432,7 @@ static void set_defaults(struct pfringint_params *p)
   p->block_timeout_ms = 8;
   snprintf(p->status_dir, sizeof(p->status_dir), "%s", "/run/pf_ring");
   p->system_libpcap[0] = '\0';  /* found at run time (syspcap.c) */
+  snprintf(p->zc_mode, sizeof(p->zc_mode), "%s", "auto");
 }
 
 static void load(struct loader *l)

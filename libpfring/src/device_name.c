@@ -17,6 +17,9 @@
  *    ':' or white space, not "." or "..".  This holds for literals too.
  *  - One VLAN id applies to the whole ring, so in a list either every
  *    device gives the same id or none gives one.
+ *  - "zc:" and "dna:" are one module (spec.module "zc"), "xdp:" another
+ *    name for the same backend; such a ring is one interface and one RX
+ *    queue, queue 0 when no '@' is given (PF_RING ZC's rule), no VLAN id.
  *
  * Every message is one line: "bad device name '<input>': <what is wrong>".
  * On failure the spec is left in its initial state (no devices).
@@ -39,9 +42,6 @@ static const struct {
   const char *module;
   const char *why;
 } unsupported[] = {
-  { "zc", "zero-copy rings need the closed PF_RING ZC library; use xdp:eth0@0 for AF_XDP" },
-  { "dna", "DNA drivers were replaced by the closed PF_RING ZC library; "
-           "use xdp:eth0@0 for AF_XDP" },
   { "dnacl", "DNA clusters need the closed DNA library; use pfring_set_cluster() on eth0" },
   { "dnacluster", "DNA clusters need the closed DNA library; "
                   "use pfring_set_cluster() on eth0" },
@@ -126,7 +126,7 @@ static int unsupported_module(struct ctx *c, const char *mod, size_t len)
   if (len == 0)
     return fail(c, PF_RING_ERROR_NOT_SUPPORTED, "empty module name before ':'");
   return fail(c, PF_RING_ERROR_NOT_SUPPORTED,
-              "unknown module '%s' (modules: default, xdp; "
+              "unknown module '%s' (modules: default, zc, dna, xdp; "
               "interface names cannot contain ':')", show(mod, len, shown, sizeof(shown)));
 }
 
@@ -143,6 +143,10 @@ static int parse_module(struct ctx *c, const char **s)
   *s = p + len + 1;
   if (is_word(p, len, "default"))
     return 0;
+  if (is_word(p, len, "zc") || is_word(p, len, "dna")) {
+    memcpy(c->spec->module, "zc", 3);           /* dna: is zc: under the guide's name */
+    return 0;
+  }
   if (is_word(p, len, "xdp")) {
     memcpy(c->spec->module, "xdp", 4);
     return 0;
@@ -423,6 +427,32 @@ static int parse_devices(struct ctx *c, const char *s, const char *end)
   }
 }
 
+/* zc:, dna: and xdp: rings are one AF_XDP socket: one interface, one RX
+ * queue (queue 0 when no '@' is given, as PF_RING ZC), no VLAN id. */
+static int check_xdp(struct ctx *c, int has_queue)
+{
+  struct pfringint_devspec *spec = c->spec;
+  const char *mod = strcmp(spec->module, "xdp") == 0 ? "xdp" : "zc";
+
+  if (spec->any || spec->none)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "a %s: ring opens on one interface, not '%s'", mod,
+                spec->any ? "any" : "none");
+  if (spec->num_devices != 1)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "a %s: ring opens on one interface (open one ring per interface)", mod);
+  if (spec->vlan_id != RING_ANY_VLAN)
+    return fail(c, PF_RING_ERROR_NOT_SUPPORTED,
+                "a %s: ring takes no VLAN id (use a BPF filter such as 'vlan %u')", mod,
+                spec->vlan_id);
+  if (!has_queue)
+    spec->channel_mask = 1;
+  else if (spec->channel_mask & (spec->channel_mask - 1))
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "a %s: ring takes one RX queue (open one ring per queue)", mod);
+  return 0;
+}
+
 static void init_spec(struct pfringint_devspec *spec)
 {
   memset(spec, 0, sizeof(*spec));
@@ -445,6 +475,8 @@ static int parse(struct ctx *c)
   if (*end == '@' && (c->spec->any || c->spec->none))
     return fail(c, PF_RING_ERROR_INVALID_ARGUMENT, "an RX queue needs a real device, not '%s'",
                 c->spec->any ? "any" : "none");
+  if (c->spec->module[0])
+    return check_xdp(c, *end == '@');
   return 0;
 }
 

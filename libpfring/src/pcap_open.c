@@ -1,9 +1,7 @@
 /*
  * pcap_open.c - a ring opened as PF_RING's libpcap opens it under the
  * PCAP_PF_RING_* variables (pfring.h, above pfring_open_pcap_env), for the
- * libpcap drop-in and the Python shim; and the public helpers that such
- * front ends need so that they keep no rule of their own: a message through
- * the print callback, and which filter expressions run in user space.
+ * libpcap drop-in and the Python shim.
  *
  * pfring_pcap_env_plan() holds every decision (flags, the HW_TIMESTAMP
  * retry, which steps apply, the application name); pfring_open_pcap_env()
@@ -19,36 +17,6 @@
 #include "pfring_int.h"
 
 #define PFRING_API __attribute__((visibility("default")))
-
-/* ------------------------------------------------------------------------ */
-/* Diagnostics                                                               */
-
-PFRING_API void pfring_log(int level, const char *fmt, ...)
-{
-  char msg[512];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  pfringint_log(level, "%s", msg);
-}
-
-PFRING_API void pfring_default_print(int level, const char *msg, void *user)
-{
-  static const char *names[] = { "error", "warning", "info", "debug" };
-
-  (void)user;
-  fprintf(stderr, "pfring: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Filters                                                                   */
-
-PFRING_API int pfring_bpf_expr_needs_userspace(const char *expr)
-{
-  return expr && strstr(expr, "vlan") != NULL;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Opening a ring under the PCAP_* variables                                 */

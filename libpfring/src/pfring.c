@@ -24,35 +24,53 @@
 /* ------------------------------------------------------------------------ */
 /* Diagnostics                                                               */
 
-static void default_print(int level, const char *msg, void *user)
+/* The printer installed by default (pfring.h): "pfring: <level>: <msg>". */
+PFRING_API void pfring_default_print(int level, const char *msg, void *user)
 {
-  (void)user;
   static const char *names[] = { "error", "warning", "info", "debug" };
+
+  (void)user;
   fprintf(stderr, "pfring: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
 }
 
-static pfring_print_fn print_fn = default_print;
+static pfring_print_fn print_fn = pfring_default_print;
 static void *print_user;
 static int print_max_level = 1;
 
 PFRING_API void pfring_set_print(pfring_print_fn fn, void *user, int max_level)
 {
-  print_fn = fn ? fn : default_print;
+  print_fn = fn ? fn : pfring_default_print;
   print_user = user;
   print_max_level = max_level;
 }
 
-void pfringint_log(int level, const char *fmt, ...)
+static void vlog(int level, const char *fmt, va_list ap)
 {
   char msg[512];
-  va_list ap;
 
   if (level > print_max_level)
     return;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
   print_fn(level, msg, print_user);
+}
+
+void pfringint_log(int level, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  vlog(level, fmt, ap);
+  va_end(ap);
+}
+
+/* The same for libraries built on libpfring (pfring.h). */
+PFRING_API void pfring_log(int level, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  vlog(level, fmt, ap);
+  va_end(ap);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -280,6 +298,8 @@ static const struct pfringint_backend *find_backend(const char *module)
 {
   if (module[0] == '\0')
     return &pfringint_af_packet_backend;
+  if (strcmp(module, "zc") == 0 || strcmp(module, "xdp") == 0)
+    return &pfringint_af_xdp_backend;
   return NULL;
 }
 
@@ -351,7 +371,6 @@ PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int3
 {
   struct pfringint_devspec spec;
   const struct pfringint_backend *be;
-  const struct pfringint_params *params = pfringint_params();
   pfring *ring;
   int rc;
 
@@ -395,12 +414,10 @@ PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int3
   ring->reentrant = !!(flags & PF_RING_REENTRANT);
   ring->promisc = !!(flags & PF_RING_PROMISC);
   ring->sampling_rate = 1;
-  ring->direction = params->enable_tx_capture ? rx_and_tx_direction : rx_only_direction;
+  pfringint_filter_init(ring);
   ring->mode = send_and_recv_mode;
   ring->poll_watermark = 1;
   ring->poll_duration = DEFAULT_POLL_DURATION;
-  ring->channel_mask = spec.channel_mask;
-  ring->vlan_id = spec.vlan_id;
   pthread_mutex_init(&ring->rx_lock, NULL);
   pthread_mutex_init(&ring->tx_lock, NULL);
 
@@ -422,7 +439,7 @@ PFRING_API u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t 
                                              pfring *ring[MAX_NUM_RX_CHANNELS])
 {
   struct pfringint_devspec spec;
-  char name[IFNAMSIZ + 8];
+  char name[IFNAMSIZ + 12];   /* "dev@N", N up to MAX_NUM_RX_CHANNELS */
   int i, n, ifindex;
 
   if (!ring) {
@@ -476,10 +493,13 @@ static void release_ring(pfring *ring)
   if (ring->ops.close)
     ring->ops.close(ring);
   memset(&ring->ops, 0, sizeof(ring->ops));
-  free(ring->bpf.filter);
+  free(ring->filter.bpf.filter);
   free(ring->cluster_prog.filter);
   free(ring->appl_stats);
-  memset(&ring->bpf, 0, sizeof(ring->bpf));
+  memset(&ring->filter.bpf, 0, sizeof(ring->filter.bpf));
+  ring->filter.bpf_where = PFRINGINT_BPF_NONE;
+  ring->filter.recheck_until_ns = 0;
+  ring->uf_check = 0;
   memset(&ring->cluster_prog, 0, sizeof(ring->cluster_prog));
   ring->appl_stats = NULL;
   ring->last_pkt = NULL;
@@ -581,10 +601,13 @@ static void fill_long_header(pfring *ring, u_char *pkt, struct pfring_pkthdr *hd
     pfring_parse_pkt(pkt, hdr, 5, 0, 1);
 }
 
-/* The user-space filter and the sampler: 1 if the packet is handed out. */
-static inline int keep_packet(pfring *ring, const u_char *pkt, u_int len, u_int caplen)
+/* The user-space filter (filter_state.c) and the sampler: 1 if the packet
+ * is handed out.  ts_ns: its time stamp. */
+static inline int keep_packet(pfring *ring, const u_char *pkt, u_int len, u_int caplen,
+                              u_int64_t ts_ns)
 {
-  if (ring->bpf_userspace && !pfringint_bpf_match(&ring->bpf, pkt, len, caplen))
+  if (__builtin_expect(ring->uf_check, 0) &&
+      !pfringint_filter_accepts(ring, pkt, len, caplen, ts_ns))
     return 0;
   return ring->sampling_rate <= 1 || (ring->sampling_counter++ % ring->sampling_rate) == 0;
 }
@@ -599,7 +622,7 @@ static int recv_one(pfring *ring, u_char **pkt, struct pfring_pkthdr *hdr, u_int
     rc = ring->ops.recv(ring, pkt, hdr, wait);
     if (rc <= 0)
       return rc;
-    if (!keep_packet(ring, *pkt, hdr->len, hdr->caplen))
+    if (!keep_packet(ring, *pkt, hdr->len, hdr->caplen, hdr->extended_hdr.timestamp_ns))
       continue;
     ring->tot_read++;
     ring->tot_bytes += hdr->len;
@@ -765,13 +788,14 @@ static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
   u_int64_t bytes = 0;
   int i, kept = 0;
 
-  if (!ring->bpf_userspace && ring->sampling_rate <= 1) {
+  if (!ring->uf_check && ring->sampling_rate <= 1) {
     for (i = 0; i < n; i++)
       bytes += b[i].len;
     kept = n;
   } else {
     for (i = 0; i < n; i++) {
-      if (!keep_packet(ring, b[i].data, b[i].len, b[i].caplen))
+      if (!keep_packet(ring, b[i].data, b[i].len, b[i].caplen,
+                       b[i].ts_sec * 1000000000ull + b[i].ts_nsec))
         continue;
       bytes += b[i].len;
       if (kept != i)
@@ -972,30 +996,21 @@ PFRING_API int pfring_flush_tx_packets(pfring *ring)
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                             */
 
-static int refilter(pfring *ring)
-{
-  if (!ring->ops.update_filter)
-    return 0;
-  return ring->ops.update_filter(ring);
-}
-
+/* The filter wrappers check their value, then hand a copy of the ring's
+ * filter state with that one field changed to pfringint_filter_apply(),
+ * which attaches it or leaves the ring as it was (filter_state.c). */
 PFRING_API int pfring_set_direction(pfring *ring, packet_direction direction)
 {
-  packet_direction old;
-  int rc;
+  struct pfringint_filter next;
 
   CHECK_RING(ring);
   if (direction != rx_and_tx_direction && direction != rx_only_direction &&
       direction != tx_only_direction)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "bad direction %d (0 rx+tx, 1 rx only, 2 tx only)", (int)direction);
-  old = ring->direction;
-  ring->direction = direction;
-  rc = refilter(ring);
-  if (rc < 0)
-    ring->direction = old;
-  pfringint_status_update(ring);
-  return rc;
+  next = ring->filter;
+  next.direction = direction;
+  return pfringint_filter_apply(ring, &next);
 }
 
 PFRING_API int pfring_set_socket_mode(pfring *ring, socket_mode mode)
@@ -1024,30 +1039,6 @@ PFRING_API int pfring_set_sampling_rate(pfring *ring, u_int32_t rate)
   return 0;
 }
 
-/* Makes prog (malloc'ed, owned from here on) the ring's user filter and
- * re-attaches the kernel program; the old filter stays on failure. */
-static int install_bpf(pfring *ring, struct sock_fprog prog, u_int8_t userspace)
-{
-  struct sock_fprog old = ring->bpf;
-  u_int8_t old_enabled = ring->bpf_enabled, old_userspace = ring->bpf_userspace;
-  int rc;
-
-  ring->bpf = prog;
-  ring->bpf_enabled = 1;
-  ring->bpf_userspace = userspace;
-  rc = refilter(ring);
-  if (rc < 0) {
-    ring->bpf = old;
-    ring->bpf_enabled = old_enabled;
-    ring->bpf_userspace = old_userspace;
-    free(prog.filter);
-    return rc;
-  }
-  free(old.filter);
-  pfringint_status_update(ring);
-  return 0;
-}
-
 PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
 {
   struct sock_fprog prog;
@@ -1060,56 +1051,71 @@ PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
   rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog, msg, sizeof(msg));
   if (rc < 0)
     return pfringint_seterr(ring, rc, 0, "%s", msg);
-  /* The kernel filter sees a received frame without its VLAN tag (it is in
-   * the packet's metadata), so expressions about tags run in user space, on
-   * the frame with its tag back; so does everything under
-   * PF_RING_USERSPACE_BPF. */
-  return install_bpf(ring, prog, (ring->flags & PF_RING_USERSPACE_BPF) ||
-                                 strstr(filter_buffer, "vlan") != NULL);
+  return pfringint_filter_set_bpf(ring, prog, filter_buffer, 0);
 }
 
-PFRING_API int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count)
+#define BPF_FLAGS (PFRING_BPF_FILTER_QUEUED | PFRING_BPF_FALLBACK)
+
+PFRING_API int pfring_set_bpf_program_ex(pfring *ring, const void *insns, u_int count,
+                                         const char *expr, u_int32_t flags)
 {
-  struct sock_fprog prog;
+  struct sock_fprog prog = { 0, NULL };
 
   CHECK_RING(ring);
-  if (count == 0)
-    return pfring_remove_bpf_filter(ring);
-  if (!insns)
+  if (flags & ~BPF_FLAGS)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "unknown BPF flags 0x%x (known: 0x%x)", flags & ~BPF_FLAGS,
+                            BPF_FLAGS);
+  if (count > 0 && !insns)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "program is NULL");
-  if (count > BPF_MAXINSNS)
+  if (count > BPF_MAXINSNS && !(flags & PFRING_BPF_FALLBACK))
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "BPF program of %u instructions; the kernel takes at most %d",
                             count, BPF_MAXINSNS);
+  if (count > PFRINGINT_MAX_BPF_LEN)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "BPF program of %u instructions; at most %d run in user space",
+                            count, PFRINGINT_MAX_BPF_LEN);
+  if (count == 0)    /* removes the program, if there is one */
+    return ring->filter.bpf_where == PFRINGINT_BPF_NONE
+             ? 0 : pfringint_filter_set_bpf(ring, prog, NULL, flags);
   prog.len = (unsigned short)count;
   prog.filter = malloc(count * sizeof(*prog.filter));
   if (!prog.filter)
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM,
                             "out of memory for a BPF program of %u instructions", count);
   memcpy(prog.filter, insns, count * sizeof(*prog.filter));
-  return install_bpf(ring, prog, (ring->flags & PF_RING_USERSPACE_BPF) != 0);
+  return pfringint_filter_set_bpf(ring, prog, expr, flags);
+}
+
+PFRING_API int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count)
+{
+  return pfring_set_bpf_program_ex(ring, insns, count, NULL, 0);
 }
 
 PFRING_API int pfring_remove_bpf_filter(pfring *ring)
 {
-  struct sock_fprog old;
-  int rc;
+  struct sock_fprog none = { 0, NULL };
 
   CHECK_RING(ring);
-  if (!ring->bpf_enabled)
+  if (ring->filter.bpf_where == PFRINGINT_BPF_NONE)
     return 0;
-  old = ring->bpf;
-  memset(&ring->bpf, 0, sizeof(ring->bpf));
-  ring->bpf_enabled = 0;
-  rc = refilter(ring);
-  if (rc < 0) {
-    ring->bpf = old;
-    ring->bpf_enabled = 1;
-    return rc;
-  }
-  ring->bpf_userspace = 0;
-  free(old.filter);
-  pfringint_status_update(ring);
+  return pfringint_filter_set_bpf(ring, none, NULL, 0);
+}
+
+PFRING_API int pfring_get_bpf_info(pfring *ring, struct pfring_bpf_info *info)
+{
+  CHECK_RING(ring);
+  if (!info)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "info is NULL");
+  memset(info, 0, sizeof(*info));
+  info->where = ring->filter.bpf_where == PFRINGINT_BPF_USERSPACE ? PFRING_BPF_USERSPACE
+                : ring->filter.bpf_where == PFRINGINT_BPF_KERNEL ? PFRING_BPF_KERNEL
+                : PFRING_BPF_NONE;
+  info->len = ring->filter.bpf.len;
+  info->checking_queued = ring->filter.bpf_where == PFRINGINT_BPF_KERNEL &&
+                          ring->filter.recheck_until_ns != 0;
+  info->rejected = ring->uf_rejected;
   return 0;
 }
 
@@ -1153,38 +1159,28 @@ PFRING_API int pfring_set_channel_id(pfring *ring, u_int32_t channel_id)
 
 PFRING_API int pfring_set_channel_mask(pfring *ring, u_int64_t channel_mask)
 {
-  u_int64_t old;
-  int rc;
+  struct pfringint_filter next;
 
   CHECK_RING(ring);
   if (channel_mask == 0)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "channel mask must not be empty");
-  old = ring->channel_mask;
-  ring->channel_mask = channel_mask;
-  rc = refilter(ring);
-  if (rc < 0)
-    ring->channel_mask = old;
-  pfringint_status_update(ring);
-  return rc;
+  next = ring->filter;
+  next.channel_mask = channel_mask;
+  return pfringint_filter_apply(ring, &next);
 }
 
 PFRING_API int pfring_set_vlan_id(pfring *ring, u_int16_t vlan_id)
 {
-  u_int16_t old;
-  int rc;
+  struct pfringint_filter next;
 
   CHECK_RING(ring);
   if (vlan_id > 4095 && vlan_id != RING_ANY_VLAN)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "VLAN id %u is out of range (0..4095)", vlan_id);
-  old = ring->vlan_id;
-  ring->vlan_id = vlan_id;
-  rc = refilter(ring);
-  if (rc < 0)
-    ring->vlan_id = old;
-  pfringint_status_update(ring);
-  return rc;
+  next = ring->filter;
+  next.vlan_id = vlan_id;
+  return pfringint_filter_apply(ring, &next);
 }
 
 /* From now on the channel of a packet is its symmetric flow hash modulo the
@@ -1193,17 +1189,14 @@ PFRING_API int pfring_set_vlan_id(pfring *ring, u_int16_t vlan_id)
  * back, as in PF_RING. */
 PFRING_API int pfring_enable_rss_rehash(pfring *ring)
 {
-  int rc;
+  struct pfringint_filter next;
 
   CHECK_RING(ring);
-  if (ring->rss_rehash)
+  if (ring->filter.rss_rehash)
     return 0;
-  ring->rss_rehash = 1;
-  rc = refilter(ring);
-  if (rc < 0)
-    ring->rss_rehash = 0;
-  pfringint_status_update(ring);
-  return rc;
+  next = ring->filter;
+  next.rss_rehash = 1;
+  return pfringint_filter_apply(ring, &next);
 }
 
 PFRING_API int pfring_enable_hw_timestamp(pfring *ring, char *device_name,

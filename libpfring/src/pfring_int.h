@@ -70,6 +70,7 @@ struct pfringint_params {
   long block_timeout_ms;       /* 1: TPACKET_V3 block retire timeout */
   char status_dir[256];        /* /run/pf_ring */
   char system_libpcap[256];    /* "": found at run time (syspcap.c) */
+  char zc_mode[16];            /* "auto": AF_XDP zero-copy if possible (af_xdp.c) */
 };
 
 /* Loads the configuration once per process (thread safe) and returns it. */
@@ -82,6 +83,80 @@ void pfringint_reload_params(void);
 
 PFRINGINT_HIDDEN void pfringint_log(int level, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------ */
+/* The filter state (filter_state.c)                                        */
+
+/* Everything that decides which packets of the ring's devices reach the
+ * application, in one object.  The backend builds the kernel program from
+ * all of it: direction, channel mask, VLAN id, RSS rehash and, when it runs
+ * in the kernel, the user's BPF program.  The receive path runs the BPF
+ * program in user space on every packet (bpf_where USERSPACE) or on the
+ * packets time-stamped up to recheck_until_ns (those the kernel may have
+ * queued under the previous program).
+ *
+ *   who changes it   pfringint_filter_apply(), nothing else; the receive
+ *                    path only clears recheck_until_ns once it is past
+ *   who decides      pfringint_filter_set_bpf() decides where a program
+ *                    runs (one place: the ring's flags, the expression, the
+ *                    backend, the kernel's answer)
+ *   who checks       the public wrappers (pfring.c) check each value before
+ *                    they build a next state; backends never check */
+enum pfringint_bpf_where {
+  PFRINGINT_BPF_NONE = 0,           /* no program: every packet passes */
+  PFRINGINT_BPF_KERNEL = 1,         /* in the kernel program */
+  PFRINGINT_BPF_USERSPACE = 2,      /* in the receive path */
+};
+
+struct pfringint_filter {
+  packet_direction direction;
+  u_int64_t channel_mask;           /* RING_ANY_CHANNEL or a queue mask */
+  u_int16_t vlan_id;                /* RING_ANY_VLAN, RING_NO_VLAN or 1..4095 */
+  u_int8_t rss_rehash;
+  u_int8_t bpf_where;               /* enum pfringint_bpf_where */
+  struct sock_fprog bpf;            /* the user's program, malloc'ed; len 0 = none */
+  /* Non-zero: packets time-stamped (CLOCK_REALTIME, ns) up to this also run
+   * bpf in user space.  PFRINGINT_RECHECK_NOW in a next state: from the
+   * moment the new kernel program is attached. */
+  u_int64_t recheck_until_ns;
+};
+
+#define PFRINGINT_RECHECK_NOW (~(u_int64_t)0)
+/* The longest program: sock_fprog's length is 16 bits.  Only user space
+ * runs one over BPF_MAXINSNS. */
+#define PFRINGINT_MAX_BPF_LEN 0xFFFF
+
+/* The state of a new ring: no program, every packet of the device name's
+ * channels and VLAN, in the direction the module parameters give. */
+PFRINGINT_HIDDEN void pfringint_filter_init(pfring *ring);
+
+/* Makes *next the ring's filter state, in steps: (1) a program that will
+ * run in user space is made ready (the system libpcap's interpreter loaded,
+ * the program validated), (2) the backend attaches the kernel program built
+ * from next (ops.update_filter; a backend without it has no kernel program
+ * and takes the state as is), (3) the receive path switches over and the
+ * status entry is rewritten.  A failing step leaves the ring exactly as it
+ * was, with the error in ring->errbuf; next's program then still belongs to
+ * the caller.  On success next's program belongs to the ring, and the old
+ * one is freed unless next shares it.  Returns 0 or a PF_RING_ERROR_* code. */
+PFRINGINT_HIDDEN int pfringint_filter_apply(pfring *ring, struct pfringint_filter *next);
+
+/* Installs prog (malloc'ed, owned from here on; len 0: removes the program)
+ * as the ring's BPF program: the one place that decides where it runs.  In
+ * user space under PF_RING_USERSPACE_BPF, for an expression that tests VLAN
+ * tags (pfring_bpf_expr_needs_userspace; expr may be NULL) and on a backend
+ * without a kernel program; in the kernel otherwise, or in user space after
+ * all if flags has PFRING_BPF_FALLBACK and the program is over BPF_MAXINSNS
+ * or the kernel refuses it.
+ * PFRING_BPF_FILTER_QUEUED: the packets already queued are checked too.  On
+ * failure the old program stays. */
+PFRINGINT_HIDDEN int pfringint_filter_set_bpf(pfring *ring, struct sock_fprog prog,
+                                              const char *expr, u_int32_t flags);
+
+/* The receive path's user-space check (only while ring->uf_check is set):
+ * 1 if the packet is kept.  ts_ns: its time stamp (CLOCK_REALTIME). */
+PFRINGINT_HIDDEN int pfringint_filter_accepts(pfring *ring, const u_char *pkt, u_int len,
+                                              u_int caplen, u_int64_t ts_ns);
 
 /* ------------------------------------------------------------------------ */
 /* The handle                                                                */
@@ -106,8 +181,10 @@ struct pfringint_ops {
   void (*wake)(pfring *ring);          /* wake a blocked recv/poll */
   int (*enable)(pfring *ring);
   int (*disable)(pfring *ring);
-  /* Rebuild and attach the kernel program from the handle's direction,
-   * channel mask, VLAN id and BPF program. */
+  /* Build and attach the kernel program of ring->filter (the public
+   * wrappers have checked every field).  Either the new program is attached
+   * or, on failure, the kernel keeps the program it had: the core's rollback
+   * (pfringint_filter_apply) relies on it. */
   int (*update_filter)(pfring *ring);
   /* Kernel counters since open: packets that reached the ring and drops. */
   int (*kernel_counters)(pfring *ring, u_int64_t *seen, u_int64_t *dropped);
@@ -139,28 +216,24 @@ struct __pfring {
   u_int8_t reentrant;
   u_int8_t closed;                  /* atomic: set once by pfring_close */
   u_int32_t inflight;               /* atomic: wrapper calls inside the ring */
+  u_int8_t uf_check;                /* run filter.bpf on received packets (filter_state.c) */
   u_int32_t sampling_rate;          /* 1 = every packet */
   u_int32_t sampling_counter;
+  u_int64_t uf_rejected;            /* packets the user-space filter dropped */
   u_int64_t tot_read;               /* packets delivered to the application */
   u_int64_t tot_bytes;
   u_char *last_pkt;                 /* last packet delivered (for send_last_rx) */
   u_int32_t last_pkt_len;
 
   /* --- configuration --- */
-  packet_direction direction;
+  struct pfringint_filter filter;   /* changed by pfringint_filter_apply only */
   socket_mode mode;
   u_int16_t poll_watermark;
   u_int poll_duration;
-  u_int64_t channel_mask;
-  u_int16_t vlan_id;
   u_int8_t promisc;
-  u_int8_t rss_rehash;
   u_int32_t cluster_id;             /* 0 = none */
   cluster_type cluster_type;
   struct sock_fprog cluster_prog;   /* the type's hash program, len 0 = none */
-  struct sock_fprog bpf;            /* compiled user filter, len 0 = none */
-  u_int8_t bpf_enabled;
-  u_int8_t bpf_userspace;           /* run bpf in pfring_recv, not in the kernel */
 
   /* --- identity --- */
   struct pfringint_devspec spec;
@@ -171,6 +244,8 @@ struct __pfring {
   char appname[PF_RING_APPNAME_LEN + 1];
   char *appl_stats;                 /* text given to set_application_stats */
   u_int8_t status_registered;
+  const char *breed;                /* status "Breed": NULL = "Standard" */
+  char zc_mode[16];                 /* status "ZC Mode" ("zero-copy", "copy"); "" = none */
 
   pthread_mutex_t rx_lock, tx_lock; /* used with PF_RING_REENTRANT */
   int last_rc;
@@ -215,6 +290,7 @@ struct pfringint_backend {
 };
 
 PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_af_packet_backend;
+PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_af_xdp_backend;  /* zc:, xdp: */
 
 /* ------------------------------------------------------------------------ */
 /* Netdevice helpers (netdev.c).  fd: a socket of the namespace to ask (the
@@ -277,14 +353,24 @@ PFRINGINT_HIDDEN int pfringint_build_flow_hash(cluster_type type, struct sock_fp
  * set on the ring) and records the ring; release drops the ring's entry. */
 PFRINGINT_HIDDEN int pfringint_cluster_claim(pfring *ring);
 PFRINGINT_HIDDEN void pfringint_cluster_release(pfring *ring);
+/* Drops the dead members of every cluster file in clusters (the sweep). */
+PFRINGINT_HIDDEN void pfringint_cluster_sweep(int tree, int clusters);
 
 /* Compiles a BPF expression with the system libpcap (bpf.c). */
 PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,
                                            struct sock_fprog *out,
                                            char *errbuf, size_t errlen);
 
+/* Makes a program ready to run in user space (bpf.c): loads the system
+ * libpcap if need be and checks the program with its bpf_validate.  Returns
+ * 0, PF_RING_ERROR_INVALID_ARGUMENT for a program the interpreter refuses,
+ * PF_RING_ERROR_NOT_SUPPORTED without a system libpcap; text in errbuf. */
+PFRINGINT_HIDDEN int pfringint_bpf_userspace_ready(const struct sock_fprog *prog,
+                                                   char *errbuf, size_t errlen);
+
 /* Runs a compiled program on a packet with the system libpcap's bpf_filter
- * (bpf.c): non-zero if it accepts.  Only after a successful compile. */
+ * (bpf.c): non-zero if it accepts.  Only after pfringint_bpf_userspace_ready
+ * accepted the program. */
 PFRINGINT_HIDDEN u_int pfringint_bpf_match(const struct sock_fprog *prog, const u_char *pkt,
                                            u_int len, u_int caplen);
 
@@ -299,5 +385,15 @@ PFRINGINT_HIDDEN int pfringint_status_write_appl_stats(pfring *ring, const char 
 PFRINGINT_HIDDEN void pfringint_status_path(pfring *ring, const char *sub,
                                             char *path, size_t len);
 PFRINGINT_HIDDEN u_int32_t pfringint_next_ring_id(void);
+/* The tree for cluster_registry.c.  Directories are opened O_DIRECTORY|
+ * O_NOFOLLOW and checked; shared files (locked in place) O_NOFOLLOW and
+ * checked; one that fails refuses the whole tree.  Each returns an fd or -1
+ * (errno set).  ring_alive: whether the ring file of (pid, ring_id) is
+ * locked by its writer (1, also when it cannot be told) or not (0). */
+PFRINGINT_HIDDEN int pfringint_status_tree(int create);
+PFRINGINT_HIDDEN int pfringint_status_subdir(int tree, const char *name, int create);
+PFRINGINT_HIDDEN int pfringint_status_open_shared(int dir, const char *name, const char *rel,
+                                                  int create);
+PFRINGINT_HIDDEN int pfringint_status_ring_alive(int tree, long pid, unsigned long ring_id);
 
 #endif /* PFRING_INT_H */

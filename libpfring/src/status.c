@@ -6,16 +6,41 @@
  *   <dir>/stats/<pid>-<dev>.<ring_id> the text of pfring_set_application_stats
  *   <dir>/dev/<ifname>/info           every interface of the caller's namespace
  *   <dir>/.ring_id                    the machine-wide ring id counter (flock)
+ *   <dir>/clusters/<netns>-<id>       cluster members (cluster_registry.c)
  *
  * <dir> is the status_dir parameter (/run/pf_ring, PF_RING_STATUS_DIR).
+ * Every value is written on one line: control characters, DEL and '\' are
+ * escaped (\n \r \t \\ \xNN), so an application name cannot add lines.
  *
- * Files are replaced atomically: a temp file ".tmp.<pid>.<n>" in the same
- * directory, then rename().  A per-process worker thread, running while the
- * process has rings, rewrites their files once a second so the counters are
- * live.  The registry of rings is a list under one mutex; update and
- * unregister take it too, so once unregister returns the worker never
- * touches that ring again.  Every pass (worker tick, register, refresh)
- * deletes the ring, stats and temp files of processes that no longer exist.
+ * Trust.  Set-uid programs write the tree too, so every file is reached
+ * through a directory fd opened O_DIRECTORY|O_NOFOLLOW and checked (fstat):
+ * a directory of the tree, and .ring_id and the cluster files, must belong
+ * to root or to the process's own user (the real user unless the program
+ * is set-uid) and be writable by nobody else.  A tree that fails is not
+ * used at all, for the rest of the process: ring ids are process-local,
+ * nothing is written, and one debug message goes through pfringint_log.
+ * Files are made O_CREAT|O_EXCL|O_NOFOLLOW under a temp name
+ * ".tmp.<pid>.<n>" and renamed into place, so a symlink in the tree is
+ * replaced, never followed.
+ *
+ * Liveness.  A ring file is alive while its writer holds flock(LOCK_EX) on
+ * it: the writer locks the temp file before it is renamed into place, keeps
+ * that fd and closes it only after the name points elsewhere (a newer file,
+ * or nothing), so the kernel releases the lock when the process dies,
+ * whatever PID namespace it lives in (a pid means nothing across them).
+ * Every pass (worker tick, register, refresh) deletes what it can lock:
+ * ring and temp files whose lock is free and that are still at their name,
+ * the stats files of rings without a live ring file, and dead members of
+ * the cluster files.  It deletes only names of the forms written here, and
+ * only regular files that belong to the tree's owner.  flock locks belong
+ * to the open file description: a forked child closes its inherited copies
+ * (they are the parent's), so that they die with the parent.
+ *
+ * A per-process worker thread, running while the process has rings,
+ * rewrites their files once a second so the counters are live.  The
+ * registry of rings is a list under one mutex; update and unregister take
+ * it too, so once unregister returns the worker never touches that ring
+ * again.
  *
  * After fork() the child keeps the list but not the thread: its inherited
  * entries stay the parent's (the child writes nothing for them) until the
@@ -46,6 +71,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/auxv.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -54,10 +80,11 @@
 #define PFRING_API __attribute__((visibility("default")))
 
 #define PATH_LEN 640
-#define DIR_LEN (sizeof(((struct pfringint_params *)0)->status_dir) + 16)
+#define NAME_LEN 128            /* "<pid>-<dev>.<ring_id>", ".tmp.<pid>.<n>" */
 #define TEXT_LEN 4096
 #define LOCAL_ID_BASE 1000000   /* ring ids when .ring_id cannot be used */
 #define TMP_PREFIX ".tmp."
+#define TRIES 4                 /* attempts when a file changes under us */
 
 static const char *status_dir(void) { return pfringint_params()->status_dir; }
 
@@ -67,8 +94,8 @@ static const char *status_dir(void) { return pfringint_params()->status_dir; }
 struct entry {
   pfring *ring;
   pid_t pid;                  /* the process that writes its files */
-  char path[PATH_LEN];        /* its ring file as last written, "" if none */
-  int fd;                     /* that file, open, or -1 (see write_ring_locked) */
+  char name[NAME_LEN];        /* its ring file as last written, "" if none */
+  int fd;                     /* that file, open and locked, or -1 */
   struct entry *next;
 };
 
@@ -80,10 +107,38 @@ struct worker {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static void init_once(void);    /* the fork handlers */
+static __thread int holding;    /* this thread holds lock */
 static struct entry *entries;
 static struct worker *worker;   /* this process's, NULL if none */
 static int failure_seen;        /* the one debug message was issued */
 static char pending_log[PATH_LEN + 128];  /* logged once the lock is dropped */
+
+/* The refusal of the tree: set once, for the life of the process.  Its
+ * message waits under its own small lock until no registry lock is held. */
+static int refused;
+static pthread_mutex_t refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+static char refusal_log[PATH_LEN + 256];
+
+static int tree_refused(void) { return __atomic_load_n(&refused, __ATOMIC_ACQUIRE); }
+
+static void log_refusal(void)
+{
+  char msg[sizeof(refusal_log)];
+
+  pthread_mutex_lock(&refusal_lock);
+  memcpy(msg, refusal_log, sizeof(msg));
+  refusal_log[0] = '\0';
+  pthread_mutex_unlock(&refusal_lock);
+  if (msg[0])
+    pfringint_log(3, "%s", msg);
+}
+
+static void lock_registry(void)
+{
+  pthread_mutex_lock(&lock);
+  holding = 1;
+}
 
 /* Releases the lock, then logs what was noted under it (so a print
  * callback never runs with the registry locked). */
@@ -93,9 +148,11 @@ static void unlock(void)
 
   memcpy(msg, pending_log, sizeof(msg));
   pending_log[0] = '\0';
+  holding = 0;
   pthread_mutex_unlock(&lock);
   if (msg[0])
     pfringint_log(3, "%s", msg);
+  log_refusal();
 }
 
 static int first_failure(void)
@@ -103,18 +160,114 @@ static int first_failure(void)
   return !__atomic_exchange_n(&failure_seen, 1, __ATOMIC_RELAXED);
 }
 
-/* Notes the first failure to write the tree (lock held). */
-static void note_failure(const char *path, int err)
+/* Notes the first failure to write the tree (lock held); rel is the file's
+ * name inside the tree. */
+static void note_failure(const char *rel, int err)
 {
-  if (first_failure())
+  if (!tree_refused() && first_failure())
     snprintf(pending_log, sizeof(pending_log),
-             "status tree: cannot write %s: %s (the tree is best effort; "
-             "further failures are not reported)", path, strerror(err));
+             "status tree: cannot write %s/%s: %s (the tree is best effort; "
+             "further failures are not reported)", status_dir(), rel, strerror(err));
+}
+
+/* Refuses the tree for good: rel (NULL: the tree's directory) failed a check. */
+static void refuse(const char *rel, const char *why)
+{
+  pthread_mutex_lock(&refusal_lock);
+  if (!__atomic_load_n(&refused, __ATOMIC_RELAXED)) {
+    snprintf(refusal_log, sizeof(refusal_log),
+             "status tree: %s is not used: %s%s%s (ring ids are process-local and "
+             "nothing is written)", status_dir(), rel ? rel : "", rel ? ": " : "", why);
+    __atomic_store_n(&refused, 1, __ATOMIC_RELEASE);
+  }
+  pthread_mutex_unlock(&refusal_lock);
+  if (!holding)
+    log_refusal();
 }
 
 /* ------------------------------------------------------------------------ */
-/* Files                                                                     */
+/* Trust                                                                     */
 
+/* The user besides root who may own the tree: the real user, or the
+ * effective one of a program that gained privileges at exec (set-uid, file
+ * capabilities), whose real user is the one it must not trust. */
+static uid_t own_uid(void)
+{
+  return getauxval(AT_SECURE) ? geteuid() : getuid();
+}
+
+/* Why st (a directory of the tree if dir, else a file of it) may not be
+ * used, or NULL if it may. */
+static const char *distrust(const struct stat *st, int dir, char *why, size_t len)
+{
+  uid_t own = own_uid();
+
+  if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+    return dir ? "it is not a directory" : "it is not a regular file";
+  if (st->st_uid != 0 && st->st_uid != own) {
+    snprintf(why, len, "it belongs to uid %u, neither root nor uid %u",
+             (unsigned)st->st_uid, (unsigned)own);
+    return why;
+  }
+  if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+    snprintf(why, len, "it is writable by %s (mode %04o)",
+             (st->st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st->st_mode & 07777));
+    return why;
+  }
+  return NULL;
+}
+
+static const char *open_failure(int err)
+{
+  switch (err) {
+  case ELOOP: return "it is a symbolic link";
+  case ENOTDIR: return "it is not a directory";
+  case EISDIR: return "it is a directory";
+  case ENXIO: return "it is not a regular file";
+  default: return NULL;
+  }
+}
+
+/* Opens name under dfd (AT_FDCWD: a path) as a directory of the tree and
+ * checks it; rel names it in messages (NULL: the tree itself).  With
+ * create it is made first (mode 0755).  -1 with errno set; with strict, a
+ * directory that fails the checks refuses the tree. */
+static int open_dir_at(int dfd, const char *name, const char *rel, int create, int strict)
+{
+  const char *bad = NULL;
+  char why[96];
+  struct stat st;
+  int fd, err;
+
+  if (tree_refused()) {
+    errno = EPERM;
+    return -1;
+  }
+  fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && create && (mkdirat(dfd, name, 0755) == 0 || errno == EEXIST))
+    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    err = errno;
+    if (strict && (err == ELOOP || err == ENOTDIR)) {
+      struct stat lst;
+      int link = fstatat(dfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode);
+      refuse(rel, open_failure(link ? ELOOP : err));
+    }
+    errno = err;
+    return -1;
+  }
+  if (fstat(fd, &st) < 0 || (bad = distrust(&st, 1, why, sizeof(why)))) {
+    err = errno;
+    close(fd);
+    if (bad && strict)
+      refuse(rel, bad);
+    errno = bad ? EPERM : err;
+    return -1;
+  }
+  return fd;
+}
+
+/* Makes the directories of path (mkdir -p), for a tree that is missing. */
 static void mkdirs(const char *path)
 {
   char tmp[PATH_LEN], *p;
@@ -128,6 +281,127 @@ static void mkdirs(const char *path)
     }
   mkdir(tmp, 0755);
 }
+
+/* The subdirectories of the tree, checked whenever the tree is opened:
+ * one that is there and fails refuses the tree before anything is written. */
+static const char *const subdirs[] = { "stats", "dev", "clusters" };
+
+static int subdirs_trusted(int fd)
+{
+  char why[96];
+  const char *bad = NULL;
+  struct stat st;
+  size_t i;
+
+  for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
+    if (fstatat(fd, subdirs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (bad = S_ISLNK(st.st_mode) ? "it is a symbolic link" : distrust(&st, 1, why, sizeof(why)))) {
+      refuse(subdirs[i], bad);
+      return 0;
+    }
+  return 1;
+}
+
+int pfringint_status_tree(int create)
+{
+  int fd;
+
+  fd = open_dir_at(AT_FDCWD, status_dir(), NULL, 0, 1);
+  if (fd < 0 && errno == ENOENT && create) {
+    mkdirs(status_dir());
+    fd = open_dir_at(AT_FDCWD, status_dir(), NULL, 0, 1);
+  }
+  if (fd >= 0 && !subdirs_trusted(fd)) {
+    close(fd);
+    errno = EPERM;
+    return -1;
+  }
+  return fd;
+}
+
+int pfringint_status_subdir(int tree, const char *name, int create)
+{
+  return open_dir_at(tree, name, name, create, 1);
+}
+
+int pfringint_status_open_shared(int dfd, const char *name, const char *rel, int create)
+{
+  const char *bad = NULL;
+  char why[96];
+  struct stat st;
+  int fd, err, tries;
+
+  for (tries = 0; tries < TRIES; tries++) {
+    if (tree_refused()) {
+      errno = EPERM;
+      return -1;
+    }
+    fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                  0644);
+      if (fd < 0 && errno == EEXIST)
+        continue;                 /* made meanwhile: open that one */
+    }
+    if (fd < 0) {
+      err = errno;
+      if ((bad = open_failure(err)))
+        refuse(rel, bad);
+      errno = err;
+      return -1;
+    }
+    if (fstat(fd, &st) < 0 || (bad = distrust(&st, 0, why, sizeof(why)))) {
+      err = errno;
+      close(fd);
+      if (bad)
+        refuse(rel, bad);
+      errno = bad ? EPERM : err;
+      return -1;
+    }
+    return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+/* The tree as one pass uses it: its directory and owner, or why not. */
+struct tree {
+  int fd;
+  uid_t owner;
+  int err;
+};
+
+static void open_tree(struct tree *tr, int create)
+{
+  struct stat st;
+
+  tr->fd = pfringint_status_tree(create);
+  tr->err = tr->fd < 0 ? errno : 0;
+  tr->owner = (uid_t)-1;
+  if (tr->fd >= 0 && fstat(tr->fd, &st) == 0)
+    tr->owner = st.st_uid;
+}
+
+static void close_tree(struct tree *tr)
+{
+  if (tr->fd >= 0)
+    close(tr->fd);
+  tr->fd = -1;
+}
+
+/* A second, independent listing of directory dfd (its own file offset). */
+static DIR *listing(int dfd)
+{
+  int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+  if (fd >= 0 && !d)
+    close(fd);
+  return d;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -143,53 +417,166 @@ static int write_all(int fd, const char *buf, size_t len)
   return 0;
 }
 
-/* Replaces path with len bytes of text through a temp file in the same
- * directory and rename().  0, or -1 with errno set. */
-/* Replaces path atomically (temp file + rename).  With keep, the new file
- * stays open and *keep holds its fd (the previous one is closed). */
-static int write_file_keep(const char *path, const char *text, size_t len, int *keep)
+static int lock_fd(int fd, int how)
+{
+  int rc;
+
+  while ((rc = flock(fd, how)) < 0 && errno == EINTR)
+    ;
+  return rc;
+}
+
+/* A new temp file in dfd, locked: its fd (name in tmp), or -1.  A sweep may
+ * delete it between its creation and the lock: then another name is made. */
+static int make_temp(int dfd, char *tmp, size_t len)
 {
   static u_int32_t seq;
-  const char *slash = strrchr(path, '/');
-  char tmp[PATH_LEN];
-  int fd, rc, err;
+  struct stat st;
+  int fd, tries;
 
-  snprintf(tmp, sizeof(tmp), "%.*s/" TMP_PREFIX "%d.%u", slash ? (int)(slash - path) : 1,
-           slash ? path : ".", (int)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return -1;
-  rc = write_all(fd, text, len);
-  err = errno;
-  if (rc == 0 && rename(tmp, path) == 0) {
-    if (keep) {
-      if (*keep >= 0)
-        close(*keep);
-      *keep = fd;
-    } else {
-      close(fd);
+  for (tries = 0; tries < 2 * TRIES; tries++) {
+    snprintf(tmp, len, TMP_PREFIX "%d.%u", (int)getpid(),
+             __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      if (errno == EEXIST)
+        continue;               /* a process of the same pid in another namespace */
+      return -1;
     }
+    if (lock_fd(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0) {
+      close(fd);
+      continue;
+    }
+    return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+/* Replaces name in dfd with len bytes of text: a locked temp file, written,
+ * renamed over name.  With keep, the new file stays open (and locked) and
+ * *keep receives its fd.  0, or -1 with errno set. */
+static int replace_file(int dfd, const char *name, const char *text, size_t len, int *keep)
+{
+  char tmp[NAME_LEN];
+  int fd, err;
+
+  if (tree_refused()) {
+    errno = EPERM;
+    return -1;
+  }
+  if ((fd = make_temp(dfd, tmp, sizeof(tmp))) < 0)
+    return -1;
+  if (write_all(fd, text, len) == 0 && renameat(dfd, tmp, dfd, name) == 0) {
+    if (keep)
+      *keep = fd;
+    else
+      close(fd);
     return 0;
   }
-  if (rc == 0)
-    err = errno;
+  err = errno;
+  unlinkat(dfd, tmp, 0);
   close(fd);
-  unlink(tmp);
   errno = err;
   return -1;
 }
 
-static int write_file(const char *path, const char *text, size_t len)
+enum { FILE_GONE = -1, FILE_DEAD = 0, FILE_LIVE = 1 };
+
+/* Whether the writer of name in dfd is alive.  FILE_LIVE while someone
+ * holds its lock (or it cannot be told); FILE_DEAD when the lock was free
+ * and the file is still at its name: its writer is gone, and *locked holds
+ * it, locked, for the caller to delete and close; FILE_GONE when there is no
+ * such file, or it is not a regular file of owner (not one the tree made). */
+static int file_state(int dfd, const char *name, uid_t owner, int *locked)
 {
-  return write_file_keep(path, text, len, NULL);
+  struct stat st, now;
+  int fd, tries;
+
+  for (tries = 0; tries < TRIES && !tree_refused(); tries++) {
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != owner)
+      return FILE_GONE;
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+      return errno == ENOENT ? FILE_GONE : FILE_LIVE;
+    if (lock_fd(fd, LOCK_EX | LOCK_NB) < 0) {
+      close(fd);
+      return FILE_LIVE;
+    }
+    /* Locked: the file is dead unless its writer replaced it meanwhile
+     * (the writer holds the new file's lock before it drops the old). */
+    if (fstat(fd, &st) == 0 && fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+        st.st_ino == now.st_ino && st.st_dev == now.st_dev && S_ISREG(st.st_mode) &&
+        st.st_uid == owner) {
+      *locked = fd;
+      return FILE_DEAD;
+    }
+    close(fd);
+  }
+  return FILE_LIVE;
 }
 
-/* The stats file that goes with a ring file: <dir>/stats/<name>. */
-static void stats_path_of(const char *ring_path, char *out, size_t len)
+/* Deletes name in dfd if it is a regular file of owner. */
+static void unlink_owned(int dfd, const char *name, uid_t owner)
 {
-  const char *slash = strrchr(ring_path, '/');
+  struct stat st;
 
-  snprintf(out, len, "%.*s/stats%s", (int)(slash - ring_path), ring_path, slash);
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+      st.st_uid == owner)
+    unlinkat(dfd, name, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names                                                                     */
+
+static int all_digits(const char *s, const char *end)
+{
+  if (s == end)
+    return 0;
+  for (; s < end; s++)
+    if (*s < '0' || *s > '9')
+      return 0;
+  return 1;
+}
+
+/* "<pid>-<dev>.<ring_id>" exactly: pid without leading zero, a device name
+ * without '/', a ring id of digits.  *pid and *ring_id get the numbers. */
+static int parse_ring_name(const char *name, long *pid, unsigned long *ring_id)
+{
+  const char *dash = strchr(name, '-'), *dot = strrchr(name, '.');
+  char *end;
+  long p;
+  unsigned long id;
+
+  if (!dash || !dot || dot <= dash + 1 || name[0] < '1' || name[0] > '9' ||
+      dash - name > 10 || !all_digits(name, dash) || !all_digits(dot + 1, name + strlen(name)) ||
+      strlen(dot + 1) > 10 || strchr(dash, '/'))
+    return 0;
+  p = strtol(name, &end, 10);
+  id = strtoul(dot + 1, NULL, 10);
+  if (p <= 0 || p > 0x3fffffffL || id > 0xffffffffUL)
+    return 0;
+  if (pid)
+    *pid = p;
+  if (ring_id)
+    *ring_id = id;
+  return 1;
+}
+
+/* ".tmp.<pid>.<n>" exactly. */
+static int is_temp_name(const char *name)
+{
+  const char *p = name + strlen(TMP_PREFIX), *dot;
+
+  if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 || !(dot = strchr(p, '.')))
+    return 0;
+  return all_digits(p, dot) && all_digits(dot + 1, dot + 1 + strlen(dot + 1));
+}
+
+static void ring_file_name(const pfring *ring, char *out, size_t len)
+{
+  snprintf(out, len, "%d-%s.%u", (int)getpid(), ring->bound_name, ring->ring_id);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -221,23 +608,27 @@ static u_int32_t bump_counter(int fd)
 
 u_int32_t pfringint_next_ring_id(void)
 {
-  char path[PATH_LEN];
+  struct tree tr;
   u_int32_t id = 0;
-  int fd, err;
+  int fd = -1, err;
 
-  mkdirs(status_dir());
-  snprintf(path, sizeof(path), "%s/.ring_id", status_dir());
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd >= 0 && flock(fd, LOCK_EX) == 0)
-    id = bump_counter(fd);
-  err = errno;
-  if (fd >= 0)
-    close(fd);       /* releases the lock */
+  pthread_once(&once, init_once);
+  open_tree(&tr, 1);
+  err = tr.err;
+  if (tr.fd >= 0) {
+    fd = pfringint_status_open_shared(tr.fd, ".ring_id", ".ring_id", 1);
+    if (fd >= 0 && lock_fd(fd, LOCK_EX) == 0)
+      id = bump_counter(fd);
+    err = errno;
+    if (fd >= 0)
+      close(fd);     /* releases the lock */
+  }
+  close_tree(&tr);
   if (id)
     return id;
-  if (first_failure())
-    pfringint_log(3, "status tree: cannot use %s: %s (ring ids are process-local; "
-                  "further failures are not reported)", path, strerror(err));
+  if (!tree_refused() && first_failure())
+    pfringint_log(3, "status tree: cannot use %s/.ring_id: %s (ring ids are process-local; "
+                  "further failures are not reported)", status_dir(), strerror(err));
   return local_ring_id();
 }
 
@@ -290,12 +681,53 @@ static void put(struct text *t, const char *fmt, ...)
   va_end(ap);
 }
 
+/* s as one line of a status file: control characters, DEL and '\' escaped
+ * (\n \r \t \\ \xNN); other bytes (UTF-8 too) as they are.  out has room
+ * for len bytes; an escape is never cut in two. */
+static size_t escape(const char *s, char *out, size_t len)
+{
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char e[4];
+    size_t k = 2;
+
+    e[0] = '\\';
+    switch (c) {
+    case '\n': e[1] = 'n'; break;
+    case '\r': e[1] = 'r'; break;
+    case '\t': e[1] = 't'; break;
+    case '\\': e[1] = '\\'; break;
+    default:
+      if (c < 0x20 || c == 0x7f) {
+        e[1] = 'x';
+        e[2] = hex[c >> 4];
+        e[3] = hex[c & 15];
+        k = 4;
+      } else {
+        e[0] = (char)c;
+        k = 1;
+      }
+    }
+    if (n + k >= len)
+      break;
+    memcpy(out + n, e, k);
+    n += k;
+  }
+  if (len)
+    out[n] = '\0';
+  return n;
+}
+
 static void field(struct text *t, const struct layout *l, const char *label,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void field(struct text *t, const struct layout *l, const char *label,
                   const char *fmt, ...)
 {
   int used = (int)strlen(label) + 1;
+  char value[TEXT_LEN];
   va_list ap;
 
   if (l->colon_first)
@@ -303,11 +735,11 @@ static void field(struct text *t, const struct layout *l, const char *label,
   else
     put(t, "%-*s: ", l->width, label);
   va_start(ap, fmt);
-  vput(t, fmt, ap);
+  vsnprintf(value, sizeof(value), fmt, ap);
   va_end(ap);
+  t->n += escape(value, t->buf + t->n, sizeof(t->buf) - t->n);
   put(t, "\n");
 }
-
 static const char *mode_name(socket_mode m)
 {
   switch (m) {
@@ -383,15 +815,17 @@ static void render_ring(pfring *ring, struct text *t)
   bound_devices(ring, devs, sizeof(devs));
   field(t, l, "Bound Device(s)", "%s", devs);
   field(t, l, "Active", "%d", ring->enabled ? 1 : 0);
-  field(t, l, "Breed", "Standard");
+  field(t, l, "Breed", "%s", ring->breed ? ring->breed : "Standard");
+  if (ring->zc_mode[0])
+    field(t, l, "ZC Mode", "%s", ring->zc_mode);
   field(t, l, "Appl. Name", "%s", ring->appname[0] ? ring->appname : "<unknown>");
   field(t, l, "Socket Mode", "%s", mode_name(ring->mode));
   if (ring->mode != send_only_mode)
-    field(t, l, "Capture Direction", "%s", direction_name(ring->direction));
+    field(t, l, "Capture Direction", "%s", direction_name(ring->filter.direction));
   field(t, l, "Sampling Rate", "%u", ring->sampling_rate);
   field(t, l, "Filtering Sampling Rate", "1");
   field(t, l, "IP Defragment", "%s", pp->enable_ip_defrag ? "Yes" : "No");
-  field(t, l, "BPF Filtering", "%s", ring->bpf_enabled ? "Enabled" : "Disabled");
+  field(t, l, "BPF Filtering", "%s", ring->filter.bpf_where != PFRINGINT_BPF_NONE ? "Enabled" : "Disabled");
   field(t, l, "Sw Filt Hash Rules", "0");
   field(t, l, "Sw Filt WC Rules", "0");
   field(t, l, "Sw Filt Hash Match", "0");
@@ -401,8 +835,8 @@ static void render_ring(pfring *ring, struct text *t)
   field(t, l, "Poll Pkt Watermark", "%u", ring->poll_watermark);
   field(t, l, "Num Poll Calls", "0");
   field(t, l, "Poll Watermark Timeout", "0");
-  field(t, l, "Channel Id Mask", "0x%016llX", (unsigned long long)ring->channel_mask);
-  field(t, l, "VLAN Id", "%u", ring->vlan_id);
+  field(t, l, "Channel Id Mask", "0x%016llX", (unsigned long long)ring->filter.channel_mask);
+  field(t, l, "VLAN Id", "%u", ring->filter.vlan_id);
   if (ring->cluster_id)
     field(t, l, "Cluster Id", "%u", ring->cluster_id);
   field(t, l, "Slot Version", "21 [%s]", RING_VERSION);
@@ -452,84 +886,140 @@ static void render_dev(const struct if_nameindex *ifn, int bound, struct text *t
 }
 
 /* ------------------------------------------------------------------------ */
-/* Sweeping the entries of dead processes                                    */
+/* Liveness and the sweep of dead processes' entries                         */
 
-static int pid_alive(pid_t pid)
+int pfringint_status_ring_alive(int tree, long pid, unsigned long ring_id)
 {
-  return kill(pid, 0) == 0 || errno != ESRCH;
-}
-
-/* The pid a tree file belongs to, 0 if none: "<pid>-..." (*is_ring set) or
- * a temp file ".tmp.<pid>.<n>". */
-static pid_t owner_of(const char *name, int *is_ring)
-{
-  const char *start = name;
-  char *end;
-  long pid;
-
-  *is_ring = strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0;
-  if (!*is_ring)
-    start += strlen(TMP_PREFIX);
-  if (*start < '1' || *start > '9')
-    return 0;
-  pid = strtol(start, &end, 10);
-  if (*end != (*is_ring ? '-' : '.') || pid <= 0 || pid > (long)0x3fffffff)
-    return 0;
-  return (pid_t)pid;
-}
-
-/* Deletes the files of dead processes in one directory; returns the number
- * of ring files left, or -1 if it cannot be read. */
-static int sweep_dir(const char *path)
-{
-  DIR *d = opendir(path);
+  struct stat st;
   struct dirent *de;
-  int live = 0, is_ring;
-  pid_t pid;
+  unsigned long id;
+  long p;
+  int alive = 0, fd;
+  DIR *d;
+
+  if (fstat(tree, &st) < 0 || !(d = listing(tree)))
+    return 1;                   /* cannot tell */
+  while (!alive && (de = readdir(d)))
+    if (parse_ring_name(de->d_name, &p, &id) && p == pid && id == ring_id) {
+      switch (file_state(tree, de->d_name, st.st_uid, &fd)) {
+      case FILE_LIVE: alive = 1; break;
+      case FILE_DEAD: close(fd); break;
+      }
+    }
+  closedir(d);
+  return alive;
+}
+
+/* Deletes the temp files of dead writers in dfd. */
+static void sweep_temps(int dfd, uid_t owner)
+{
+  DIR *d = listing(dfd);
+  struct dirent *de;
+  int fd;
+
+  if (!d)
+    return;
+  while ((de = readdir(d)))
+    if (is_temp_name(de->d_name) && file_state(dfd, de->d_name, owner, &fd) == FILE_DEAD) {
+      unlinkat(dfd, de->d_name, 0);
+      close(fd);
+    }
+  closedir(d);
+}
+
+/* Deletes the ring and temp files of dead processes at the top of the
+ * tree; returns the number of live ring files, or -1. */
+static int sweep_rings(const struct tree *tr)
+{
+  DIR *d = listing(tr->fd);
+  struct dirent *de;
+  int live = 0, is_ring, fd;
 
   if (!d)
     return -1;
   while ((de = readdir(d))) {
-    pid = owner_of(de->d_name, &is_ring);
-    if (!pid)
+    is_ring = parse_ring_name(de->d_name, NULL, NULL);
+    if (!is_ring && !is_temp_name(de->d_name))
       continue;
-    if (pid_alive(pid))
+    switch (file_state(tr->fd, de->d_name, tr->owner, &fd)) {
+    case FILE_LIVE:
       live += is_ring;
-    else
-      unlinkat(dirfd(d), de->d_name, 0);
+      break;
+    case FILE_DEAD:
+      unlinkat(tr->fd, de->d_name, 0);
+      close(fd);
+      break;
+    }
   }
   closedir(d);
   return live;
 }
 
-/* Sweeps the ring and stats files; the live ring count or -1. */
-static int sweep_locked(void)
+/* Deletes the stats files whose ring has no live file, and dead temps. */
+static void sweep_stats(const struct tree *tr)
 {
-  char path[PATH_LEN];
-  int live = sweep_dir(status_dir());
+  int dfd = open_dir_at(tr->fd, "stats", "stats", 0, 1), fd;
+  struct dirent *de;
+  DIR *d;
 
-  snprintf(path, sizeof(path), "%s/stats", status_dir());
-  sweep_dir(path);
-  return live;
+  if (dfd < 0)
+    return;
+  if ((d = listing(dfd))) {
+    while ((de = readdir(d))) {
+      if (!parse_ring_name(de->d_name, NULL, NULL))
+        continue;
+      switch (file_state(tr->fd, de->d_name, tr->owner, &fd)) {
+      case FILE_LIVE:
+        continue;
+      case FILE_DEAD:
+        unlinkat(tr->fd, de->d_name, 0);
+        close(fd);
+        break;
+      }
+      unlink_owned(dfd, de->d_name, tr->owner);
+    }
+    closedir(d);
+  }
+  sweep_temps(dfd, tr->owner);
+  close(dfd);
+}
+
+/* Sweeps ring, stats and cluster files; the live ring count or -1. */
+static int sweep_locked(const struct tree *tr)
+{
+  int live, dfd;
+
+  if (tr->fd < 0)
+    return -1;
+  live = sweep_rings(tr);
+  sweep_stats(tr);
+  if ((dfd = open_dir_at(tr->fd, "clusters", "clusters", 0, 1)) >= 0) {
+    pfringint_cluster_sweep(tr->fd, dfd);
+    close(dfd);
+  }
+  return tree_refused() ? -1 : live;
 }
 
 /* ------------------------------------------------------------------------ */
 /* info and dev/                                                             */
 
-static void write_text(const char *path, const struct text *t)
+static void write_text(int dfd, const char *name, const char *rel, const struct text *t)
 {
-  if (write_file(path, t->buf, t->n) < 0)
-    note_failure(path, errno);
+  if (dfd < 0 || replace_file(dfd, name, t->buf, t->n, NULL) < 0)
+    note_failure(rel, dfd < 0 ? EBADF : errno);
 }
 
-static void write_info_locked(int total)
+static void write_info_locked(const struct tree *tr, int total)
 {
   struct text t = { .n = 0 };
-  char path[PATH_LEN];
 
+  if (tree_refused())
+    return;
   render_info(total < 0 ? 0 : total, &t);
-  snprintf(path, sizeof(path), "%s/info", status_dir());
-  write_text(path, &t);
+  if (tr->fd < 0)
+    note_failure("info", tr->err);
+  else
+    write_text(tr->fd, "info", "info", &t);
 }
 
 static int is_interface(const struct if_nameindex *ifs, const char *name)
@@ -541,37 +1031,41 @@ static int is_interface(const struct if_nameindex *ifs, const char *name)
 }
 
 /* Removes dev/<name>/ of interfaces the namespace does not have (any more). */
-static void drop_stale_devices(const char *base, const struct if_nameindex *ifs)
+static void drop_stale_devices(int devs, const struct if_nameindex *ifs, uid_t owner)
 {
-  DIR *d = opendir(base);
+  DIR *d = listing(devs);
   struct dirent *de;
-  char path[PATH_LEN];
+  int fd;
 
   if (!d)
     return;
   while ((de = readdir(d))) {
     if (de->d_name[0] == '.' || is_interface(ifs, de->d_name))
       continue;
-    snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
-    sweep_dir(path);
-    snprintf(path, sizeof(path), "%s/%s/info", base, de->d_name);
-    unlink(path);
-    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+    fd = open_dir_at(devs, de->d_name, NULL, 0, 0);
+    if (fd < 0)
+      continue;                 /* not one of ours: left alone */
+    sweep_temps(fd, owner);
+    unlink_owned(fd, "info", owner);
+    close(fd);
+    unlinkat(devs, de->d_name, AT_REMOVEDIR);
   }
   closedir(d);
 }
 
-/* Appends ",<Bound Device(s) value>" of the ring file name in d to *list. */
-static void append_bound(DIR *d, const char *name, char **list, size_t *len)
+/* Appends ",<Bound Device(s) value>" of ring file name to *list. */
+static void append_bound(int tree, const char *name, char **list, size_t *len)
 {
   static const char label[] = "Bound Device(s)";
-  char buf[MAX_NUM_DEVICES * (IFNAMSIZ + 1) + 64], *value, *end, *grown;
-  int fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC);
-  ssize_t n;
+  char buf[MAX_NUM_DEVICES * (IFNAMSIZ + 1) * 4 + 64], *value, *end, *grown;
+  int fd = openat(tree, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  ssize_t n = -1;
 
   if (fd < 0)
     return;
-  n = read(fd, buf, sizeof(buf) - 1);
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    n = read(fd, buf, sizeof(buf) - 1);
   close(fd);
   buf[n > 0 ? n : 0] = '\0';
   if (strncmp(buf, label, strlen(label)) != 0 || !(value = strstr(buf, ": ")))
@@ -585,19 +1079,18 @@ static void append_bound(DIR *d, const char *name, char **list, size_t *len)
 }
 
 /* ",dev,dev,...," from every ring file in the tree (malloc'ed), or NULL. */
-static char *bound_devices_of_tree(void)
+static char *bound_devices_of_tree(int tree)
 {
-  DIR *d = opendir(status_dir());
+  DIR *d = listing(tree);
   struct dirent *de;
   char *list = NULL;
   size_t len = 0;
-  int is_ring;
 
   if (!d)
     return NULL;
   while ((de = readdir(d)))
-    if (owner_of(de->d_name, &is_ring) && is_ring)
-      append_bound(d, de->d_name, &list, &len);
+    if (parse_ring_name(de->d_name, NULL, NULL))
+      append_bound(tree, de->d_name, &list, &len);
   closedir(d);
   if (list)
     strcpy(list + len, ",");
@@ -608,11 +1101,13 @@ static char *bound_devices_of_tree(void)
  * every namespace, matched by name (PF_RING's tree is per namespace). */
 static int count_bound(const char *list, const char *ifname)
 {
-  char pattern[IFNAMSIZ + 3];
+  char pattern[IFNAMSIZ * 4 + 3];
   const char *p = list;
   int n = 0;
 
-  snprintf(pattern, sizeof(pattern), ",%s,", ifname);
+  pattern[0] = ',';
+  escape(ifname, pattern + 1, sizeof(pattern) - 2);
+  strcat(pattern, ",");
   while (p && (p = strstr(p, pattern))) {
     n++;
     p += strlen(pattern) - 1;
@@ -620,25 +1115,39 @@ static int count_bound(const char *list, const char *ifname)
   return n;
 }
 
-static void write_devices_locked(void)
+static void write_devices_locked(const struct tree *tr)
 {
-  struct if_nameindex *ifs = if_nameindex(), *i;
-  char base[DIR_LEN], path[PATH_LEN], *bound;
+  struct if_nameindex *ifs, *i;
+  char rel[IFNAMSIZ + 16], *bound;
+  int devs, fd;
 
-  if (!ifs)
+  if (tr->fd < 0)
     return;
-  bound = bound_devices_of_tree();
-  snprintf(base, sizeof(base), "%s/dev", status_dir());
-  for (i = ifs; i->if_index; i++) {
-    struct text t = { .n = 0 };
-    render_dev(i, count_bound(bound, i->if_name), &t);
-    snprintf(path, sizeof(path), "%s/%s", base, i->if_name);
-    mkdirs(path);
-    sweep_dir(path);
-    snprintf(path, sizeof(path), "%s/%s/info", base, i->if_name);
-    write_text(path, &t);
+  if ((devs = open_dir_at(tr->fd, "dev", "dev", 1, 1)) < 0) {
+    note_failure("dev", errno);
+    return;
   }
-  drop_stale_devices(base, ifs);
+  if (!(ifs = if_nameindex())) {
+    close(devs);
+    return;
+  }
+  bound = bound_devices_of_tree(tr->fd);
+  for (i = ifs; i->if_index && !tree_refused(); i++) {
+    struct text t = { .n = 0 };
+    snprintf(rel, sizeof(rel), "dev/%s", i->if_name);
+    if ((fd = open_dir_at(devs, i->if_name, rel, 1, 1)) < 0) {
+      note_failure(rel, errno);
+      continue;
+    }
+    sweep_temps(fd, tr->owner);
+    render_dev(i, count_bound(bound, i->if_name), &t);
+    snprintf(rel, sizeof(rel), "dev/%s/info", i->if_name);
+    write_text(fd, "info", rel, &t);
+    close(fd);
+  }
+  if (!tree_refused())
+    drop_stale_devices(devs, ifs, tr->owner);
+  close(devs);
   if_freenameindex(ifs);
   free(bound);
 }
@@ -646,71 +1155,83 @@ static void write_devices_locked(void)
 /* ------------------------------------------------------------------------ */
 /* This process's ring files                                                 */
 
-static void write_stats_locked(pfring *ring)
+static void write_stats_locked(pfring *ring, const struct tree *tr)
 {
-  char path[PATH_LEN], *buf;
+  char name[NAME_LEN], rel[NAME_LEN + 8], *buf;
   size_t len;
+  int dfd;
 
-  if (!ring->appl_stats)
+  if (!ring->appl_stats || tree_refused())
     return;
-  len = strlen(ring->appl_stats);
-  buf = malloc(len + 1);
-  if (!buf)
+  ring_file_name(ring, name, sizeof(name));
+  snprintf(rel, sizeof(rel), "stats/%s", name);
+  if (tr->fd < 0 || (dfd = open_dir_at(tr->fd, "stats", "stats", 1, 1)) < 0) {
+    note_failure(rel, tr->fd < 0 ? tr->err : errno);
     return;
-  memcpy(buf, ring->appl_stats, len);
-  buf[len] = '\n';
-  snprintf(path, sizeof(path), "%s/stats", status_dir());
-  mkdirs(path);
-  pfringint_status_path(ring, "stats", path, sizeof(path));
-  if (write_file(path, buf, len + 1) < 0)
-    note_failure(path, errno);
-  free(buf);
-}
-
-/* The ring file name changed (a fork, a new bound name): drop our old
- * files; a parent's files stay its own. */
-static void rename_entry_locked(struct entry *e)
-{
-  char old_stats[PATH_LEN];
-
-  if (e->pid == getpid() && e->path[0]) {
-    stats_path_of(e->path, old_stats, sizeof(old_stats));
-    unlink(e->path);
-    unlink(old_stats);
   }
-  e->pid = getpid();
-  write_stats_locked(e->ring);
+  len = strlen(ring->appl_stats);
+  if ((buf = malloc(len + 1))) {
+    memcpy(buf, ring->appl_stats, len);
+    buf[len] = '\n';
+    if (replace_file(dfd, name, buf, len + 1, NULL) < 0)
+      note_failure(rel, errno);
+    free(buf);
+  }
+  close(dfd);
 }
 
-static void write_ring_locked(struct entry *e)
+/* Deletes this process's ring file name and its stats file. */
+static void remove_names(const struct tree *tr, const char *name)
+{
+  int dfd;
+
+  if (tr->fd < 0 || !name[0] || tree_refused())
+    return;
+  unlinkat(tr->fd, name, 0);
+  if ((dfd = open_dir_at(tr->fd, "stats", "stats", 0, 1)) >= 0) {
+    unlinkat(dfd, name, 0);
+    close(dfd);
+  }
+}
+
+/* Writes the entry's ring file.  A new name (a fork, a new bound name) is
+ * written before the old one goes, so the ring always has a locked file; a
+ * parent's files stay its own. */
+static void write_ring_locked(struct entry *e, const struct tree *tr)
 {
   struct text t = { .n = 0 };
-  char path[PATH_LEN];
+  char name[NAME_LEN];
+  int moved, fd = -1, err;
 
-  pfringint_status_path(e->ring, NULL, path, sizeof(path));
-  if (e->pid != getpid() || strcmp(e->path, path) != 0)
-    rename_entry_locked(e);
-  render_ring(e->ring, &t);
-  if (write_file_keep(path, t.buf, t.n, &e->fd) < 0) {
-    /* A process that dropped its privileges (tcpdump -Z) can no longer make
-     * files in the tree: it rewrites its own, still open, in place. */
-    if ((errno == EACCES || errno == EPERM) && e->fd >= 0 && strcmp(e->path, path) == 0 &&
-        pwrite(e->fd, t.buf, t.n, 0) == (ssize_t)t.n && ftruncate(e->fd, (off_t)t.n) == 0)
-      return;
-    note_failure(path, errno);
-  }
-  snprintf(e->path, sizeof(e->path), "%s", path);
-}
-
-static void remove_files_locked(const struct entry *e)
-{
-  char stats[PATH_LEN];
-
-  if (e->pid != getpid() || !e->path[0])
+  if (tree_refused())
     return;
-  stats_path_of(e->path, stats, sizeof(stats));
-  unlink(e->path);
-  unlink(stats);
+  ring_file_name(e->ring, name, sizeof(name));
+  moved = e->pid != getpid() || strcmp(e->name, name) != 0;
+  render_ring(e->ring, &t);
+  if (strchr(e->ring->bound_name, '/')) {
+    note_failure(name, EINVAL);   /* not a file name */
+    return;
+  }
+  if (tr->fd >= 0 && replace_file(tr->fd, name, t.buf, t.n, &fd) == 0) {
+    if (moved) {
+      if (e->pid == getpid())
+        remove_names(tr, e->name);
+      write_stats_locked(e->ring, tr);
+    }
+    if (e->fd >= 0)
+      close(e->fd);           /* its name points elsewhere now */
+    e->fd = fd;
+    e->pid = getpid();
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    return;
+  }
+  err = tr->fd < 0 ? tr->err : errno;
+  /* A process that dropped its privileges (tcpdump -Z) can no longer make
+   * files in the tree: it rewrites its own, still open, in place. */
+  if (!moved && (err == EACCES || err == EPERM) && e->fd >= 0 && !tree_refused() &&
+      pwrite(e->fd, t.buf, t.n, 0) == (ssize_t)t.n && ftruncate(e->fd, (off_t)t.n) == 0)
+    return;
+  note_failure(name, err);
 }
 
 static struct entry *find_locked(const pfring *ring)
@@ -751,19 +1272,24 @@ static int owns_rings_locked(void)
 
 /* Every second: this process's ring entries.  Every SWEEP_TICKS seconds:
  * the sweep of dead processes' entries and the info file (a directory scan
- * and a signal per entry, which pfring-info and every open do anyway). */
+ * and a lock attempt per entry, which pfring-info and every open do anyway). */
 #define SWEEP_TICKS 5
 
 static void tick_locked(void)
 {
   static unsigned ticks;
   struct entry *e;
+  struct tree tr;
 
+  if (tree_refused())
+    return;
+  open_tree(&tr, 0);
   for (e = entries; e; e = e->next)
     if (e->pid == getpid())
-      write_ring_locked(e);
-  if (++ticks % SWEEP_TICKS == 0)
-    write_info_locked(sweep_locked());
+      write_ring_locked(e, &tr);
+  if (++ticks % SWEEP_TICKS == 0 && tr.fd >= 0)
+    write_info_locked(&tr, sweep_locked(&tr));
+  close_tree(&tr);
 }
 
 /* Waits up to a second for stop; returns w->stop (lock held). */
@@ -783,7 +1309,7 @@ static void *worker_main(void *arg)
   struct worker *w = arg;
 
   for (;;) {
-    pthread_mutex_lock(&lock);
+    lock_registry();
     if (wait_tick_locked(w))
       break;
     tick_locked();
@@ -805,7 +1331,8 @@ static void start_worker_locked(void)
   sigset_t all, old;
   int rc;
 
-  if (__atomic_load_n(&inline_mode, __ATOMIC_RELAXED) || worker || !owns_rings_locked() || !(w = calloc(1, sizeof(*w))))
+  if (__atomic_load_n(&inline_mode, __ATOMIC_RELAXED) || worker || tree_refused() ||
+      !owns_rings_locked() || !(w = calloc(1, sizeof(*w))))
     return;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -850,14 +1377,33 @@ static void join_worker(struct worker *w)
 }
 
 /* fork(): the child gets the registry in a consistent state, without the
- * parent's thread (its worker struct is simply forgotten). */
-static void before_fork(void) { pthread_mutex_lock(&lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+ * parent's thread (its worker struct is simply forgotten) and without the
+ * parent's ring files: their locks are the parent's and must die with it. */
+static void before_fork(void)
+{
+  pthread_mutex_lock(&lock);
+  pthread_mutex_lock(&refusal_lock);
+}
+
+static void after_fork_parent(void)
+{
+  pthread_mutex_unlock(&refusal_lock);
+  pthread_mutex_unlock(&lock);
+}
 
 static void after_fork_child(void)
 {
+  struct entry *e;
+
+  for (e = entries; e; e = e->next)
+    if (e->fd >= 0) {
+      close(e->fd);             /* no LOCK_UN: the parent still holds it */
+      e->fd = -1;
+    }
   worker = NULL;
   pending_log[0] = '\0';
+  holding = 0;
+  pthread_mutex_init(&refusal_lock, NULL);
   pthread_mutex_init(&lock, NULL);
 }
 
@@ -886,7 +1432,7 @@ void pfringint_status_tick(void)
       !__atomic_compare_exchange_n(&last_inline_tick, &last, now.tv_sec, 0, __ATOMIC_RELAXED,
                                    __ATOMIC_RELAXED))
     return;
-  pthread_mutex_lock(&lock);
+  lock_registry();
   tick_locked();
   unlock();
 }
@@ -897,6 +1443,7 @@ void pfringint_status_tick(void)
 void pfringint_status_register(pfring *ring)
 {
   struct entry *e = calloc(1, sizeof(*e));
+  struct tree tr;
 
   if (!e)
     return;
@@ -904,13 +1451,16 @@ void pfringint_status_register(pfring *ring)
   pthread_once(&once, init_once);
   e->ring = ring;
   e->pid = getpid();
-  pthread_mutex_lock(&lock);
+  lock_registry();
   e->next = entries;
   entries = e;
   ring->status_registered = 1;
-  mkdirs(status_dir());
-  write_ring_locked(e);
-  write_info_locked(sweep_locked());
+  if (!tree_refused()) {
+    open_tree(&tr, 1);
+    write_ring_locked(e, &tr);
+    write_info_locked(&tr, sweep_locked(&tr));
+    close_tree(&tr);
+  }
   start_worker_locked();
   unlock();
 }
@@ -918,12 +1468,15 @@ void pfringint_status_register(pfring *ring)
 void pfringint_status_update(pfring *ring)
 {
   struct entry *e;
+  struct tree tr;
 
   if (!ring->status_registered)
     return;
-  pthread_mutex_lock(&lock);
-  if ((e = find_locked(ring))) {
-    write_ring_locked(e);         /* adopts an entry inherited through fork */
+  lock_registry();
+  if ((e = find_locked(ring)) && !tree_refused()) {
+    open_tree(&tr, 0);
+    write_ring_locked(e, &tr);    /* adopts an entry inherited through fork */
+    close_tree(&tr);
     start_worker_locked();
   }
   unlock();
@@ -933,21 +1486,27 @@ void pfringint_status_unregister(pfring *ring)
 {
   struct worker *w = NULL;
   struct entry *e;
+  struct tree tr;
 
   if (!ring->status_registered)
     return;
-  pthread_mutex_lock(&lock);
+  lock_registry();
   e = remove_locked(ring);
   ring->status_registered = 0;
-  if (e)
-    remove_files_locked(e);
   if (!owns_rings_locked())
     w = detach_worker_locked();
-  write_info_locked(sweep_locked());
+  if (!tree_refused()) {
+    open_tree(&tr, 0);
+    if (e && e->pid == getpid())
+      remove_names(&tr, e->name);
+    if (tr.fd >= 0)
+      write_info_locked(&tr, sweep_locked(&tr));
+    close_tree(&tr);
+  }
   unlock();
   join_worker(w);
   if (e && e->fd >= 0)
-    close(e->fd);
+    close(e->fd);             /* the lock goes after the names */
   free(e);
 }
 
@@ -955,6 +1514,7 @@ int pfringint_status_write_appl_stats(pfring *ring, const char *text)
 {
   size_t len = strlen(text);
   struct entry *e;
+  struct tree tr;
   char *copy;
 
   if (len > PF_RING_APPL_STATS_LEN)
@@ -963,14 +1523,18 @@ int pfringint_status_write_appl_stats(pfring *ring, const char *text)
                             PF_RING_APPL_STATS_LEN);
   if (!(copy = strdup(text)))
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
-  pthread_mutex_lock(&lock);
+  lock_registry();
   free(ring->appl_stats);
   ring->appl_stats = copy;
   e = ring->status_registered ? find_locked(ring) : NULL;
-  if (e && e->pid != getpid())
-    write_ring_locked(e);         /* adopting it writes the stats file too */
-  else
-    write_stats_locked(ring);
+  if (!tree_refused()) {
+    open_tree(&tr, 0);
+    if (e && e->pid != getpid())
+      write_ring_locked(e, &tr);  /* adopting it writes the stats file too */
+    else
+      write_stats_locked(ring, &tr);
+    close_tree(&tr);
+  }
   start_worker_locked();
   unlock();
   return 0;
@@ -986,18 +1550,23 @@ PFRING_API const char *pfring_status_dir(void)
 
 /* int pfring_status_refresh(void): rewrites info and dev/ (the interfaces of
  * the caller's namespace) and deletes the entries of dead processes.
- * Returns the number of live ring files, or -1 if the tree cannot be read. */
+ * Returns the number of live ring files, or -1 if the tree cannot be read
+ * (or is refused). */
 PFRING_API int pfring_status_refresh(void)
 {
-  int live;
+  struct tree tr;
+  int live = -1;
 
-  pthread_mutex_lock(&lock);
-  mkdirs(status_dir());
-  live = sweep_locked();
-  if (live >= 0) {
-    write_info_locked(live);
-    write_devices_locked();
+  lock_registry();
+  if (!tree_refused()) {
+    open_tree(&tr, 1);
+    live = sweep_locked(&tr);
+    if (live >= 0) {
+      write_info_locked(&tr, live);
+      write_devices_locked(&tr);
+    }
+    close_tree(&tr);
   }
   unlock();
-  return live;
+  return tree_refused() ? -1 : live;
 }

@@ -26,6 +26,18 @@
  * The library is opened privately (RTLD_LOCAL | RTLD_DEEPBIND) and kept for
  * the life of the process.  A failed lookup is not remembered: the next call
  * searches again (the package may have been installed meanwhile).
+ *
+ * RTLD_DEEPBIND matters when another libpcap, the drop-in, is in the global
+ * scope: the system libpcap calls its own exported functions through its
+ * PLT, and without the flag those calls would reach the drop-in.  The
+ * sanitizer runtimes (AddressSanitizer, ThreadSanitizer; also when libasan
+ * is preloaded into a program that is not instrumented) end the process on
+ * a dlopen() with RTLD_DEEPBIND.  Under one of them, the flag is left out
+ * when no libpcap is in the global scope (a Python process, a program that
+ * links no libpcap), where it changes nothing for the library's own calls;
+ * with one there, the library goes into a link-map namespace of its own
+ * (dlmopen), which is only for testing: it has a C library, and so a heap
+ * and stdio buffers, of its own.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -121,6 +133,50 @@ static int file_is_ours(int fd, off_t size)
   return ours;
 }
 
+/* A sanitizer runtime is in the process (see the top of this file). */
+static int under_sanitizer(void)
+{
+  return dlsym(RTLD_DEFAULT, "__asan_init") || dlsym(RTLD_DEFAULT, "__tsan_init");
+}
+
+/* A libpcap (the drop-in) is in the global scope, where the system libpcap's
+ * calls to its own functions would bind without RTLD_DEEPBIND.  The main
+ * program's handle searches exactly that scope (RTLD_DEFAULT would also
+ * search the caller's own dlopen() group, where the drop-in that loaded this
+ * library is even when it is private to a Python module). */
+static int libpcap_in_global_scope(void)
+{
+  void *global = dlopen(NULL, RTLD_NOW);
+  int found;
+
+  if (!global)
+    return 0;
+  found = dlsym(global, "pcap_open_dead") != NULL;
+  dlclose(global);
+  return found;
+}
+
+/* Under a sanitizer, with the drop-in in the global scope: the library in
+ * a link-map namespace of its own, with its own C library, where no lookup
+ * reaches the drop-in either.  That C library's stdout is unbuffered, so
+ * what the system libpcap prints (bpf_dump) is not left in a buffer that
+ * the program's exit() never flushes. */
+static void *open_in_namespace(const char *path)
+{
+  int (*set_buffer)(FILE *, char *, int, size_t);
+  FILE **out;
+  void *h;
+
+  h = dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    return NULL;
+  out = dlsym(h, "stdout");
+  *(void **)&set_buffer = dlsym(h, "setvbuf");
+  if (out && *out && set_buffer)
+    set_buffer(*out, NULL, _IONBF, 0);
+  return h;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Candidates                                                                */
 
@@ -156,7 +212,12 @@ static int try_path(struct search *s, const char *path)
     s->ours++;
     return 0;
   }
-  h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (!under_sanitizer())
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  else if (libpcap_in_global_scope())
+    h = open_in_namespace(path);
+  else
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     snprintf(s->last_error, sizeof(s->last_error), "%s", dlerror());
     return 0;

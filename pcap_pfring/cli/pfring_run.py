@@ -19,7 +19,9 @@ A program that brings its own libpcap (the pcapy-ng wheel's vendored
 ``pcapy_ng.libs/libpcap-*.so.1.9.1``, an RPATH to a private build) does not
 use the drop-in.  pfring-run adds an LD_AUDIT module that sees every object
 the dynamic linker maps and prints one line on stderr naming such a
-library (``PCAP_PF_RING_AUDIT_QUIET=1`` silences it).
+library.  ``PFRING_RUN_AUDIT=quiet`` silences it, and ``PFRING_RUN_AUDIT=0``
+leaves the module out (e.g. beside a preloaded sanitizer runtime, which must
+come first).
 """
 import argparse
 import os
@@ -94,7 +96,7 @@ def environment(args, base):
     # A program that loads a libpcap of its own (a wheel's vendored copy)
     # gets one warning from the dynamic linker's audit interface.
     audit = audit_module()
-    if os.path.exists(audit):
+    if base.get("PFRING_RUN_AUDIT") != "0" and os.path.exists(audit):
         env["LD_AUDIT"] = ":".join(d for d in (audit, base.get("LD_AUDIT", "")) if d)
     if args.cluster_id is not None:
         env["PCAP_PF_RING_CLUSTER_ID"] = str(args.cluster_id)

@@ -5,7 +5,8 @@ configuration, it gives the run a private status tree (PF_RING_STATUS_DIR,
 removed at exit) and makes child Pythons import the installed package rather
 than the source tree.  Tests marked needs_root are skipped with a reason when
 not root (CI runs as root).  The namespace fixtures come from
-pcap_pfring.testing.fixtures.
+pcap_pfring.testing.fixtures; what `make asan` adds, from
+pcap_pfring.testing.sanitizers.
 """
 import atexit
 import os
@@ -19,7 +20,7 @@ if "PF_RING_STATUS_DIR" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["PF_RING_STATUS_DIR"], ignore_errors=True)
 os.environ["PYTHONSAFEPATH"] = "1"
 
-pytest_plugins = ["pcap_pfring.testing.fixtures"]
+pytest_plugins = ["pcap_pfring.testing.fixtures", "pcap_pfring.testing.sanitizers"]
 
 
 def pytest_collection_modifyitems(config, items):

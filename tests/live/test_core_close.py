@@ -7,7 +7,8 @@ with wait, plain and PF_RING_REENTRANT, pfring_loop, pfring_recv_burst,
 pfring_poll), the main thread closes the ring, and the blocked call must
 come back with PF_RING_ERROR_INVALID_STATUS; every call on the closed handle
 must fail the same way with errno EBADF.  ASan aborts the program on any
-read of freed memory, which is what closing used to cause.
+read of freed memory, which is what closing used to cause.  Under make asan
+it gets that run's flags (UBSan too).
 """
 import os
 import pathlib
@@ -16,13 +17,12 @@ import subprocess
 
 import pytest
 
+from pcap_pfring.testing import cprog, sanitizers
+
 pytestmark = pytest.mark.needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-LIB_SOURCES = sorted([*ROOT.glob("libpfring/src/*.c"), *ROOT.glob("drivers/*.c"),
-                      *ROOT.glob("kernel/*.c")])
-CFLAGS = ["-std=gnu11", "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer",
-          "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+CFLAGS = sanitizers.c_flags() or ["-fsanitize=address", "-fno-omit-frame-pointer"]
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,8 @@ def close_race(tmp_path_factory):
                       capture_output=True).returncode != 0:
         pytest.skip("gcc cannot build with -fsanitize=address here")
     exe = probe / "close_race"
-    cmd = ["gcc", *CFLAGS, f"-I{ROOT / 'libpfring/include'}", f"-I{ROOT / 'libpfring/src'}",
-           "-o", str(exe), str(ROOT / "tests/unit/c/close_race.c"),
-           *map(str, LIB_SOURCES), "-ldl", "-lpthread"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stdout}{res.stderr}"
+    res = cprog.build(ROOT, ROOT / "tests/unit/c/close_race.c", exe, CFLAGS)
+    assert res.returncode == 0, f"{' '.join(res.args)}\n{res.stdout}{res.stderr}"
     return exe
 
 
@@ -51,6 +48,7 @@ def test_close_wakes_blocked_calls_and_closed_handles_fail_safely(veth_pair, clo
                                   if k == "PF_RING_STATUS_DIR"}})
     out = res.stdout + res.stderr
     assert "AddressSanitizer" not in out, out
+    assert "runtime error:" not in out, out
     assert res.returncode == 0, out
     assert res.stdout.rstrip().endswith(" 0 failed"), out
 

@@ -23,7 +23,8 @@ from pcap_pfring.errors import check, error_class, make_error
     ("eth0@70", InvalidArgumentError, "eth0@70"),
     ("eth0.5000", InvalidArgumentError, "5000"),
     ("(eth0", BadInterfaceNameError, "(eth0"),
-    ("zc:eth0", NotSupportedError, "zc"),
+    ("zc:eth0@1-2", InvalidArgumentError, "one RX queue"),
+    ("dnacl:1@0", NotSupportedError, "dnacl"),
     ("bogus:eth0", NotSupportedError, "bogus"),
 ])
 def test_malformed_device_names(name, exc, text):

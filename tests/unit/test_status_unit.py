@@ -1,5 +1,6 @@
 """The status tree reader (pcap_pfring.status) and pfring-info on crafted
 trees; no privilege needed."""
+import fcntl
 import json
 import os
 import subprocess
@@ -157,12 +158,13 @@ def test_status_dir_follows_the_environment(monkeypatch, tmp_path):
 
 
 # pfring-info against the tree of this test run (tests/conftest.py points
-# PF_RING_STATUS_DIR at a private directory): crafted ring files named after
-# a live pid (ours) stay, those of a dead pid are swept by the refresh.
+# PF_RING_STATUS_DIR at a private directory): a crafted ring file whose
+# writer is alive (holds its flock, as libpfring's writers do) stays, one
+# that nobody holds is swept by the refresh.
 
 @pytest.fixture
 def crafted():
-    """Two crafted ring files in the run's tree: ours and a dead process's."""
+    """Two crafted ring files in the run's tree: ours (locked) and a dead process's."""
     d = os.environ["PF_RING_STATUS_DIR"]
     dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
@@ -171,7 +173,9 @@ def crafted():
     paths = [os.path.join(d, mine), os.path.join(d, gone), os.path.join(d, "stats", gone)]
     for p in paths:
         write(p, RING_TEXT)
-    yield mine, gone, paths
+    with open(paths[0]) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield mine, gone, paths
     for p in paths:
         if os.path.exists(p):
             os.unlink(p)

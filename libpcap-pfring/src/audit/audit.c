@@ -20,7 +20,8 @@
  *     drop-in itself loads for offline files and BPF compilation.
  * The first such object gets one line on stderr, naming it; nothing else
  * changes (la_objopen asks for no symbol binding audit, so calls cost what
- * they cost without the module).  PCAP_PF_RING_AUDIT_QUIET=1 silences it.
+ * they cost without the module).  PFRING_RUN_AUDIT=quiet silences it (the
+ * name is not a PCAP_PF_RING_* one: those switch Python programs to rings).
  *
  * The module is loaded in an audit namespace of its own, before the
  * program; it uses only libc and never calls into the program.
@@ -126,8 +127,8 @@ unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *cookie)
   if ((standard_soname(base) && system_dir(path)) || is_dropin(map))
     return 0;
   warned = 1;
-  quiet = getenv("PCAP_PF_RING_AUDIT_QUIET");
-  if (quiet && *quiet && strcmp(quiet, "0") != 0)
+  quiet = getenv("PFRING_RUN_AUDIT");
+  if (quiet && strcmp(quiet, "quiet") == 0)
     return 0;
   /* the audit namespace has a libc of its own: ask the kernel for the name */
   if ((fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC)) >= 0) {

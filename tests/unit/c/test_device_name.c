@@ -43,6 +43,9 @@ static const struct row rows[] = {
   { "none", 0, "", ANYCH, ANYV, "", 0, 1, NULL },
   OK("default:eth0", "eth0", ANYCH, ANYV),
   OK_MOD("xdp:eth0@0", "eth0", 1, ANYV, "xdp"),
+  OK_MOD("zc:eth0", "eth0", 1, ANYV, "zc"),
+  OK_MOD("zc:eth0@3", "eth0", 1ull << 3, ANYV, "zc"),
+  OK_MOD("dna:eth0", "eth0", 1, ANYV, "zc"),
   /* channels */
   OK("eth0@0", "eth0", 1, ANYV),
   OK("eth0@63", "eth0", 1ull << 63, ANYV),
@@ -70,8 +73,8 @@ static const struct row rows[] = {
   OK("(eth0.100),eth1", "eth0.100|eth1", ANYCH, ANYV),
   OK("(eth0.100),(eth0.200)", "eth0.100|eth0.200", ANYCH, ANYV),
   { "default:any", 0, "", ANYCH, ANYV, "", 1, 0, NULL },
-  OK_MOD("xdp:eth1", "eth1", ANYCH, ANYV, "xdp"),
-  OK_MOD("xdp:eth0.5@1-2", "eth0", 6, 5, "xdp"),
+  OK_MOD("xdp:eth1", "eth1", 1, ANYV, "xdp"),
+  ERR("xdp:eth0.5@1-2", NOSUP, "a xdp: ring takes no VLAN id"),
 
   /* empty names and elements */
   ERR("", BAD, "empty device name"),
@@ -139,10 +142,23 @@ static const struct row rows[] = {
   ERR("eth0,none", INVAL, "'none' stands alone"),
   ERR("any.100", INVAL, "'any' stands alone"),
   /* modules */
-  ERR("zc:eth0", NOSUP, "module 'zc' is not supported: zero-copy rings need the closed "
-                        "PF_RING ZC library; use xdp:eth0@0 for AF_XDP"),
-  ERR("zc:eth0@1", NOSUP, "module 'zc' is not supported"),
-  ERR("dna:eth0", NOSUP, "module 'dna' is not supported"),
+  /* zc:, dna:, xdp: (AF_XDP): one interface, one queue, no VLAN id */
+  OK_MOD("zc:eth0@63", "eth0", 1ull << 63, ANYV, "zc"),
+  OK_MOD("dna:eth1@007", "eth1", 1ull << 7, ANYV, "zc"),
+  OK_MOD("zc:(eth0.100)", "eth0.100", 1, ANYV, "zc"),
+  OK_MOD("zc:default", "default", 1, ANYV, "zc"),
+  ERR("zc:eth0@1,2", INVAL, "a zc: ring takes one RX queue (open one ring per queue)"),
+  ERR("zc:eth0@0-63", INVAL, "a zc: ring takes one RX queue"),
+  ERR("dna:eth0@1-2", INVAL, "a zc: ring takes one RX queue"),
+  ERR("zc:eth0,eth1", INVAL, "a zc: ring opens on one interface (open one ring per interface)"),
+  ERR("zc:eth0,eth1@1", INVAL, "a zc: ring opens on one interface"),
+  ERR("zc:any", INVAL, "a zc: ring opens on one interface, not 'any'"),
+  ERR("dna:none", INVAL, "not 'none'"),
+  ERR("zc:eth0.100", NOSUP, "a zc: ring takes no VLAN id (use a BPF filter such as 'vlan 100')"),
+  ERR("zc:eth0@64", INVAL, "channel 64 is out of range"),
+  ERR("zc:", BAD, "empty interface name"),
+  ERR("zc:dna:eth0", BAD, "character ':'"),
+  ERR("DNA:eth0", NOSUP, "unknown module 'DNA' (modules: default, zc, dna, xdp;"),
   ERR("dnacl:1@0", NOSUP, "module 'dnacl' is not supported"),
   ERR("dnacluster:1@0", NOSUP, "module 'dnacluster' is not supported"),
   ERR("pcap:file.pcap", NOSUP, "module 'pcap' is not supported"),
@@ -278,7 +294,7 @@ static void run_extra(void)
   check(rc == INVAL, "NULL name and errbuf", "");
 
   /* A spec used before is reset. */
-  pfringint_parse_device_name("xdp:eth0.5@1", &s, err, sizeof(err));
+  pfringint_parse_device_name("zc:eth0@1", &s, err, sizeof(err));
   rc = pfringint_parse_device_name("eth1", &s, err, sizeof(err));
   check(rc == 0 && s.num_devices == 1 && s.module[0] == '\0' && s.vlan_id == ANYV &&
         s.channel_mask == ANYCH, "spec reset", err);

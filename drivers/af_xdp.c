@@ -1,0 +1,949 @@
+/*
+ * af_xdp.c - the zc:/dna:/xdp: backend: one AF_XDP socket on one RX queue,
+ * fed by an XDP program of our own (kernel/xdp/pfring_xdp.bpf.c) that sits
+ * in libxdp's dispatcher beside other programs of the interface.
+ *
+ * Life of a handle
+ *   activate  check the queue, sweep programs of dead owners off the
+ *             interface, map the UMEM (packet buffers) and give every frame
+ *             to the fill ring, create the socket and bind it to DEV/queue
+ *             (zero-copy if the driver can, else copy; PF_RING_ZC_MODE),
+ *             open the skeleton and attach the program through libxdp
+ *             (native XDP only), start the reaper.  The socket is not in
+ *             the program's map yet, so the queue's traffic still passes to
+ *             the stack.
+ *   enable    put the socket in the map: from here on the program redirects
+ *             the queue's packets into it (and away from the stack).
+ *   disable   take it out again.
+ *   close     detach our program by its id (the dispatcher goes with the
+ *             last program), close the socket, tell the reaper.
+ *
+ * The reaper (kernel/xdp/reaper.c, pfring-xdp-reaper beside libpfring.so)
+ * is a process of its own, started with a pipe as its stdin.  When the pipe
+ * reaches end of file (closed here, or the process died, even by SIGKILL)
+ * it detaches the program by id if it is still attached.  A ring opened
+ * later on the interface also sweeps: a program of ours whose owner (pid
+ * and start time, in its config map) is gone is detached by id.
+ *
+ * Receive path (no system call, allocation or copy per packet)
+ *   Descriptors are peeked from the RX ring in batches; packets are handed
+ *   out as pointers into the UMEM.  What was handed out is given back
+ *   (its frames to the fill ring, its slots to the RX ring) at a later
+ *   receive call, so the last pointer stays valid until the next call.
+ *   The kernel writes no timestamp: a batch takes the time it was peeked at
+ *   (clock_gettime, a vDSO call).  poll() only when the RX ring is empty.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+
+#include "pfring_int.h"
+#include "pfring_xdp.h"
+#include "pfring_xdp.skel.h"
+
+#define AFX_PROG_NAME    "pfring_xdp_rx"
+#define AFX_FRAME_SIZE   XSK_UMEM__DEFAULT_FRAME_SIZE    /* 4096 */
+#define AFX_MIN_FRAMES   64
+#define AFX_MAX_FRAMES   65536
+#define AFX_BATCH        64          /* descriptors peeked at once */
+#define AFX_RELEASE_AT   32          /* recv(): give back this many at once */
+#define AFX_REAPER       "pfring-xdp-reaper"
+#define AFX_BUSY_TRIES   100         /* x 10 ms: a queue just given up */
+
+enum afx_mode { AFX_AUTO, AFX_ZEROCOPY, AFX_COPY };
+
+struct afx_priv {
+  /* --- read path --- */
+  struct xsk_ring_cons rx;
+  struct xsk_ring_prod fill;
+  u_int8_t *umem_area;
+  u_int32_t next_idx;            /* next peeked descriptor to hand out */
+  u_int32_t avail;               /* peeked, not yet handed out */
+  u_int32_t held_idx;            /* first handed-out descriptor not given back */
+  u_int32_t held;                /* handed out, not given back */
+  struct timespec batch_ts;      /* when the current batch was peeked */
+  int ifindex;
+  int efd;                       /* eventfd that wakes poll() */
+
+  /* --- kernel objects --- */
+  struct xsk_ring_cons comp;
+  struct xsk_umem *umem;
+  struct xsk_socket *xsk;
+  size_t umem_len;
+  u_int32_t num_frames;
+  u_int32_t queue;
+  u_int8_t zerocopy;
+  u_int8_t in_map;               /* the socket is in pfring_xsks */
+  struct pfring_xdp *skel;
+  struct xdp_program *prog;
+  u_int32_t prog_id;
+  int xsks_fd, stats_fd;
+  u_int64_t *percpu;             /* one counter per possible CPU */
+  int ncpus;
+  pid_t reaper_pid;
+  int reaper_fd;                 /* write end of the reaper's stdin */
+};
+
+#define PRIV(r) ((struct afx_priv *)(r)->priv)
+
+/* ------------------------------------------------------------------------ */
+/* libbpf and libxdp diagnostics: through pfring_set_print, at debug level
+ * (a verifier log included), set once per process.                         */
+
+static int afx_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+  char msg[1024];
+  size_t n;
+
+  if (level == LIBBPF_DEBUG)
+    return 0;
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  n = strlen(msg);
+  while (n && msg[n - 1] == '\n')
+    msg[--n] = '\0';
+  pfringint_log(3, "libbpf: %s", msg);
+  return 0;
+}
+
+static int afx_libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+  char msg[1024];
+  size_t n;
+
+  if (level == LIBXDP_DEBUG)
+    return 0;
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  n = strlen(msg);
+  while (n && msg[n - 1] == '\n')
+    msg[--n] = '\0';
+  pfringint_log(3, "libxdp: %s", msg);
+  return 0;
+}
+
+static pthread_once_t print_once = PTHREAD_ONCE_INIT;
+
+static void set_prints(void)
+{
+  libbpf_set_print(afx_libbpf_print);
+  libxdp_set_print(afx_libxdp_print);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Owners: pid and start time, so that a reused pid is not taken for the
+ * ring's process.                                                           */
+
+static u_int64_t start_time_of(pid_t pid)
+{
+  char path[64], buf[1024], *p;
+  unsigned long long start = 0;
+  ssize_t n;
+  int fd, field;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  p = strrchr(buf, ')');        /* the command name may hold blanks */
+  if (!p)
+    return 0;
+  for (field = 2; *p && field < 22; p++)
+    if (*p == ' ')
+      field++;
+  if (sscanf(p, "%llu", &start) != 1)
+    return 0;
+  return start;
+}
+
+/* 1 if the owner recorded in a program's config is still running. */
+static int owner_alive(const struct pfring_xdp_cfg *cfg)
+{
+  if (cfg->owner_pid == 0)
+    return 1;                   /* not ours to judge */
+  if (kill((pid_t)cfg->owner_pid, 0) < 0 && errno == ESRCH)
+    return 0;
+  return start_time_of((pid_t)cfg->owner_pid) == cfg->owner_start;
+}
+
+/* The config of a loaded program of ours (by its map ids); 0 or -1. */
+static int read_owner(int prog_fd, struct pfring_xdp_cfg *cfg)
+{
+  struct bpf_prog_info info;
+  struct bpf_map_info minfo;
+  u_int32_t ids[8], len = sizeof(info), mlen, i, zero = 0;
+  int rc = -1;
+
+  memset(&info, 0, sizeof(info));
+  info.nr_map_ids = 8;
+  info.map_ids = (u_int64_t)(unsigned long)ids;
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+    return -1;
+  for (i = 0; i < info.nr_map_ids && i < 8 && rc < 0; i++) {
+    int fd = bpf_map_get_fd_by_id(ids[i]);
+    if (fd < 0)
+      continue;
+    memset(&minfo, 0, sizeof(minfo));
+    mlen = sizeof(minfo);
+    if (bpf_obj_get_info_by_fd(fd, &minfo, &mlen) == 0 &&
+        strcmp(minfo.name, "pfring_config") == 0 &&
+        minfo.value_size == sizeof(*cfg) &&
+        bpf_map_lookup_elem(fd, &zero, cfg) == 0)
+      rc = 0;
+    close(fd);
+  }
+  return rc;
+}
+
+/* The sweep: detach, by id, every program of ours on ifindex whose owner
+ * is gone.  Programs of others are never touched. */
+static void sweep(int ifindex)
+{
+  struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+  struct xdp_program *p = NULL;
+  u_int32_t dead[16];
+  int n = 0, i;
+
+  if (libxdp_get_error(mp) || !mp)
+    return;
+  if (xdp_multiprog__is_legacy(mp))
+    p = xdp_multiprog__main_prog(mp);
+  else
+    p = xdp_multiprog__next_prog(NULL, mp);
+  for (; p && n < 16; p = xdp_multiprog__is_legacy(mp) ? NULL : xdp_multiprog__next_prog(p, mp)) {
+    struct pfring_xdp_cfg cfg;
+    if (strcmp(xdp_program__name(p), AFX_PROG_NAME) != 0)
+      continue;
+    if (read_owner(xdp_program__fd(p), &cfg) == 0 && !owner_alive(&cfg))
+      dead[n++] = xdp_program__id(p);
+  }
+  xdp_multiprog__close(mp);
+  for (i = 0; i < n; i++) {
+    struct xdp_program *d = xdp_program__from_id(dead[i]);
+    if (libxdp_get_error(d))
+      continue;
+    if (xdp_program__detach(d, ifindex, XDP_MODE_UNSPEC, 0) == 0)
+      pfringint_log(2, "zc: removed XDP program %u of a process that is gone from "
+                    "ifindex %d", dead[i], ifindex);
+    xdp_program__close(d);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The reaper                                                                */
+
+static int reaper_path(char *out, size_t len)
+{
+  Dl_info info;
+  const char *slash;
+
+  if (!dladdr((void *)reaper_path, &info) || !info.dli_fname)
+    return -1;
+  slash = strrchr(info.dli_fname, '/');
+  if (!slash)
+    return snprintf(out, len, "./%s", AFX_REAPER) < (int)len ? 0 : -1;
+  return snprintf(out, len, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
+                  AFX_REAPER) < (int)len ? 0 : -1;
+}
+
+extern char **environ;
+
+/* Starts the reaper of this ring's program: in a session of its own (so a
+ * terminal's Ctrl-C does not reach it), in the caller's namespaces. */
+static void start_reaper(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+  char path[PATH_MAX], ifx[16], id[16], pid[16];
+  char *argv[] = { path, ifx, id, pid, NULL };
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t none, dfl;
+  int pfd[2], rc;
+
+  if (reaper_path(path, sizeof(path)) < 0 || access(path, X_OK) < 0) {
+    pfringint_log(1, "zc: %s not found beside libpfring; the XDP program of '%s' stays "
+                  "attached if this process dies (the next ring on it removes it)",
+                  AFX_REAPER, ring->bound_name);
+    return;
+  }
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return;
+  snprintf(ifx, sizeof(ifx), "%d", p->ifindex);
+  snprintf(id, sizeof(id), "%u", p->prog_id);
+  snprintf(pid, sizeof(pid), "%d", (int)getpid());
+  sigemptyset(&none);
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pfd[0], 0);
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &dfl);
+  rc = posix_spawn(&p->reaper_pid, path, &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(pfd[0]);
+  if (rc != 0) {
+    close(pfd[1]);
+    p->reaper_pid = 0;
+    pfringint_log(1, "zc: cannot start %s: %s", path, strerror(rc));
+    return;
+  }
+  p->reaper_fd = pfd[1];
+}
+
+static void stop_reaper(struct afx_priv *p)
+{
+  if (p->reaper_fd >= 0)
+    close(p->reaper_fd);        /* end of file: it looks, finds nothing, exits */
+  p->reaper_fd = -1;
+  if (p->reaper_pid > 0)
+    while (waitpid(p->reaper_pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  p->reaper_pid = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                 */
+
+/* Gives back what was handed out before this call: the frames to the fill
+ * ring (it has room for every frame), the slots to the RX ring. */
+static inline void give_back(struct afx_priv *p)
+{
+  u_int32_t i, idx = 0, n = p->held;
+
+  if (!n)
+    return;
+  if (xsk_ring_prod__reserve(&p->fill, n, &idx) == n) {
+    for (i = 0; i < n; i++)
+      *xsk_ring_prod__fill_addr(&p->fill, idx + i) =
+        xsk_umem__extract_addr(xsk_ring_cons__rx_desc(&p->rx, p->held_idx + i)->addr);
+    xsk_ring_prod__submit(&p->fill, n);
+  }
+  xsk_ring_cons__release(&p->rx, n);
+  p->held_idx += n;
+  p->held = 0;
+}
+
+/* Peeks the next batch if the current one is used up: 1 if a packet is
+ * ready. */
+static inline int peek(struct afx_priv *p)
+{
+  u_int32_t idx = 0;
+
+  if (p->avail)
+    return 1;
+  give_back(p);
+  p->avail = xsk_ring_cons__peek(&p->rx, AFX_BATCH, &idx);
+  if (!p->avail)
+    return 0;
+  p->next_idx = idx;
+  clock_gettime(CLOCK_REALTIME, &p->batch_ts);
+  return 1;
+}
+
+static void drain_eventfd(struct afx_priv *p)
+{
+  u_int64_t v;
+  while (read(p->efd, &v, sizeof(v)) > 0)
+    ;
+}
+
+/* One poll() on the socket and the wake-up eventfd: 0, or <0 on error. */
+static int wait_readable(pfring *ring, int timeout_ms)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct pollfd pfd[2] = {
+    { .fd = p->efd, .events = POLLIN },
+    { .fd = ring->fd, .events = POLLIN },
+  };
+  int rc = poll(pfd, 2, timeout_ms);
+
+  if (rc < 0)
+    return errno == EINTR ? 0 : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                                      "poll failed");
+  if (rc > 0 && (pfd[0].revents & POLLIN))
+    drain_eventfd(p);
+  if (rc > 0 && (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))) {
+    if (pfringint_ifindex(-1, ring->spec.devices[0]) != p->ifindex)
+      return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
+                              "interface '%s' disappeared", ring->spec.devices[0]);
+    poll(NULL, 0, timeout_ms >= 0 && timeout_ms < 10 ? timeout_ms : 10);
+  }
+  return 0;
+}
+
+static inline int ready_or_wait(pfring *ring, u_int8_t wait)
+{
+  struct afx_priv *p = PRIV(ring);
+  int rc;
+
+  while (!peek(p)) {
+    if (!wait || ring->break_recv_loop)
+      return 0;
+    if ((rc = wait_readable(ring, (int)ring->poll_duration)) < 0)
+      return rc;
+    if (ring->break_recv_loop)
+      return 0;
+  }
+  return 1;
+}
+
+static int afx_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_int8_t wait)
+{
+  struct afx_priv *p = PRIV(ring);
+  const struct xdp_desc *d;
+  int rc;
+
+  if (p->held >= AFX_RELEASE_AT)
+    give_back(p);
+  if ((rc = ready_or_wait(ring, wait)) <= 0)
+    return rc;
+  d = xsk_ring_cons__rx_desc(&p->rx, p->next_idx);
+  p->next_idx++;
+  p->avail--;
+  p->held++;
+  hdr->ts.tv_sec = p->batch_ts.tv_sec;
+  hdr->ts.tv_usec = p->batch_ts.tv_nsec / 1000;
+  hdr->len = d->len;
+  hdr->caplen = d->len < ring->caplen ? d->len : ring->caplen;
+  hdr->extended_hdr.timestamp_ns = (u_int64_t)p->batch_ts.tv_sec * 1000000000ull +
+                                   (u_int64_t)p->batch_ts.tv_nsec;
+  hdr->extended_hdr.flags = 0;
+  hdr->extended_hdr.rx_direction = 1;
+  hdr->extended_hdr.port_id = 0;
+  hdr->extended_hdr.device_id = 0;
+  hdr->extended_hdr.if_index = p->ifindex;
+  hdr->extended_hdr.pkt_hash = 0;
+  *buffer = xsk_umem__get_data(p->umem_area, d->addr);
+  return 1;
+}
+
+static int afx_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max, u_int8_t wait)
+{
+  struct afx_priv *p = PRIV(ring);
+  u_int32_t i, n, caplen = ring->caplen;
+  int rc;
+
+  give_back(p);                  /* everything the last calls handed out */
+  if ((rc = ready_or_wait(ring, wait)) <= 0)
+    return rc;
+  n = p->avail < max ? p->avail : max;
+  for (i = 0; i < n; i++) {
+    const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, p->next_idx + i);
+    struct pfring_burst_pkt *o = &out[i];
+
+    o->data = xsk_umem__get_data(p->umem_area, d->addr);
+    o->ts_sec = (u_int64_t)p->batch_ts.tv_sec;
+    o->ts_nsec = (u_int32_t)p->batch_ts.tv_nsec;
+    o->len = d->len;
+    o->caplen = d->len < caplen ? d->len : caplen;
+    o->if_index = p->ifindex;
+    o->rx_direction = 1;
+    o->flags = 0;
+  }
+  p->next_idx += n;
+  p->avail -= n;
+  p->held += n;
+  return (int)n;
+}
+
+static u_int32_t queued(struct afx_priv *p)
+{
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  return p->avail + (__atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE) - p->rx.cached_cons);
+}
+
+static int afx_poll(pfring *ring, u_int wait_ms)
+{
+  struct timespec start, now;
+  long left;
+  int rc;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    u_int32_t ready = queued(PRIV(ring));
+    if (ready >= ring->poll_watermark)
+      return 1;
+    if (ring->break_recv_loop)
+      return 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left = (long)wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+                            (now.tv_nsec - start.tv_nsec) / 1000000);
+    if (left <= 0)
+      return 0;
+    if ((rc = wait_readable(ring, ready ? 1 : (int)left)) < 0)
+      return rc;
+  }
+}
+
+static int afx_is_pkt_available(pfring *ring)
+{
+  return peek(PRIV(ring));
+}
+
+static u_int32_t afx_num_queued(pfring *ring)
+{
+  return queued(PRIV(ring));
+}
+
+static int afx_next_pkt_time(pfring *ring, struct timespec *ts)
+{
+  struct afx_priv *p = PRIV(ring);
+
+  if (!peek(p))
+    return PF_RING_ERROR_NO_PKT_AVAILABLE;
+  *ts = p->batch_ts;
+  return 0;
+}
+
+static void afx_wake(pfring *ring)
+{
+  u_int64_t one = 1;
+  if (write(PRIV(ring)->efd, &one, sizeof(one)) < 0) {
+    /* The counter is full: a wake-up is already pending. */
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Enable, disable, counters                                                 */
+
+static int afx_enable(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+  int fd = xsk_socket__fd(p->xsk);
+
+  if (bpf_map_update_elem(p->xsks_fd, &p->queue, &fd, BPF_ANY) < 0)
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot put the AF_XDP socket of '%s' in its XDP program's map",
+                                  ring->bound_name);
+  p->in_map = 1;
+  return 0;
+}
+
+static int afx_disable(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+
+  if (p->in_map && bpf_map_delete_elem(p->xsks_fd, &p->queue) < 0 && errno != ENOENT)
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot take the AF_XDP socket of '%s' out of the map",
+                                  ring->bound_name);
+  p->in_map = 0;
+  return 0;
+}
+
+static u_int64_t counter(struct afx_priv *p, u_int32_t slot)
+{
+  u_int64_t sum = 0;
+  int i;
+
+  if (bpf_map_lookup_elem(p->stats_fd, &slot, p->percpu) < 0)
+    return 0;
+  for (i = 0; i < p->ncpus; i++)
+    sum += p->percpu[i];
+  return sum;
+}
+
+/* seen: the packets the program took for the socket; dropped: those the
+ * program could not redirect plus the socket's own drops (no fill frame,
+ * RX ring full, bad descriptors). */
+static int afx_kernel_counters(pfring *ring, u_int64_t *seen, u_int64_t *dropped)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct xdp_statistics st;
+  socklen_t len = sizeof(st);
+  u_int64_t failed = counter(p, PFRING_XDP_REDIRECT_FAILED);
+
+  *seen = counter(p, PFRING_XDP_REDIRECTED) + failed;
+  *dropped = failed;
+  memset(&st, 0, sizeof(st));
+  if (getsockopt(ring->fd, SOL_XDP, XDP_STATISTICS, &st, &len) == 0)
+    *dropped += st.rx_dropped + st.rx_ring_full + st.rx_invalid_descs;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                            */
+
+static void afx_close(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+
+  if (p->prog) {
+    if (p->prog_id) {
+      int rc = xdp_program__detach(p->prog, p->ifindex, XDP_MODE_NATIVE, 0);
+      if (rc < 0 && rc != -ENOENT)
+        pfringint_log(1, "zc: cannot detach XDP program %u from '%s': %s", p->prog_id,
+                      ring->bound_name, strerror(-rc));
+    }
+    xdp_program__close(p->prog);
+    p->prog = NULL;
+  }
+  stop_reaper(p);
+  if (p->xsk)
+    xsk_socket__delete(p->xsk);
+  p->xsk = NULL;
+  ring->fd = -1;
+  if (p->umem)
+    xsk_umem__delete(p->umem);
+  p->umem = NULL;
+  if (p->umem_area)
+    munmap(p->umem_area, p->umem_len);
+  p->umem_area = NULL;
+  if (p->skel)
+    pfring_xdp__destroy(p->skel);
+  p->skel = NULL;
+  free(p->percpu);
+  p->percpu = NULL;
+  if (p->efd >= 0)
+    close(p->efd);
+  p->efd = -1;
+}
+
+/* PF_RING_ZC_MODE: auto (default), zerocopy or copy. */
+static int zc_mode(pfring *ring, enum afx_mode *mode)
+{
+  const char *m = pfringint_params()->zc_mode;
+
+  if (strcmp(m, "auto") == 0)
+    *mode = AFX_AUTO;
+  else if (strcmp(m, "zerocopy") == 0 || strcmp(m, "zero-copy") == 0)
+    *mode = AFX_ZEROCOPY;
+  else if (strcmp(m, "copy") == 0)
+    *mode = AFX_COPY;
+  else
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "PF_RING_ZC_MODE '%.32s' is not one of auto, zerocopy, copy", m);
+  return 0;
+}
+
+static u_int32_t pow2_frames(void)
+{
+  long want = pfringint_params()->min_num_slots;
+  u_int32_t n = AFX_MIN_FRAMES;
+
+  while (n < want && n < AFX_MAX_FRAMES)
+    n <<= 1;
+  return n;
+}
+
+static int memlock_error(pfring *ring, int err)
+{
+  struct rlimit rl;
+  char lim[32] = "unlimited";
+  struct afx_priv *p = PRIV(ring);
+
+  if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    snprintf(lim, sizeof(lim), "%llu KiB", (unsigned long long)rl.rlim_cur / 1024);
+  return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, err,
+                          "cannot register %zu KiB of packet buffers for '%s': over the "
+                          "locked-memory limit (RLIMIT_MEMLOCK %s); raise it (ulimit -l, "
+                          "LimitMEMLOCK= in a systemd unit, memlock in limits.conf), grant "
+                          "CAP_IPC_LOCK, or lower min_num_slots (%u frames of %u bytes)",
+                          p->umem_len / 1024, ring->bound_name, lim, p->num_frames,
+                          AFX_FRAME_SIZE);
+}
+
+static int make_umem(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct xsk_umem_config cfg = {
+    .fill_size = p->num_frames,
+    .comp_size = AFX_MIN_FRAMES,
+    .frame_size = AFX_FRAME_SIZE,
+    .frame_headroom = 0,
+    .flags = 0,
+  };
+  u_int32_t i, idx = 0;
+  int rc;
+
+  p->umem_len = (size_t)p->num_frames * AFX_FRAME_SIZE;
+  p->umem_area = mmap(NULL, p->umem_len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p->umem_area == MAP_FAILED) {
+    p->umem_area = NULL;
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, errno,
+                                  "cannot map %zu KiB of packet buffers", p->umem_len / 1024);
+  }
+  rc = xsk_umem__create(&p->umem, p->umem_area, p->umem_len, &p->fill, &p->comp, &cfg);
+  if (rc < 0) {
+    p->umem = NULL;
+    if (rc == -ENOBUFS || rc == -ENOMEM)
+      return memlock_error(ring, -rc);
+    if (rc == -EPERM || rc == -EACCES)
+      return pfringint_seterr(ring, PF_RING_ERROR_PERMISSION_DENIED, -rc,
+                              "cannot open an AF_XDP socket on '%s': permission denied "
+                              "(zc: rings need CAP_NET_RAW, plus CAP_BPF and CAP_NET_ADMIN "
+                              "for the XDP program)", ring->bound_name);
+    if (rc == -EAFNOSUPPORT)
+      return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, -rc,
+                              "this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)");
+    return pfringint_seterr(ring, pfringint_errno_to_rc(-rc), -rc,
+                            "cannot create the AF_XDP packet buffers for '%s': %s",
+                            ring->bound_name, strerror(-rc));
+  }
+  if (xsk_ring_prod__reserve(&p->fill, p->num_frames, &idx) != p->num_frames)
+    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, 0, "the fill ring is too small");
+  for (i = 0; i < p->num_frames; i++)
+    *xsk_ring_prod__fill_addr(&p->fill, idx + i) = (u_int64_t)i * AFX_FRAME_SIZE;
+  xsk_ring_prod__submit(&p->fill, p->num_frames);
+  return 0;
+}
+
+static int make_socket(pfring *ring, enum afx_mode mode)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct xsk_socket_config cfg = {
+    .rx_size = p->num_frames,
+    .tx_size = 0,
+    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+    .xdp_flags = XDP_FLAGS_DRV_MODE,
+    .bind_flags = mode == AFX_ZEROCOPY ? XDP_ZEROCOPY : mode == AFX_COPY ? XDP_COPY : 0,
+  };
+  const struct timespec busy_wait = { 0, 10 * 1000 * 1000 };
+  struct xdp_options opts;
+  socklen_t len = sizeof(opts);
+  int rc, tries;
+
+  /* The kernel frees a closed socket's hold on its queue from a work
+   * queue, so a queue given up a moment ago can still be busy: try again
+   * for up to a second before calling it taken. */
+  for (tries = 0;; tries++) {
+    rc = xsk_socket__create(&p->xsk, ring->spec.devices[0], p->queue, p->umem, &p->rx, NULL,
+                            &cfg);
+    if (rc != -EBUSY || tries >= AFX_BUSY_TRIES)
+      break;
+    nanosleep(&busy_wait, NULL);
+  }
+  if (rc < 0) {
+    p->xsk = NULL;
+    switch (-rc) {
+    case EPERM: case EACCES:
+      return pfringint_seterr(ring, PF_RING_ERROR_PERMISSION_DENIED, -rc,
+                              "cannot open an AF_XDP socket on '%s': permission denied "
+                              "(zc: rings need CAP_NET_RAW)", ring->bound_name);
+    case EBUSY:
+      return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EBUSY,
+                              "queue %u of '%s' is already used by another AF_XDP socket "
+                              "(one zc: ring per queue)", p->queue, ring->spec.devices[0]);
+    case EOPNOTSUPP: case EPROTONOSUPPORT:
+      if (mode == AFX_ZEROCOPY)
+        return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, -rc,
+                                "'%s' cannot do zero-copy AF_XDP (its driver has no "
+                                "zero-copy support) and PF_RING_ZC_MODE=zerocopy requires it; "
+                                "unset it to run in copy mode", ring->spec.devices[0]);
+      break;
+    case ENOBUFS: case ENOMEM:
+      return memlock_error(ring, -rc);
+    case ENETDOWN:
+      return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, ENETDOWN,
+                              "interface '%s' is down", ring->spec.devices[0]);
+    }
+    return pfringint_seterr(ring, pfringint_errno_to_rc(-rc), -rc,
+                            "cannot bind an AF_XDP socket to queue %u of '%s': %s", p->queue,
+                            ring->spec.devices[0], strerror(-rc));
+  }
+  ring->fd = xsk_socket__fd(p->xsk);
+  fcntl(ring->fd, F_SETFD, FD_CLOEXEC);   /* libxdp opens it without */
+  memset(&opts, 0, sizeof(opts));
+  if (getsockopt(ring->fd, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0)
+    p->zerocopy = (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+  return 0;
+}
+
+/* The id of a program of ours attached alone (not in a dispatcher) on
+ * ifindex, or 0. */
+static u_int32_t lone_program_of_ours(int ifindex)
+{
+  struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+  struct xdp_program *main;
+  u_int32_t id = 0;
+
+  if (libxdp_get_error(mp) || !mp)
+    return 0;
+  main = xdp_multiprog__is_legacy(mp) ? xdp_multiprog__main_prog(mp) : NULL;
+  if (main && strcmp(xdp_program__name(main), AFX_PROG_NAME) == 0) {
+    struct pfring_xdp_cfg cfg;
+    /* Our object loaded by someone else has no owner: not a ring's. */
+    if (read_owner(xdp_program__fd(main), &cfg) == 0 && cfg.owner_pid != 0)
+      id = xdp_program__id(main);
+  }
+  xdp_multiprog__close(mp);
+  return id;
+}
+
+/* What an attach failure means, as one line. */
+static int attach_error(pfring *ring, int err)
+{
+  const char *dev = ring->spec.devices[0];
+  u_int32_t ours;
+
+  if ((err == EEXIST || err == EBUSY) && (ours = lone_program_of_ours(PRIV(ring)->ifindex)))
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, err,
+                            "'%s' is held by the XDP program (id %u) of another zc: ring, "
+                            "attached alone because libxdp's dispatcher is not usable here "
+                            "(it needs a bpffs at /sys/fs/bpf and kernel support for "
+                            "freplace programs): one zc: ring per interface", dev, ours);
+  switch (err) {
+  case EPERM: case EACCES:
+    return pfringint_seterr(ring, PF_RING_ERROR_PERMISSION_DENIED, err,
+                            "cannot load the XDP program for '%s': permission denied "
+                            "(it needs CAP_BPF and CAP_NET_ADMIN, or CAP_SYS_ADMIN)", dev);
+  case EOPNOTSUPP:
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, err,
+                            "'%s' has no native XDP support (its driver cannot run XDP "
+                            "programs), so zc: rings cannot open on it; use '%s' (the "
+                            "standard ring) instead", dev, dev);
+  case EEXIST: case EBUSY:
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, err,
+                            "'%s' already has an XDP program that cannot share the "
+                            "interface (one not attached through libxdp's dispatcher, or "
+                            "attached in another mode); remove it or load it through libxdp "
+                            "(xdp-loader) first", dev);
+  case ENOSPC: case E2BIG:
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, err,
+                            "'%s': libxdp's dispatcher has no free slot for another "
+                            "program", dev);
+  default:
+    return pfringint_seterr(ring, pfringint_errno_to_rc(err), err,
+                            "cannot attach the XDP program to '%s': %s (the log of "
+                            "libbpf/libxdp goes through pfring_set_print at level 3)",
+                            dev, strerror(err));
+  }
+}
+
+static int attach_program(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct pfring_xdp_cfg cfg, back;
+  u_int32_t zero = 0;
+  int rc, cfg_fd;
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts);
+
+  p->skel = pfring_xdp__open();
+  if (!p->skel)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot open the XDP program");
+  opts.obj = p->skel->obj;
+  opts.prog_name = AFX_PROG_NAME;
+  p->prog = xdp_program__create(&opts);
+  rc = (int)libxdp_get_error(p->prog);
+  if (rc) {
+    p->prog = NULL;
+    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, -rc,
+                            "cannot prepare the XDP program: %s", strerror(-rc));
+  }
+  rc = xdp_program__attach(p->prog, p->ifindex, XDP_MODE_NATIVE, 0);
+  if (rc < 0) {
+    /* The program may have been loaded: close it, nothing is attached. */
+    xdp_program__close(p->prog);
+    p->prog = NULL;
+    return attach_error(ring, -rc);
+  }
+  p->prog_id = xdp_program__id(p->prog);
+  p->xsks_fd = bpf_map__fd(p->skel->maps.pfring_xsks);
+  p->stats_fd = bpf_map__fd(p->skel->maps.pfring_stats);
+  cfg_fd = bpf_map__fd(p->skel->maps.pfring_config);
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.version = PFRING_XDP_ABI_VERSION;
+  cfg.queue_id = p->queue;
+  cfg.owner_pid = (u_int32_t)getpid();
+  cfg.owner_start = start_time_of(getpid());
+  if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) < 0 ||
+      bpf_map_lookup_elem(cfg_fd, &zero, &back) < 0 ||
+      back.version != PFRING_XDP_ABI_VERSION)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot configure the XDP program of '%s'", ring->bound_name);
+  return 0;
+}
+
+static int afx_activate(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+  enum afx_mode mode = AFX_AUTO;
+  int rc;
+
+  p->efd = p->reaper_fd = p->xsks_fd = p->stats_fd = -1;
+  ring->ops.close = afx_close;
+  pthread_once(&print_once, set_prints);
+
+  if (ring->spec.any || ring->spec.none || ring->spec.num_devices != 1)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "a zc: ring opens on one interface");
+  if ((rc = zc_mode(ring, &mode)) < 0)
+    return rc;
+  p->ifindex = ring->if_index[0];
+  p->queue = (u_int32_t)__builtin_ctzll(ring->spec.channel_mask);
+  if ((int)p->queue >= ring->num_rx_queues)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "'%s' has %d RX queue%s (0..%d): there is no queue %u",
+                            ring->spec.devices[0], ring->num_rx_queues,
+                            ring->num_rx_queues == 1 ? "" : "s", ring->num_rx_queues - 1,
+                            p->queue);
+  p->ncpus = libbpf_num_possible_cpus();
+  if (p->ncpus <= 0)
+    p->ncpus = 1;
+  p->percpu = calloc((size_t)p->ncpus, sizeof(*p->percpu));
+  p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!p->percpu || p->efd < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, errno,
+                                  "out of memory");
+  sweep(p->ifindex);
+  p->num_frames = pow2_frames();
+  if ((rc = make_umem(ring)) < 0 || (rc = make_socket(ring, mode)) < 0 ||
+      (rc = attach_program(ring)) < 0)
+    return rc;
+  start_reaper(ring);
+  /* No kernel socket filter here: BPF filters run in pfring_recv, as on
+   * PF_RING ZC. */
+  ring->flags |= PF_RING_USERSPACE_BPF;
+  ring->breed = "ZC";
+  snprintf(ring->zc_mode, sizeof(ring->zc_mode), "%s", p->zerocopy ? "zero-copy" : "copy");
+
+  ring->ops.recv = afx_recv;
+  ring->ops.recv_burst = afx_recv_burst;
+  ring->ops.poll = afx_poll;
+  ring->ops.is_pkt_available = afx_is_pkt_available;
+  ring->ops.next_pkt_time = afx_next_pkt_time;
+  ring->ops.num_queued = afx_num_queued;
+  ring->ops.wake = afx_wake;
+  ring->ops.enable = afx_enable;
+  ring->ops.disable = afx_disable;
+  ring->ops.kernel_counters = afx_kernel_counters;
+  return 0;
+}
+
+const struct pfringint_backend pfringint_af_xdp_backend = {
+  .module = "zc",
+  .priv_size = sizeof(struct afx_priv),
+  .activate = afx_activate,
+};
