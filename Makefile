@@ -27,7 +27,7 @@ APT_PACKAGES := gcc make libc6-dev libpcap-dev libpcap0.8 tcpdump iproute2 ethto
                 libxdp-dev libbpf-dev clang bpftool
 
 LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c)
-LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h
+LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h libpfring/src/dropin_note.h
 
 # The XDP program of zc: rings (kernel/xdp/): compiled for the BPF target,
 # then embedded in libpfring as the skeleton bpftool writes.  The reaper
@@ -86,10 +86,10 @@ $(PCAPPF_DIR)/libpcap.so.%: $(PCAPPF_SRCS) $(PCAPPF_HDRS) libpcap-pfring/libpcap
 	  -o $@.$$$$.tmp $(PCAPPF_SRCS) -L$(BUILD)/lib -l:libpfring.so.1 -ldl -lpthread && \
 	  mv -f $@.$$$$.tmp $@
 
-$(PCAPPF_AUDIT): libpcap-pfring/src/audit/audit.c Makefile
+$(PCAPPF_AUDIT): libpcap-pfring/src/audit/audit.c libpfring/src/dropin_note.h libpfring/include/pfring.h Makefile
 	@mkdir -p $(PCAPPF_DIR)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -shared -Wl,--no-undefined \
-	  -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
+	  -Ilibpfring/include -Ilibpfring/src -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
 $(XDP_OBJ): $(XDP_DIR)/pfring_xdp.bpf.c $(XDP_DIR)/pfring_xdp.h Makefile
 	@mkdir -p $(XDP_GEN)

@@ -418,6 +418,7 @@ class Ring:
         self._break_gen = 0       # breakloop() calls so far (see the module docstring)
         self._local = threading.local()   # copy-mode buffers, per thread (REENTRANT)
         self._burst = None       # pp_burst's arrays, made on first use
+        self._count_bytes = None  # recv_count's byte counter, made on first use
         self._epoch = 0          # receive calls so far: a Batch is live while equal
         self._pending = None     # (Batch, index): packets a loop() did not reach
         self._hdr = ffi.new("struct pfring_pkthdr *")
@@ -636,6 +637,36 @@ class Ring:
                 break
             batch = receive(n)
         return batch
+
+    def recv_count(self, max_packets=0):
+        """Consume the packets that are in the ring now, up to
+        ``max_packets`` (an int; 0: all of them), without waiting, and only
+        count them (``pfring_recv_count``): returns ``(packets, bytes)``, the
+        bytes being their lengths on the wire; ``(0, 0)`` when none is
+        there.  One C call per wake-up, nothing per packet in Python: a
+        counting loop is ``recv_count()`` then :meth:`wait`.  The packets a
+        :meth:`loop` left are counted first.  Not on ``Flags.REENTRANT``
+        rings (``InvalidArgumentError``)."""
+        max_packets = _u32(max_packets, "max_packets")
+        ring = self._h()
+        pkts = nbytes = 0
+        if self._pending is not None:
+            part = self._take_pending(max_packets or _BURST_MAX)
+            pkts, nbytes = len(part), part.bytes
+            if max_packets and pkts >= max_packets:
+                return pkts, nbytes
+            if max_packets:
+                max_packets -= pkts
+        out = self._count_bytes
+        if out is None:
+            out = self._count_bytes = ffi.new("uint64_t *")
+        self._epoch += 1
+        rc = lib.pfring_recv_count(ring, max_packets, out)
+        if rc < 0:
+            if pkts:
+                return pkts, nbytes
+            check(rc, ring)
+        return pkts + rc, nbytes + out[0]
 
     def _recv_copied(self, n):
         ring = self._h()

@@ -337,6 +337,14 @@ int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
  * pfring_recv.  One call per batch; not on PF_RING_REENTRANT rings. */
 int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
                       u_int8_t wait_for_incoming_packet);
+/* pcap-pfring: consumes the packets already in the ring, up to max_pkts
+ * (0: all of them), without waiting, and only counts them: returns how many
+ * (at most INT_MAX), 0 when none is ready, <0 on error; *bytes (if not NULL)
+ * gets the sum of their lengths on the wire.  Sampling, user-space filters
+ * and the counters apply as for pfring_recv.  Nothing is done per packet
+ * beyond reading its header: a counting loop's one call per wake-up.  Not
+ * on PF_RING_REENTRANT rings. */
+int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes);
 void pfring_breakloop(pfring *ring);
 /* >0 when at least the watermark of packets is queued, 0 on timeout. */
 int pfring_poll(pfring *ring, u_int wait_duration);

@@ -853,6 +853,50 @@ PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_
   }
 }
 
+PFRING_API int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes)
+{
+  struct pfring_burst_pkt b[256];
+  u_int64_t total = 0;
+  u_int want;
+  int n, i, rc, done = 0;
+
+  if (bytes)
+    *bytes = 0;
+  CHECK_RING(ring);
+  if ((rc = check_recv(ring)) < 0)
+    return rc;
+  NEED_OP(ring, recv_burst, "burst receiving");
+  if (ring->reentrant)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "pfring_recv_count reads in place, which a PF_RING_REENTRANT "
+                            "ring does not allow (use pfring_recv with a buffer)");
+  if (max_pkts == 0 || max_pkts > INT_MAX)
+    max_pkts = INT_MAX;
+  pfringint_status_tick();
+  while ((u_int)done < max_pkts) {
+    want = max_pkts - (u_int)done;
+    if (want > sizeof(b) / sizeof(b[0]))
+      want = sizeof(b) / sizeof(b[0]);
+    n = ring->ops.recv_burst(ring, b, want, 0);
+    if (n < 0) {
+      if (done)
+        break;                 /* the packets counted so far are kept */
+      return n;
+    }
+    if (n == 0)
+      break;
+    n = sift_burst(ring, b, n);
+    for (i = 0; i < n; i++)
+      total += b[i].len;
+    done += n;
+  }
+  if (done == 0 && is_closed(ring))
+    return closed_while_waiting(ring, "pfring_recv_count");
+  if (bytes)
+    *bytes = total;
+  return done;
+}
+
 PFRING_API void pfring_breakloop(pfring *ring)
 {
   u_int8_t zero = 0;

@@ -19,7 +19,7 @@
  *
  * A candidate is opened by the path of its soname link, never by the real
  * file name, and only after its program headers have been read: a file that
- * carries the drop-in's ELF note (PFRING_PCAP_DROPIN_NOTE, see pfring_int.h) is
+ * carries the drop-in's ELF note (PFRING_PCAP_DROPIN_NOTE, read by dropin_note.h) is
  * ours and is skipped.  Nothing about the system libpcap is known at build
  * time.
  *
@@ -55,6 +55,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dropin_note.h"
 #include "pfring_int.h"
 
 #ifndef PFRING_API
@@ -86,25 +87,6 @@ struct search {
 /* ------------------------------------------------------------------------ */
 /* Is this file the drop-in?  Reads the ELF program headers for our note.    */
 
-static int notes_have_ours(const unsigned char *p, size_t len)
-{
-  size_t off = 0;
-  const size_t want = sizeof(PFRING_PCAP_DROPIN_NOTE);
-
-  while (off + sizeof(ElfW(Nhdr)) <= len) {
-    const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(p + off);
-    size_t name_len = (n->n_namesz + 3u) & ~3u, desc_len = (n->n_descsz + 3u) & ~3u;
-
-    off += sizeof(*n);
-    if (name_len > len - off || desc_len > len - off - name_len)
-      return 0;
-    if (n->n_namesz == want && memcmp(p + off, PFRING_PCAP_DROPIN_NOTE, want) == 0)
-      return 1;
-    off += name_len + desc_len;
-  }
-  return 0;
-}
-
 /* 1 if the file at fd carries the drop-in's note, 0 if not (or if it is
  * not an ELF object of this process's class: dlopen() then says why). */
 static int file_is_ours(int fd, off_t size)
@@ -127,7 +109,7 @@ static int file_is_ours(int fd, off_t size)
     for (i = 0; i < eh->e_phnum && !ours; i++)
       if (ph[i].p_type == PT_NOTE && ph[i].p_offset < (uint64_t)size &&
           ph[i].p_filesz <= (uint64_t)size - ph[i].p_offset)
-        ours = notes_have_ours(map + ph[i].p_offset, ph[i].p_filesz);
+        ours = pfringint_notes_have_dropin(map + ph[i].p_offset, ph[i].p_filesz);
   }
   munmap(map, (size_t)size);
   return ours;

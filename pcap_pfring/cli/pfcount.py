@@ -1,9 +1,9 @@
 """pfcount: count the packets of a ring and print PF_RING's statistics.
 
-One loop (``count()``) over ``Ring.recv_batch``: a batch is a kernel
-block's packets in place in the ring, and counting it is ``len(batch)`` and
-``batch.bytes`` (summed in C), so without -v nothing is done per packet in
-Python.  With -v each packet gets PF_RING's line (``packet_line``).  Between
+One loop (``count()``): without -v, per wake-up one ``Ring.recv_count``
+(consumes and counts in C whatever is queued: packets and bytes, nothing
+per packet in Python) and one ``Ring.wait``; with -v, ``Ring.recv_batch``
+and PF_RING's line per packet (``packet_line``).  Between
 batches ``_common.Run`` prints the statistics every second on stderr and
 refreshes the application stats; SIGINT/SIGTERM, -N and -d end the loop.
 
@@ -122,16 +122,34 @@ def packet_line(hdr, data):
 def count(ring, run, counters, limit=0, active=False, out=None):
     """Receive until ``run`` stops or ``limit`` packets (0: none), counting
     into ``counters``; with ``out``, PF_RING's line of every packet is
-    written there.  ``active``: never sleep, look at the ring again at once."""
+    written there.  ``active``: never sleep, look at the ring again at once.
+    Without ``out``, each wake-up is one ``Ring.recv_count`` (consume and
+    count in C whatever is queued) and one ``Ring.wait``."""
+    if out is not None:
+        return _count_verbose(ring, run, counters, limit, active, out)
+    recv_count, wait, service = ring.recv_count, ring.wait, run.service
+    while not run.stopped:
+        n, nbytes = recv_count(limit - counters.pkts if limit else 0)
+        if n:
+            counters.pkts += n
+            counters.bytes += nbytes
+            if limit and counters.pkts >= limit:
+                break
+        elif not active:
+            wait(run.left())
+        service()
+
+
+def _count_verbose(ring, run, counters, limit, active, out):
+    """count() with -v: a batch at a time, PF_RING's line per packet."""
     while not run.stopped:
         want = BATCH if not limit else min(BATCH, limit - counters.pkts)
         batch = ring.recv_batch(want, timeout=0 if active else run.left())
         if batch:
             counters.pkts += len(batch)
             counters.bytes += batch.bytes
-            if out is not None:
-                out.write("".join(packet_line(h, v) + "\n" for h, v in batch.views()))
-                out.flush()
+            out.write("".join(packet_line(h, v) + "\n" for h, v in batch.views()))
+            out.flush()
             if limit and counters.pkts >= limit:
                 break
         run.service()

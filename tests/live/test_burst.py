@@ -323,3 +323,52 @@ def test_a_loop_stopped_in_a_callback_keeps_the_rest_of_the_burst(veth_pair, sto
         rest = []
         assert ring.loop(lambda h, v: rest.append(bytes(v)), timeout=0.5) == 44
     assert seen + [frames[10]] + frames[11:16] + rest == frames
+
+
+# -- recv_count: consume and count ------------------------------------------------
+
+
+def test_recv_count_counts_every_queued_packet_and_its_bytes(veth_pair):
+    frames = numbered(veth_pair, 300, size=100) + numbered(veth_pair, 200, start=300, size=60)
+    with one_block_ring(veth_pair) as ring:
+        assert ring.recv_count() == (0, 0)
+        send_from_b(veth_pair, frames)
+        queued(ring, len(frames))
+        assert ring.recv_count(120) == (120, 120 * 100)
+        assert ring.recv_count() == (380, 180 * 100 + 200 * 60)
+        assert ring.recv_count() == (0, 0)
+        st = ring.stats()
+        assert st.recv == 500
+
+
+def test_recv_count_takes_what_a_loop_left_first(veth_pair):
+    frames = numbered(veth_pair, 40)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 40)
+        seen = []
+        assert ring.loop(lambda h, v: seen.append(bytes(v)), count=10, timeout=2) == 10
+        assert seen == frames[:10]
+        assert ring.recv_count(5) == (5, 5 * 100)
+        assert ring.recv_count() == (25, 25 * 100)
+
+
+def test_recv_count_applies_sampling(veth_pair):
+    frames = numbered(veth_pair, 100)
+    with one_block_ring(veth_pair) as ring:
+        ring.set_sampling_rate(4)
+        send_from_b(veth_pair, frames)
+        time.sleep(0.5)
+        assert ring.recv_count() == (25, 25 * 100)
+
+
+def test_recv_count_bad_calls_are_clear_errors(veth_pair):
+    from pcap_pfring import InvalidArgumentError
+    with ring_in_a(veth_pair, flags=Flags.REENTRANT, enable=True) as ring:
+        with pytest.raises(InvalidArgumentError, match="REENTRANT"):
+            ring.recv_count()
+    with one_block_ring(veth_pair) as ring:
+        with pytest.raises(InvalidArgumentError, match="max_packets"):
+            ring.recv_count(-1)
+    with pytest.raises(InvalidStatusError):
+        ring.recv_count()

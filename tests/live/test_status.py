@@ -17,6 +17,7 @@ import pytest
 
 from pcap_pfring import Direction, InvalidArgumentError, Ring, SocketMode, lib, status
 from pcap_pfring.testing.fixtures import collect, frame, send_from_b
+from pcap_pfring.testing.status_labels import INFO_LABELS, RING_LABELS
 
 pytestmark = pytest.mark.needs_root
 
@@ -24,19 +25,6 @@ TOOL = os.path.join(os.path.dirname(sys.executable), "pfring-info")
 ETH_TEST = 0x88B5
 LIVE_TIMEOUT = 3.5          # the worker rewrites each ring file once a second
 
-RING_LABELS = [
-    "Bound Device(s)", "Active", "Breed", "Appl. Name", "Socket Mode", "Capture Direction",
-    "Sampling Rate", "Filtering Sampling Rate", "IP Defragment", "BPF Filtering",
-    "Sw Filt Hash Rules", "Sw Filt WC Rules", "Sw Filt Hash Match", "Sw Filt Hash Miss",
-    "Sw Filt Hash Filtered", "Hw Filt Rules", "Poll Pkt Watermark", "Num Poll Calls",
-    "Poll Watermark Timeout", "Channel Id Mask", "VLAN Id", "Slot Version", "Min Num Slots",
-    "Bucket Len", "Tot Packets", "Tot Pkt Lost", "Tot Insert", "Tot Read", "Num Free Slots",
-    "TX: Send Ok", "TX: Send Errors", "Reflect: Fwd Ok", "Reflect: Fwd Errors",
-]
-INFO_LABELS = [
-    "PF_RING Version", "Total rings", "Ring slots", "Slot version", "Capture TX",
-    "IP Defragment", "Socket Mode", "Cluster Fragment Queue", "Cluster Fragment Discard",
-]
 DEV_LABELS = [
     "Name", "Index", "Address", "Polling Mode", "Promisc", "Type", "Family",
     "# Bound Sockets", "TX Queues", "RX Queues",

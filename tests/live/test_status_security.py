@@ -24,6 +24,7 @@ import pytest
 from pcap_pfring import Ring, status
 from pcap_pfring.testing import childlog
 from pcap_pfring.testing.compat import tcpdump
+from pcap_pfring.testing.status_labels import RING_LABELS
 
 pytestmark = pytest.mark.needs_root
 
@@ -295,15 +296,6 @@ def test_the_sweep_deletes_only_dead_files_of_the_exact_forms_and_owner(veth_pai
 
 # -- one field, one line -----------------------------------------------------
 
-RING_LABELS = [
-    "Bound Device(s)", "Active", "Breed", "Appl. Name", "Socket Mode", "Capture Direction",
-    "Sampling Rate", "Filtering Sampling Rate", "IP Defragment", "BPF Filtering",
-    "Sw Filt Hash Rules", "Sw Filt WC Rules", "Sw Filt Hash Match", "Sw Filt Hash Miss",
-    "Sw Filt Hash Filtered", "Hw Filt Rules", "Poll Pkt Watermark", "Num Poll Calls",
-    "Poll Watermark Timeout", "Channel Id Mask", "VLAN Id", "Slot Version", "Min Num Slots",
-    "Bucket Len", "Tot Packets", "Tot Pkt Lost", "Tot Insert", "Tot Read", "Num Free Slots",
-    "TX: Send Ok", "TX: Send Errors", "Reflect: Fwd Ok", "Reflect: Fwd Errors",
-]
 
 
 @pytest.mark.parametrize("name, shown", [
@@ -327,8 +319,7 @@ def test_control_characters_in_the_application_name_stay_on_one_line(veth_pair, 
 
 
 def test_control_characters_in_pcap_pf_ring_appname(veth_pair, tmp_path, status_dir):
-    if shutil.which("tcpdump") is None:
-        pytest.skip("tcpdump is installed by make setup")
+    assert shutil.which("tcpdump"), "tcpdump is missing: make setup installs it"
     env = {"PCAP_PF_RING_APPNAME": "td\nCluster Id : 66\r\\", "PF_RING_STATUS_DIR": status_dir}
     p = tcpdump(veth_pair.a, "ring", veth_pair.if_a, tmp_path / "s.pcap", "udp", env=env)
     try:

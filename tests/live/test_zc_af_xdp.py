@@ -258,8 +258,8 @@ def test_queue_already_taken(veth_pair):
 def test_interface_held_by_a_program_we_cannot_share_with(veth_pair):
     pair = veth_pair
     obj = os.path.join(ROOT, "build", "gen", "pfring_xdp.bpf.o")
-    if not os.path.exists(obj):
-        pytest.skip("build/gen/pfring_xdp.bpf.o is missing (make lib)")
+    # make lib builds it before libpfring; a missing object is a broken build.
+    assert os.path.exists(obj), f"{obj} is missing: make lib builds it"
     # Another program, attached in generic mode without libxdp: native XDP
     # cannot join it.
     pair.a.run(["ip", "link", "set", "dev", pair.if_a, "xdpgeneric", "obj", obj, "sec", "xdp"])

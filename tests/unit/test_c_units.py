@@ -24,6 +24,7 @@ CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"]
 PROGRAMS = {
     "test_device_name": ["libpfring/src/device_name.c"],
     "test_config": ["libpfring/src/config.c"],
+    "test_dropin_note": [],
 }
 
 

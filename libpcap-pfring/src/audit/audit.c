@@ -35,7 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DROPIN_NOTE "pcap-pfring"   /* PFRING_PCAP_DROPIN_NOTE in pfring.h */
+#include "dropin_note.h"
+
 
 static int warned;
 
@@ -74,7 +75,7 @@ static int system_dir(const char *path)
   return 0;
 }
 
-/* The object's PT_NOTE segments, mapped at l_addr: one named DROPIN_NOTE? */
+/* The object's PT_NOTE segments, mapped at l_addr: one named PFRING_PCAP_DROPIN_NOTE? */
 static int is_dropin(struct link_map *map)
 {
   const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)map->l_addr;
@@ -87,24 +88,10 @@ static int is_dropin(struct link_map *map)
     return 0;
   ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
   for (i = 0; i < eh->e_phnum; i++) {
-    const char *p, *end;
-
     if (ph[i].p_type != PT_NOTE)
       continue;
-    p = (const char *)map->l_addr + ph[i].p_vaddr;
-    end = p + ph[i].p_memsz;
-    while (p + sizeof(ElfW(Nhdr)) <= end) {
-      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-      const char *name = p + sizeof(*nh);
-      size_t step = sizeof(*nh) + ((nh->n_namesz + 3) & ~3u) + ((nh->n_descsz + 3) & ~3u);
-
-      if (nh->n_namesz == sizeof(DROPIN_NOTE) && name + nh->n_namesz <= end &&
-          memcmp(name, DROPIN_NOTE, sizeof(DROPIN_NOTE)) == 0)
-        return 1;
-      if (step > (size_t)(end - p))
-        break;
-      p += step;
-    }
+    if (pfringint_notes_have_dropin((const char *)map->l_addr + ph[i].p_vaddr, ph[i].p_memsz))
+      return 1;
   }
   return 0;
 }

@@ -15,6 +15,7 @@ int pfring_loop(pfring *ring, pfringProcesssPacket looper,
                 const u_char *user_bytes, u_int8_t wait_for_packet);
 int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
                       u_int8_t wait_for_incoming_packet);
+int pfring_recv_count(pfring *ring, u_int max_pkts, uint64_t *bytes);
 void pfring_breakloop(pfring *ring);
 int pfring_poll(pfring *ring, u_int wait_duration);
 int pfring_is_pkt_available(pfring *ring);
