@@ -86,13 +86,41 @@ def _sign(better):
     return {"high": ">=", "low": "<=", "lt": "<"}[better]
 
 
+# The ceiling row each consumer is compared with: the minimal reader with
+# the same kernel block size and retire timeout (bench/run.py's CEILINGS,
+# bench/README.md).  The scapy consumers run at another rate (and scapy's
+# own socket has no ring), so they are compared among themselves.
+LOW_LATENCY = "ceiling_256k_8ms"     # libpfring's defaults: pfcount, Ring
+STOCK = "ceiling_256k_1s"            # stock libpcap as tcpdump and pcapy open it
+BATCHED = "ceiling_1m_1s"            # libpcap-pfring without immediate mode
+CEILING_OF = {
+    "pfcount": LOW_LATENCY, "ring_batch": LOW_LATENCY, "ring_loop": LOW_LATENCY,
+    "tcpdump": STOCK, "pcapy_stock": STOCK,
+    "tcpdump_pfring": BATCHED, "pcapy_pfring": BATCHED,
+}
+
 # (key, text, numerator, denominator, measure, target, better)
 # measure: "pps" (captured pps at max rate), "cpu" (CPU ns per packet at the
-# fixed rate), "syscalls" (per packet, numerator only).
+# fixed rate), "syscalls" (per packet, numerator only), "drain" (packets per
+# second draining a pre-filled ring; denominator None: the target is in pps).
+# A target of None only states the ratio.
 TARGETS = [
-    ("pfcount_cpu", "pfcount CPU per packet / ceiling", "pfcount", "ceiling", "cpu", 1.2, "low"),
-    ("pfcount_pps", "pfcount captured pps / ceiling, max rate", "pfcount", "ceiling", "pps",
+    ("pfcount_cpu", "pfcount CPU per packet", "pfcount", LOW_LATENCY, "cpu", 1.2,
+     "low"),
+    ("pfcount_pps", "pfcount captured pps at max rate", "pfcount", LOW_LATENCY, "pps",
      0.95, "high"),
+    ("batch_cpu", "Ring.recv_batch CPU per packet", "ring_batch", LOW_LATENCY, "cpu",
+     2.5, "low"),
+    ("loop_cpu", "Ring.loop CPU per packet", "ring_loop", LOW_LATENCY, "cpu", None,
+     "low"),
+    ("tcpdump_ceiling_cpu", "tcpdump (stock) CPU per packet", "tcpdump", STOCK,
+     "cpu", None, "low"),
+    ("pcapy_ceiling_cpu", "pcapy-ng (stock) CPU per packet", "pcapy_stock", STOCK,
+     "cpu", None, "low"),
+    ("tcpdump_pfring_ceiling_cpu", "tcpdump via libpcap-pfring CPU per packet",
+     "tcpdump_pfring", BATCHED, "cpu", None, "low"),
+    ("pcapy_pfring_ceiling_cpu", "pcapy-ng via libpcap-pfring CPU per packet",
+     "pcapy_pfring", BATCHED, "cpu", None, "low"),
     ("tcpdump_pps", "tcpdump via libpcap-pfring / stock: captured pps", "tcpdump_pfring",
      "tcpdump", "pps", 1.0, "high"),
     ("tcpdump_cpu", "tcpdump via libpcap-pfring / stock: CPU per packet", "tcpdump_pfring",
@@ -112,11 +140,19 @@ TARGETS = [
 ]
 
 
+def _figure(value, unit):
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.3g} {unit}"
+
+
 def evaluate(rows, strace):
     """One dict per target: key, text, line (for RESULTS.md), ok (None when
-    not measured) and the consumers a profile of a miss should look at."""
+    not measured or when there is no target, only a ratio) and the
+    consumers a profile of a miss should look at.  Each line gives the ratio
+    and the two figures it comes from."""
     out = []
     for key, text, a, b, measure, target, better in TARGETS:
+        if b is not None and b.startswith("ceiling"):
+            text = f"{text} / {b}"
         res = {"key": key, "text": text, "consumers": [a] if b is None else [a, b], "ok": None}
         note = ""
         if measure == "syscalls":
@@ -125,31 +161,38 @@ def evaluate(rows, strace):
                 out.append(res)
                 continue
             value = strace[a][2]
-            shown = f"{value:.4f}"
+            shown = f"{value:.4f} ({strace[a][0]:,} calls / {strace[a][1]:,} packets)"
         elif a not in rows or b not in rows:
             res["line"] = f"- {text}: not measured"
             out.append(res)
             continue
         elif measure == "cpu":
-            value = med(cpu_per_pkt(rows[a]["fixed"])) / med(cpu_per_pkt(rows[b]["fixed"]))
-            shown = f"{value:.2f}"
+            fa, fb = med(cpu_per_pkt(rows[a]["fixed"])), med(cpu_per_pkt(rows[b]["fixed"]))
+            value = fa / fb
+            shown = f"{value:.2f} ({_figure(fa, 'ns')} / {_figure(fb, 'ns')})"
         else:
             ra, rb = rows[a], rows[b]
-            value = (med(cap_pps(ra["max"], ra["max_count"])) /
-                     med(cap_pps(rb["max"], rb["max_count"])))
-            shown = f"{value:.2f}"
+            fa, fb = med(cap_pps(ra["max"], ra["max_count"])), med(cap_pps(rb["max"], rb["max_count"]))
+            value = fa / fb
+            shown = f"{value:.2f} ({_figure(fa, 'pps')} / {_figure(fb, 'pps')})"
             if kept_up(ra) and kept_up(rb):
                 # Both read all the generator gave them: the pps ratio only
                 # compares pfsend's speed in two sets of runs.  Judge on what
                 # one core would capture at each one's CPU cost per packet,
                 # and show the captured shares beside it.
                 share = capture_share(ra) / capture_share(rb)
-                value = med(capacity(ra["max"])) / med(capacity(rb["max"]))
+                ca, cb = med(capacity(ra["max"])), med(capacity(rb["max"]))
+                value = ca / cb
                 note = (f"; both captured all that was offered (generator-bound), so judged on "
                         f"one-core capacity (1e9 / CPU ns per packet in the same max-rate "
-                        f"runs): {value:.2f}; captured shares {share:.2f}")
+                        f"runs): {value:.2f} ({_figure(ca, 'pps')} / {_figure(cb, 'pps')}); "
+                        f"captured shares {share:.2f}")
+        res["value"] = value
+        if target is None:
+            res["line"] = f"- {text}: {shown}{note} (no target)"
+            out.append(res)
+            continue
         ok, word = verdict(value, target, better)
-        res.update(ok=ok, value=value,
-                   line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")
+        res.update(ok=ok, line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")
         out.append(res)
     return out

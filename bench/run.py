@@ -4,7 +4,9 @@ Two throwaway namespaces joined by a veth pair; pfsend in namespace b
 (pinned to CPU 1) sends frames of 256 flows to namespace a, where one
 consumer at a time (pinned to CPU 0) captures them:
 
-  ceiling         a minimal TPACKET_V3 reader in C that only counts (bench/ceiling.c)
+  ceiling_*       a minimal TPACKET_V3 reader in C that only counts (bench/ceiling.c),
+                  once per ring setting in use (CEILINGS): each consumer is
+                  compared with the one set up as its own ring is
   pfcount         libpfring, C loop
   ring_batch      Python Ring.recv_batch(), counting len(batch) (zero copy)
   ring_loop       Python Ring.loop() with a counting callback
@@ -72,6 +74,26 @@ DATA = os.path.abspath(os.environ.get("BENCH_DATA", "bench-results.json"))  # ma
 SCAPY_SECONDS = 6
 TCPDUMP_DRAIN = 1.5
 TIMEOUT = 120
+KiB, MiB = 1024, 1024 * 1024
+
+# The ring settings in use, as (block bytes, blocks, retire timeout ms), and
+# who uses each (report.CEILING_OF compares every consumer with its own):
+# - libpfring's defaults (drivers/af_packet.c): blocks of AFP_MIN_BLOCK
+#   (256 KiB), the block_timeout_ms parameter (8 ms), and min_num_slots
+#   (4096) slots of caplen 128 rounded up to AFP_MIN_BLOCKS (8) blocks:
+#   pfcount, Ring.recv_batch, Ring.loop (and scapy on rings);
+# - stock libpcap 1.10 (pcap-linux.c) without immediate mode: a block is the
+#   page size doubled up to its 256 KiB frame size, the ring its 2 MiB
+#   default buffer, the retire timeout the pcap timeout (1000 ms for tcpdump
+#   and for the pcapy script): tcpdump, pcapy-ng on the system libpcap;
+# - libpcap-pfring without immediate mode (libpcap-pfring/src/ring.c): 1 MiB
+#   blocks (BATCH_BLOCK), the pcap timeout, 8 blocks (the minimum):
+#   tcpdump and pcapy-ng through the drop-in.
+CEILINGS = {
+    report.LOW_LATENCY: (256 * KiB, 8, 8),
+    report.STOCK: (256 * KiB, 8, 1000),
+    report.BATCHED: (1 * MiB, 8, 1000),
+}
 
 RING_BATCH = """
 import signal, sys, pcap_pfring as p
@@ -110,7 +132,7 @@ print(count[0], flush=True)
 PCAPY = """
 import select, signal, sys, pcapy
 signal.signal(signal.SIGINT, signal.default_int_handler)
-p = pcapy.open_live(sys.argv[1], 128, 0, 100)
+p = pcapy.open_live(sys.argv[1], 128, 0, 1000)
 p.setnonblock(1)
 fd = p.getfd()
 print("ready", flush=True)
@@ -169,7 +191,10 @@ def consumers(tmp, dev):
     cluster = dict(route_env("stock", base=_plain_env()), PCAP_PF_RING_CLUSTER_ID="21",
                    PCAP_PF_RING_USE_CLUSTER_PER_FLOW="1")
     table = {
-        "ceiling": ([os.path.join(tmp, "ceiling"), dev, str(10**12), str(TIMEOUT)], None, "c", 1),
+        name: ([os.path.join(tmp, "ceiling"), dev, str(10**12), str(TIMEOUT),
+                *(str(x) for x in setting)], None, "c", 1)
+        for name, setting in CEILINGS.items()}
+    table.update({
         "pfcount": ([os.path.join(BIN, "pfcount"), "-i", dev, "-e", "1", "-l", "128",
                      "-d", str(TIMEOUT), "--json", "-q"], None, "c", 1),
         "ring_batch": (script("ring_batch"), None, "c", 1),
@@ -182,7 +207,7 @@ def consumers(tmp, dev):
         "scapy_pfring": (script("scapy_count"),
                          dict(_plain_env(), PCAP_PF_RING_APPNAME="scapy-bench"), "scapy", 1),
         "scapy_cluster2": (script("scapy_count"), cluster, "scapy", 2),
-    }
+    })
     if not _has_pcapy():
         print("bench: pcapy-ng is not installed; skipping the pcapy consumers", flush=True)
         del table["pcapy_stock"], table["pcapy_pfring"]
@@ -198,7 +223,7 @@ def count_of(name, out, err):
         return int(re.search(r'"recv": (\d+)', out).group(1))
     if name.startswith("tcpdump"):
         return int(re.search(r"(\d+) packets captured", err).group(1))
-    return int(out.split()[-2 if name == "ceiling" else -1])
+    return int(out.split()[-3 if name.startswith("ceiling") else -1])
 
 
 def _reap(p, timeout):
@@ -220,7 +245,7 @@ def _ready(name, p):
             if not line:
                 raise RuntimeError(f"{name} exited before listening")
         return line
-    if name in ("pfcount", "ceiling"):
+    if name == "pfcount":
         time.sleep(1.0)               # no ready line: give it time to enable
         return ""
     line = p.stdout.readline()
@@ -285,9 +310,10 @@ def _stop(name, procs):
 
 def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
     """Returns (captured, offered_pps, cpu_s, max_rss_kb).  tcpdump's libpcap
-    hands a block over 1 s after its first packet (tcpdump's timeout), so it
-    gets TCPDUMP_DRAIN to read the last one."""
-    if drain and name.startswith("tcpdump"):
+    hands a block over 1 s after its first packet (the pcap timeout of
+    tcpdump and of the pcapy script, and the ceilings set up as they are),
+    so they get TCPDUMP_DRAIN to read the last one."""
+    if drain and slow_retire(name):
         drain = TCPDUMP_DRAIN
     procs = _start(pair, name, spec)
     try:
@@ -299,6 +325,13 @@ def one_run(pair, name, spec, count, pps, length=64, drain=0.5):
     finally:
         captured = _stop(name, procs)
     return captured, offered, cpu, rss
+
+
+def slow_retire(name):
+    """True for consumers whose kernel blocks retire after 1 s, not 8 ms."""
+    if name in CEILINGS:
+        return CEILINGS[name][2] >= 1000
+    return name.startswith(("tcpdump", "pcapy"))
 
 
 def cpu_ns(pid):
@@ -524,13 +557,13 @@ def render():
 COMMANDS = """\
 make bench      # BENCH_RUNS BENCH_MAX_COUNT BENCH_FIXED_COUNT BENCH_FIXED_PPS BENCH_SCAPY_PPS
                 # BENCH_SCAPY_MAX_PPS BENCH_PROFILE=0 (no perf) BENCH_ONLY=a,b (partial)
-ceiling veth0 N T                       # bench/ceiling.c
+ceiling veth0 N T 262144|1048576 8 8|1000  # bench/ceiling.c: block bytes, blocks, retire ms
 pfcount -i veth0 -e 1 -l 128 -d T --json -q
 python ring_batch.py veth0              # n += len(Ring.recv_batch(1024)): zero copy (bench/run.py)
 python ring_loop.py veth0               # Ring.loop(cb) (bench/run.py)
 tcpdump -i veth0 -Q in -s 128 -w /dev/null
 pfring-run tcpdump -i veth0 -Q in -s 128 -w /dev/null
-python pcapy_count.py veth0             # pcapy-ng select(getfd) + dispatch (bench/run.py)
+python pcapy_count.py veth0             # pcapy-ng open_live(.., 1000 ms), select(getfd) + dispatch
 pfring-run python pcapy_count.py veth0  # the same on libpcap-pfring
 python scapy_count.py veth0             # sniff(store=False, prn=count), scapy's own socket
 PCAP_PF_RING_APPNAME=scapy-bench python scapy_count.py veth0      # on rings (auto-activated)
@@ -630,7 +663,8 @@ def write_results(rows, strace, targets, profiles, facts):
     lines += ["", "## Fixed rate, 64-byte frames", "",
               "CPU: user + system time of all the consumer's threads (schedstat) from just "
               f"before the first frame to 0.5 s after the last ({TCPDUMP_DRAIN:g} s for tcpdump, "
-              "whose libpcap hands a block over 1 s after its first packet), over the packets "
+              "pcapy-ng and the 1 s ceilings, whose kernel hands a block over 1 s after its "
+              "first packet), over the packets "
               "captured.  "
               "Capacity: 1e9 / CPU ns per packet, what one core would capture at that cost.", "",
               "| consumer | rate (pps) | frames | CPU ns / packet | capacity (pps) | drop % | "

@@ -167,8 +167,8 @@ static void drain_eventfd(struct afp_priv *p)
     ;
 }
 
-/* One poll() on the socket (and the wake-up eventfd).  Returns 0, or <0 with
- * the error set when the interface went away. */
+/* One poll() on the socket (and the wake-up eventfd).  Returns 0,
+ * WAIT_SIGNALLED, or <0 with the error set when the interface went away. */
 static int wait_readable(pfring *ring, int timeout_ms, int socket_too)
 {
   struct afp_priv *p = PRIV(ring);
@@ -179,8 +179,8 @@ static int wait_readable(pfring *ring, int timeout_ms, int socket_too)
   int rc = poll(pfd, socket_too ? 2 : 1, timeout_ms);
 
   if (rc < 0)
-    return errno == EINTR ? 0 : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
-                                                      "poll failed");
+    return errno == EINTR ? WAIT_SIGNALLED
+                          : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "poll failed");
   if (rc == 0)
     return 0;
   if (pfd[0].revents & POLLIN)
@@ -230,6 +230,8 @@ static int afp_poll(pfring *ring, u_int wait_ms)
     rc = wait_readable(ring, ready ? 1 : (int)left, ready == 0);
     if (rc < 0)
       return rc;
+    if (rc == WAIT_SIGNALLED)
+      return 0;                  /* as poll(2): the caller's signal handlers run now */
   }
 }
 

@@ -377,7 +377,8 @@ static void drain_eventfd(struct afx_priv *p)
     ;
 }
 
-/* One poll() on the socket and the wake-up eventfd: 0, or <0 on error. */
+/* One poll() on the socket and the wake-up eventfd: 0, WAIT_SIGNALLED, or
+ * <0 on error. */
 static int wait_readable(pfring *ring, int timeout_ms)
 {
   struct afx_priv *p = PRIV(ring);
@@ -388,8 +389,8 @@ static int wait_readable(pfring *ring, int timeout_ms)
   int rc = poll(pfd, 2, timeout_ms);
 
   if (rc < 0)
-    return errno == EINTR ? 0 : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
-                                                      "poll failed");
+    return errno == EINTR ? WAIT_SIGNALLED
+                          : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "poll failed");
   if (rc > 0 && (pfd[0].revents & POLLIN))
     drain_eventfd(p);
   if (rc > 0 && (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))) {
@@ -502,6 +503,8 @@ static int afx_poll(pfring *ring, u_int wait_ms)
       return 0;
     if ((rc = wait_readable(ring, ready ? 1 : (int)left)) < 0)
       return rc;
+    if (rc == WAIT_SIGNALLED)
+      return 0;                  /* as poll(2): the caller's signal handlers run now */
   }
 }
 

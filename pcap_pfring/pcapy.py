@@ -79,8 +79,11 @@ def _closed():
 class Reader:
     """A live capture (what ``open_live`` returns)."""
 
-    def __init__(self, ring, snaplen, to_ms):
+    def __init__(self, ring, snaplen, to_ms, promisc=False):
         self._ring = ring
+        # ps_ifdrop as libpcap's: in promiscuous mode, the device's drops
+        # since the capture opened; 0 otherwise.
+        self._ifdrop_base = ring.kernel_stats().if_drop if promisc else None
         self._net, self._mask = _ipv4(ring.device)      # as pcapy: looked up at open
         self._snaplen = snaplen
         self._to_ms = to_ms
@@ -187,11 +190,18 @@ class Reader:
         return socket.inet_ntoa(struct.pack("!I", self._mask))
 
     def stats(self):
-        """``(received, dropped, dropped by the interface)`` as libpcap's
-        stats on a ring: received counts the dropped ones too."""
+        """``(received, dropped, dropped by the interface)`` as pcapy gives
+        libpcap's ``pcap_stats``: received is what the kernel queued for the
+        capture, read or still waiting, the dropped ones included; dropped
+        by the interface only in promiscuous mode."""
         self._live()
-        st = self._ring.stats()
-        return st.recv + st.drop, st.drop, 0
+        try:
+            st = self._ring.kernel_stats()
+        except PFRingError as exc:
+            raise PcapError(str(exc)) from None
+        ifdrop = 0 if self._ifdrop_base is None else st.if_drop - self._ifdrop_base
+        mask = 0xFFFFFFFF                 # libpcap's counters are u_int
+        return st.recv & mask, st.drop & mask, ifdrop & mask
 
     def sendpacket(self, data):
         """Transmit one frame on the device."""
@@ -256,7 +266,7 @@ def open_live(device, snaplen, promisc, to_ms):
             raise
     except PFRingError as exc:
         raise PcapError(f"{device}: {exc}") from None
-    return Reader(ring, snaplen, int(to_ms))
+    return Reader(ring, snaplen, int(to_ms), promisc=bool(promisc))
 
 
 def findalldevs():

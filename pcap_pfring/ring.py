@@ -23,11 +23,15 @@ readable until then; ``loop()`` keeps the packets a callback did not reach
 receive call.  ``PF_RING_REENTRANT`` rings cannot hand out pointers into the
 ring and copy instead, into buffers that each thread allocates once.
 
-Waiting has one owner, :meth:`Ring.wait`: ``pfring_poll`` in slices of at
-most 200 ms (so that signal handlers such as Ctrl-C's run in between),
-ended by a packet, the timeout or :meth:`Ring.breakloop`.  ``recv``,
-``recv_batch``, ``loop`` and the front ends built on them (scapy, pcapy,
-the tools) wait through it; the C helpers never wait.
+Waiting is libpfring's ``pfring_poll`` (up to a packet, the timeout, a
+:meth:`Ring.breakloop` or a signal, whose handler then runs).  The receive
+calls that expect packets wait in the same C call that takes them
+(``pp_burst`` polls once when the ring is empty; ``pfring_recv_count``
+waits and counts for its duration), so a wake-up costs one call from
+Python.  A wait cut short without a packet goes on in :meth:`Ring.wait`'s
+loop (``_wait``, which also checks for a breakloop made since the call
+began) until the deadline.  ``recv``, ``recv_batch``, ``loop`` and the
+front ends built on them (scapy, pcapy, the tools) wait this way.
 
 A breakloop, as PF_RING's ``pfring_breakloop``, ends the calls in progress
 and nothing else: each receive call (and each iteration over the ring, as a
@@ -55,8 +59,10 @@ _BATCH_BUFSIZE = 4 * 1024 * 1024
 _BURST_MAX = 4096        # packets per pp_burst call at most
 _LOOP_BURST = 256
 _REC = struct.Struct("IIIiQBB6x")   # struct pp_rec
-_WAIT_SLICE_MS = 200     # the longest pfring_poll before Python looks at signals
+_WAIT_FOREVER_MS = 2**31 - 1    # a wait in C without a limit (until a break or signal)
+_WAIT_SLICE_MS = 200     # the longest pfring_poll of _wait
 _monotonic = time.monotonic
+_INF = math.inf
 
 
 class Direction(enum.IntEnum):
@@ -153,6 +159,28 @@ class Stats:
 
     def __eq__(self, other):
         return isinstance(other, Stats) and (self.recv, self.drop) == (other.recv, other.drop)
+
+
+class KernelStats:
+    """``pfring_kernel_stat``: the kernel's view of a ring, as libpcap's
+    ``pcap_stats`` gives it.  ``recv``: packets queued for the ring since it
+    opened, read or not, drops included (less those the user-space filter
+    rejected); ``drop``: of those, lost because the ring was full;
+    ``if_drop``: the devices' own receive drops (totals)."""
+
+    __slots__ = ("recv", "drop", "if_drop")
+
+    def __init__(self, recv, drop, if_drop):
+        self.recv = recv
+        self.drop = drop
+        self.if_drop = if_drop
+
+    def __repr__(self):
+        return f"KernelStats(recv={self.recv}, drop={self.drop}, if_drop={self.if_drop})"
+
+    def __eq__(self, other):
+        return isinstance(other, KernelStats) and \
+            (self.recv, self.drop, self.if_drop) == (other.recv, other.drop, other.if_drop)
 
 
 class _Burst:
@@ -476,11 +504,12 @@ class Ring:
     # -- waiting ----------------------------------------------------------------
 
     def _wait(self, timeout, gen):
-        """The one wait of the receive calls: True once a packet can be read,
-        False after ``timeout`` seconds (None: no limit) or once a
-        breakloop() has been made since the caller started (``_break_gen``
-        is no longer ``gen``).  pfring_poll runs in slices of at most
-        _WAIT_SLICE_MS, so that signal handlers run."""
+        """The wait of wait() and recv(), and of the other receive calls once
+        their own wait in C was cut short: True once a packet can be read, False after ``timeout``
+        seconds (None: no limit) or once a breakloop() has been made since
+        the caller started (``_break_gen`` is no longer ``gen``).
+        pfring_poll runs in slices of at most _WAIT_SLICE_MS; a signal ends
+        one, and its handler runs before the next."""
         ring = self._h()
         deadline = None if timeout is None else _monotonic() + timeout
         while True:
@@ -590,20 +619,35 @@ class Ring:
         """A batch of no packets, made without a receive call."""
         return Batch(self, self._burst, self._epoch, 0, 0, 0)
 
-    def _next_burst(self, n):
-        """One pp_burst of up to n packets, not waiting, as a Batch (empty
-        when none is there)."""
+    def _next_burst(self, n, wait_ms=0):
+        """One pp_burst of up to n packets as a Batch (empty when none is
+        there), waiting in C up to wait_ms for the first."""
         b = self._burst
         if b is None or b.size < n:
             self._h()
             b = self._burst = _Burst(max(n, _LOOP_BURST))
         self._epoch += 1
-        rc = lib.pp_burst(self._ring, b.pkts, n, b.recs, b.base, b.span, b.nbytes)
+        rc = lib.pp_burst(self._ring, b.pkts, n, b.recs, b.base, b.span, b.nbytes, wait_ms)
         if rc > 0:
             return Batch(self, b, self._epoch, 0, rc, b.nbytes[0])
         if rc < 0:
             check(rc, self._h())
         return Batch(self, b, self._epoch, 0, 0, 0)
+
+    def _burst_waiting(self, n, timeout, gen):
+        """One pp_burst of up to n packets, waiting up to ``timeout`` seconds
+        (None: no limit) for the first in the same C call, so that a
+        wake-up costs one call.  A wait cut short (a stale breakloop, a
+        signal, packets the user-space filter dropped) goes on in _wait
+        until the deadline; empty after the timeout or a breakloop."""
+        deadline = None if timeout is None else _monotonic() + timeout
+        batch = self._next_burst(n, _wait_ms(timeout))
+        while not batch:
+            left = self._left(deadline)
+            if left == 0 or not self._wait(left, gen):
+                break
+            batch = self._next_burst(n)
+        return batch
 
     def recv_batch(self, n=256, timeout=0):
         """Up to ``n`` packets of one kernel block, as a :class:`Batch` of
@@ -617,7 +661,8 @@ class Ring:
         gen = self._break_gen
         if type(n) is not int:
             raise TypeError(f"n must be an int, not {type(n).__name__}")
-        timeout = _timeout(timeout, "timeout")
+        if type(timeout) is not float or not 0.0 < timeout < _INF:   # else checked already
+            timeout = _timeout(timeout, "timeout")
         if self._ring == ffi.NULL:
             self._h()
         if n <= 0:
@@ -626,8 +671,9 @@ class Ring:
             return self._take_pending(n)
         if n > _BURST_MAX:
             n = _BURST_MAX
-        receive = self._recv_copied if self._reentrant else self._next_burst
-        batch = receive(n)
+        if not self._reentrant:
+            return self._next_burst(n) if timeout == 0 else self._burst_waiting(n, timeout, gen)
+        batch = self._recv_copied(n)
         if batch or timeout == 0:
             return batch
         deadline = self._deadline(timeout)
@@ -635,38 +681,43 @@ class Ring:
             left = self._left(deadline)
             if left == 0 or not self._wait(left, gen):
                 break
-            batch = receive(n)
+            batch = self._recv_copied(n)
         return batch
 
-    def recv_count(self, max_packets=0):
-        """Consume the packets that are in the ring now, up to
-        ``max_packets`` (an int; 0: all of them), without waiting, and only
-        count them (``pfring_recv_count``): returns ``(packets, bytes)``, the
-        bytes being their lengths on the wire; ``(0, 0)`` when none is
-        there.  One C call per wake-up, nothing per packet in Python: a
-        counting loop is ``recv_count()`` then :meth:`wait`.  The packets a
-        :meth:`loop` left are counted first.  Not on ``Flags.REENTRANT``
-        rings (``InvalidArgumentError``)."""
+    def recv_count(self, max_packets=0, duration=0):
+        """Consume packets and only count them (``pfring_recv_count``): those
+        in the ring now and, for ``duration`` seconds (0: none; None or
+        ``math.inf``: no limit), those that arrive, up to ``max_packets``
+        (an int; 0: no limit).  Returns ``(packets, bytes)``, the bytes being
+        their lengths on the wire.  It returns early once ``max_packets``
+        were counted, or when :meth:`breakloop` or a signal (whose handler
+        runs as the call returns) cuts the wait short after a packet came.
+        Every wake-up inside the call is handled in C, with nothing per
+        packet in Python: a counting loop is one call per tick of its own.
+        The packets a :meth:`loop` left are counted first, by a call of
+        their own that does not wait.  Not on ``Flags.REENTRANT`` rings
+        (``InvalidArgumentError``)."""
+        gen = self._break_gen
         max_packets = _u32(max_packets, "max_packets")
+        duration = _timeout(duration, "duration")
         ring = self._h()
-        pkts = nbytes = 0
         if self._pending is not None:
             part = self._take_pending(max_packets or _BURST_MAX)
-            pkts, nbytes = len(part), part.bytes
-            if max_packets and pkts >= max_packets:
-                return pkts, nbytes
-            if max_packets:
-                max_packets -= pkts
+            return len(part), part.bytes
         out = self._count_bytes
         if out is None:
             out = self._count_bytes = ffi.new("uint64_t *")
-        self._epoch += 1
-        rc = lib.pfring_recv_count(ring, max_packets, out)
-        if rc < 0:
-            if pkts:
-                return pkts, nbytes
+        deadline = self._deadline(duration)
+        while True:
+            ms = _wait_ms(self._left(deadline))
+            self._epoch += 1
+            rc = lib.pfring_recv_count(ring, max_packets, out, ms)
+            if rc > 0 or not ms:
+                return check(rc, ring), out[0]
             check(rc, ring)
-        return pkts + rc, nbytes + out[0]
+            # none came: the time passed, or a breakloop or signal cut it short
+            if self._break_gen != gen or self._left(deadline) == 0:
+                return 0, 0
 
     def _recv_copied(self, n):
         ring = self._h()
@@ -710,11 +761,9 @@ class Ring:
             if self._pending is not None:
                 batch = self._take_pending(want)
             else:
-                batch = self._next_burst(want)
+                batch = self._burst_waiting(want, timeout, gen)
                 if not batch:
-                    if not self._wait(timeout, gen):
-                        break
-                    continue
+                    break
             records, mem = batch._unpacked()
             epoch = self._epoch
             i = 0
@@ -900,6 +949,14 @@ class Ring:
         check(lib.pfring_stats(self._h(), st), self._ring)
         return Stats(st.recv, st.drop)
 
+    def kernel_stats(self):
+        """The kernel's counters (``pfring_stats_kernel``) as a
+        :class:`KernelStats`: unlike :meth:`stats`, ``recv`` counts the
+        packets still waiting in the ring too."""
+        st = ffi.new("pfring_kernel_stat *")
+        check(lib.pfring_stats_kernel(self._h(), st), self._ring)
+        return KernelStats(st.recv, st.drop, st.if_drop)
+
     @property
     def version(self):
         v = ffi.new("u_int32_t *")
@@ -1012,6 +1069,14 @@ def _timeout(value, name):
     if value < 0:
         raise _invalid(f"{name} {value} is negative")
     return None if math.isinf(value) else value
+
+
+def _wait_ms(timeout):
+    """A checked timeout (None: no limit) as the milliseconds of one wait in
+    C: 0 for 0, else at least 1."""
+    if timeout is None:
+        return _WAIT_FOREVER_MS
+    return min(_WAIT_FOREVER_MS, math.ceil(timeout * 1000))
 
 
 def _u16(value, name):

@@ -127,6 +127,10 @@ struct pcap {
    * program, and libpfring decides where it runs. */
   const struct bpf_insn *compiled_insns;
   char *compiled_expr;
+  /* ps_ifdrop as libpcap gives it: with promisc only, the devices' drops
+   * since activation. */
+  int count_ifdrop;
+  u_int64_t ifdrop_base;
 
   /* --- the other states --- */
   pcap_t *sys;                   /* created: the shadow; system: the handle */

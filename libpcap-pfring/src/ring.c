@@ -128,6 +128,13 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
     pcappf_ring_close(p);
     return 1;
   }
+  if (p->promisc) {
+    pfring_kernel_stat st;
+    if (pfring_stats_kernel(ring, &st) == 0) {
+      p->count_ifdrop = 1;
+      p->ifdrop_base = st.if_drop;
+    }
+  }
   p->dead = sys->pcap_open_dead_with_tstamp_precision(DLT_EN10MB, snaplen,
                                                       (u_int)p->tstamp_precision);
   if (!p->dead) {
@@ -340,19 +347,25 @@ API const struct timeval *pcap_get_required_select_timeout(pcap_t *p)
   return NULL;   /* the ring fd is readable whenever packets wait */
 }
 
+/* As libpcap on TPACKET_V3: ps_recv is what the kernel queued for the ring,
+ * read or not, the drops included (libpfring leaves out what its user-space
+ * filter rejected); ps_drop the ring-full drops; ps_ifdrop, in promiscuous
+ * mode only, what the device dropped since activation. */
 API int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 {
-  pfring_stat st;
+  pfring_kernel_stat st;
 
   if (!p->ring)
     SYS_CALL(PCAP_ERROR, pcap_stats, p->sys, ps);
-  if (pfring_stats(p->ring, &st) < 0)
+  if (!ps) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "pcap_stats: ps is NULL");
+    return PCAP_ERROR;
+  }
+  if (pfring_stats_kernel(p->ring, &st) < 0)
     return ring_error(p, "stats");
-  /* recv: the packets libpfring handed over, its user-space filter's
-   * rejects left out; as libpcap, ps_recv also counts the drops. */
-  ps->ps_recv = (u_int)(st.recv + st.drop);
+  ps->ps_recv = (u_int)st.recv;
   ps->ps_drop = (u_int)st.drop;
-  ps->ps_ifdrop = 0;
+  ps->ps_ifdrop = p->count_ifdrop ? (u_int)(st.if_drop - p->ifdrop_base) : 0;
   return 0;
 }
 

@@ -337,14 +337,17 @@ int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
  * pfring_recv.  One call per batch; not on PF_RING_REENTRANT rings. */
 int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
                       u_int8_t wait_for_incoming_packet);
-/* pcap-pfring: consumes the packets already in the ring, up to max_pkts
- * (0: all of them), without waiting, and only counts them: returns how many
- * (at most INT_MAX), 0 when none is ready, <0 on error; *bytes (if not NULL)
- * gets the sum of their lengths on the wire.  Sampling, user-space filters
- * and the counters apply as for pfring_recv.  Nothing is done per packet
- * beyond reading its header: a counting loop's one call per wake-up.  Not
- * on PF_RING_REENTRANT rings. */
-int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes);
+/* pcap-pfring: consumes packets and only counts them, up to max_pkts (0: no
+ * limit): those already in the ring, then, for up to duration_ms (0: none),
+ * those that arrive.  A pfring_breakloop or a signal during the wait ends
+ * the call (as poll(2) does, so that the caller's handlers run).  Returns how
+ * many (at most INT_MAX; 0 when none came), <0 on error; *bytes (if not
+ * NULL) gets the sum of their lengths on the wire.  Sampling, user-space
+ * filters and the counters apply as for pfring_recv.  Nothing is done per
+ * packet beyond reading its header, and every wake-up inside the call is
+ * handled in C: a counting loop makes one call per tick of its own.  Not on
+ * PF_RING_REENTRANT rings. */
+int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes, u_int duration_ms);
 void pfring_breakloop(pfring *ring);
 /* >0 when at least the watermark of packets is queued, 0 on timeout. */
 int pfring_poll(pfring *ring, u_int wait_duration);
@@ -444,6 +447,25 @@ int pfring_remove_from_cluster(pfring *ring);
 /* Information                                                               */
 
 int pfring_stats(pfring *ring, pfring_stat *stats);
+/* pcap-pfring: the kernel's view of a ring, as libpcap's pcap_stats gives
+ * it (pfring_stats counts what the application has read).  recv: the
+ * packets the kernel queued for the ring since it was opened, read or still
+ * waiting in the ring, the drops included, less those that libpfring's
+ * user-space BPF filter rejected; drop: of those, the packets lost because
+ * the ring was full (pfring_stats' drop).  The kernel's counters reset on
+ * every read: libpfring adds them up, so this and pfring_stats may be
+ * called in any order, as often as wanted.  if_drop: what the ring's
+ * devices dropped themselves (rx_missed_errors + rx_fifo_errors under
+ * /sys/class/net, as libpcap reads them), totals since each device came
+ * up; 0 for "any" and "none".  On zc: rings (AF_XDP) recv is the packets
+ * the XDP program redirected to the socket or failed to, drop those it
+ * could not redirect and the socket's own drops. */
+typedef struct {
+  u_int64_t recv;
+  u_int64_t drop;
+  u_int64_t if_drop;
+} pfring_kernel_stat;
+int pfring_stats_kernel(pfring *ring, pfring_kernel_stat *stats);
 int pfring_version(pfring *ring, u_int32_t *version);
 u_int32_t pfring_version_noring(void);
 int pfring_get_bound_device_address(pfring *ring, u_char mac_address[6]);

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -815,21 +816,32 @@ static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
   return kept;
 }
 
+/* The checks of the calls that read in place, after CHECK_RING: those of
+ * every receive call, the burst op, and no PF_RING_REENTRANT ring. */
+static int check_burst(pfring *ring, const char *call)
+{
+  int rc;
+
+  if ((rc = check_recv(ring)) < 0)
+    return rc;
+  NEED_OP(ring, recv_burst, "burst receiving");
+  if (ring->reentrant)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "%s reads in place in the ring, which a PF_RING_REENTRANT "
+                            "ring does not allow (use pfring_recv with a buffer)", call);
+  return 0;
+}
+
 PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
                                  u_int8_t wait_for_incoming_packet)
 {
   int n, rc;
 
   CHECK_RING(ring);
-  if ((rc = check_recv(ring)) < 0)
+  if ((rc = check_burst(ring, "pfring_recv_burst")) < 0)
     return rc;
-  NEED_OP(ring, recv_burst, "burst receiving");
   if (!pkts)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "pkts must not be NULL");
-  if (ring->reentrant)
-    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
-                            "a burst points into the ring, which a PF_RING_REENTRANT ring "
-                            "does not allow (use pfring_recv with a buffer)");
   if (max_pkts == 0)
     return 0;
   if (max_pkts > INT_MAX)
@@ -853,48 +865,95 @@ PFRING_API int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_
   }
 }
 
-PFRING_API int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes)
+/* Consumes and counts what the ring holds now, up to max packets: the
+ * count (>= 0, its lengths added to *bytes) or <0 when the first burst
+ * failed. */
+static int count_queued(pfring *ring, u_int max, u_int64_t *bytes)
 {
   struct pfring_burst_pkt b[256];
-  u_int64_t total = 0;
-  u_int want;
-  int n, i, rc, done = 0;
+  u_int want, done = 0;
+  int n, i;
 
-  if (bytes)
-    *bytes = 0;
-  CHECK_RING(ring);
-  if ((rc = check_recv(ring)) < 0)
-    return rc;
-  NEED_OP(ring, recv_burst, "burst receiving");
-  if (ring->reentrant)
-    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
-                            "pfring_recv_count reads in place, which a PF_RING_REENTRANT "
-                            "ring does not allow (use pfring_recv with a buffer)");
-  if (max_pkts == 0 || max_pkts > INT_MAX)
-    max_pkts = INT_MAX;
-  pfringint_status_tick();
-  while ((u_int)done < max_pkts) {
-    want = max_pkts - (u_int)done;
+  while (done < max) {
+    want = max - done;
     if (want > sizeof(b) / sizeof(b[0]))
       want = sizeof(b) / sizeof(b[0]);
     n = ring->ops.recv_burst(ring, b, want, 0);
-    if (n < 0) {
-      if (done)
-        break;                 /* the packets counted so far are kept */
-      return n;
-    }
+    if (n < 0)
+      return done ? (int)done : n;   /* the packets counted so far are kept */
     if (n == 0)
       break;
     n = sift_burst(ring, b, n);
     for (i = 0; i < n; i++)
-      total += b[i].len;
-    done += n;
+      *bytes += b[i].len;
+    done += (u_int)n;
+  }
+  return (int)done;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+  struct timespec now;
+
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+PFRING_API int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes,
+                                 u_int duration_ms)
+{
+  struct timespec t0;
+  u_int64_t total = 0;
+  u_int done = 0;
+  long left;
+  int n, rc;
+
+  if (bytes)
+    *bytes = 0;
+  CHECK_RING(ring);
+  if ((rc = check_burst(ring, "pfring_recv_count")) < 0)
+    return rc;
+  if (duration_ms)
+    NEED_OP(ring, poll, "waiting");
+  if (max_pkts == 0 || max_pkts > INT_MAX)
+    max_pkts = INT_MAX;
+  if (duration_ms)
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+  pfringint_status_tick();
+  for (;;) {
+    n = count_queued(ring, max_pkts - done, &total);
+    if (n < 0) {
+      if (done)
+        break;
+      return n;
+    }
+    done += (u_int)n;
+    if (done >= max_pkts || !duration_ms || is_closed(ring))
+      break;
+    left = (long)duration_ms - ms_since(&t0);
+    if (left <= 0)
+      break;
+    /* 0: the time passed, a break or a signal; all three end the call */
+    rc = ring->ops.poll(ring, (u_int)left);
+    if (rc < 0) {
+      if (done)
+        break;
+      return rc;
+    }
+    if (rc == 0) {
+      if (!is_closed(ring))
+        consume_break(ring);       /* a wait cut short consumes the break */
+      n = count_queued(ring, max_pkts - done, &total);
+      if (n > 0)
+        done += (u_int)n;
+      break;
+    }
   }
   if (done == 0 && is_closed(ring))
     return closed_while_waiting(ring, "pfring_recv_count");
   if (bytes)
     *bytes = total;
-  return done;
+  return (int)done;
 }
 
 PFRING_API void pfring_breakloop(pfring *ring)
@@ -1354,6 +1413,50 @@ PFRING_API int pfring_stats(pfring *ring, pfring_stat *stats)
     ring->ops.kernel_counters(ring, &seen, &dropped);
   stats->recv = ring->tot_read;
   stats->drop = dropped;
+  return 0;
+}
+
+/* A counter of /sys/class/net/<dev>/statistics, 0 if it cannot be read. */
+static u_int64_t device_counter(const char *dev, const char *name)
+{
+  char path[128], text[32];
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", dev, name);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+  return strtoull(text, NULL, 10);
+}
+
+PFRING_API int pfring_stats_kernel(pfring *ring, pfring_kernel_stat *stats)
+{
+  u_int64_t seen = 0, dropped = 0, rejected;
+  u_int32_t i;
+
+  CHECK_RING(ring);
+  if (!stats)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "stats is NULL");
+  memset(stats, 0, sizeof(*stats));
+  if (!ring->ops.kernel_counters)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "pfring_stats_kernel: the backend of '%s' has no kernel "
+                            "counters", ring->bound_name);
+  /* The same accumulated counters as pfring_stats' drop. */
+  ring->ops.kernel_counters(ring, &seen, &dropped);
+  rejected = __atomic_load_n(&ring->uf_rejected, __ATOMIC_RELAXED);
+  stats->recv = seen > rejected ? seen - rejected : 0;
+  stats->drop = dropped;
+  if (!ring->spec.any && !ring->spec.none)
+    for (i = 0; i < ring->spec.num_devices; i++)
+      stats->if_drop += device_counter(ring->spec.devices[i], "rx_missed_errors") +
+                        device_counter(ring->spec.devices[i], "rx_fifo_errors");
   return 0;
 }
 

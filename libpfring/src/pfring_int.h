@@ -173,7 +173,8 @@ struct pfringint_ops {
    * every field of pfring_burst_pkt. */
   int (*recv_burst)(pfring *ring, struct pfring_burst_pkt *pkts, u_int max,
                     u_int8_t wait);
-  /* Wait up to wait_ms for the watermark; >0 ready, 0 timeout, <0 error. */
+  /* Wait up to wait_ms for the watermark; >0 ready, 0 timeout, a break or
+   * a signal (as poll(2), so that the caller's handlers can run), <0 error. */
   int (*poll)(pfring *ring, u_int wait_ms);
   int (*is_pkt_available)(pfring *ring);
   int (*next_pkt_time)(pfring *ring, struct timespec *ts);
@@ -258,6 +259,9 @@ struct __pfring {
   u_int8_t released;                /* atomic: the resources are (being) freed */
   struct __pfring *next_closed;     /* the list of tombstones */
 };
+
+/* What a backend's one poll() returns when a signal interrupted it. */
+#define WAIT_SIGNALLED 1
 
 /* break_recv_loop after pfring_close: a break that receive calls never
  * consume, so a blocked caller that wakes leaves for good. */

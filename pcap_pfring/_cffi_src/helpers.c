@@ -23,14 +23,16 @@ struct pp_rec {
   uint8_t pad[6];
 };
 
-/* One pfring_recv_burst without waiting, in place in the ring.  recs[i]
+/* One pfring_recv_burst in place in the ring; when none is there and
+ * wait_ms > 0, one pfring_poll of up to wait_ms and, if it found packets, the
+ * burst again (a wake-up costs the caller one call).  recs[i]
  * describes packet i; its bytes are at *base + offset, and *span bytes from
  * *base cover them all (one kernel block, so the span is small; the bounds
  * are taken over all the packets, not assumed to grow).  *nbytes is the sum
  * of the packets' (wire) lengths.  No system call, allocation or copy per
  * packet.  Returns the count, 0, or <0. */
 static int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, struct pp_rec *recs,
-                    const u_char **base, size_t *span, uint64_t *nbytes)
+                    const u_char **base, size_t *span, uint64_t *nbytes, u_int wait_ms)
 {
   const u_char *lo, *hi;
   uint64_t total = 0;
@@ -40,6 +42,8 @@ static int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, struct pp
   if (max <= 0)
     return 0;
   n = pfring_recv_burst(ring, b, (u_int)max, 0);
+  if (n == 0 && wait_ms > 0 && (n = pfring_poll(ring, wait_ms)) > 0)
+    n = pfring_recv_burst(ring, b, (u_int)max, 0);
   if (n <= 0)
     return n;
   lo = b[0].data;

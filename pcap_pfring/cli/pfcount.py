@@ -1,10 +1,10 @@
 """pfcount: count the packets of a ring and print PF_RING's statistics.
 
-One loop (``count()``): without -v, per wake-up one ``Ring.recv_count``
-(consumes and counts in C whatever is queued: packets and bytes, nothing
-per packet in Python) and one ``Ring.wait``; with -v, ``Ring.recv_batch``
-and PF_RING's line per packet (``packet_line``).  Between
-batches ``_common.Run`` prints the statistics every second on stderr and
+One loop (``count()``), one call per turn: without -v ``Ring.recv_count``
+(waits and counts in C until the next tick: packets and bytes, nothing per
+packet or per wake-up in Python); with -v ``Ring.recv_batch`` and PF_RING's
+line per packet (``packet_line``).  Between
+turns ``_common.Run`` prints the statistics every second on stderr and
 refreshes the application stats; SIGINT/SIGTERM, -N and -d end the loop.
 
 Output, as PF_RING's pfcount: startup lines and the statistics blocks on
@@ -123,36 +123,28 @@ def count(ring, run, counters, limit=0, active=False, out=None):
     """Receive until ``run`` stops or ``limit`` packets (0: none), counting
     into ``counters``; with ``out``, PF_RING's line of every packet is
     written there.  ``active``: never sleep, look at the ring again at once.
-    Without ``out``, each wake-up is one ``Ring.recv_count`` (consume and
-    count in C whatever is queued) and one ``Ring.wait``."""
-    if out is not None:
-        return _count_verbose(ring, run, counters, limit, active, out)
-    recv_count, wait, service = ring.recv_count, ring.wait, run.service
+    Each turn takes what comes until the next tick (``run.left()``), then
+    lets ``run`` print and check its signals and deadline."""
+    take = ring.recv_count if out is None else _printer(ring, out)
     while not run.stopped:
-        n, nbytes = recv_count(limit - counters.pkts if limit else 0)
-        if n:
-            counters.pkts += n
-            counters.bytes += nbytes
-            if limit and counters.pkts >= limit:
-                break
-        elif not active:
-            wait(run.left())
-        service()
+        n, nbytes = take(limit - counters.pkts if limit else 0, 0 if active else run.left())
+        counters.pkts += n
+        counters.bytes += nbytes
+        if limit and counters.pkts >= limit:
+            break
+        run.service()
 
 
-def _count_verbose(ring, run, counters, limit, active, out):
-    """count() with -v: a batch at a time, PF_RING's line per packet."""
-    while not run.stopped:
-        want = BATCH if not limit else min(BATCH, limit - counters.pkts)
-        batch = ring.recv_batch(want, timeout=0 if active else run.left())
+def _printer(ring, out):
+    """With -v: a batch at a time (waiting up to the tick for the first
+    packet), PF_RING's line per packet."""
+    def take(want, timeout):
+        batch = ring.recv_batch(min(BATCH, want) if want else BATCH, timeout=timeout)
         if batch:
-            counters.pkts += len(batch)
-            counters.bytes += batch.bytes
             out.write("".join(packet_line(h, v) + "\n" for h, v in batch.views()))
             out.flush()
-            if limit and counters.pkts >= limit:
-                break
-        run.service()
+        return len(batch), batch.bytes
+    return take
 
 
 def _startup(ring, args, out):

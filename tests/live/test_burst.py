@@ -372,3 +372,118 @@ def test_recv_count_bad_calls_are_clear_errors(veth_pair):
             ring.recv_count(-1)
     with pytest.raises(InvalidStatusError):
         ring.recv_count()
+
+
+# -- recv_count with a duration: waiting and counting in C ------------------------
+
+
+def test_recv_count_counts_what_arrives_during_its_duration(veth_pair):
+    early = numbered(veth_pair, 30, size=100)
+    late = numbered(veth_pair, 50, start=30, size=80)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, early)
+        queued(ring, 30)
+        sender = threading.Timer(0.3, send_from_b, (veth_pair, late))
+        sender.start()
+        try:
+            t0 = time.monotonic()
+            got = ring.recv_count(duration=1.5)
+            waited = time.monotonic() - t0
+        finally:
+            sender.join()
+        assert got == (80, 30 * 100 + 50 * 80)
+        assert waited >= 1.5               # it counts until the duration is over
+        assert ring.recv_count() == (0, 0)
+        assert ring.stats().recv == 80
+
+
+def test_recv_count_returns_once_max_packets_were_counted(veth_pair):
+    frames = numbered(veth_pair, 60)
+    with one_block_ring(veth_pair) as ring:
+        sender = threading.Timer(0.2, send_from_b, (veth_pair, frames))
+        sender.start()
+        try:
+            t0 = time.monotonic()
+            got = ring.recv_count(40, duration=30)
+            waited = time.monotonic() - t0
+        finally:
+            sender.join()
+        assert got == (40, 40 * 100)
+        assert waited < 20                 # not the whole duration
+        queued(ring, 20)
+        assert ring.recv_count(duration=0.2) == (20, 20 * 100)
+
+
+def test_recv_count_idle_waits_its_duration_and_counts_nothing(veth_pair):
+    with one_block_ring(veth_pair) as ring:
+        t0 = time.monotonic()
+        assert ring.recv_count(duration=0.4) == (0, 0)
+        assert time.monotonic() - t0 >= 0.4
+
+
+def test_recv_count_without_limit_ends_on_breakloop_from_a_thread(veth_pair):
+    with one_block_ring(veth_pair) as ring:
+        stopper = threading.Timer(0.3, ring.breakloop)
+        stopper.start()
+        try:
+            assert ring.recv_count(duration=None) == (0, 0)
+        finally:
+            stopper.join()
+        # the break was consumed: the next wait lasts its duration
+        t0 = time.monotonic()
+        assert ring.recv_count(duration=0.3) == (0, 0)
+        assert time.monotonic() - t0 >= 0.3
+
+
+def test_recv_count_lets_a_signal_handler_run_during_the_wait(veth_pair):
+    import signal
+
+    class Stop(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        with one_block_ring(veth_pair) as ring:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            t0 = time.monotonic()
+            with pytest.raises(Stop):
+                ring.recv_count(duration=None)
+            assert time.monotonic() - t0 < 20       # the handler ran: the wait ended
+            # a handler that only returns: the wait goes on to its duration
+            signal.signal(signal.SIGALRM, lambda s, f: None)
+            signal.setitimer(signal.ITIMER_REAL, 0.1)
+            t0 = time.monotonic()
+            assert ring.recv_count(duration=0.5) == (0, 0)
+            assert time.monotonic() - t0 >= 0.5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_recv_count_wait_ends_with_an_error_when_another_thread_closes(veth_pair):
+    ring = one_block_ring(veth_pair)
+    closer = threading.Timer(0.3, ring.close)
+    closer.start()
+    try:
+        with pytest.raises(InvalidStatusError):
+            ring.recv_count(duration=None)
+    finally:
+        closer.join()
+
+
+@pytest.mark.parametrize("bad, error, text", [
+    (-1, "InvalidArgumentError", "duration -1 is negative"),
+    (float("nan"), "InvalidArgumentError", "duration is NaN"),
+    ("1", "TypeError", "duration must be a number"),
+    (True, "TypeError", "duration must be a number"),
+])
+def test_recv_count_bad_duration_is_a_clear_error(veth_pair, bad, error, text):
+    import pcap_pfring
+    exc = getattr(pcap_pfring, error, None) or __builtins__[error]
+    with one_block_ring(veth_pair) as ring:
+        with pytest.raises(exc, match=text):
+            ring.recv_count(duration=bad)
+        assert ring.recv_count() == (0, 0)

@@ -47,14 +47,14 @@ def test_kept_up():
 
 
 def test_evaluate_cpu_and_unmeasured():
-    rows = {"ceiling": row([run(1000)], 1000, [run(1000, cpu_s=100e-6)]),
+    rows = {"ceiling_256k_8ms": row([run(1000)], 1000, [run(1000, cpu_s=100e-6)]),
             "pfcount": row([run(1000)], 1000, [run(1000, cpu_s=130e-6)])}
     by_key = {t["key"]: t for t in report.evaluate(rows, {})}
     cpu = by_key["pfcount_cpu"]
     assert cpu["ok"] is False
-    assert cpu["consumers"] == ["pfcount", "ceiling"]
-    assert cpu["line"] == ("- pfcount CPU per packet / ceiling: 1.30 (target <= 1.2) "
-                           "MISSED by 8.3%")
+    assert cpu["consumers"] == ["pfcount", "ceiling_256k_8ms"]
+    assert cpu["line"] == ("- pfcount CPU per packet / ceiling_256k_8ms: 1.30 (130 ns / 100 ns) "
+                           "(target <= 1.2) MISSED by 8.3%")
     assert by_key["tcpdump_cpu"]["ok"] is None
     assert by_key["tcpdump_cpu"]["line"].endswith(": not measured")
     assert by_key["pfcount_sys"]["ok"] is None
@@ -71,9 +71,10 @@ def test_evaluate_pps_generator_bound_uses_capacity():
     assert t["value"] == 1.25          # from the max-rate runs, not the fixed-rate ones
     assert t["ok"] is True
     assert t["line"] == (
-        "- tcpdump via libpcap-pfring / stock: captured pps: 0.90; both captured all that was "
-        "offered (generator-bound), so judged on one-core capacity (1e9 / CPU ns per packet "
-        "in the same max-rate runs): 1.25; captured shares 1.00 (target >= 1.0) met")
+        "- tcpdump via libpcap-pfring / stock: captured pps: 0.90 (90,000 pps / 100,000 pps); "
+        "both captured all that was offered (generator-bound), so judged on one-core capacity "
+        "(1e9 / CPU ns per packet in the same max-rate runs): 1.25 (2,500,000 pps / "
+        "2,000,000 pps); captured shares 1.00 (target >= 1.0) met")
     rows["tcpdump_pfring"]["max"] = [run(996, offered=90_000.0, cpu_s=2e-3)]
     t = {t["key"]: t for t in report.evaluate(rows, {})}["tcpdump_pps"]
     assert (t["ok"], round(t["value"], 3)) == (False, 0.249)
@@ -86,7 +87,30 @@ def test_evaluate_pps_consumer_bound_and_syscalls():
     strace = {"pfcount": (2000, 200_000, 0.01, []), "ring_loop": (900, 200_000, 0.0045, [])}
     by_key = {t["key"]: t for t in report.evaluate(rows, strace)}
     assert by_key["scapy_cluster"]["line"] == (
-        "- 2 clustered scapy / 1 scapy on rings: captured pps: 1.80 (target >= 1.7) met")
+        "- 2 clustered scapy / 1 scapy on rings: captured pps: 1.80 (540 pps / 300 pps) "
+        "(target >= 1.7) met")
     assert by_key["pfcount_sys"]["ok"] is False
     assert by_key["ring_loop_sys"]["line"] == (
-        "- Ring.loop system calls per captured packet: 0.0045 (target < 0.01) met")
+        "- Ring.loop system calls per captured packet: 0.0045 (900 calls / 200,000 packets) "
+        "(target < 0.01) met")
+
+
+def test_every_consumer_is_compared_with_its_own_ceiling():
+    report_rows = {n: row([run(1000)], 1000, [run(1000, cpu_s=cpu)]) for n, cpu in (
+        ("ceiling_256k_8ms", 40e-6), ("ceiling_256k_1s", 30e-6), ("ceiling_1m_1s", 25e-6),
+        ("ring_loop", 200e-6), ("tcpdump", 75e-6), ("tcpdump_pfring", 70e-6),
+        ("ring_batch", 90e-6))}
+    by_key = {t["key"]: t for t in report.evaluate(report_rows, {})}
+    for name, ceiling in report.CEILING_OF.items():
+        matching = [t for t in by_key.values() if t["consumers"] == [name, ceiling]]
+        assert matching, name
+    assert by_key["loop_cpu"]["line"] == (
+        "- Ring.loop CPU per packet / ceiling_256k_8ms: 5.00 (200 ns / 40 ns) (no target)")
+    assert by_key["loop_cpu"]["ok"] is None
+    assert by_key["tcpdump_ceiling_cpu"]["consumers"] == ["tcpdump", "ceiling_256k_1s"]
+    assert round(by_key["tcpdump_pfring_ceiling_cpu"]["value"], 2) == 2.8
+    batch = by_key["batch_cpu"]
+    assert (batch["ok"], batch["line"]) == (True, (
+        "- Ring.recv_batch CPU per packet / ceiling_256k_8ms: 2.25 (90 ns / 40 ns) "
+        "(target <= 2.5) met"))
+    assert by_key["pcapy_pfring_ceiling_cpu"]["line"].endswith(": not measured")

@@ -17,11 +17,12 @@ struct pp_rec {
   ...;
 };
 
-/* Ring.recv_batch() and Ring.loop(): one burst in place in the ring, not
- * waiting, with no system call, allocation or copy per packet; *nbytes is
- * the sum of the packets' lengths. */
+/* Ring.recv_batch() and Ring.loop(): one burst in place in the ring, with
+ * no system call, allocation or copy per packet; *nbytes is the sum of the
+ * packets' lengths.  With none there, one pfring_poll of up to wait_ms
+ * (0: none) and the burst again. */
 int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, struct pp_rec *recs,
-             const u_char **base, size_t *span, uint64_t *nbytes);
+             const u_char **base, size_t *span, uint64_t *nbytes, u_int wait_ms);
 
 /* The same on PF_RING_REENTRANT rings: the packets there now, copied into
  * buf while a whole one (the ring's caplen) fits. */

@@ -15,7 +15,7 @@ int pfring_loop(pfring *ring, pfringProcesssPacket looper,
                 const u_char *user_bytes, u_int8_t wait_for_packet);
 int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkts,
                       u_int8_t wait_for_incoming_packet);
-int pfring_recv_count(pfring *ring, u_int max_pkts, uint64_t *bytes);
+int pfring_recv_count(pfring *ring, u_int max_pkts, uint64_t *bytes, u_int duration_ms);
 void pfring_breakloop(pfring *ring);
 int pfring_poll(pfring *ring, u_int wait_duration);
 int pfring_is_pkt_available(pfring *ring);
@@ -50,6 +50,7 @@ int pfring_remove_from_cluster(pfring *ring);
 int pfring_enable_rss_rehash(pfring *ring);
 
 int pfring_stats(pfring *ring, pfring_stat *stats);
+int pfring_stats_kernel(pfring *ring, pfring_kernel_stat *stats);
 int pfring_version(pfring *ring, u_int32_t *version);
 u_int32_t pfring_version_noring(void);
 int pfring_get_bound_device_address(pfring *ring, u_char mac_address[6]);

@@ -99,6 +99,7 @@ struct pfring_pkthdr {
 };
 
 typedef struct { u_int64_t recv; u_int64_t drop; u_int64_t shunt; ...; } pfring_stat;
+typedef struct { u_int64_t recv; u_int64_t drop; u_int64_t if_drop; } pfring_kernel_stat;
 
 typedef struct __pfring pfring;
 
