@@ -7,7 +7,10 @@
 #   make fresh-check  make demo and make unit on a new minimal Debian bookworm
 #   make lib     only the C library: build/lib/libpfring.so, build/include/pfring.h
 #   make compat-deps  outside programs and suites for compat-tests/ (part of setup)
+#   make compat-extra suricata from bookworm-backports, then compat-tests/extra (opt-in; CI runs it)
 #   make asan    the unit, live and compat suites on an ASan+UBSan build (build/asan/)
+#   make soak    10 minutes of a 3-member cluster, one member killed every 30 s (not in CI)
+#   make fuzz    the libFuzzer harnesses of fuzz/, each for FUZZ_SECONDS (build/fuzz/)
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -24,9 +27,11 @@ WARN       := -Wall -Wextra -Wno-unused-parameter
 APT_PACKAGES := gcc make libc6-dev libpcap-dev libpcap0.8 tcpdump iproute2 ethtool \
                 libcap2-bin strace python3 python3-venv python3-dev ca-certificates \
                 tshark wireshark-common g++ python3-dev dpkg-dev flex bison \
-                libxdp-dev libbpf-dev clang bpftool
+                libxdp-dev libbpf-dev clang libclang-rt-14-dev bpftool \
+                nmap arp-scan ngrep tcpflow argus-server argus-client
 
-LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c)
+LIB_SRCS   := $(wildcard libpfring/src/*.c) $(wildcard drivers/*.c) $(wildcard kernel/*.c) \
+              $(filter-out %.bpf.c,$(wildcard kernel/rules/*.c))
 LIB_HDRS   := libpfring/include/pfring.h libpfring/src/pfring_int.h libpfring/src/dropin_note.h
 
 # The XDP program of zc: rings (kernel/xdp/): compiled for the BPF target,
@@ -42,6 +47,11 @@ BPF_CLANG  ?= clang
 BPFTOOL    ?= $(firstword $(wildcard /usr/sbin/bpftool /usr/bin/bpftool) bpftool)
 BPF_CFLAGS := -target bpf -g -O2 -Wall -I$(XDP_DIR)
 XDP_LIBS   := -lxdp -lbpf
+# The socket filter of rings with filtering rules (kernel/rules/): built and
+# embedded as the XDP program is.
+RULES_DIR  := kernel/rules
+RULES_OBJ  := $(XDP_GEN)/pfring_rules.bpf.o
+RULES_SKEL := $(XDP_GEN)/pfring_rules.skel.h
 PY_SRCS    := $(shell find pcap_pfring -name '*.py' -o -name '*.h' -o -name '*.c') \
               setup.py pyproject.toml _pcap_pfring_autoload.py pcap-pfring-autoload.pth
 LIBPFRING  := $(BUILD)/lib/libpfring.so.1
@@ -56,8 +66,8 @@ PCAPPF_LIBS := $(PCAPPF_DIR)/libpcap.so.0.8 $(PCAPPF_DIR)/libpcap.so.1
 # pfring-run's LD_AUDIT module: warns when a program loads a libpcap of its own.
 PCAPPF_AUDIT := $(PCAPPF_DIR)/pcap-pfring-audit.so
 
-.PHONY: setup apt lib venv compat-deps test unit live compat lint demo bench clean fresh-check \
-        asan asan-build
+.PHONY: setup apt lib venv compat-deps compat-extra test unit live compat lint demo bench soak clean fresh-check \
+        asan asan-build fuzz fuzz-build
 
 setup: apt venv compat-deps
 
@@ -101,14 +111,23 @@ $(XDP_OBJ): $(XDP_DIR)/pfring_xdp.bpf.c $(XDP_DIR)/pfring_xdp.h Makefile
 $(XDP_SKEL): $(XDP_OBJ)
 	$(BPFTOOL) gen skeleton $< name pfring_xdp > $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
+$(RULES_OBJ): $(RULES_DIR)/pfring_rules.bpf.c $(RULES_DIR)/pfring_rules.h Makefile
+	@mkdir -p $(XDP_GEN)
+	$(BPF_CLANG) -target bpf -g -O2 -Wall -I$(RULES_DIR) -I/usr/include/$$($(CC) -print-multiarch) \
+	  -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(RULES_SKEL): $(RULES_OBJ)
+	$(BPFTOOL) gen skeleton $< name pfring_rules_bpf > $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
 $(XDP_REAPER): $(XDP_DIR)/reaper.c Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@.$$$$.tmp $< $(XDP_LIBS) && mv -f $@.$$$$.tmp $@
 
-$(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) $(XDP_DIR)/pfring_xdp.h $(XDP_SKEL) libpfring/libpfring.map Makefile
+$(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) $(XDP_DIR)/pfring_xdp.h $(XDP_SKEL) \
+             $(RULES_DIR)/pfring_rules.h $(RULES_SKEL) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
-	  -Ilibpfring/include -Ilibpfring/src -I$(XDP_DIR) -I$(XDP_GEN) \
+	  -Ilibpfring/include -Ilibpfring/src -I$(XDP_DIR) -I$(XDP_GEN) -I$(RULES_DIR) \
 	  -Wl,-soname,libpfring.so.1 -Wl,--version-script=libpfring/libpfring.map \
 	  -o $@.$$$$.tmp $(LIB_SRCS) $(XDP_LIBS) -ldl -lpthread && mv -f $@.$$$$.tmp $@
 	ln -sf libpfring.so.1 $(BUILD)/lib/libpfring.so
@@ -162,6 +181,23 @@ clean:
 	rm -rf $(BUILD) $(VENV) *.egg-info .tox
 	rm -rf pcap_pfring/lib pcap_pfring/include pcap_pfring/libpcap pcap_pfring/_pfring.*.so
 
+# Opt-in, and run by CI: suricata is only in bookworm-backports, too heavy
+# for setup.  The backports source is added once (never changed if there),
+# the package installed only when missing, then compat-tests/extra.
+BACKPORTS_SOURCES := /etc/apt/sources.list.d/bookworm-backports.sources
+compat-extra: setup
+	@if [ ! -e $(BACKPORTS_SOURCES) ]; then \
+	  printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+	    'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+	    > $(BACKPORTS_SOURCES).tmp && mv -f $(BACKPORTS_SOURCES).tmp $(BACKPORTS_SOURCES); \
+	fi
+	@if ! command -v suricata >/dev/null; then \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	    -t bookworm-backports suricata; \
+	fi
+	$(VENV)/bin/pytest -q -p no:cacheprovider compat-tests/extra
+
 # The README's commands on a new, minimal Debian bookworm (tools/fresh-check).
 fresh-check:
 	tools/fresh-check
@@ -169,6 +205,11 @@ fresh-check:
 bench: setup
 	$(VPY) -m pip install -q -r bench/requirements.txt
 	cd $(BUILD) && ../$(VPY) ../bench/run.py
+
+# Not part of CI: 10 minutes of traffic through a per-flow cluster of 3,
+# one member killed and restarted every 30 s (tools/soak.py).
+soak: setup
+	$(VPY) tools/soak.py
 
 # Outside programs and suites for compat-tests/, cached under build/compat/
 # (never committed): pcapy-ng built from its sdist so that it links the
@@ -285,3 +326,48 @@ asan: setup asan-build
 	  done; \
 	  $(VPY) tools/test-summary $(ASAN_RESULTS) || status=1; \
 	  tools/asan-logs $(ASAN_LOGS) || status=1; exit $$status
+
+# make fuzz: the libFuzzer harnesses of fuzz/ (fuzz/README.md), built with
+# Debian's clang against the library's sources (libFuzzer, ASan and UBSan;
+# any UBSan report aborts), then each run for FUZZ_SECONDS from a copy of its
+# corpus under $(FUZZ_DIR)/corpus (the repository's corpus never grows by
+# itself).  A crash, a sanitizer report, a failed check, a timeout or the
+# memory limit fails the run; the input is kept in $(FUZZ_DIR)/artifacts.
+# Root: the generator harnesses load their programs into a real socket.
+FUZZ_DIR      := $(BUILD)/fuzz
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 30
+FUZZ_HARNESSES := parse_pkt device_name config pcap_env cluster filter
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -std=gnu11 $(WARN) $(FUZZ_SAN) \
+                 -Ilibpfring/include -Ilibpfring/src -I$(XDP_DIR) -I$(XDP_GEN) -I$(RULES_DIR)
+FUZZ_OBJS     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+FUZZ_BINS     := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_HARNESSES))
+# the objects are kept (not intermediate files): one build serves every harness
+.SECONDARY: $(FUZZ_OBJS)
+FUZZ_FLAGS     = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 \
+                 -print_final_stats=1
+
+$(FUZZ_DIR)/obj/%.o: %.c $(LIB_HDRS) $(XDP_DIR)/pfring_xdp.h $(XDP_SKEL) \
+                       $(RULES_DIR)/pfring_rules.h $(RULES_SKEL) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/common.h fuzz/cbpf.h $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@.$$$$.tmp $< $(FUZZ_OBJS) \
+	  $(XDP_LIBS) -ldl -lpthread -lm && mv -f $@.$$$$.tmp $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: apt fuzz-build
+	@rm -rf $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts && mkdir -p $(FUZZ_DIR)/artifacts
+	@status=0; for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$h && cp -a fuzz/corpus/$$h/. $(FUZZ_DIR)/corpus/$$h/; \
+	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
+	  if $(FUZZ_DIR)/fuzz_$$h $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/artifacts/$$h- \
+	       $(FUZZ_DIR)/corpus/$$h > $(FUZZ_DIR)/$$h.log 2>&1; then \
+	    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' $(FUZZ_DIR)/$$h.log | tr '\n' ' '; echo; \
+	  else \
+	    status=1; echo "fuzz: $$h FAILED (log: $(FUZZ_DIR)/$$h.log)"; tail -n 60 $(FUZZ_DIR)/$$h.log; \
+	  fi; \
+	 done; exit $$status

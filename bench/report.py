@@ -5,7 +5,8 @@ one consumer's runs::
 
     {"max": [run, ...], "max_count": N,          # 64-byte frames, full speed
      "max1500": [run, ...],                       # 1500-byte frames (optional)
-     "fixed": [run, ...], "fixed_count": N, "rate": PPS}
+     "fixed": [run, ...], "fixed_count": N, "rate": PPS,
+     "drain": [(captured, seconds, cpu_s), ...], "drain_count": N}   # (optional)
 
 Nothing here touches the system, so tests/unit checks it without root.
 """
@@ -53,6 +54,18 @@ def cpu_per_pkt(runs):
 def capacity(runs):
     """What one core would capture at that CPU cost per packet: 1e9 / ns."""
     return [1e9 / max(ns, 1e-9) for ns in cpu_per_pkt(runs)]
+
+
+def drain_pps(runs):
+    """Packets per second of each drain run (captured, seconds, cpu_s): the
+    consumer emptying a pre-filled ring on one core, no generator running."""
+    return [c / max(sec, 1e-9) for c, sec, _ in runs]
+
+
+def drain_cpu_per_pkt(runs):
+    """CPU ns per packet while draining (the consumer's own CPU time, so
+    other load on the machine does not count)."""
+    return [1e9 * cpu / max(c, 1) for c, _, cpu in runs]
 
 
 def capture_share(row):
@@ -133,6 +146,12 @@ TARGETS = [
      "scapy_native", "cpu", 1.0, "low"),
     ("scapy_cluster", "2 clustered scapy / 1 scapy on rings: captured pps", "scapy_cluster2",
      "scapy_pfring", "pps", 1.7, "high"),
+    ("pfcount_drain", "pfcount drain pps", "pfcount", LOW_LATENCY, "drain", 0.8, "high"),
+    ("batch_drain", "Ring.recv_batch drain pps", "ring_batch", None, "drain", 5e6, "high"),
+    ("batch_drain_tcpdump", "Ring.recv_batch / tcpdump (stock): drain pps", "ring_batch",
+     "tcpdump", "drain", 1.0, "high"),
+    ("tcpdump_drain", "tcpdump via libpcap-pfring / stock: drain pps", "tcpdump_pfring",
+     "tcpdump", "drain", 1.0, "high"),
     ("pfcount_sys", "pfcount system calls per captured packet", "pfcount", None, "syscalls",
      0.01, "lt"),
     ("ring_loop_sys", "Ring.loop system calls per captured packet", "ring_loop", None, "syscalls",
@@ -162,7 +181,21 @@ def evaluate(rows, strace):
                 continue
             value = strace[a][2]
             shown = f"{value:.4f} ({strace[a][0]:,} calls / {strace[a][1]:,} packets)"
-        elif a not in rows or b not in rows:
+        elif measure == "drain":
+            if not rows.get(a, {}).get("drain") or (b is not None
+                                                     and not rows.get(b, {}).get("drain")):
+                res["line"] = f"- {text}: not measured"
+                out.append(res)
+                continue
+            fa = med(drain_pps(rows[a]["drain"]))
+            if b is None:
+                value = fa
+                shown = f"{fa / 1e6:.2f} Mpps"
+            else:
+                fb = med(drain_pps(rows[b]["drain"]))
+                value = fa / fb
+                shown = f"{value:.2f} ({fa / 1e6:.2f} Mpps / {fb / 1e6:.2f} Mpps)"
+        elif any(({"cpu": "fixed"}.get(measure, "max")) not in rows.get(n, {}) for n in (a, b)):
             res["line"] = f"- {text}: not measured"
             out.append(res)
             continue
@@ -193,6 +226,76 @@ def evaluate(rows, strace):
             out.append(res)
             continue
         ok, word = verdict(value, target, better)
-        res.update(ok=ok, line=f"- {text}: {shown}{note} (target {_sign(better)} {target}) {word}")
+        shown_target = f"{target / 1e6:g} Mpps" if measure == "drain" and b is None else target
+        res.update(ok=ok, line=f"- {text}: {shown}{note} (target {_sign(better)} {shown_target}) "
+                               f"{word}")
         out.append(res)
     return out
+
+
+# -- latency (bench/run.py's latency part) -------------------------------------
+#
+# A latency run is the list of one consumer's delivery delays in ns, one per
+# probe it received: its clock as the packet reached it minus the kernel's
+# time stamp of the packet.  lat is name -> [run, ...].
+
+# (consumer, what it is), in the table's order.
+LATENCY_CONSUMERS = [
+    ("pcap_stock", "C probe (bench/latency.c), immediate mode, stock libpcap"),
+    ("pcap_pfring", "the same probe through libpcap-pfring"),
+    ("ring_immediate", "Python Ring.recv, set_batching(1) (TPACKET_V2)"),
+    ("ring_batched", "Python Ring.recv, libpfring's default batching (8 ms blocks)"),
+]
+# (text, ours, stock, target ratio of the medians): the issue's "no worse
+# than stock on the same probe".
+LATENCY_TARGETS = [
+    ("libpcap-pfring / stock libpcap, immediate mode: median delay", "pcap_pfring",
+     "pcap_stock", 1.0),
+]
+
+
+def percentile(values, q):
+    """The nearest-rank q-th percentile (0 < q <= 100) of values."""
+    s = sorted(values)
+    rank = max(1, -(-len(s) * q // 100))      # ceil(len * q / 100)
+    return s[int(rank) - 1]
+
+
+def latency_figures(runs):
+    """(medians, p99s, received) of a consumer's runs, in microseconds."""
+    runs = [r for r in runs if r]
+    return ([percentile(r, 50) / 1e3 for r in runs], [percentile(r, 99) / 1e3 for r in runs],
+            [len(r) for r in runs])
+
+
+def latency_lines(lat, probes, gap_ms):
+    """The latency section of RESULTS.md."""
+    lines = ["## Latency: one packet at a time", "",
+             f"{probes} probe frames per run, {gap_ms:g} ms apart, sent from namespace b "
+             "(pinned to CPU 1) with a plain packet socket; the consumer (CPU 0) takes "
+             "CLOCK_REALTIME as each frame reaches it and subtracts the kernel's time stamp "
+             "of the frame (`hdr.ts_ns`; nanosecond pcap time stamps for the C probe): the "
+             "delivery delay from the kernel to the reader.  Median and p99 of each run; the "
+             "table gives the median over the runs (min..max).", "",
+             "| consumer | median (µs) | p99 (µs) | probes received | what |",
+             "|---|---|---|---|---|"]
+    for name, what in LATENCY_CONSUMERS:
+        if not lat.get(name):
+            continue
+        meds, p99s, got = latency_figures(lat[name])
+        if not meds:
+            lines.append(f"| {name} | - | - | 0 | {what} |")
+            continue
+        lines.append(f"| {name} | {fmt3(meds, '{:.1f}')} | {fmt3(p99s, '{:.1f}')} | "
+                     f"{fmt3(got)} | {what} |")
+    lines.append("")
+    for text, a, b, target in LATENCY_TARGETS:
+        fa, fb = (latency_figures(lat.get(n, []))[0] for n in (a, b))
+        if not fa or not fb:
+            lines.append(f"- {text}: not measured")
+            continue
+        value = med(fa) / med(fb)
+        _, word = verdict(value, target, "low")
+        lines.append(f"- {text}: {value:.2f} ({med(fa):.1f} µs / {med(fb):.1f} µs) "
+                     f"(target <= {target}) {word}")
+    return lines

@@ -30,23 +30,37 @@ Measurements (each the median of RUNS runs, with min and max):
   scapy, SCAPY_PPS for scapy): CPU time per captured packet (all threads'
   scheduler time from just before the first frame to after the last, so
   start-up is not counted), drop %, peak RSS.
+- drain: every consumer's ring is DRAIN_MIB (tcpdump -B, set_buffer_size,
+  PF_RING_MIN_NUM_SLOTS for pfcount, the ceiling's block count), filled with
+  DRAIN_COUNT frames while the consumer is stopped (SIGSTOP once ready);
+  then SIGCONT and the time until it has counted them all: its packets per
+  second on one core with no generator running, and its CPU per packet.
 - system calls per captured packet: strace -c -f attached to pfcount and to
   the Ring.loop consumer after they are ready, for the traffic window only.
 - targets: the ratios of the benchmark issue (bench/report.py); for each
   missed one, perf record over a fixed-rate run of the consumers it names.
+- latency: one probe frame at a time (LAT_PROBES, LAT_GAP_MS apart) from
+  namespace b; each consumer's delivery delay, its clock as a frame reaches
+  it minus the kernel's time stamp of the frame: the C probe in immediate
+  mode (bench/latency.c) on stock libpcap and through libpcap-pfring, and
+  Python Ring.recv in immediate mode (set_batching(1)) and batched.
 
 Results go to bench/RESULTS.md and bench/results.png.  BENCH_ONLY=a,b runs
-some consumers and prints their figures without rewriting the results.
+some consumers, BENCH_PARTS=traffic or drain some of the tests, and either
+prints the figures without rewriting the results; BENCH_PARTS=latency alone
+rewrites only the latency section of RESULTS.md.
 """
 import json
 import os
 import platform
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from pcap_pfring.netns import VethPair
@@ -68,8 +82,23 @@ SCAPY_PPS = int(os.environ.get("BENCH_SCAPY_PPS", "1000"))
 SCAPY_MAX_PPS = int(os.environ.get("BENCH_SCAPY_MAX_PPS", "8000"))
 PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
 PERF_HZ = 10000
+# The drain test: every consumer's ring is DRAIN_MIB, filled with
+# DRAIN_COUNT 64-byte frames while the consumer is stopped.  A 60-byte frame
+# takes 152 bytes of a TPACKET_V3 block, so 128 MiB hold about 882,000 of
+# them in 256 KiB blocks and in 1 MiB blocks alike; 800,000 leave room for
+# the blocks the 1 s retire timer hands over part-filled while the
+# generator runs.
+DRAIN_MIB = int(os.environ.get("BENCH_DRAIN_MIB", "128"))
+DRAIN_COUNT = int(os.environ.get("BENCH_DRAIN_COUNT", "800000"))
+DRAIN_SETTLE = 1.5           # after the fill: the last block's 1 s retire timer
+DRAIN_TIMEOUT = 30           # for the drain itself (it takes well under a second)
 SETTINGS = ("RUNS", "MAX_COUNT", "FIXED_COUNT", "FIXED_PPS", "SCAPY_PPS", "SCAPY_MAX_PPS",
-            "SCAPY_SECONDS", "TCPDUMP_DRAIN", "PERF_HZ")
+            "SCAPY_SECONDS", "TCPDUMP_DRAIN", "PERF_HZ", "DRAIN_MIB", "DRAIN_COUNT",
+            "LAT_PROBES", "LAT_GAP_MS")
+# The latency part: probes per run, their spacing, and each run's time limit.
+LAT_PROBES = int(os.environ.get("BENCH_LAT_PROBES", "200"))
+LAT_GAP_MS = float(os.environ.get("BENCH_LAT_GAP_MS", "5"))
+LAT_TIMEOUT = 10 + int(LAT_PROBES * LAT_GAP_MS / 1000) * 2
 DATA = os.path.abspath(os.environ.get("BENCH_DATA", "bench-results.json"))  # make bench: build/
 SCAPY_SECONDS = 6
 TCPDUMP_DRAIN = 1.5
@@ -95,15 +124,22 @@ CEILINGS = {
     report.BATCHED: (1 * MiB, 8, 1000),
 }
 
+# The Python consumers take DEV [COUNT BUFFER_BYTES]: the drain test gives
+# them a ring of BUFFER_BYTES and they stop once they counted COUNT packets
+# (0: until SIGINT).
 RING_BATCH = """
 import signal, sys, pcap_pfring as p
 signal.signal(signal.SIGINT, signal.default_int_handler)
-r = p.Ring(sys.argv[1], caplen=128, enable=True)
+want, size = (int(a) for a in (sys.argv[2:] or ["0", "0"]))
+r = p.Ring(sys.argv[1], caplen=128)
+if size:
+    r.set_buffer_size(size)
+r.enable()
 r.set_direction(p.Direction.RX_ONLY)
 print("ready", flush=True)
 n = 0
 try:
-    while True:
+    while not want or n < want:
         n += len(r.recv_batch(1024, timeout=0.1))
 except KeyboardInterrupt:
     pass
@@ -113,14 +149,18 @@ print(n, flush=True)
 RING_LOOP = """
 import signal, sys, pcap_pfring as p
 signal.signal(signal.SIGINT, signal.default_int_handler)
-r = p.Ring(sys.argv[1], caplen=128, enable=True)
+want, size = (int(a) for a in (sys.argv[2:] or ["0", "0"]))
+r = p.Ring(sys.argv[1], caplen=128)
+if size:
+    r.set_buffer_size(size)
+r.enable()
 r.set_direction(p.Direction.RX_ONLY)
 print("ready", flush=True)
 count = [0]
 def cb(h, v):
     count[0] += 1
 try:
-    r.loop(cb)
+    r.loop(cb, want or -1)
 except KeyboardInterrupt:
     pass
 print(count[0], flush=True)
@@ -132,7 +172,15 @@ print(count[0], flush=True)
 PCAPY = """
 import select, signal, sys, pcapy
 signal.signal(signal.SIGINT, signal.default_int_handler)
-p = pcapy.open_live(sys.argv[1], 128, 0, 1000)
+want, size = (int(a) for a in (sys.argv[2:] or ["0", "0"]))
+if size:
+    p = pcapy.create(sys.argv[1])
+    p.set_snaplen(128)
+    p.set_timeout(1000)
+    p.set_buffer_size(size)
+    p.activate()
+else:
+    p = pcapy.open_live(sys.argv[1], 128, 0, 1000)
 p.setnonblock(1)
 fd = p.getfd()
 print("ready", flush=True)
@@ -140,7 +188,7 @@ count = [0]
 def cb(h, d):
     count[0] += 1
 try:
-    while True:
+    while not want or count[0] < want:
         select.select([fd], [], [], 0.1)
         p.dispatch(-1, cb)
 except KeyboardInterrupt:
@@ -172,6 +220,39 @@ def _default_sigint():
     exec keeps (a harness started in the background may have it ignored,
     and consumers are stopped with SIGINT)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# The latency part's Python consumer: DEV COUNT TIMEOUT_S BATCHING (0: the
+# default batching).  Prints "ready", then the delays in ns on one line.
+RING_LATENCY = """
+import sys, time, pcap_pfring as p
+dev, want, timeout, batching = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+r = p.Ring(dev, caplen=128)
+if batching:
+    r.set_batching(batching)
+r.set_bpf_filter("ether proto 0x88b5")
+r.enable()
+print("ready", flush=True)
+delays, deadline = [], time.monotonic() + timeout
+while len(delays) < want and time.monotonic() < deadline:
+    got = r.recv(timeout=0.5)
+    if got:
+        delays.append(time.time_ns() - got[0].ts_ns)
+print(*delays, flush=True)
+"""
+
+# The probes: DEV DST_MAC_HEX COUNT GAP_S, one frame of EtherType 0x88b5 at a
+# time from a plain packet socket.
+LAT_SENDER = """
+import socket, sys, time
+dev, dst, n, gap = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+s.bind((dev, 0))
+src = s.getsockname()[4]
+for i in range(n):
+    s.send(dst + src + b"\\x88\\xb5" + i.to_bytes(4, "big") + bytes(46))
+    time.sleep(gap)
+"""
 
 
 def _plain_env():
@@ -211,6 +292,46 @@ def consumers(tmp, dev):
     if not _has_pcapy():
         print("bench: pcapy-ng is not installed; skipping the pcapy consumers", flush=True)
         del table["pcapy_stock"], table["pcapy_pfring"]
+    return table
+
+
+# libpfring's slot for caplen 128 (drivers/af_packet.c: caplen + the
+# TPACKET_V3 header, 32 and the 4-byte reserve, to 16 bytes): pfcount has
+# no buffer-size option, so its ring gets DRAIN_MIB from min_num_slots.  The
+# run checks the ring's "Tot Memory" in the status tree.
+SLOT_128 = 240
+
+
+def drain_consumers(tmp, dev, status):
+    """name -> (argv, env, stream, pattern) of the drain test: each ring is
+    DRAIN_MIB with a 1 s retire timeout (the blocks are full but the last;
+    a shorter timer would hand over part-filled blocks while the generator
+    fills the ring), and the consumer stops at DRAIN_COUNT.  stream and
+    pattern say the line it prints once it has counted them all (its first
+    group: the count)."""
+    size, n = DRAIN_MIB * MiB, str(DRAIN_COUNT)
+    py = sys.executable
+    script = lambda name: [py, os.path.join(tmp, f"{name}.py"), dev, n, str(size)]  # noqa: E731
+    tcpdump = ["tcpdump", "-i", dev, "-Q", "in", "-s", "128", "-w", "/dev/null",
+               "-B", str(size // KiB), "-c", n]
+    ring = dict(os.environ, PF_RING_BLOCK_TIMEOUT_MS="1000", PF_RING_STATUS_DIR=status)
+    done_out, done_tcpdump = r"^(\d+)( \d+ \d+)?$", r"^(\d+) packets captured"
+    table = {
+        name: ([os.path.join(tmp, "ceiling"), dev, n, str(TIMEOUT), str(block),
+                str(size // block), "1000"], None, "out", done_out)
+        for name, (block, _, _) in CEILINGS.items()}
+    table.update({
+        "pfcount": ([os.path.join(BIN, "pfcount"), "-i", dev, "-e", "1", "-l", "128", "-N", n,
+                     "-d", str(TIMEOUT), "--json", "-q"],
+                    dict(ring, PF_RING_MIN_NUM_SLOTS=str(size // SLOT_128)), "err",
+                    r"^(Leaving)\.\.\."),
+        "ring_batch": (script("ring_batch"), ring, "out", done_out),
+        "ring_loop": (script("ring_loop"), ring, "out", done_out),
+        "tcpdump": (tcpdump, route_env("stock"), "err", done_tcpdump),
+        "tcpdump_pfring": (tcpdump, route_env("ring", base=ring), "err", done_tcpdump),
+        "pcapy_stock": (script("pcapy_count"), route_env("stock"), "out", done_out),
+        "pcapy_pfring": (script("pcapy_count"), route_env("ring", base=ring), "out", done_out),
+    })
     return table
 
 
@@ -332,6 +453,136 @@ def slow_retire(name):
     if name in CEILINGS:
         return CEILINGS[name][2] >= 1000
     return name.startswith(("tcpdump", "pcapy"))
+
+
+def _lines(p):
+    """A queue of (time, stream, line) of everything p prints, read by two
+    threads, so a line's arrival time is known."""
+    q = queue.Queue()
+
+    def pump(stream, tag):
+        for line in stream:
+            q.put((time.monotonic(), tag, line))
+        q.put((time.monotonic(), tag, None))
+
+    for stream, tag in ((p.stdout, "out"), (p.stderr, "err")):
+        threading.Thread(target=pump, args=(stream, tag), daemon=True).start()
+    return q
+
+
+def _wait_line(q, p, name, stream, pattern, timeout, seen):
+    """The time of the first line of stream matching pattern (re), within
+    timeout seconds; every line goes to seen."""
+    deadline = time.monotonic() + timeout
+    ended = set()
+    while True:
+        try:
+            t, tag, line = q.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            raise RuntimeError(f"{name}: no {pattern!r} within {timeout} s; said "
+                               f"{''.join(x for _, x in seen)[-400:]!r}") from None
+        if line is None:
+            ended.add(tag)
+            if tag == stream or len(ended) == 2:
+                raise RuntimeError(f"{name} exited ({p.wait()}) before {pattern!r}; said "
+                                   f"{''.join(x for _, x in seen)[-400:]!r}")
+            continue
+        seen.append((tag, line))
+        if tag == stream and re.search(pattern, line):
+            return t
+
+
+def _stopped(pid, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.01)
+    raise RuntimeError(f"pid {pid} did not stop")
+
+
+def _ring_memory(status, pid):
+    """Tot Memory of pid's ring in the status tree at status (None: none)."""
+    from pcap_pfring import status as tree
+    for r in tree.list_rings(status):
+        if r.pid == pid:
+            return int(r.fields["Tot Memory"])
+    return None
+
+
+class DrainError(RuntimeError):
+    """A drain run that did not count all it was given."""
+
+
+def drain_run(pair, name, spec, status):
+    """One drain: start the consumer on CPU 0, stop it (SIGSTOP) once it is
+    ready, fill its ring with DRAIN_COUNT frames at the generator's full
+    speed, wait for the last block's retire timer, then SIGCONT and time
+    until it says it has counted them all.  Returns (captured, seconds,
+    cpu_s): the consumer's CPU time over the same window (read when its
+    line arrives, so a little of its exit may be in it)."""
+    argv, env, stream, pattern = spec
+    p = subprocess.Popen(pair.a.cmd(["taskset", "-c", "0", *argv]), env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_default_sigint)
+    q, seen = _lines(p), []
+    try:
+        if name.startswith("tcpdump"):
+            _wait_line(q, p, name, "err", r"listening on", 30, seen)
+        elif name == "pfcount":
+            time.sleep(1.0)               # no ready line: give it time to enable
+        else:
+            _wait_line(q, p, name, "out", r"^ready", 30, seen)
+        if env is not None and "PF_RING_STATUS_DIR" in env and not name.startswith("ceiling"):
+            # the ring of the same size as the others' (and its status file
+            # says so): libpfring's consumers and the drop-in
+            deadline = time.monotonic() + 5
+            while _ring_memory(status, p.pid) is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            mem = _ring_memory(status, p.pid)
+            if mem != DRAIN_MIB * MiB:
+                raise RuntimeError(f"{name}: ring of {mem} bytes, not {DRAIN_MIB} MiB")
+        os.kill(p.pid, signal.SIGSTOP)
+        _stopped(p.pid)
+        generator(pair, DRAIN_COUNT, 0, 64)
+        time.sleep(DRAIN_SETTLE)
+        cpu0 = cpu_ns(p.pid)
+        t0 = time.monotonic()
+        os.kill(p.pid, signal.SIGCONT)
+        try:
+            t1 = _wait_line(q, p, name, stream, pattern, DRAIN_TIMEOUT, seen)
+            cpu1 = cpu_ns(p.pid)
+        except RuntimeError as e:
+            # short of its count: what it says when stopped (tcpdump: its
+            # kernel drops) goes with the error
+            os.kill(p.pid, signal.SIGINT)
+            _reap(p, 10)
+            time.sleep(0.2)
+            while not q.empty():
+                seen.append(q.get()[1:])
+            raise DrainError(f"{e}; at SIGINT: "
+                             f"{''.join(x or '' for _, x in seen)[-300:]!r}") from None
+        if not _reap(p, 30):
+            raise RuntimeError(f"{name} did not exit after its count")
+        for _ in range(2):                # the rest of what it printed
+            while True:
+                _, tag, line = q.get(timeout=10)
+                if line is None:
+                    break
+                seen.append((tag, line))
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGCONT)
+            p.kill()
+            p.wait()
+    out = "".join(x for tag, x in seen if tag == "out")
+    err = "".join(x for tag, x in seen if tag == "err")
+    captured = count_of(name, out, err)
+    dropped = re.search(r"(\d+) packets dropped by kernel", err)
+    if captured != DRAIN_COUNT or (dropped and int(dropped.group(1))):
+        raise DrainError(f"{name}: drained {captured} of {DRAIN_COUNT} ({err[-300:]!r})")
+    return captured, t1 - t0, (cpu1 - cpu0) / 1e9
 
 
 def cpu_ns(pid):
@@ -495,6 +746,103 @@ def measure(pair, table):
     return rows
 
 
+def measure_drain(pair, drains, rows, status):
+    """The drain runs, round robin as measure's, into rows[name]["drain"]."""
+    for name in drains:
+        rows[name]["drain"], rows[name]["drain_count"] = [], DRAIN_COUNT
+    for i in range(RUNS):
+        for name, spec in drains.items():
+            for attempt in (1, 2):        # one retry: the runs' count stays RUNS
+                try:
+                    rows[name]["drain"].append(drain_run(pair, name, spec, status))
+                    break
+                except DrainError as e:
+                    print(f"bench: drain run of {name} failed (attempt {attempt}): {e}",
+                          flush=True)
+        print(f"drain round {i + 1} of {RUNS} done", flush=True)
+
+
+def latency_consumers(tmp, dev):
+    """name -> (argv, env) of the latency part (report.LATENCY_CONSUMERS)."""
+    for name, code in (("ring_latency", RING_LATENCY), ("lat_sender", LAT_SENDER)):
+        with open(os.path.join(tmp, f"{name}.py"), "w") as f:
+            f.write(code)
+    probe = [os.path.join(tmp, "latency"), dev, str(LAT_PROBES), str(LAT_TIMEOUT)]
+    ring = [sys.executable, os.path.join(tmp, "ring_latency.py"), dev, str(LAT_PROBES),
+            str(LAT_TIMEOUT)]
+    return {
+        "pcap_stock": (probe, route_env("stock")),
+        "pcap_pfring": (probe, route_env("ring")),
+        "ring_immediate": ([*ring, "1"], None),
+        "ring_batched": ([*ring, "0"], None),
+    }
+
+
+def latency_run(pair, name, spec, tmp):
+    """One run of the probes to one consumer: its delays in ns."""
+    argv, env = spec
+    p = subprocess.Popen(pair.a.cmd(["taskset", "-c", "0", *argv]), env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_default_sigint)
+    try:
+        _ready(name, p)
+        time.sleep(0.2)
+        pair.b.run(["taskset", "-c", "1", sys.executable, os.path.join(tmp, "lat_sender.py"),
+                    pair.if_b, pair.mac_a.hex(), str(LAT_PROBES), str(LAT_GAP_MS / 1000)],
+                   timeout=LAT_TIMEOUT + 10)
+        out, err = p.communicate(timeout=LAT_TIMEOUT + 10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    if p.returncode != 0:
+        raise RuntimeError(f"{name}: exit status {p.returncode}: {err.strip()}")
+    return [int(x) for x in out.split()]
+
+
+def measure_latency(pair, lat, tmp):
+    """RUNS rounds over the latency consumers, round robin: name -> [run, ...]."""
+    out = {name: [] for name in lat}
+    for i in range(RUNS):
+        for name, spec in lat.items():
+            out[name].append(latency_run(pair, name, spec, tmp))
+        print(f"latency round {i + 1} of {RUNS} done", flush=True)
+    return out
+
+
+def write_latency_section(lines):
+    """Put the latency section into RESULTS.md in place of the one there
+    (before the Commands section if there is none)."""
+    path = os.path.join(HERE, "RESULTS.md")
+    with open(path) as f:
+        text = f.read()
+    section = "\n".join(lines).rstrip("\n") + "\n\n"
+    start = text.find("## Latency")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        at = text.find("## Commands")
+        text = text[:at] + section + text[at:] if at >= 0 else text + "\n" + section
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def print_partial(rows):
+    for name, r in rows.items():
+        figures = [name]
+        if "max" in r:
+            figures += ["max rate captured pps",
+                        [round(x) for x in report.cap_pps(r["max"], r["max_count"])],
+                        "fixed-rate CPU ns/packet",
+                        [round(x) for x in report.cpu_per_pkt(r["fixed"])]]
+        if "drain" in r:
+            figures += ["drain pps", [round(x) for x in report.drain_pps(r["drain"])],
+                        "drain CPU ns/packet",
+                        [round(x, 1) for x in report.drain_cpu_per_pkt(r["drain"])]]
+        print(*figures, flush=True)
+
+
 def main():
     if os.geteuid() != 0:
         print("bench: needs root", file=sys.stderr)
@@ -503,19 +851,35 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pfring-bench-")
     subprocess.run(["gcc", "-O2", "-o", os.path.join(tmp, "ceiling"),
                     os.path.join(HERE, "ceiling.c")], check=True)
+    subprocess.run(["gcc", "-O2", "-o", os.path.join(tmp, "latency"),
+                    os.path.join(HERE, "latency.c"), "-lpcap"], check=True)
     pair = VethPair()
     try:
         table = consumers(tmp, pair.if_a)
+        status = os.path.join(tmp, "pf_ring")
+        drains = drain_consumers(tmp, pair.if_a, status)
         only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+        parts = set(os.environ.get("BENCH_PARTS", "traffic,drain,latency").split(","))
         if only:
             table = {n: s for n, s in table.items() if n in only}
-        scaling = parallel_scaling()
-        rows = measure(pair, table)
-        if only:      # a partial run: print the figures, leave the results alone
-            for name, r in rows.items():
-                print(name, "max rate captured pps",
-                      [round(x) for x in report.cap_pps(r["max"], r["max_count"])],
-                      "fixed-rate CPU ns/packet", [round(x) for x in report.cpu_per_pkt(r["fixed"])])
+        scaling = parallel_scaling() if not only and "traffic" in parts else []
+        rows = measure(pair, table) if "traffic" in parts else {n: {} for n in table}
+        if "drain" in parts:
+            measure_drain(pair, {n: s for n, s in drains.items() if n in table}, rows, status)
+        lat = {}
+        if "latency" in parts:
+            lat = latency_consumers(tmp, pair.if_a)
+            lat = measure_latency(pair, {n: s for n, s in lat.items() if not only or n in only},
+                                  tmp)
+            if parts == {"latency"}:
+                lines = report.latency_lines(lat, LAT_PROBES, LAT_GAP_MS)
+                print("\n".join(lines), flush=True)
+                if not only:
+                    write_latency_section(lines)
+                return 0
+        if only or parts != {"traffic", "drain", "latency"}:
+            # a partial run: print the figures, leave the results alone
+            print_partial(rows)
             return 0
         strace = {n: syscalls_per_packet(pair, n, table[n], FIXED_COUNT, tmp)
                   for n in ("pfcount", "ring_loop")}
@@ -535,7 +899,8 @@ def main():
              "minutes": (time.monotonic() - started) / 60, "date": time.strftime("%Y-%m-%d"),
              "settings": {k: globals()[k] for k in SETTINGS}, "scaling": scaling}
     with open(DATA, "w") as f:
-        json.dump({"rows": rows, "strace": strace, "profiles": profiles, "facts": facts}, f)
+        json.dump({"rows": rows, "strace": strace, "profiles": profiles, "facts": facts,
+                   "latency": lat}, f)
     return render()
 
 
@@ -548,7 +913,7 @@ def render():
     rows, strace, profiles, facts = d["rows"], d["strace"], d["profiles"], d["facts"]
     globals().update(facts["settings"])     # the text describes that run's settings
     targets = report.evaluate(rows, strace)
-    text = write_results(rows, strace, targets, profiles, facts)
+    text = write_results(rows, strace, targets, profiles, facts, d.get("latency") or {})
     print(text)
     plot(rows, facts["machine"])
     return 0
@@ -570,7 +935,17 @@ PCAP_PF_RING_APPNAME=scapy-bench python scapy_count.py veth0      # on rings (au
 PCAP_PF_RING_CLUSTER_ID=21 PCAP_PF_RING_USE_CLUSTER_PER_FLOW=1 python scapy_count.py veth0  # x2
 pfsend -i veth1 -n N -l 64|1500 -b 16 -c 16 [-p PPS] -M MAC   # generator, taskset -c 1
 strace -c -f -p PID                     # attached for the traffic window only
+# drain (BENCH_DRAIN_MIB=128, BENCH_DRAIN_COUNT=800000): SIGSTOP once ready, fill, SIGCONT
+ceiling veth0 800000 T 262144|1048576 512|128 1000
+PF_RING_MIN_NUM_SLOTS=559240 PF_RING_BLOCK_TIMEOUT_MS=1000 pfcount -i veth0 -e 1 -l 128 -N 800000 ...
+PF_RING_BLOCK_TIMEOUT_MS=1000 python ring_batch.py|ring_loop.py veth0 800000 134217728
+[pfring-run] tcpdump -i veth0 -Q in -s 128 -w /dev/null -B 131072 -c 800000
+[pfring-run] python pcapy_count.py veth0 800000 134217728   # pcapy.create + set_buffer_size
 perf record -F 10000 -p PID (-a for the cluster); perf report --no-children --sort dso,sym
+# latency (BENCH_PARTS=latency; BENCH_LAT_PROBES=200, BENCH_LAT_GAP_MS=5)
+[pfring-run] latency veth0 200 T        # bench/latency.c: pcap_set_immediate_mode(1), ns stamps
+python ring_latency.py veth0 200 T 1|0  # Ring.recv; set_batching(1) or the default batching
+python lat_sender.py veth1 MAC 200 0.005  # taskset -c 1: one probe frame every 5 ms
 """
 
 
@@ -605,6 +980,14 @@ READINGS = {
                      "pfsend and the kernel: the second copy shares CPU 1 with the "
                      "generator and the veth receive path, and the two CPUs slow each other "
                      "down (see the parallel-scaling figure at the top).",
+    "pfcount_drain": "The drain profile is the max-rate one's read loop without the "
+                     "wake-ups: what is left is the per-block call into libpfring and the "
+                     "tool's once-a-second work; the figures of a few tens of milliseconds "
+                     "are noisy on a loaded machine (see the min..max).",
+    "tcpdump_drain": "Both spend the drain in tcpdump's pcap_dump/fwrite to /dev/null; "
+                     "stock libpcap's ring is not populated at mmap (a page fault per 4 KiB "
+                     "on the first pass) where libpfring's is, and the drop-in's 1 MiB blocks "
+                     "cost a quarter of the block hand-overs.",
     "pfcount_sys": "poll() is nearly all of the calls (see the strace table): one per "
                    "kernel block handed over (256 KiB, or 8 ms after its first packet: "
                    "libpfring's defaults); the rest is the tool's once-a-second work "
@@ -630,7 +1013,37 @@ def max_rate_table(runs, cpu):
     return lines
 
 
-def write_results(rows, strace, targets, profiles, facts):
+def drain_table(rows):
+    """The lines of the drain test's section."""
+    R = report
+    drained = {n: r for n, r in rows.items() if r.get("drain")}
+    if not drained:
+        return []
+    lines = ["", "## Drain: a pre-filled ring, no generator", "",
+             f"Every ring is {DRAIN_MIB} MiB (tcpdump `-B {DRAIN_MIB * 1024}` on both libpcaps, "
+             "pcapy-ng's `set_buffer_size`, `Ring.set_buffer_size`, pfcount through "
+             "`PF_RING_MIN_NUM_SLOTS`, the ceiling's block count; the run checks the status "
+             "tree's `Tot Memory` of each libpfring ring), in its consumer's own blocks "
+             "(256 KiB; 1 MiB on libpcap-pfring) with a 1 s retire timeout.  The consumer "
+             "is started on CPU 0, stopped (SIGSTOP) once it is ready, and its ring filled "
+             f"with {DRAIN_COUNT:,} 64-byte frames at the generator's full speed (they fit "
+             f"without a drop, which the run checks); {DRAIN_SETTLE:g} s later it gets "
+             "SIGCONT, and the time is taken until it prints that it has counted them all "
+             "(tcpdump `-c`: its `packets captured` line; pfcount `-N`: `Leaving...`).  "
+             "Drain rate: frames / that time (wall clock, so other load on the machine "
+             "shows in it); CPU: the consumer's own CPU time over the same window, per "
+             "packet.", "",
+             "| consumer | block | drain (Mpps) | CPU ns / packet | runs |", "|---|---|---|---|---|"]
+    for name, r in drained.items():
+        block = "1 MiB" if name in ("tcpdump_pfring", "pcapy_pfring", report.BATCHED) \
+            else "256 KiB"
+        mpps = [x / 1e6 for x in R.drain_pps(r["drain"])]
+        lines.append(f"| {name} | {block} | {R.fmt3(mpps, '{:.2f}')} | "
+                     f"{R.fmt3(R.drain_cpu_per_pkt(r['drain']), '{:.1f}')} | {len(r['drain'])} |")
+    return lines
+
+
+def write_results(rows, strace, targets, profiles, facts, lat):
     R = report
     lines = ["# Benchmark results", "",
              f"Written by `make bench` on {facts['date']} in "
@@ -675,6 +1088,7 @@ def write_results(rows, strace, targets, profiles, facts):
         lines.append(f"| {name} | {r['rate']:,} | {n:,} | {R.fmt3(R.cpu_per_pkt(r['fixed']))} | "
                      f"{R.fmt3(R.capacity(r['fixed']))} | {R.fmt3(R.drop_pct(r['fixed'], n), '{:.1f}')} | "
                      f"{R.fmt3(rss, '{:.1f}')} |")
+    lines += drain_table(rows)
     lines += ["", "## System calls per captured packet (strace -c -f, traffic window only)", "",
               "Method: strace attaches (`-p`) after the consumer printed that it is ready (or "
               "1 s after start for pfcount) and is detached 0.5 s after the generator's last "
@@ -706,6 +1120,8 @@ def write_results(rows, strace, targets, profiles, facts):
                          (f"  {READINGS[t['key']]}" if t["key"] in READINGS else ""))
         for name, top in profiles.items():
             lines += ["", f"### {name}", "", "```", *top, "```"]
+    if lat:
+        lines += ["", *report.latency_lines(lat, LAT_PROBES, LAT_GAP_MS)]
     lines += ["", "## Commands", "", "```", *COMMANDS.splitlines(), "```", ""]
     text = "\n".join(lines)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
@@ -714,19 +1130,23 @@ def write_results(rows, strace, targets, profiles, facts):
 
 
 def plot(rows, machine_text):
-    """bench/results.png: captured pps at max rate and CPU ns per packet at
-    the fixed rate, per consumer (log scales; bars at the median, whiskers
-    from min to max)."""
+    """bench/results.png: CPU ns per packet at the fixed rate and drain Mpps,
+    per consumer (log scales; bars at the median, whiskers from min to
+    max)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names = list(rows)
-    caps = [report.median3(report.cap_pps(rows[n]["max"], rows[n]["max_count"])) for n in names]
-    cpus = [report.median3(report.cpu_per_pkt(rows[n]["fixed"])) for n in names]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5.5))
-    for ax, values, color, label in (
-            (a, caps, "#3a7dc9", "captured packets per second, max rate, 64-byte frames (log)"),
-            (b, cpus, "#d9822b", "CPU ns per captured packet, fixed rate (log)")):
+    panels = [
+        ([n for n in rows if rows[n].get("fixed")],
+         lambda r: report.cpu_per_pkt(r["fixed"]), "#d9822b",
+         "CPU ns per captured packet, fixed rate (log)"),
+        ([n for n in rows if rows[n].get("drain")],
+         lambda r: [x / 1e6 for x in report.drain_pps(r["drain"])], "#3a7dc9",
+         f"drain Mpps, {DRAIN_MIB} MiB ring pre-filled, no generator (log)"),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, (names, figure, color, label) in zip(axes, panels):
+        values = [report.median3(figure(rows[n])) for n in names]
         meds = [m for m, _, _ in values]
         err = [[m - lo for m, lo, _ in values], [hi - m for m, _, hi in values]]
         ax.barh(names, meds, color=color, xerr=err, ecolor="#333333", capsize=3)
@@ -734,7 +1154,7 @@ def plot(rows, machine_text):
         ax.set_xlabel(label)
         ax.invert_yaxis()
         for i, v in enumerate(meds):
-            ax.text(v, i, f" {v:,.0f}", va="bottom", fontsize=8)
+            ax.text(v, i, f" {v:,.0f}" if v >= 100 else f" {v:.2f}", va="bottom", fontsize=8)
     fig.suptitle(f"pcap-pfring consumers side by side, median of {RUNS} runs ({machine_text})",
                  fontsize=10)
     fig.tight_layout()

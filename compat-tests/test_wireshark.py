@@ -180,9 +180,12 @@ def test_data_links_of_an_interface(veth_pair):
 
 
 def test_any_device_is_ethernet_on_a_ring(veth_pair):
-    """PF_RING's `any` is Ethernet; stock libpcap's is Linux cooked."""
+    """PF_RING's `any` is Ethernet first, with stock's cooked links offered
+    too; stock libpcap's is Linux cooked."""
     argv = ["dumpcap", "-i", "any", "-L"]
-    assert listing(veth_pair.a, "ring", argv)[1:] == ["  EN10MB (Ethernet)"]
+    assert listing(veth_pair.a, "ring", argv)[1:] == ["  EN10MB (Ethernet)",
+                                                       "  LINUX_SLL (Linux cooked v1)",
+                                                       "  LINUX_SLL2 (Linux cooked v2)"]
     assert listing(veth_pair.a, "stock", argv)[1:] == ["  LINUX_SLL (Linux cooked v1)",
                                                         "  LINUX_SLL2 (Linux cooked v2)"]
 

@@ -16,7 +16,9 @@
  *             the queue's packets into it (and away from the stack).
  *   disable   take it out again.
  *   close     detach our program by its id (the dispatcher goes with the
- *             last program), close the socket, tell the reaper.
+ *             last program), close the socket, tell the reaper; unmap the
+ *             UMEM, or leave that to the last pfring_release_packet_memory
+ *             of a caller that keeps it.
  *
  * The reaper (kernel/xdp/reaper.c, pfring-xdp-reaper beside libpfring.so)
  * is a process of its own, started with a pipe as its stdin.  When the pipe
@@ -32,6 +34,17 @@
  *   receive call, so the last pointer stays valid until the next call.
  *   The kernel writes no timestamp: a batch takes the time it was peeked at
  *   (clock_gettime, a vDSO call).  poll() only when the RX ring is empty.
+ *
+ * Transmit path
+ *   The UMEM has AFX_TX_FRAMES frames more than the fill ring gets; they
+ *   are the TX frames, kept on a free stack.  pfring_send reaps the
+ *   completion ring (completed frames back on the stack), copies the packet
+ *   into a free frame and puts its descriptor on the TX ring.  The kernel
+ *   is kicked (sendto MSG_DONTWAIT) when pfring_send is asked to flush,
+ *   when AFX_TX_KICK_AT descriptors are waiting, and by
+ *   pfring_flush_tx_packets, which then also waits, up to AFX_FLUSH_MS,
+ *   until every frame sent is completed.  No free frame or TX slot (the
+ *   kernel is behind): PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, try again.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -72,6 +85,9 @@
 #define AFX_RELEASE_AT   32          /* recv(): give back this many at once */
 #define AFX_REAPER       "pfring-xdp-reaper"
 #define AFX_BUSY_TRIES   100         /* x 10 ms: a queue just given up */
+#define AFX_TX_FRAMES    512         /* TX frames = TX ring = completion ring */
+#define AFX_TX_KICK_AT   32          /* queued descriptors that kick the kernel */
+#define AFX_FLUSH_MS     1000        /* pfring_flush_tx_packets waits this long at most */
 
 enum afx_mode { AFX_AUTO, AFX_ZEROCOPY, AFX_COPY };
 
@@ -80,6 +96,7 @@ struct afx_priv {
   struct xsk_ring_cons rx;
   struct xsk_ring_prod fill;
   u_int8_t *umem_area;
+  struct pfringint_mem *umem_mem;  /* umem_area's references (keep.c) */
   u_int32_t next_idx;            /* next peeked descriptor to hand out */
   u_int32_t avail;               /* peeked, not yet handed out */
   u_int32_t held_idx;            /* first handed-out descriptor not given back */
@@ -87,6 +104,13 @@ struct afx_priv {
   struct timespec batch_ts;      /* when the current batch was peeked */
   int ifindex;
   int efd;                       /* eventfd that wakes poll() */
+
+  /* --- transmit path --- */
+  struct xsk_ring_prod tx;
+  u_int64_t *tx_free;            /* AFX_TX_FRAMES frame addresses */
+  u_int32_t tx_nfree;            /* on the stack */
+  u_int32_t tx_queued;           /* on the TX ring since the last kick */
+  u_int32_t max_tx_len;          /* MTU + Ethernet header at open */
 
   /* --- kernel objects --- */
   struct xsk_ring_cons comp;
@@ -100,7 +124,7 @@ struct afx_priv {
   struct pfring_xdp *skel;
   struct xdp_program *prog;
   u_int32_t prog_id;
-  int xsks_fd, stats_fd;
+  int xsks_fd, stats_fd, cfg_fd, sampler_fd;
   u_int64_t *percpu;             /* one counter per possible CPU */
   int ncpus;
   pid_t reaper_pid;
@@ -113,33 +137,10 @@ struct afx_priv {
 /* libbpf and libxdp diagnostics: through pfring_set_print, at debug level
  * (a verifier log included), set once per process.                         */
 
-static int afx_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-  char msg[1024];
-  size_t n;
-
-  if (level == LIBBPF_DEBUG)
-    return 0;
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  n = strlen(msg);
-  while (n && msg[n - 1] == '\n')
-    msg[--n] = '\0';
-  pfringint_log(3, "libbpf: %s", msg);
-  return 0;
-}
-
 static int afx_libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-  char msg[1024];
-  size_t n;
-
-  if (level == LIBXDP_DEBUG)
-    return 0;
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  n = strlen(msg);
-  while (n && msg[n - 1] == '\n')
-    msg[--n] = '\0';
-  pfringint_log(3, "libxdp: %s", msg);
+  if (level != LIBXDP_DEBUG)
+    pfringint_log_library_line("libxdp", fmt, ap);
   return 0;
 }
 
@@ -147,7 +148,7 @@ static pthread_once_t print_once = PTHREAD_ONCE_INIT;
 
 static void set_prints(void)
 {
-  libbpf_set_print(afx_libbpf_print);
+  pfringint_libbpf_logs();
   libxdp_set_print(afx_libxdp_print);
 }
 
@@ -537,6 +538,185 @@ static void afx_wake(pfring *ring)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Transmitting                                                              */
+
+/* Completed TX frames back on the free stack. */
+static void reap(struct afx_priv *p)
+{
+  u_int32_t i, idx = 0, n = xsk_ring_cons__peek(&p->comp, AFX_TX_FRAMES, &idx);
+
+  for (i = 0; i < n && p->tx_nfree < AFX_TX_FRAMES; i++)
+    p->tx_free[p->tx_nfree++] = *xsk_ring_cons__comp_addr(&p->comp, idx + i);
+  if (n)
+    xsk_ring_cons__release(&p->comp, n);
+}
+
+/* The kernel takes what the TX ring holds (copy mode: in this call, up to
+ * its budget; zero-copy: the driver is woken). */
+static int kick(pfring *ring)
+{
+  struct afx_priv *p = PRIV(ring);
+
+  p->tx_queued = 0;
+  if (sendto(ring->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+    return 0;
+  switch (errno) {
+  case EAGAIN: case EBUSY: case ENOBUFS: case EINTR:
+    return 0;                   /* in progress, or busy: the next kick goes on */
+  case ENETDOWN:
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, ENETDOWN,
+                            "cannot send on '%s': interface is down", ring->bound_name);
+  default:
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot send on '%s'", ring->bound_name);
+  }
+}
+
+static int afx_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct xdp_desc *d;
+  u_int32_t idx = 0;
+  u_int64_t addr;
+  int rc;
+
+  if (if_index && if_index != p->ifindex) {
+    char name[IFNAMSIZ] = "?";
+    pfringint_if_name(-1, if_index, name);
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "if_index %d ('%s'): a zc: ring sends on its own interface "
+                            "only ('%s', if_index %d)", if_index, name,
+                            ring->spec.devices[0], p->ifindex);
+  }
+  if (len > p->max_tx_len)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EMSGSIZE,
+                            "packet of %u bytes is longer than '%s' allows (%u bytes: "
+                            "the MTU + 14-byte Ethernet header)", len,
+                            ring->spec.devices[0], p->max_tx_len);
+  reap(p);
+  if (!p->tx_nfree || xsk_ring_prod__reserve(&p->tx, 1, &idx) != 1) {
+    if ((rc = kick(ring)) < 0)
+      return rc;
+    reap(p);
+    if (!p->tx_nfree || xsk_ring_prod__reserve(&p->tx, 1, &idx) != 1)
+      return pfringint_seterr(ring, PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, ENOBUFS,
+                              "the TX ring of '%s' is full (%u frames in flight): "
+                              "try again", ring->bound_name, AFX_TX_FRAMES - p->tx_nfree);
+  }
+  addr = p->tx_free[--p->tx_nfree];
+  memcpy(xsk_umem__get_data(p->umem_area, addr), pkt, len);
+  d = xsk_ring_prod__tx_desc(&p->tx, idx);
+  d->addr = addr;
+  d->len = len;
+  d->options = 0;
+  xsk_ring_prod__submit(&p->tx, 1);
+  if (++p->tx_queued >= AFX_TX_KICK_AT && (rc = kick(ring)) < 0)
+    return rc;
+  return (int)len;
+}
+
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+  return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* Without wait: one kick if anything is queued.  With wait: kicks until
+ * every frame sent has come back on the completion ring, AFX_FLUSH_MS at
+ * most. */
+static int afx_flush_tx(pfring *ring, u_int8_t wait)
+{
+  struct afx_priv *p = PRIV(ring);
+  const struct timespec pause = { 0, 100 * 1000 };
+  struct timespec start, now;
+  int rc;
+
+  if (!p->tx_free)
+    return 0;
+  if (!wait)
+    return p->tx_queued ? kick(ring) : 0;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    reap(p);
+    if (p->tx_nfree == AFX_TX_FRAMES)
+      return 0;
+    if ((rc = kick(ring)) < 0)
+      return rc;
+    reap(p);
+    if (p->tx_nfree == AFX_TX_FRAMES)
+      return 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (ms_between(&start, &now) >= AFX_FLUSH_MS)
+      return pfringint_seterr(ring, PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, EAGAIN,
+                              "'%s': %u frames sent are not completed after %d ms",
+                              ring->bound_name, AFX_TX_FRAMES - p->tx_nfree, AFX_FLUSH_MS);
+    nanosleep(&pause, NULL);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sampling, direction, clusters                                             */
+
+/* The rate goes into the program's config, and the sampler's count starts
+ * again, so the next packet is the first of N. */
+static int afx_set_sampling(pfring *ring, u_int32_t rate)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct pfring_xdp_sampler zero_smp;
+  struct pfring_xdp_cfg cfg;
+  u_int32_t zero = 0;
+
+  memset(&zero_smp, 0, sizeof(zero_smp));
+  if (bpf_map_lookup_elem(p->cfg_fd, &zero, &cfg) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot read the XDP program's config of '%s'",
+                                  ring->bound_name);
+  cfg.sample_rate = rate;
+  if (bpf_map_update_elem(p->sampler_fd, &zero, &zero_smp, BPF_ANY) < 0 ||
+      bpf_map_update_elem(p->cfg_fd, &zero, &cfg, BPF_ANY) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot set the sampling rate of '%s' in its XDP program",
+                                  ring->bound_name);
+  return 0;
+}
+
+/* The XDP program sees received packets only: a zc: ring receives its
+ * queue's received packets with rx_only and with rx_and_tx (there is no
+ * transmitted traffic to add), and refuses tx_only.  RSS rehash needs the
+ * channel of a packet to be its flow hash, which the NIC's queue is not. */
+static int afx_update_filter(pfring *ring)
+{
+  if (ring->filter.direction == tx_only_direction)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "direction tx_only on '%s': a zc: ring sees only the packets "
+                            "its queue receives (XDP runs on receive); use rx_only, or the "
+                            "standard ring '%s' for transmitted packets",
+                            ring->bound_name, ring->spec.devices[0]);
+  if (ring->filter.rss_rehash)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "RSS rehash on '%s': a zc: ring is one queue of the NIC, "
+                            "filled by the NIC's own RSS", ring->bound_name);
+  return 0;
+}
+
+/* A cluster would split one queue's flows between rings.  AF_XDP delivers
+ * a packet only to a socket bound to the queue it arrived on, and a queue
+ * takes a second socket only as a sharer of the first one's UMEM and fill
+ * ring (one process); PF_RING's cluster members are processes, so the
+ * shape cannot be built: the call says so. */
+static int afx_set_cluster(pfring *ring)
+{
+  return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                          "'%s' cannot join cluster %u: an AF_XDP queue delivers to one "
+                          "socket per process (a packet goes only to a socket bound to "
+                          "the queue it arrived on), so a zc: queue cannot be split "
+                          "between processes; spread flows over queues with the NIC's "
+                          "RSS and open one ring per queue (zc:%s@0, zc:%s@1, ...), or "
+                          "cluster standard rings ('%s')", ring->bound_name,
+                          ring->cluster_id, ring->spec.devices[0], ring->spec.devices[0],
+                          ring->spec.devices[0]);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Enable, disable, counters                                                 */
 
 static int afx_enable(pfring *ring)
@@ -601,6 +781,10 @@ static void afx_close(pfring *ring)
 {
   struct afx_priv *p = PRIV(ring);
 
+  if (p->xsk && p->tx_free && p->tx_nfree < AFX_TX_FRAMES &&
+      afx_flush_tx(ring, 1) < 0)
+    pfringint_log(1, "zc: %s", ring->errbuf);
+
   if (p->prog) {
     if (p->prog_id) {
       int rc = xdp_program__detach(p->prog, p->ifindex, XDP_MODE_NATIVE, 0);
@@ -619,14 +803,26 @@ static void afx_close(pfring *ring)
   if (p->umem)
     xsk_umem__delete(p->umem);
   p->umem = NULL;
-  if (p->umem_area)
+  /* Private memory, registered no more: unmapped now, or by the last
+   * pfring_release_packet_memory of a caller that keeps it. */
+  if (p->umem_mem) {
+    pfringint_mem_swap(ring, NULL);
+    pfringint_mem_put(p->umem_mem, NULL, NULL);
+  } else if (p->umem_area) {
     munmap(p->umem_area, p->umem_len);
+  }
+  p->umem_mem = NULL;
   p->umem_area = NULL;
   if (p->skel)
     pfring_xdp__destroy(p->skel);
   p->skel = NULL;
   free(p->percpu);
   p->percpu = NULL;
+  free(p->tx_free);
+  p->tx_free = NULL;
+  if (ring->dev_fd >= 0)
+    close(ring->dev_fd);
+  ring->dev_fd = -1;
   if (p->efd >= 0)
     close(p->efd);
   p->efd = -1;
@@ -681,7 +877,7 @@ static int make_umem(pfring *ring)
   struct afx_priv *p = PRIV(ring);
   struct xsk_umem_config cfg = {
     .fill_size = p->num_frames,
-    .comp_size = AFX_MIN_FRAMES,
+    .comp_size = AFX_TX_FRAMES,
     .frame_size = AFX_FRAME_SIZE,
     .frame_headroom = 0,
     .flags = 0,
@@ -689,7 +885,7 @@ static int make_umem(pfring *ring)
   u_int32_t i, idx = 0;
   int rc;
 
-  p->umem_len = (size_t)p->num_frames * AFX_FRAME_SIZE;
+  p->umem_len = ((size_t)p->num_frames + AFX_TX_FRAMES) * AFX_FRAME_SIZE;
   p->umem_area = mmap(NULL, p->umem_len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p->umem_area == MAP_FAILED) {
@@ -697,6 +893,9 @@ static int make_umem(pfring *ring)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, errno,
                                   "cannot map %zu KiB of packet buffers", p->umem_len / 1024);
   }
+  if (!(p->umem_mem = pfringint_mem_new(p->umem_area, p->umem_len)))
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+  pfringint_mem_swap(ring, p->umem_mem);
   rc = xsk_umem__create(&p->umem, p->umem_area, p->umem_len, &p->fill, &p->comp, &cfg);
   if (rc < 0) {
     p->umem = NULL;
@@ -719,6 +918,9 @@ static int make_umem(pfring *ring)
   for (i = 0; i < p->num_frames; i++)
     *xsk_ring_prod__fill_addr(&p->fill, idx + i) = (u_int64_t)i * AFX_FRAME_SIZE;
   xsk_ring_prod__submit(&p->fill, p->num_frames);
+  for (i = 0; i < AFX_TX_FRAMES; i++)
+    p->tx_free[i] = ((u_int64_t)p->num_frames + i) * AFX_FRAME_SIZE;
+  p->tx_nfree = AFX_TX_FRAMES;
   return 0;
 }
 
@@ -727,7 +929,7 @@ static int make_socket(pfring *ring, enum afx_mode mode)
   struct afx_priv *p = PRIV(ring);
   struct xsk_socket_config cfg = {
     .rx_size = p->num_frames,
-    .tx_size = 0,
+    .tx_size = AFX_TX_FRAMES,
     .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
     .xdp_flags = XDP_FLAGS_DRV_MODE,
     .bind_flags = mode == AFX_ZEROCOPY ? XDP_ZEROCOPY : mode == AFX_COPY ? XDP_COPY : 0,
@@ -741,7 +943,7 @@ static int make_socket(pfring *ring, enum afx_mode mode)
    * queue, so a queue given up a moment ago can still be busy: try again
    * for up to a second before calling it taken. */
   for (tries = 0;; tries++) {
-    rc = xsk_socket__create(&p->xsk, ring->spec.devices[0], p->queue, p->umem, &p->rx, NULL,
+    rc = xsk_socket__create(&p->xsk, ring->spec.devices[0], p->queue, p->umem, &p->rx, &p->tx,
                             &cfg);
     if (rc != -EBUSY || tries >= AFX_BUSY_TRIES)
       break;
@@ -875,7 +1077,8 @@ static int attach_program(pfring *ring)
   p->prog_id = xdp_program__id(p->prog);
   p->xsks_fd = bpf_map__fd(p->skel->maps.pfring_xsks);
   p->stats_fd = bpf_map__fd(p->skel->maps.pfring_stats);
-  cfg_fd = bpf_map__fd(p->skel->maps.pfring_config);
+  cfg_fd = p->cfg_fd = bpf_map__fd(p->skel->maps.pfring_config);
+  p->sampler_fd = bpf_map__fd(p->skel->maps.pfring_sampler);
   memset(&cfg, 0, sizeof(cfg));
   cfg.version = PFRING_XDP_ABI_VERSION;
   cfg.queue_id = p->queue;
@@ -889,13 +1092,30 @@ static int attach_program(pfring *ring)
   return 0;
 }
 
+/* pfring_set_buffer_size: the UMEM is min_num_slots frames of 4 KiB, mapped
+ * and registered at open with the fill ring sized to it; it is not made
+ * again. */
+static int afx_set_buffer_size(pfring *ring, u_int64_t bytes)
+{
+  (void)bytes;
+  return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                          "'%s': a zc: ring's buffer size is not settable; its packet memory "
+                          "is min_num_slots frames of %u bytes (PF_RING_MIN_NUM_SLOTS or "
+                          "min_num_slots in pf_ring.conf)", ring->bound_name, AFX_FRAME_SIZE);
+}
+
+static u_int64_t afx_memory(pfring *ring)
+{
+  return PRIV(ring)->umem_len;
+}
+
 static int afx_activate(pfring *ring)
 {
   struct afx_priv *p = PRIV(ring);
   enum afx_mode mode = AFX_AUTO;
   int rc;
 
-  p->efd = p->reaper_fd = p->xsks_fd = p->stats_fd = -1;
+  p->efd = p->reaper_fd = p->xsks_fd = p->stats_fd = p->cfg_fd = p->sampler_fd = -1;
   ring->ops.close = afx_close;
   pthread_once(&print_once, set_prints);
 
@@ -917,9 +1137,17 @@ static int afx_activate(pfring *ring)
     p->ncpus = 1;
   p->percpu = calloc((size_t)p->ncpus, sizeof(*p->percpu));
   p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (!p->percpu || p->efd < 0)
+  p->tx_free = calloc(AFX_TX_FRAMES, sizeof(*p->tx_free));
+  /* An AF_XDP socket takes no device ioctls: the ring's MTU, flags and
+   * address are asked through this one, of the same namespace. */
+  ring->dev_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (!p->percpu || p->efd < 0 || !p->tx_free || ring->dev_fd < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, errno,
                                   "out of memory");
+  rc = pfringint_if_mtu(-1, ring->spec.devices[0]);
+  p->max_tx_len = rc > 0 ? (u_int32_t)rc + 14 : AFX_FRAME_SIZE;
+  if (p->max_tx_len > AFX_FRAME_SIZE)
+    p->max_tx_len = AFX_FRAME_SIZE;
   sweep(p->ifindex);
   p->num_frames = pow2_frames();
   if ((rc = make_umem(ring)) < 0 || (rc = make_socket(ring, mode)) < 0 ||
@@ -942,6 +1170,13 @@ static int afx_activate(pfring *ring)
   ring->ops.enable = afx_enable;
   ring->ops.disable = afx_disable;
   ring->ops.kernel_counters = afx_kernel_counters;
+  ring->ops.set_buffer_size = afx_set_buffer_size;
+  ring->ops.memory = afx_memory;
+  ring->ops.send = afx_send;
+  ring->ops.flush_tx = afx_flush_tx;
+  ring->ops.set_sampling = afx_set_sampling;
+  ring->ops.update_filter = afx_update_filter;
+  ring->ops.set_cluster = afx_set_cluster;
   return 0;
 }
 

@@ -5,7 +5,8 @@
  * the Ethernet header.  It is a prefix of checks, each ending in a local
  * `ret #0` taken when the check fails, followed by the user's compiled
  * program unchanged (cBPF jumps are relative and forward only, so appending
- * keeps them valid) or, without one, by `ret #snaplen`.  In order, each
+ * keeps them valid; after a check, `ld #0; ldx #0` first, so that it starts
+ * with A and X as it would alone) or, without one, by `ret #snaplen`.  In order, each
  * emitted only when it can drop something:
  *
  *   direction  ld pkttype: PACKET_OUTGOING (4) is TX, anything else RX
@@ -205,6 +206,10 @@ static void build(struct prog *p, const struct pfringint_filter_spec *s)
   vlan(p, s->vlan_id);
   channels(p, s);
   if (s->user && s->user_len) {
+    if (p->n) {            /* the user's program starts as alone: A = X = 0 */
+      emit(p, BPF_LD | BPF_IMM, 0, 0, 0);            /* ld #0 */
+      emit(p, BPF_LDX | BPF_IMM, 0, 0, 0);           /* ldx #0 */
+    }
     for (i = 0; i < s->user_len; i++)               /* the user's program */
       emit(p, s->user[i].code, s->user[i].jt, s->user[i].jf, s->user[i].k);
     return;

@@ -32,6 +32,7 @@ from .ring import (
     Direction,
     Flags,
     Frames,
+    LinkType,
     PacketHeader,
     Ring,
     SocketMode,
@@ -50,8 +51,8 @@ if _built != __version__:
         "several copies are installed; reinstall into a fresh virtual environment")
 
 __all__ = [
-    "Ring", "open_multichannel", "Batch", "CopiedBatch", "Frames", "PacketHeader", "Stats",
-    "Direction", "SocketMode", "MAX_CAPLEN",
+    "Ring", "open_multichannel", "Batch", "CopiedBatch", "Frames", "LinkType", "PacketHeader",
+    "Stats", "Direction", "SocketMode", "MAX_CAPLEN",
     "ClusterType", "Flags", "PFRingError", "InvalidArgumentError", "NoPacketAvailableError",
     "NoTxSlotAvailableError", "WrongConfigurationError", "NotSupportedError",
     "NotEnoughMemoryError", "InvalidStatusError", "RingNotEnabledError",

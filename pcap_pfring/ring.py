@@ -23,6 +23,21 @@ readable until then; ``loop()`` keeps the packets a callback did not reach
 receive call.  ``PF_RING_REENTRANT`` rings cannot hand out pointers into the
 ring and copy instead, into buffers that each thread allocates once.
 
+Zero-copy views live as long as their packets: the ring records the
+memoryviews :meth:`Batch.views` hands out and releases them at the next
+receive call and at ``close()``, and :meth:`Ring.loop` releases each
+callback's view when the callback returns, so that reading one then raises
+``ValueError: operation forbidden on released memoryview object``.
+What cannot be released (a slice, ``cast`` or ``memoryview()`` of a view,
+which are memoryviews of their own, or a view that something exports) can
+never fault: every view is sliced from one memoryview over the ring's
+mapping that libpfring keeps mapped while any of them lives
+(``pfring_keep_packet_memory``; after ``close()`` as private memory holding
+the last block), and reads what is there: the packet until its block goes
+back to the kernel, later bytes after that.  Nothing is allocated per
+packet beyond the view itself; a view costs one ``release()`` (and, from
+``views()``, one list append), and the rest is per batch.
+
 Waiting is libpfring's ``pfring_poll`` (up to a packet, the timeout, a
 :meth:`Ring.breakloop` or a signal, whose handler then runs).  The receive
 calls that expect packets wait in the same C call that takes them
@@ -47,9 +62,12 @@ Sending: :meth:`Ring.send` for one frame, :meth:`Ring.send_many` for many
 import enum
 import math
 import struct
+import sys
 import threading
 import time
+import typing
 
+from . import rules as _rules
 from ._ffi import ffi, lib
 from .errors import check, make_error
 
@@ -61,6 +79,7 @@ _LOOP_BURST = 256
 _REC = struct.Struct("IIIiQBB6x")   # struct pp_rec
 _WAIT_FOREVER_MS = 2**31 - 1    # a wait in C without a limit (until a break or signal)
 _WAIT_SLICE_MS = 200     # the longest pfring_poll of _wait
+_VIEWS_COMPACT = 1 << 16  # views recorded in one receive call before the unheld are dropped
 _monotonic = time.monotonic
 _INF = math.inf
 
@@ -183,6 +202,13 @@ class KernelStats:
             (self.recv, self.drop, self.if_drop) == (other.recv, other.drop, other.if_drop)
 
 
+class LinkType(typing.NamedTuple):
+    """``Ring.link_type``: the devices' ARPHRD_* type and libpcap's DLT_*
+    for the ring's packets (None: libpcap has none for that type)."""
+    arphrd: int
+    dlt: typing.Optional[int]
+
+
 class _Burst:
     """The arrays ``pp_burst`` fills, one set per ring, reused by every
     burst: the driver's packets, one ``struct pp_rec`` per packet, the
@@ -252,8 +278,9 @@ class Batch:
 
     A sequence of ``(PacketHeader, bytes)``: ``len()``, indexing and
     iteration copy a packet's bytes out of the ring when they reach it.
-    :meth:`views` yields ``(PacketHeader, memoryview)`` without a copy, and
-    :meth:`headers` the headers alone.  ``len(batch)`` and ``batch.bytes``
+    :meth:`views` yields ``(PacketHeader, memoryview)`` without a copy (the
+    views are released, and raise ``ValueError``, once the packets go back
+    to the kernel), and :meth:`headers` the headers alone.  ``len(batch)`` and ``batch.bytes``
     (the sum of the packets' lengths on the wire, counted in C) are the
     batch's summary and stay readable for ever.  The packets are readable
     until the next receive call on the batch's ring (``recv``,
@@ -291,12 +318,14 @@ class Batch:
         return _REC.iter_unpack(raw)
 
     def _unpacked(self):
-        """(records iterator, memoryview over the packets)."""
+        """(records iterator, memoryview over the packets): a slice of the
+        ring's kept packet memory (``Ring._block_view``), so that views
+        made from it never point into unmapped memory."""
         self._check()
         if self._stop == self._start:
             return iter(()), None
         b = self._burst
-        return self._records(), memoryview(ffi.buffer(b.base[0], b.span[0]))
+        return self._records(), self._ring._block_view(b.base[0], b.span[0])
 
     def headers(self):
         """The ``PacketHeader`` of every packet."""
@@ -304,17 +333,29 @@ class Batch:
         return [PacketHeader(ts, cap, ln, ifx, rx == 1) for _, cap, ln, ifx, ts, rx, _ in records]
 
     def views(self):
-        """``(PacketHeader, memoryview)`` per packet, pointing into the ring."""
+        """``(PacketHeader, memoryview)`` per packet, pointing into the ring.
+        The views are released at the ring's next receive call or
+        ``close()`` (then reading one raises ``ValueError``); keep
+        ``bytes(view)`` to read a packet later."""
+        records, mem = self._unpacked()
+        ring, epoch = self._ring, self._epoch
+        if len(ring._views) > _VIEWS_COMPACT:
+            ring._compact_views()
+        keep = ring._views.append
+        for off, cap, ln, ifx, ts, rx, _ in records:
+            if ring._epoch != epoch:
+                self._check()
+            view = mem[off:off + cap]
+            keep(view)
+            yield PacketHeader(ts, cap, ln, ifx, rx == 1), view
+
+    def __iter__(self):
         records, mem = self._unpacked()
         ring, epoch = self._ring, self._epoch
         for off, cap, ln, ifx, ts, rx, _ in records:
             if ring._epoch != epoch:
                 self._check()
-            yield PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap]
-
-    def __iter__(self):
-        for hdr, view in self.views():
-            yield hdr, bytes(view)
+            yield PacketHeader(ts, cap, ln, ifx, rx == 1), bytes(mem[off:off + cap])
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -329,7 +370,10 @@ class Batch:
         k = self._start + i
         off, cap, ln, ifx, ts, rx, _ = _REC.unpack_from(ffi.buffer(b.recs, (k + 1) * _REC.size),
                                                         k * _REC.size)
-        return PacketHeader(ts, cap, ln, ifx, rx == 1), ffi.buffer(b.base[0] + off, cap)[:]
+        # read through the kept packet memory: a close() from another
+        # thread after the check cannot unmap it
+        return (PacketHeader(ts, cap, ln, ifx, rx == 1),
+                self._ring._block_view(b.base[0] + off, cap).tobytes())
 
     def _rest(self, start, stop):
         """Packets start..stop of this batch, as a batch of the same receive
@@ -448,9 +492,14 @@ class Ring:
         self._burst = None       # pp_burst's arrays, made on first use
         self._count_bytes = None  # recv_count's byte counter, made on first use
         self._epoch = 0          # receive calls so far: a Batch is live while equal
+        self._stamp = 0          # receive calls and breakloop() calls: loop() stops on a change
         self._pending = None     # (Batch, index): packets a loop() did not reach
+        self._views = []         # the memoryviews views() handed out since the last receive call
+        self._loop_view = None   # the view of the loop() callback running
+        self._mem = None         # (start, length, memoryview): the kept packet memory
         self._hdr = ffi.new("struct pfring_pkthdr *")
         self._pkt = ffi.new("u_char **")
+        self._recv_buf = None    # recv()'s copy of one packet, made on first use
         self._send_bytes = ffi.new("uint64_t *")
 
     def _h(self):
@@ -459,12 +508,81 @@ class Ring:
         return self._ring
 
     def close(self):
-        """Close the ring.  Closing twice is harmless."""
+        """Close the ring.  Closing twice is harmless.  The zero-copy views
+        handed out are released (reading one raises ``ValueError``)."""
         ring, self._ring = self._ring, ffi.NULL
-        self._epoch += 1
+        self._new_epoch()
+        view, self._loop_view = self._loop_view, None
+        if view is not None:
+            try:
+                view.release()
+            except BufferError:
+                pass
         self._pending = None
+        self._mem = None
         if ring != ffi.NULL:
             lib.pfring_close(ring)
+
+    # -- zero-copy views (see the module docstring) ---------------------------
+
+    def _new_epoch(self):
+        """A receive call (or close) starts: the packets handed out so far go
+        back to the kernel, so the Batches of before go stale and the views
+        handed out are released."""
+        self._epoch += 1
+        self._stamp += 1
+        if self._views:
+            self._release_views()
+
+    def _release_views(self, _release=memoryview.release):
+        views = self._views
+        try:
+            any(map(_release, views))          # release() returns None: all of them
+        except BufferError:
+            # a view that something still exports (a buffer held in C, a
+            # numpy array) cannot be released; its memory stays mapped
+            for view in views:
+                try:
+                    view.release()
+                except BufferError:
+                    pass
+        views.clear()
+
+    def _compact_views(self):
+        """Forget the recorded views that nobody else holds any more (views()
+        called again and again on one batch)."""
+        views = self._views
+        views[:] = [v for v in views if sys.getrefcount(v) > 3]   # list, v, argument
+
+    def _block_view(self, base, span):
+        """A memoryview of the span bytes at base (a ``u_char *`` that a
+        receive call gave), sliced from the one memoryview over the ring's
+        packet memory, which libpfring keeps mapped as long as it or any
+        view made from it lives (``pfring_keep_packet_memory``)."""
+        addr = int(ffi.cast("uintptr_t", base))
+        mem = self._mem
+        if mem is None or not 0 <= addr - mem[0] <= mem[1] - span:
+            mem = self._keep_memory(addr, span)
+        off = addr - mem[0]
+        return mem[2][off:off + span]
+
+    def _keep_memory(self, addr, span):
+        """Takes a reference on the mapping the ring's packets are in now
+        (at open, and again after the ring moved to another one), released
+        when the last view of it goes."""
+        ring = self._h()
+        size = ffi.new("size_t *")
+        start = lib.pfring_keep_packet_memory(ring, size)
+        if start == ffi.NULL:
+            check(lib.PF_RING_ERROR_INVALID_STATUS if self._ring == ffi.NULL
+                  else lib.PF_RING_ERROR_NOT_SUPPORTED, ring)
+        owner = ffi.gc(ffi.cast("u_char *", start), lib.pfring_release_packet_memory)
+        first = int(ffi.cast("uintptr_t", start))
+        if not 0 <= addr - first <= size[0] - span:
+            raise make_error(lib.PF_RING_ERROR_GENERIC,
+                             "received packets outside the ring's packet memory")
+        self._mem = mem = (first, size[0], memoryview(ffi.buffer(owner, size[0])))
+        return mem
 
     @property
     def closed(self):
@@ -492,6 +610,14 @@ class Ring:
         ``enable()`` and ``set_cluster()``."""
         check(lib.pfring_set_batching(self._h(), _u32(timeout_ms, "timeout_ms"),
                                       _u32(block_bytes, "block_bytes")), self._ring)
+
+    def set_buffer_size(self, nbytes):
+        """The ring's kernel memory (``pfring_set_buffer_size``, libpcap's
+        ``pcap_set_buffer_size``): ``nbytes`` rounded up to whole kernel
+        blocks, at least one.  Only before ``enable()`` and
+        ``set_cluster()``; the status file shows the size as "Tot Memory"."""
+        check(lib.pfring_set_buffer_size(self._h(), _bounded(nbytes, "nbytes", 2**64 - 1)),
+              self._ring)
 
     def enable(self):
         """Start receiving (``pfring_enable_ring``)."""
@@ -593,15 +719,22 @@ class Ring:
         return bufs
 
     def _recv_one(self, ring):
-        """pfring_recv without waiting: (PacketHeader, bytes) or None."""
-        self._epoch += 1
+        """pfring_recv without waiting: (PacketHeader, bytes) or None.  The
+        packet is copied inside the C call (copy mode, buffer_len > 0), so a
+        close() from another thread, which waits for calls inside the ring
+        but not for this method's own copy, never unmaps it under us."""
+        self._new_epoch()
         if self._reentrant:      # several threads: each its own buffer, copy mode
             bufs = self._copy_buffers()
-            hdr, pkt, buflen = bufs.hdr, bufs.pkt, self.caplen
+            hdr, pkt = bufs.hdr, bufs.pkt
             pkt[0] = bufs.buf
         else:
-            hdr, pkt, buflen = self._hdr, self._pkt, 0
-        rc = lib.pfring_recv(ring, pkt, buflen, hdr, 0)
+            hdr, pkt = self._hdr, self._pkt
+            buf = self._recv_buf
+            if buf is None:
+                buf = self._recv_buf = ffi.new("u_char[]", self.caplen)
+            pkt[0] = buf
+        rc = lib.pfring_recv(ring, pkt, self.caplen, hdr, 0)
         if rc == 0:
             return None
         check(rc, ring)
@@ -626,7 +759,7 @@ class Ring:
         if b is None or b.size < n:
             self._h()
             b = self._burst = _Burst(max(n, _LOOP_BURST))
-        self._epoch += 1
+        self._new_epoch()
         rc = lib.pp_burst(self._ring, b.pkts, n, b.recs, b.base, b.span, b.nbytes, wait_ms)
         if rc > 0:
             return Batch(self, b, self._epoch, 0, rc, b.nbytes[0])
@@ -710,7 +843,7 @@ class Ring:
         deadline = self._deadline(duration)
         while True:
             ms = _wait_ms(self._left(deadline))
-            self._epoch += 1
+            self._new_epoch()
             rc = lib.pfring_recv_count(ring, max_packets, out, ms)
             if rc > 0 or not ms:
                 return check(rc, ring), out[0]
@@ -723,7 +856,7 @@ class Ring:
         ring = self._h()
         bufs = self._copy_buffers()
         recs, data = bufs.batch(n)
-        self._epoch += 1
+        self._new_epoch()
         rc = check(lib.pp_recv_copied(ring, n, recs, data, _BATCH_BUFSIZE, bufs.nbytes), ring)
         if rc == 0:
             return CopiedBatch()
@@ -736,7 +869,11 @@ class Ring:
     def loop(self, callback, count=-1, timeout=None):
         """Call ``callback(header, memoryview)`` for each packet.
 
-        The memoryview points into the ring and is valid only during the call.
+        The memoryview points into the ring and is valid only during the
+        call: it is released when the callback returns (or raises), so that
+        reading it later raises ``ValueError``; keep ``bytes(view)``.  (A
+        view that the callback left exported, such as a buffer numpy holds,
+        cannot be released; it never faults, see the module docstring.)
         Runs until :meth:`breakloop` (from the callback or another thread,
         while the loop runs), ``count`` packets (an int; if >= 0) or
         ``timeout`` seconds without a packet (if given; None or
@@ -766,14 +903,27 @@ class Ring:
                     break
             records, mem = batch._unpacked()
             epoch = self._epoch
+            stamp = self._stamp
             i = 0
+            view = None
             try:
                 for off, cap, ln, ifx, ts, rx, _ in records:
                     i += 1
-                    callback(PacketHeader(ts, cap, ln, ifx, rx == 1), mem[off:off + cap])
-                    if self._break_gen != gen or self._epoch != epoch:
+                    view = self._loop_view = mem[off:off + cap]   # close() releases it
+                    callback(PacketHeader(ts, cap, ln, ifx, rx == 1), view)
+                    try:
+                        view.release()
+                    except BufferError:      # exported: it stays (mapped)
+                        pass
+                    if self._stamp != stamp:   # breakloop() or a receive call
                         break
             finally:
+                if view is not None:
+                    self._loop_view = None
+                    try:
+                        view.release()       # the callback raised
+                    except BufferError:
+                        pass
                 done += i
                 # the rest waits for the next receive call, unless the
                 # callback made one (then the block went back to the kernel)
@@ -815,6 +965,7 @@ class Ring:
         callback or a signal handler).  As ``pfring_breakloop``, it has no
         effect on the calls made after it."""
         self._break_gen += 1
+        self._stamp += 1
         if self._ring != ffi.NULL:
             lib.pfring_breakloop(self._ring)
 
@@ -881,6 +1032,11 @@ class Ring:
     def send_last_rx_packet(self, if_index):
         return check(lib.pfring_send_last_rx_packet(self._h(), int(if_index)), self._ring)
 
+    def flush_tx_packets(self):
+        """Hand every frame sent so far to the kernel and wait until it is
+        sent (``pfring_flush_tx_packets``)."""
+        check(lib.pfring_flush_tx_packets(self._h()), self._ring)
+
     # -- configuration ----------------------------------------------------------
 
     def set_direction(self, direction):
@@ -942,6 +1098,83 @@ class Ring:
         flow.  Without ``@Y`` nothing changes.  It cannot be turned off."""
         check(lib.pfring_enable_rss_rehash(self._h()), self._ring)
 
+    # -- filtering rules (pcap_pfring.rules) --------------------------------------
+
+    def add_rule(self, rule: "_rules.Rule") -> int:
+        """Add a wildcard filtering rule (``pfring_add_filtering_rule``); it runs
+        in the kernel, in ascending ``rule_id`` order after the ring's BPF
+        filter.  Returns the rule's id (the one chosen for ``AUTO_RULE_ID``).
+        A refused rule (a duplicate id, a bad field, too many rules) raises and
+        leaves the ring's rules as they were."""
+        if not isinstance(rule, _rules.Rule):
+            raise TypeError(f"rule must be a pcap_pfring.rules.Rule, not {type(rule).__name__}")
+        c = rule.to_c()
+        check(lib.pfring_add_filtering_rule(self._h(), c), self._ring)
+        return c.rule_id
+
+    def remove_rule(self, rule_id: int) -> None:
+        """Remove the wildcard rule ``rule_id`` (``pfring_remove_filtering_rule``)."""
+        check(lib.pfring_remove_filtering_rule(self._h(), _u16(rule_id, "rule_id")), self._ring)
+
+    def rule_stats(self, rule_id: int) -> "_rules.RuleStats":
+        """What matched rule ``rule_id`` so far (``pfring_get_filtering_rule_stats``)."""
+        st = ffi.new("filtering_rule_stats *")
+        n = ffi.new("u_int *", ffi.sizeof("filtering_rule_stats"))
+        check(lib.pfring_get_filtering_rule_stats(self._h(), _u16(rule_id, "rule_id"),
+                                                  ffi.cast("char *", st), n), self._ring)
+        return _rules.stats_from_c(st)
+
+    def set_policy(self, accept: bool) -> None:
+        """What happens to a packet that no rule decides
+        (``pfring_toggle_filtering_policy``): forwarded if ``accept``, else dropped."""
+        if not isinstance(accept, bool):
+            raise TypeError(f"accept must be a bool, not {type(accept).__name__}")
+        check(lib.pfring_toggle_filtering_policy(self._h(), 1 if accept else 0), self._ring)
+
+    def purge_idle_rules(self, seconds: int) -> int:
+        """Remove the rules that matched nothing for ``seconds`` (locked ones
+        stay; ``pfring_purge_idle_rules``).  Returns how many went."""
+        return check(lib.pfring_purge_idle_rules(self._h(), _u16(seconds, "seconds")), self._ring)
+
+    def add_hash_rule(self, rule: "_rules.HashRule") -> None:
+        """Add a hash rule (``pfring_handle_hash_filtering_rule``): one flow,
+        both directions, looked up before the wildcard rules; a match
+        decides.  A flow with a hash rule already, a bad field or too many
+        rules raises and leaves the ring's rules as they were."""
+        self._hash_rule_call(rule, 1)
+
+    def remove_hash_rule(self, rule: "_rules.HashRule") -> None:
+        """Remove the hash rule of ``rule``'s flow (the action is not compared)."""
+        self._hash_rule_call(rule, 0)
+
+    def _hash_rule_call(self, rule, add: int) -> None:
+        if not isinstance(rule, _rules.HashRule):
+            raise TypeError(f"rule must be a pcap_pfring.rules.HashRule, not {type(rule).__name__}")
+        check(lib.pfring_handle_hash_filtering_rule(self._h(), rule.to_c(), add), self._ring)
+
+    def hash_rule_stats(self, rule: "_rules.HashRule") -> "_rules.HashRuleStats":
+        """What matched the hash rule of ``rule``'s flow so far
+        (``pfring_get_hash_filtering_rule_stats``)."""
+        if not isinstance(rule, _rules.HashRule):
+            raise TypeError(f"rule must be a pcap_pfring.rules.HashRule, not {type(rule).__name__}")
+        st = ffi.new("hash_filtering_rule_stats *")
+        n = ffi.new("u_int *", ffi.sizeof("hash_filtering_rule_stats"))
+        check(lib.pfring_get_hash_filtering_rule_stats(self._h(), rule.to_c(),
+                                                       ffi.cast("char *", st), n), self._ring)
+        return _rules.hash_stats_from_c(st)
+
+    def purge_idle_hash_rules(self, seconds: int) -> int:
+        """Remove the hash rules that matched nothing for ``seconds``
+        (``pfring_purge_idle_hash_rules``).  Returns how many went."""
+        return check(lib.pfring_purge_idle_hash_rules(self._h(), _u16(seconds, "seconds")),
+                     self._ring)
+
+    def rules_program_loads(self) -> int:
+        """How many times the ring's rules program was loaded into the kernel
+        (``pfring_rules_program_loads``): rule and policy changes do not load
+        it, a new BPF filter, direction or enable does.  For diagnostics."""
+        return check(lib.pfring_rules_program_loads(self._h()), self._ring)
+
     # -- information ------------------------------------------------------------
 
     def stats(self):
@@ -974,6 +1207,16 @@ class Ring:
         v = ffi.new("int *")
         check(lib.pfring_get_bound_device_ifindex(self._h(), v), self._ring)
         return v[0]
+
+    @property
+    def link_type(self):
+        """The link layer of the ring's packets (``pfring_get_link_type``):
+        a :class:`LinkType` of the devices' ARPHRD_* number and libpcap's
+        DLT_* for what the packets start with (1 Ethernet, 12 raw IP; None
+        for a type libpcap has no DLT for)."""
+        arphrd, dlt = ffi.new("uint16_t *"), ffi.new("int *")
+        check(lib.pfring_get_link_type(self._h(), arphrd, dlt), self._ring)
+        return LinkType(arphrd[0], dlt[0] if dlt[0] >= 0 else None)
 
     @property
     def num_rx_channels(self):

@@ -19,6 +19,11 @@ defaulting to ``conf.sniff_promisc``.  What differs is underneath:
 * receiving is ``Ring.recv``: the next packet from the ring's memory with no
   system call, copied once, into the ``bytes`` scapy parses; waiting is the
   ring's own (``Ring.recv(timeout=...)``, ``Ring.wait``);
+* the layer class follows the device's link type as scapy's own sockets
+  choose it (``conf.l2types`` by the ARPHRD type, else ``conf.l3types``):
+  ``Ether`` on Ethernet and loopback, ``IPv46`` (IP or IPv6) on tun and the
+  other devices without a link-layer header, where filters are compiled for
+  raw IP (``Ring.link_type``);
 * all the classes share one static ``select``: sockets that already hold a
   packet are returned at once, otherwise one ``select(2)`` waits on the ring
   descriptors (and on anything else sniff() passes, such as its control
@@ -46,6 +51,7 @@ Install protocol (how the sockets survive scapy's own configuration):
    and calls ``install()``.
 """
 import functools
+import os
 import select as _select
 import sys
 import time
@@ -99,6 +105,21 @@ def _compose_filter(filter, type, nofilter, listen):
     return filter
 
 
+def _link_layer(arphrd, proto, device):
+    """(layer class, level) of a socket's packets, chosen as scapy's own
+    Linux sockets choose it: the device's ARPHRD_* type in conf.l2types
+    (Ethernet, loopback: level 2), else the socket's protocol in
+    conf.l3types (devices without a link-layer header, such as tun: IP or
+    IPv6 by the version nibble, level 3), else conf.default_l2."""
+    if arphrd in conf.l2types:
+        return conf.l2types.num2layer[arphrd], 2
+    if proto in conf.l3types:
+        return conf.l3types.num2layer[proto], 3
+    log_runtime.warning("Unable to guess type (interface=%s protocol=%#x family=%i). Using %s",
+                        device, proto, arphrd, conf.default_l2.name)
+    return conf.default_l2, 2
+
+
 def _closed_error():
     return InvalidStatusError("socket used after close()")
 
@@ -121,12 +142,10 @@ class PFRingListenSocket(SuperSocket):
         self.promisc = conf.sniff_promisc if promisc is None else bool(promisc)
         self.monitor = monitor
         self.outs = None
-        self.lvl = 2
-        from scapy.layers.l2 import Ether
-        self.LL = Ether
         device = _device(self.iface)
         self.filter = _compose_filter(filter, type, nofilter, self._listen)
         self.ring = self._open_ring(device)
+        self.LL, self.lvl = _link_layer(self.ring.link_type.arphrd, type, device)
         self._fd = self.ring.fileno()
         self.closed = False
 
@@ -204,29 +223,38 @@ class PFRingListenSocket(SuperSocket):
         their ring, else whatever select(2) finds within ``remain`` seconds
         (None: no limit).  Other objects with fileno() (sniff's control pipe)
         are waited on too."""
-        waitable, ready = [], []
-        for s in sockets:
-            if isinstance(s, PFRingL3Socket):
-                subs = list(s.send_socks.values())
-            else:
-                subs = [s]
-            for sub in subs:
-                if isinstance(sub, PFRingListenSocket):
-                    if sub._ready():
-                        ready.append(sub)
+        deadline = None if remain is None else time.monotonic() + remain
+        while True:
+            waitable, ready, wakes = [], [], []
+            for s in sockets:
+                if isinstance(s, PFRingL3Socket):
+                    subs = list(s.send_socks.values())
+                    if s._wake_r is not None:
+                        wakes.append(s._wake_r)
+                else:
+                    subs = [s]
+                for sub in subs:
+                    if isinstance(sub, PFRingListenSocket):
+                        if sub._ready():
+                            ready.append(sub)
+                        else:
+                            waitable.append(sub)
                     else:
                         waitable.append(sub)
-                else:
-                    waitable.append(sub)
-        if ready:
-            return ready
-        if _ACTIVE_POLL[0] and remain != 0:
-            return _spin(waitable, remain)
-        try:
-            readable, _, _ = _select.select(waitable, [], [], remain)
-        except InterruptedError:
-            return []
-        return readable
+            if ready:
+                return ready
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if _ACTIVE_POLL[0] and left != 0:
+                return _spin(waitable, left)
+            try:
+                readable, _, _ = _select.select(waitable + wakes, [], [], left)
+            except InterruptedError:
+                return []
+            woken = [w for w in wakes if w in readable]
+            if not woken or left == 0:
+                return [r for r in readable if r not in wakes]
+            for w in woken:          # an L3 socket opened a ring on another interface:
+                _drain(w)            # wait on it too (its answers may already be there)
 
     def fileno(self):
         if self.closed:
@@ -276,7 +304,7 @@ class PFRingSocket(PFRingListenSocket):
             pass
         if self.closed:
             raise _closed_error()
-        if len(sx) < conf.min_pkt_size:
+        if self.lvl == 2 and len(sx) < conf.min_pkt_size:
             sx += b"\0" * (conf.min_pkt_size - len(sx))
         return self.ring.send(sx)
 
@@ -291,10 +319,14 @@ class PFRingL3Socket(PFRingSocket):
     def __init__(self, iface=None, type=ETH_P_ALL, promisc=None, filter=None, nofilter=0,
                  monitor=None, **kwargs):
         self.send_socks = {}
+        self._wake_r = self._wake_w = None
         super().__init__(iface=iface, type=type, promisc=promisc, filter=filter,
                          nofilter=nofilter, monitor=monitor)
         self._l3_filter = filter
         self.send_socks = {_device(self.iface): self}
+        # select() in another thread (sr()'s receiver) learns of a socket
+        # opened on another interface by send() through this pipe
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def recv(self, x=MTU, **kwargs):
         pkt = super().recv(x, **kwargs)
@@ -305,10 +337,10 @@ class PFRingL3Socket(PFRingSocket):
 
     def nonblock_recv(self, x=MTU):
         pkt = super().nonblock_recv(x)
-        if pkt is not None:
+        if pkt is not None and self.lvl == 2:
             pkt.payload.time = pkt.time
             return pkt.payload
-        return None
+        return pkt
 
     def send(self, x):
         iff = x.route()[0]
@@ -317,8 +349,10 @@ class PFRingL3Socket(PFRingSocket):
         if iff not in self.send_socks:
             self.send_socks[iff] = PFRingL3Socket(iface=iff, type=self.type,
                                                   filter=self._l3_filter, promisc=self.promisc)
+            if self._wake_w is not None:
+                os.write(self._wake_w, b"!")
         sock = self.send_socks[iff]
-        frame = sock.LL() / x
+        frame = sock.LL() / x if sock.lvl == 2 else x     # level 3: no link-layer header
         sent = PFRingSocket.send(sock, frame)
         try:
             x.sent_time = frame.sent_time
@@ -332,7 +366,19 @@ class PFRingL3Socket(PFRingSocket):
         for sock in self.send_socks.values():
             if sock is not self:
                 sock.close()
+        for fd in (self._wake_r, self._wake_w):
+            if fd is not None:
+                os.close(fd)
+        self._wake_r = self._wake_w = None
         super().close()
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
 
 
 # PCAP_PF_RING_ACTIVE_POLL: select() spins instead of sleeping.

@@ -32,6 +32,13 @@ struct {
   __type(value, __u64);
 } pfring_stats SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pfring_xdp_sampler);
+} pfring_sampler SEC(".maps");
+
 static __always_inline void count(__u32 slot)
 {
   __u64 *v = bpf_map_lookup_elem(&pfring_stats, &slot);
@@ -45,6 +52,9 @@ int pfring_xdp_rx(struct xdp_md *ctx)
 {
   __u32 zero = 0, queue = ctx->rx_queue_index;
   struct pfring_xdp_cfg *cfg = bpf_map_lookup_elem(&pfring_config, &zero);
+  struct pfring_xdp_sampler *smp;
+  __u32 rate;
+  __u64 n = 0;
   long action;
 
   if (!cfg || cfg->version != PFRING_XDP_ABI_VERSION || queue != cfg->queue_id)
@@ -53,6 +63,16 @@ int pfring_xdp_rx(struct xdp_md *ctx)
   if (!bpf_map_lookup_elem(&pfring_xsks, &queue)) {
     count(PFRING_XDP_NO_SOCKET);
     return XDP_PASS;
+  }
+  rate = cfg->sample_rate;
+  if (rate > 1 && (smp = bpf_map_lookup_elem(&pfring_sampler, &zero))) {
+    bpf_spin_lock(&smp->lock);
+    n = smp->count++;
+    bpf_spin_unlock(&smp->lock);
+    if (n % rate) {
+      count(PFRING_XDP_SAMPLED_OUT);
+      return XDP_DROP;
+    }
   }
   action = bpf_redirect_map(&pfring_xsks, queue, XDP_DROP);
   count(action == XDP_REDIRECT ? PFRING_XDP_REDIRECTED : PFRING_XDP_REDIRECT_FAILED);

@@ -184,18 +184,23 @@ API pcap_t *pcap_fopen_offline_with_tstamp_precision(FILE *fp, u_int precision, 
   return pcappf_wrap(sys->pcap_fopen_offline_with_tstamp_precision(fp, precision, errbuf));
 }
 
-API void pcap_close(pcap_t *p)
+void pcappf_free(pcap_t *p)
 {
   const struct pcappf_sys *sys = pcappf_sys();
 
-  if (!p)
-    return;
   if (p->ring)
     pcappf_ring_close(p);
   if (p->sys && sys)
     sys->pcap_close(p->sys);
   free(p->device);
   free(p);
+}
+
+API void pcap_close(pcap_t *p)
+{
+  if (!p || (p->ring && pcappf_ring_close_in_read(p)))
+    return;
+  pcappf_free(p);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -219,7 +224,9 @@ OPTION(pcap_set_promisc, p->promisc = value, int)
 OPTION(pcap_set_timeout, p->timeout = value, int)
 OPTION(pcap_set_tstamp_precision, p->tstamp_precision = value, int)
 OPTION(pcap_set_immediate_mode, p->immediate = value, int)
-OPTION(pcap_set_buffer_size, (void)value, int)
+/* libpcap ignores a size <= 0 (the default stays); the ring is sized at
+ * activation by pfring_set_buffer_size, in whole kernel blocks. */
+OPTION(pcap_set_buffer_size, p->buffer_size = value > 0 ? value : p->buffer_size, int)
 OPTION(pcap_set_tstamp_type, (void)value, int)
 OPTION(pcap_set_rfmon, p->rfmon = value, int)
 OPTION(pcap_set_protocol_linux, (void)value, int)
@@ -255,6 +262,8 @@ ASK(FILE *, NULL, pcap_file)
 API int pcap_list_datalinks(pcap_t *p, int **dlts)
 {
   SYS_OR(PCAP_ERROR);
+  if (p->ring)
+    return pcappf_ring_datalinks(p, dlts);
   return keep_error(p, sys->pcap_list_datalinks(pcappf_target(p), dlts));
 }
 
@@ -264,21 +273,15 @@ API int pcap_list_tstamp_types(pcap_t *p, int **types)
   return keep_error(p, sys->pcap_list_tstamp_types(pcappf_target(p), types));
 }
 
-/* A ring's data link is Ethernet, `any` included (as with PF_RING).  tcpdump
- * asks for Linux cooked headers on `any` and gives up if refused, so that
- * request is accepted and the link stays Ethernet: pcap_datalink(), which
- * programs read next, says so. */
+/* A ring's data link is Ethernet, `any` included (as with PF_RING); on
+ * `any` the Linux cooked headers of stock libpcap can be asked for
+ * (ring.c). */
 API int pcap_set_datalink(pcap_t *p, int dlt)
 {
   SYS_OR(PCAP_ERROR);
   if (!p->ring)
     return sys->pcap_set_datalink(p->sys, dlt);
-  if (dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2)
-    return 0;
-  snprintf(p->errbuf, sizeof(p->errbuf),
-           "%s is not one of the DLTs supported by this device (a PF_RING ring is EN10MB)",
-           sys->pcap_datalink_val_to_name(dlt) ? sys->pcap_datalink_val_to_name(dlt) : "DLT");
-  return PCAP_ERROR;
+  return pcappf_ring_set_datalink(p, dlt);
 }
 
 API int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int optimize,
@@ -290,8 +293,11 @@ API int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int 
   rc = keep_error(p, sys->pcap_compile(pcappf_target(p), prog, expr, optimize, mask));
   if (rc == 0 && p->ring) {
     free(p->compiled_expr);
-    p->compiled_expr = expr ? strdup(expr) : NULL;   /* without it: just no hint */
+    /* NULL compiles as "" (every packet) */
+    p->compiled_expr = strdup(expr ? expr : "");     /* without it: just no hint */
     p->compiled_insns = prog->bf_insns;
+    p->compiled_optimize = optimize;
+    p->compiled_mask = mask;
   }
   return rc;
 }

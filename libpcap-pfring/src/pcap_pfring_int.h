@@ -23,6 +23,7 @@
 
 /* The drop-in forwards libpcap's deprecated functions on purpose. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <pthread.h>
 #include <pcap/pcap.h>
 #include <pcap/namedb.h>
 #include <pfring.h>
@@ -105,18 +106,22 @@ HIDDEN void pcappf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 
 HIDDEN void pcappf_note_activation(const char *device, const char *fallback_reason);
 
 #define PCAPPF_BURST 32           /* packets per pfring_recv_burst */
+/* The longest packet a ring hands over: MAX_CAPLEN, a VLAN tag put back,
+ * a cooked header. */
+#define PCAPPF_KEEP_BYTES (MAX_CAPLEN + 64)
 
 struct pcap {
   /* --- the ring's read path first --- */
   pfring *ring;
   volatile int break_loop;
   int nonblock;
-  int timeout;                   /* ms; 0 blocks for ever */
+  int timeout;                   /* ms: the kernel block timeout (0: 1 s) */
   int snaplen;
   int tstamp_precision;          /* PCAP_TSTAMP_PRECISION_MICRO or _NANO */
   int active_poll;               /* PCAP_PF_RING_ACTIVE_POLL */
   struct pcap_pkthdr next_hdr;   /* pcap_next/pcap_next_ex */
   const u_char *next_data;
+  u_char *keep_buf;              /* PCAPPF_KEEP_BYTES: next_data when its block went back */
   /* The last pfring_recv_burst and how far the reader is in it: packets
    * not yet delivered (after a count or a break) are delivered first, before
    * the ring is read again (their pointers are valid until then). */
@@ -127,10 +132,27 @@ struct pcap {
    * program, and libpfring decides where it runs. */
   const struct bpf_insn *compiled_insns;
   char *compiled_expr;
+  int compiled_optimize;
+  bpf_u_int32 compiled_mask;
+  /* The ring's data link: native_dlt (DLT_EN10MB, PF_RING's framing, or DLT_RAW
+   * on devices without a link-layer header), or on `any` the
+   * Linux cooked headers that pcap_set_datalink asked for, made in place
+   * from libpfring's packet metadata (pcappf_to_cooked).  Filters then run
+   * on the Ethernet frames, compiled again from their expression. */
+  int dlt;
+  int native_dlt;                  /* the ring's own: DLT_EN10MB, or DLT_RAW (pfring_get_link_type) */
   /* ps_ifdrop as libpcap gives it: with promisc only, the devices' drops
    * since activation. */
   int count_ifdrop;
   u_int64_t ifdrop_base;
+  /* The reads under way (pcap_loop, pcap_dispatch, pcap_next_ex) and the
+   * thread they run on.  A pcap_close on that thread during a read (from a
+   * signal handler, as ngrep's SIGINT handler does, or from a callback)
+   * cannot wait for the read below it on its own stack: it breaks the read
+   * and leaves the freeing to the read's return (close_pending). */
+  int reading;
+  pthread_t reader;
+  volatile int close_pending;
 
   /* --- the other states --- */
   pcap_t *sys;                   /* created: the shadow; system: the handle */
@@ -141,6 +163,7 @@ struct pcap {
   int promisc;
   int immediate;
   int rfmon;                     /* monitor mode asked for: not on a ring */
+  int buffer_size;               /* pcap_set_buffer_size bytes; 0: the ring's default */
   int ring_error;                /* activation failed on the ring: errbuf says why */
   char errbuf[PCAP_ERRBUF_SIZE];
 };
@@ -158,5 +181,16 @@ HIDDEN pcap_t *pcappf_wrap(pcap_t *sys);
  * in p->errbuf (PCAP_ERROR). */
 HIDDEN int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen);
 HIDDEN void pcappf_ring_close(pcap_t *p);
+/* pcap_close(p) from inside a read of p on this thread: 1 when the close
+ * is left to that read (see struct pcap's reading), else 0. */
+HIDDEN int pcappf_ring_close_in_read(pcap_t *p);
+/* Frees p, whatever its state (pcap_close's work). */
+HIDDEN void pcappf_free(pcap_t *p);
+/* The data links a ring offers (pcap_list_datalinks) and switching to one
+ * (pcap_set_datalink): 0, or PCAP_ERROR with stock libpcap's text. */
+HIDDEN int pcappf_ring_datalinks(pcap_t *p, int **dlts);
+/* Frees a list pcappf_ring_datalinks made: 1, or 0 if dlts is not one. */
+HIDDEN int pcappf_free_ring_datalinks(int *dlts);
+HIDDEN int pcappf_ring_set_datalink(pcap_t *p, int dlt);
 
 #endif /* PCAP_PFRING_INT_H */

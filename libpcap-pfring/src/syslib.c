@@ -344,8 +344,10 @@ API const char *pcap_datalink_val_to_description_or_dlt(int dlt)
 
 API void pcap_free_datalinks(int *dlts)
 {
-  /* every list comes from the system libpcap (pcap_list_datalinks asks the
-   * dead handle of a ring), which frees it with its own allocator */
+  /* a ring's list is the drop-in's; any other, the system libpcap's, which
+   * frees it with its own allocator */
+  if (dlts && pcappf_free_ring_datalinks(dlts))
+    return;
   SYS_CALL_VOID(pcap_free_datalinks, dlts);
 }
 

@@ -284,7 +284,8 @@ u_int8_t pfring_open_multichannel(const char *device_name, u_int32_t caplen,
  * pfring_loop or pfring_dispatch callback of the same ring, it returns at
  * once, and the ring is freed when that loop returns (with
  * PF_RING_ERROR_INVALID_STATUS).  Packets handed out by the ring are
- * invalid once pfring_close has returned.
+ * invalid once pfring_close has returned (their memory stays mapped only
+ * while pfring_keep_packet_memory holds it).
  * After pfring_close, every call on the handle is safe and fails with
  * PF_RING_ERROR_INVALID_STATUS (errno EBADF) or returns its "no ring" value
  * (0, NULL); pfring_last_error still gives text, and a second pfring_close
@@ -348,7 +349,58 @@ int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkt
  * handled in C: a counting loop makes one call per tick of its own.  Not on
  * PF_RING_REENTRANT rings. */
 int pfring_recv_count(pfring *ring, u_int max_pkts, u_int64_t *bytes, u_int duration_ms);
+/* pcap-pfring: packet memory that outlives the receive call and the ring,
+ * for callers that hand the ring's packets to code they do not control
+ * (Python's zero-copy memoryviews).  pfring_keep_packet_memory returns the
+ * start of the one mapping that every packet pfring_recv (buffer_len 0),
+ * pfring_recv_burst and pfring_loop hand out lies in, until the ring moves
+ * (pfring_remove_from_cluster puts it on a new mapping), with its length
+ * in *len, and takes a reference on it; NULL with the reason in
+ * pfring_last_error when the ring is closed or has no such mapping.  While
+ * a reference is held the mapping stays readable and writable at the same
+ * addresses, also after pfring_close or a move: then it is private memory
+ * holding the bytes of the last packets handed out (the socket, the UMEM
+ * registration and everything else of the ring are freed at once), and the
+ * last pfring_release_packet_memory(start) unmaps it.  The content is the
+ * ring's while the ring uses the mapping: a packet's bytes are its own only
+ * until the next receive call.  Release returns 0, or
+ * PF_RING_ERROR_INVALID_ARGUMENT for an address without a reference. */
+void *pfring_keep_packet_memory(pfring *ring, size_t *len);
+int pfring_release_packet_memory(void *start);
 void pfring_breakloop(pfring *ring);
+/* pcap-pfring: gives the kernel block that the last receive call read from
+ * back to the kernel now, if every packet in it has been handed out (the
+ * next receive call would do it first thing).  The packets handed out from
+ * it are invalid from then on.  While the application holds such a block
+ * the ring's fd stays readable with nothing to read; a front end that
+ * polls the fd (libpcap's pcap_dispatch, whose packets are only valid in
+ * the callback) gives it back when it is done.  Returns 1 if a block was
+ * given back, 0 if none was held or packets of it are still to be handed
+ * out (or the backend holds none: zc:), <0 on error. */
+int pfring_release_consumed(pfring *ring);
+/* pcap-pfring: what the kernel knows of the link layer of a packet that the
+ * last receive call on the ring handed out (data: its pointer, as that
+ * call gave it): what a Linux cooked header (libpcap's LINUX_SLL and
+ * LINUX_SLL2) is made of, on any device, "any" included.  The caller may
+ * overwrite the headroom bytes in front of data (and the packet itself)
+ * until the next receive call, e.g. to put a header of its own in front
+ * of the network header.  Returns 0, PF_RING_ERROR_INVALID_ARGUMENT for a
+ * pointer that is not one the last receive call handed out (copies made by
+ * PF_RING_REENTRANT rings included), PF_RING_ERROR_NOT_SUPPORTED on a ring
+ * whose backend has no such metadata (zc:). */
+struct pfring_pkt_link {
+  int32_t if_index;        /* the device it was received on or sent from */
+  u_int16_t protocol;      /* its protocol (the kernel's sll_protocol), host byte order */
+  u_int16_t hatype;        /* ARPHRD_* of that device */
+  u_int8_t pkttype;        /* PACKET_HOST, _BROADCAST, _MULTICAST, _OTHERHOST, _OUTGOING */
+  u_int8_t halen;          /* bytes of addr that hold its link-layer address */
+  u_int8_t addr[8];        /* the kernel's sll_addr, all 8 bytes */
+  u_int16_t net_offset;    /* where its network header starts in the data */
+  u_int16_t headroom;      /* bytes in front of data the caller may overwrite */
+  u_int16_t vlan_tpid;     /* the VLAN tag the receive call put back into the */
+  u_int16_t vlan_tci;      /*   frame (PKT_FLAGS_VLAN_HWACCEL), or 0 and 0 */
+};
+int pfring_get_pkt_link(pfring *ring, const u_char *data, struct pfring_pkt_link *link);
 /* >0 when at least the watermark of packets is queued, 0 on timeout. */
 int pfring_poll(pfring *ring, u_int wait_duration);
 int pfring_is_pkt_available(pfring *ring);
@@ -361,9 +413,28 @@ int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
  * block_timeout_ms parameter, 8 ms by default, the kernel's own default on
  * links of unknown speed; 1 ms is the shortest).  Bigger batches cost fewer
  * wake-ups per packet and add up to timeout_ms of latency (libpcap's timeout
- * without immediate mode).  Only before the ring is enabled or joins a
+ * without immediate mode).  A timeout_ms of 1 asks for immediate mode, the
+ * lowest latency: the AF_PACKET ring becomes a TPACKET_V2 ring of one frame
+ * per packet, each handed to the reader as soon as it lands (stock
+ * libpcap's immediate mode; block_bytes then only sizes the units the
+ * kernel allocates), and receive calls, bursts, counts and stats behave as
+ * on a batched ring.  Only before the ring is enabled or joins a
  * cluster. */
 int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes);
+/* pcap-pfring: the ring's memory, libpcap's pcap_set_buffer_size (tcpdump
+ * -B): bytes rounded up to a whole number of the ring's kernel blocks (at
+ * least one), instead of the size min_num_slots gives.  The ring is made
+ * again at that size (no packet can be in it yet); a later
+ * pfring_set_batching keeps the size and rounds it to the new blocks.  The
+ * status tree shows the result as "Tot Memory".  Errors: bytes 0 and a size
+ * over the backend's limit (AF_PACKET: 4 GiB - 1, the kernel's, rounded
+ * down to whole blocks) are PF_RING_ERROR_INVALID_ARGUMENT; memory the
+ * kernel cannot give is PF_RING_ERROR_NOT_ENOUGH_MEMORY (the ring keeps
+ * its previous size); after pfring_enable_ring or pfring_set_cluster it is
+ * PF_RING_ERROR_INVALID_STATUS and the ring is left as it is; zc: rings
+ * answer PF_RING_ERROR_NOT_SUPPORTED (their memory is min_num_slots
+ * frames). */
+int pfring_set_buffer_size(pfring *ring, u_int64_t bytes);
 int pfring_set_poll_duration(pfring *ring, u_int duration);
 
 /* ------------------------------------------------------------------------ */
@@ -471,6 +542,15 @@ u_int32_t pfring_version_noring(void);
 int pfring_get_bound_device_address(pfring *ring, u_char mac_address[6]);
 int pfring_get_bound_device_ifindex(pfring *ring, int *if_index);
 int pfring_get_bound_device_id(pfring *ring, int *device_id);
+/* pcap-pfring: the link layer of the ring's packets.  *arphrd (if not NULL)
+ * gets the devices' ARPHRD_* type (ARPHRD_ETHER for "any"), *dlt (if not
+ * NULL) the DLT_* of a packet socket's packets there: DLT_EN10MB (an
+ * Ethernet header first: Ethernet, loopback, "any"), DLT_RAW (the IP header
+ * first: tun, ipip, sit, wireguard...), or -1 for a type with no DLT (BPF
+ * filters are then refused).  BPF expressions are compiled for that DLT.
+ * A ring on several devices needs one DLT for all (pfring_open fails
+ * otherwise).  0, or <0 for a bad ring. */
+int pfring_get_link_type(pfring *ring, u_int16_t *arphrd, int *dlt);
 int pfring_get_device_ifindex(pfring *ring, char *device_name, int *if_index);
 u_int8_t pfring_get_num_rx_channels(pfring *ring);
 u_int32_t pfring_get_num_queued_pkts(pfring *ring);
@@ -622,6 +702,254 @@ int pfring_bpf_expr_needs_userspace(const char *expr);
  * ...) after the configuration file and PF_RING_<NAME> variables; -1 if the
  * name is unknown. */
 long pfring_get_module_param(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Filtering rules (PF_RING 5.6.2's guide, sections 8.8 to 8.12; rules.c).
+ *
+ * A ring's rules run in the kernel, in its socket filter (kernel/rules/), in
+ * PF_RING's order: the ring's classic filter (channels, VLAN, direction, a
+ * BPF expression that runs in the kernel) -> the default policy -> the
+ * hash rules -> the wildcard rules in ascending rule_id order -> sampling
+ * (in the receive calls).  A packet a rule drops is never copied into the
+ * ring; other rings and the host stack do not see the rules.  A ring without rules keeps the
+ * classic filter alone.  Limits and the design: libpfring/README.md.     */
+
+#define FILTERING_RULE_AUTO_RULE_ID 0xFFFF
+#define REFLECTOR_NAME_LEN          8
+/* pcap-pfring: the most wildcard rules one ring holds. */
+#define PFRING_MAX_FILTERING_RULES  256
+
+typedef enum {
+  forward_packet_and_stop_rule_evaluation = 0,
+  dont_forward_packet_and_stop_rule_evaluation,
+  execute_action_and_continue_rule_evaluation,
+  execute_action_and_stop_rule_evaluation,
+  forward_packet_add_rule_and_stop_rule_evaluation,
+  reflect_packet_and_stop_rule_evaluation,
+  reflect_packet_and_continue_rule_evaluation,
+  bounce_packet_and_stop_rule_evaluation,
+  bounce_packet_and_continue_rule_evaluation
+} rule_action_behaviour;
+
+/* Zero is "any" in every field.  IPv4 hosts and masks are in host byte
+ * order in .v4, IPv6 ones in network order; a host needs its mask (a
+ * contiguous prefix), and its bits outside the mask must be zero.  Ports:
+ * low..high inclusive, high 0 = any port. */
+typedef struct {
+  int32_t if_index;                 /* the interface the packet is on */
+  u_int8_t smac[6], dmac[6];
+  u_int16_t vlan_id;                /* the outer VLAN id */
+  u_int16_t eth_type;               /* the ethertype after VLAN tags */
+  u_int8_t proto;                   /* the IP protocol */
+  ip_addr shost, dhost;
+  ip_addr shost_mask, dhost_mask;
+  u_int16_t sport_low, sport_high;
+  u_int16_t dport_low, dport_high;
+  struct {
+    u_int8_t flags;                 /* TCP: all of these flags set */
+  } __attribute__((packed)) tcp;
+} __attribute__((packed)) filtering_rule_core_fields;
+
+#define FILTER_TUNNEL_ID_FLAG 0x01
+/* pcap-pfring: the hosts of core_fields are IPv6 (without it, a host whose
+ * address and mask have nothing past their first 4 bytes is IPv4). */
+#define FILTER_IPV6_FLAG      0x8000
+
+typedef struct {
+  u_int16_t optional_fields;        /* FILTER_* flags */
+  struct {
+    u_int32_t tunnel_id;
+    ip_addr shost, dhost, shost_mask, dhost_mask;
+  } __attribute__((packed)) tunnel;
+  char payload_pattern[32];
+} __attribute__((packed)) filtering_rule_extended_fields;
+
+typedef struct {
+  unsigned long jiffies_last_match; /* unused here: see the rule's stats */
+  void *reflector_dev;
+} __attribute__((packed)) filtering_internals;
+
+typedef struct {
+  u_int16_t rule_id;                /* lower ids are evaluated first */
+  rule_action_behaviour rule_action;
+  u_int8_t balance_id, balance_pool;
+  u_int8_t locked;                  /* never removed by pfring_purge_idle_rules */
+  u_int8_t bidirectional;           /* also matches with source and destination swapped */
+  filtering_rule_core_fields core_fields;
+  filtering_rule_extended_fields extended_fields;
+  char reflector_device_name[REFLECTOR_NAME_LEN];
+  filtering_internals internals;
+} __attribute__((packed)) filtering_rule;
+
+/* What pfring_get_filtering_rule_stats returns (as many bytes as the
+ * caller's buffer takes, at least the first 8). */
+typedef struct {
+  u_int64_t match;                  /* packets that matched the rule */
+  u_int64_t filtered;               /* of those, dropped by the rule */
+  u_int64_t match_forward;          /* of those, forwarded by the rule */
+  u_int32_t inactivity;             /* seconds since the last match (or the add) */
+  /* pcap-pfring: */
+  u_int64_t match_bytes;            /* bytes of the matching frames */
+  u_int64_t last_match_ns;          /* CLOCK_REALTIME of the last match, 0 = never */
+} __attribute__((packed)) filtering_rule_stats;
+
+/* Adds a wildcard rule; rule_id FILTERING_RULE_AUTO_RULE_ID takes the
+ * lowest free id (written back into rule).  Fails, leaving the ring's
+ * rules as they were, for a duplicate id, a bad field, more than
+ * PFRING_MAX_FILTERING_RULES rules, or an action not supported yet. */
+int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_add);
+int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id);
+/* stats: a filtering_rule_stats; *stats_len: its size in, the bytes
+ * written out. */
+int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, char *stats,
+                                    u_int *stats_len);
+/* What happens to a packet no rule decides: 1 forward (the default), 0 drop. */
+int pfring_toggle_filtering_policy(pfring *ring, u_int8_t rules_default_accept_policy);
+/* Removes the rules without a match for inactivity_sec seconds (counted
+ * from the add for a rule that never matched), except locked ones; returns
+ * how many it removed. */
+int pfring_purge_idle_rules(pfring *ring, u_int16_t inactivity_sec);
+/* ---- Hash rules: exact matches on one flow, in both directions ---------
+ * Evaluated before the wildcard rules, as one hash lookup of the packet's
+ * (vlan_id, ip_version, proto, hosts, ports); a match decides and the
+ * wildcard rules do not run.  vlan_id 0 matches untagged packets, proto
+ * and ports are exact (ports 0 for a protocol without ports), and peer a
+ * and b match either the source or the destination.  IPv4 hosts in .v4
+ * (host order), IPv6 ones in .v6.  At most PFRING_MAX_HASH_FILTERING_RULES
+ * per ring; rule_id is kept but not used to find the rule (the flow is). */
+#define PFRING_MAX_HASH_FILTERING_RULES 16384
+
+typedef struct {
+  u_int16_t rule_id;
+  u_int16_t vlan_id;
+  u_int8_t ip_version;              /* 4 or 6 */
+  u_int8_t proto;
+  ip_addr host_peer_a, host_peer_b;
+  u_int16_t port_peer_a, port_peer_b;
+  rule_action_behaviour rule_action;
+  char reflector_device_name[REFLECTOR_NAME_LEN];
+  filtering_internals internals;
+} __attribute__((packed)) hash_filtering_rule;
+
+typedef struct {
+  u_int64_t match;                  /* packets that matched the rule */
+  u_int64_t filtered;               /* of those, dropped by the rule */
+  u_int32_t inactivity;             /* seconds since the last match (or the add) */
+  /* pcap-pfring: */
+  u_int64_t match_forward;          /* of those, forwarded by the rule */
+  u_int64_t match_bytes;
+  u_int64_t last_match_ns;          /* CLOCK_REALTIME of the last match, 0 = never */
+} __attribute__((packed)) hash_filtering_rule_stats;
+
+/* add_rule 1 adds rule_to_add (a flow that has a hash rule already is an
+ * error), 0 removes the hash rule of its flow (the action and rule_id are
+ * not compared; a flow without one is an error). */
+int pfring_handle_hash_filtering_rule(pfring *ring, hash_filtering_rule *rule_to_add,
+                                      u_char add_rule);
+/* stats: a hash_filtering_rule_stats; *stats_len: its size in, the bytes
+ * written out. */
+int pfring_get_hash_filtering_rule_stats(pfring *ring, hash_filtering_rule *rule,
+                                         char *stats, u_int *stats_len);
+/* Removes the hash rules without a match for inactivity_sec seconds
+ * (counted from the add); returns how many. */
+int pfring_purge_idle_hash_rules(pfring *ring, u_int16_t inactivity_sec);
+
+/* pcap-pfring: how many times the ring's rules program was loaded into the
+ * kernel (the verifier ran).  A rule or policy change does not load it; a
+ * new classic filter (BPF expression, direction, enable) does.  For tests
+ * and diagnostics; >= 0, or a negative error. */
+int pfring_rules_program_loads(pfring *ring);
+
+/* ------------------------------------------------------------------------ */
+/* libzero: the DNA Cluster (the 5.6.2 guide, chapter 9.1)                   */
+
+/* A master receives from one or more rings (of any backend), and hands
+ * each packet to one or more applications ("apps", 0..num_apps-1).  A
+ * slave is any program that opens "dnacluster:ID@APP" (or "dnacl:ID@APP")
+ * with pfring_open and receives as from any ring.  The master writes each
+ * packet once into a pool of buffers that the slaves map (that is the one
+ * copy: from the master's ring into the pool); a slave receives
+ * descriptors of those buffers, so fan-out to several apps copies nothing
+ * more.  Each app has a queue of DNA_CLUSTER_QUEUE_SLOTS packets; a full
+ * queue, or an app without a slave, drops for that app only (counted).
+ *
+ * Errors: functions returning int give 0 or a PF_RING_ERROR_* code;
+ * dna_cluster_create gives NULL.  Either way dna_cluster_last_error() (per
+ * thread) says what was wrong, naming the argument. */
+#define DNA_CLUSTER_MAX_APPS 32
+#define DNA_CLUSTER_MAX_ID 65535
+#define DNA_CLUSTER_QUEUE_SLOTS 4096
+#define DNA_CLUSTER_BUFFER_SIZE 2048   /* packets are cut to this caplen */
+#define DNA_CLUSTER_MAX_RINGS 8
+/* What a distribution function returns to drop a packet. */
+#define DNA_CLUSTER_DROP 0u
+
+typedef struct pfring_dna_cluster pfring_dna_cluster;
+
+/* The distribution function: called by the master's thread for every
+ * packet (pkt: caplen bytes of a len-byte frame), it returns the bitmask of
+ * the apps that get the packet: 1u << app for one app, several bits for
+ * fan-out, DNA_CLUSTER_DROP (0) to drop it.  Bits of apps >= num_apps are
+ * ignored.  It must not block. */
+typedef u_int32_t (*dna_cluster_distribution_func)(const u_char *pkt, u_int32_t caplen,
+                                                     u_int32_t len, u_int32_t num_apps,
+                                                     void *user);
+
+/* The default: 1u << (hash % num_apps), hash being PF_RING's symmetric
+ * flow hash of pfring_parse_pkt (pkt_hash: VLAN id, protocol, addresses and
+ * ports summed) mixed as the kernel clusters mix it (MurmurHash3's
+ * finalizer), so both directions of a flow go to one app, the same app as
+ * member hash % num_apps of a cluster_per_flow_5_tuple cluster for
+ * untagged IP traffic.  Non-IP traffic goes to app 0. */
+u_int32_t dna_cluster_default_distribution(const u_char *pkt, u_int32_t caplen, u_int32_t len,
+                                           u_int32_t num_apps, void *user);
+
+/* Creates cluster cluster_id (1..DNA_CLUSTER_MAX_ID) for num_apps apps
+ * (1..DNA_CLUSTER_MAX_APPS); flags must be 0 (DNA_CLUSTER_DIRECT_FORWARDING
+ * and the others are not implemented).  Fails if another live master has
+ * the id; the memory of a master that died is taken over. */
+pfring_dna_cluster *dna_cluster_create(u_int32_t cluster_id, u_int32_t num_apps,
+                                       u_int32_t flags);
+/* Adds a ring the master receives from (before dna_cluster_enable; up to
+ * DNA_CLUSTER_MAX_RINGS).  The ring stays the caller's: close it after
+ * dna_cluster_destroy.  The master enables it. */
+int dna_cluster_register_ring(pfring_dna_cluster *cluster, pfring *ring);
+/* recv_only_mode; the other modes need slave transmission, which is not
+ * implemented yet (PF_RING_ERROR_NOT_SUPPORTED). */
+int dna_cluster_set_mode(pfring_dna_cluster *cluster, socket_mode mode);
+/* 1: the master and the slaves poll without sleeping (yielding the CPU);
+ * 0 (the default): they sleep until packets come. */
+int dna_cluster_set_wait_mode(pfring_dna_cluster *cluster, u_int32_t active_wait);
+/* func NULL: the default distribution. */
+int dna_cluster_set_distribution_function(pfring_dna_cluster *cluster,
+                                          dna_cluster_distribution_func func, void *user);
+/* pcap-pfring: apps in groups, as zbalance_ipc's -n 2,1: instances[g] apps
+ * per group, in order (apps 0..instances[0]-1 are group 0, and so on; the
+ * sum must be num_apps).  Every group gets every packet; within a group of
+ * more than one app the default hash picks the app.  Replaces the
+ * distribution function (dna_cluster_set_distribution_function undoes it). */
+int dna_cluster_set_app_groups(pfring_dna_cluster *cluster, const u_int32_t *instances,
+                               u_int32_t num_groups);
+/* Starts the master's thread; needs a registered ring. */
+int dna_cluster_enable(pfring_dna_cluster *cluster);
+/* Stops the thread (slaves stay attached and wait). */
+int dna_cluster_disable(pfring_dna_cluster *cluster);
+/* Packets received from the rings, packets the distribution function gave
+ * to at least one app; the TX counters are 0 (no TX yet).  Any may be NULL. */
+int dna_cluster_stats(pfring_dna_cluster *cluster, u_int64_t *tot_rx_packets,
+                      u_int64_t *tot_tx_packets, u_int64_t *tot_rx_processed,
+                      u_int64_t *tot_tx_processed);
+/* App app's counters: packets queued for it, packets dropped for it (its
+ * queue full, or no slave attached); either may be NULL. */
+int dna_cluster_app_stats(pfring_dna_cluster *cluster, u_int32_t app, u_int64_t *delivered,
+                          u_int64_t *dropped);
+/* Stops the thread, tells the slaves (their next receive fails), removes
+ * the shared memory and frees the handle (NULL is fine). */
+void dna_cluster_destroy(pfring_dna_cluster *cluster);
+/* The text of the last failure of a dna_cluster_* call in this thread, and
+ * its PF_RING_ERROR_* code. */
+const char *dna_cluster_last_error(void);
+int dna_cluster_last_error_code(void);
 
 #ifdef __cplusplus
 }

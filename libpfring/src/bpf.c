@@ -7,7 +7,8 @@
  * (syspcap.c) for the system library; a failed load is retried on the next
  * call.
  *
- * Expressions are compiled for Ethernet (DLT_EN10MB) with pcap_open_dead(),
+ * Expressions are compiled for the ring's link type (DLT_EN10MB, or DLT_RAW
+ * on devices without a link-layer header) with pcap_open_dead(),
  * optimised, with an unknown netmask.  Such a handle has no live socket, so
  * libpcap tests VLAN tags in the frame data (`vlan 100` looks at offset 12),
  * not in the skb metadata where the kernel puts a received frame's tag.
@@ -101,7 +102,7 @@ static int copy_program(const char *expr, const struct bpf_program *prog,
 }
 
 /* Called with lib_lock held and libpcap loaded. */
-static int compile(const char *expr, u_int32_t snaplen, struct sock_fprog *out,
+static int compile(const char *expr, int dlt, u_int32_t snaplen, struct sock_fprog *out,
                    char *errbuf, size_t errlen)
 {
   struct bpf_program prog;
@@ -110,7 +111,7 @@ static int compile(const char *expr, u_int32_t snaplen, struct sock_fprog *out,
 
   if (snaplen == 0 || snaplen > MAX_SNAPLEN)
     snaplen = MAX_SNAPLEN;
-  p = lib.open_dead(DLT_EN10MB, (int)snaplen);
+  p = lib.open_dead(dlt, (int)snaplen);
   if (!p) {
     snprintf(errbuf, errlen, "pcap_open_dead failed");
     return PF_RING_ERROR_NOT_ENOUGH_MEMORY;
@@ -126,7 +127,7 @@ static int compile(const char *expr, u_int32_t snaplen, struct sock_fprog *out,
   return rc;
 }
 
-int pfringint_compile_bpf(const char *expr, u_int32_t snaplen, struct sock_fprog *out,
+int pfringint_compile_bpf(const char *expr, int dlt, u_int32_t snaplen, struct sock_fprog *out,
                           char *errbuf, size_t errlen)
 {
   int rc;
@@ -136,7 +137,7 @@ int pfringint_compile_bpf(const char *expr, u_int32_t snaplen, struct sock_fprog
   pthread_mutex_lock(&lib_lock);
   rc = load_libpcap(errbuf, errlen);
   if (rc == 0)
-    rc = compile(expr, snaplen, out, errbuf, errlen);
+    rc = compile(expr, dlt, snaplen, out, errbuf, errlen);
   pthread_mutex_unlock(&lib_lock);
   return rc;
 }

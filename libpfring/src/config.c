@@ -115,9 +115,7 @@ static void warn(struct loader *l, const char *fmt, ...)
   va_end(ap);
 }
 
-/* s as it may appear in a one-line message: printable, at most max
- * characters and "...".  out has room for max + 4. */
-static const char *show_max(const char *s, char *out, size_t max)
+const char *pfringint_printable(const char *s, char *out, size_t max)
 {
   size_t i;
 
@@ -131,7 +129,7 @@ static const char *show_max(const char *s, char *out, size_t max)
 
 static const char *show(const char *s, char out[SHOW_MAX + 4])
 {
-  return show_max(s, out, SHOW_MAX);
+  return pfringint_printable(s, out, SHOW_MAX);
 }
 
 static long *int_field(struct pfringint_params *p, const struct param *par)
@@ -388,7 +386,7 @@ static void load_file(struct loader *l, const char *path)
   size_t len = 0;
   int lineno = 0;
 
-  show_max(path, shown, SHOW_PATH_MAX);
+  pfringint_printable(path, shown, SHOW_PATH_MAX);
   if (!(text = read_file(l, path, shown, &len)))
     return;
   for (line = text; line < text + len; line = end + 1) {

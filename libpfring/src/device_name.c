@@ -20,6 +20,9 @@
  *  - "zc:" and "dna:" are one module (spec.module "zc"), "xdp:" another
  *    name for the same backend; such a ring is one interface and one RX
  *    queue, queue 0 when no '@' is given (PF_RING ZC's rule), no VLAN id.
+ *  - "dnacluster:ID@APP" and "dnacl:ID@APP" (spec.module "dnacluster") are
+ *    a slave of DNA cluster ID (1..DNA_CLUSTER_MAX_ID), app APP
+ *    (0..DNA_CLUSTER_MAX_APPS-1), both decimal, both required; no devices.
  *
  * Every message is one line: "bad device name '<input>': <what is wrong>".
  * On failure the spec is left in its initial state (no devices).
@@ -42,9 +45,6 @@ static const struct {
   const char *module;
   const char *why;
 } unsupported[] = {
-  { "dnacl", "DNA clusters need the closed DNA library; use pfring_set_cluster() on eth0" },
-  { "dnacluster", "DNA clusters need the closed DNA library; "
-                  "use pfring_set_cluster() on eth0" },
   { "pcap", "pcap file replay is not available; use libpcap's pcap_open_offline()" },
   { "stack", "stack injection needs the pf_ring kernel module; "
              "use the interface name and pfring_send()" },
@@ -149,6 +149,10 @@ static int parse_module(struct ctx *c, const char **s)
   }
   if (is_word(p, len, "xdp")) {
     memcpy(c->spec->module, "xdp", 4);
+    return 0;
+  }
+  if (is_word(p, len, "dnacluster") || is_word(p, len, "dnacl")) {
+    memcpy(c->spec->module, "dnacluster", 11);
     return 0;
   }
   return unsupported_module(c, p, len);
@@ -453,6 +457,53 @@ static int check_xdp(struct ctx *c, int has_queue)
   return 0;
 }
 
+/* Reads a decimal number at *p (any length; values over 10^12 read as
+ * 10^12, out of every range), advancing *p: 0, or -1 if there is none. */
+static int read_decimal(const char **p, unsigned long long *out)
+{
+  const char *s = *p;
+  unsigned long long v = 0;
+
+  if (!isdigit((unsigned char)*s))
+    return -1;
+  for (; isdigit((unsigned char)*s); s++)
+    if ((v = v * 10 + (unsigned long long)(*s - '0')) > 1000000000000ull)
+      v = 1000000000000ull;
+  *p = s;
+  *out = v;
+  return 0;
+}
+
+/* "dnacluster:ID@APP": s is what follows the ':'. */
+static int parse_dnacluster(struct ctx *c, const char *s)
+{
+  char shown[PART_MAX + 4];
+  unsigned long long id, app;
+
+  if (read_decimal(&s, &id) < 0)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "a DNA cluster slave is dnacluster:ID@APP; the cluster id is not a number");
+  if (id == 0 || id > DNA_CLUSTER_MAX_ID)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "cluster id %llu is out of range (1..%u)", id, DNA_CLUSTER_MAX_ID);
+  if (*s != '@')
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "a DNA cluster slave is dnacluster:ID@APP; the app id (@APP) is missing");
+  s++;
+  if (read_decimal(&s, &app) < 0)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "a DNA cluster slave is dnacluster:ID@APP; the app id is not a number");
+  if (app >= DNA_CLUSTER_MAX_APPS)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                "app id %llu is out of range (0..%u)", app, DNA_CLUSTER_MAX_APPS - 1);
+  if (*s)
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT, "unexpected '%s' after the app id",
+                show(s, strlen(s), shown, sizeof(shown)));
+  c->spec->dna_cluster_id = (u_int32_t)id;
+  c->spec->dna_app_id = (u_int32_t)app;
+  return 0;
+}
+
 static void init_spec(struct pfringint_devspec *spec)
 {
   memset(spec, 0, sizeof(*spec));
@@ -467,7 +518,11 @@ static int parse(struct ctx *c)
 
   if (!*s)
     return fail(c, PF_RING_ERROR_BAD_IFNAME, "empty device name");
-  if ((rc = parse_module(c, &s)) < 0 || (rc = split_devices(c, s, &end)) < 0 ||
+  if ((rc = parse_module(c, &s)) < 0)
+    return rc;
+  if (strcmp(c->spec->module, "dnacluster") == 0)
+    return parse_dnacluster(c, s);
+  if ((rc = split_devices(c, s, &end)) < 0 ||
       (rc = parse_devices(c, s, end)) < 0)
     return rc;
   if (*end == '@' && (rc = parse_channels(c, end + 1)) < 0)

@@ -15,7 +15,15 @@
  *            state (ops.update_filter: all or nothing; the state is put
  *            back on failure)
  *   switch   the receive path's flag, the recheck time stamp, the old
- *            program freed, the status entry (cannot fail)
+ *            program and the old rule set freed, the status entry (cannot
+ *            fail)
+ *
+ * Which program a ring runs is decided here too: next.rules NULL (no
+ * filtering rules, the default policy) keeps the classic filter that
+ * kernel/filter.c builds; with rules the backend loads the rules program
+ * of kernel/rules/ around that same classic filter (pfringint_rules_attach,
+ * rules.c), as one new program instance that replaces the old one only
+ * once it is attached.
  *
  * Per packet the receive path tests only ring->uf_check; the work is here,
  * out of line, for the packets that need it.
@@ -93,6 +101,8 @@ int pfringint_filter_apply(pfring *ring, struct pfringint_filter *next)
   ring->uf_check = (u_int8_t)needs_userspace_run(&ring->filter);
   if (old.bpf.filter && old.bpf.filter != ring->filter.bpf.filter)
     free(old.bpf.filter);
+  if (old.rules != ring->filter.rules)
+    pfringint_ruleset_free(old.rules);    /* the rule set the ring ran before */
   *next = ring->filter;
   pfringint_status_update(ring);
   return 0;

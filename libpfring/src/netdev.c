@@ -18,6 +18,15 @@
 #include <linux/if_link.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
+#include <net/if_arp.h>
+#include <pcap/dlt.h>
+
+#ifndef ARPHRD_RAWIP
+#define ARPHRD_RAWIP 519
+#endif
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823
+#endif
 #include <stdlib.h>
 
 #include "pfring_int.h"
@@ -102,6 +111,48 @@ int pfringint_if_hwaddr(int fd, const char *name, u_char mac[6])
     return -1;
   memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
   return 0;
+}
+
+int pfringint_if_arphrd(int fd, const char *name)
+{
+  struct ifreq ifr;
+
+  if (ifreq_ioctl(fd, name, SIOCGIFHWADDR, &ifr) < 0)
+    return -1;
+  return ifr.ifr_hwaddr.sa_family;
+}
+
+int pfringint_arphrd_dlt(int arphrd)
+{
+  switch (arphrd) {
+  case ARPHRD_ETHER:
+  case ARPHRD_LOOPBACK:
+  case ARPHRD_IEEE802:
+  case ARPHRD_METRICOM:
+    return DLT_EN10MB;
+  case ARPHRD_NONE:        /* tun, wireguard */
+  case ARPHRD_TUNNEL:      /* ipip */
+  case ARPHRD_TUNNEL6:
+  case ARPHRD_SIT:
+  case ARPHRD_IPGRE:
+  case ARPHRD_IP6GRE:
+  case ARPHRD_PPP:
+  case ARPHRD_RAWIP:
+  case ARPHRD_SLIP:
+  case ARPHRD_CSLIP:
+  case ARPHRD_SLIP6:
+  case ARPHRD_CSLIP6:
+  case ARPHRD_ADAPT:
+  case ARPHRD_RAWHDLC:
+  case ARPHRD_DLCI:
+    /* No link-layer header: a packet socket gets the network header
+     * first.  (Stock libpcap reads some of these types, PPP and GRE among
+     * them, in cooked mode, DLT_LINUX_SLL: the same packets behind a
+     * header it makes.) */
+    return DLT_RAW;
+  default:
+    return -1;
+  }
 }
 
 /* IFLA_NUM_RX_QUEUES of one link, from an RTM_GETLINK request in the

@@ -42,11 +42,18 @@ static const struct {
 
 static int present(const char *name) { return getenv(name) != NULL; }
 
+#define SHOW_MAX 80             /* longest value copied into a warning */
+
+static const char *show(const char *v, char out[SHOW_MAX + 4])
+{
+  return pfringint_printable(v, out, SHOW_MAX);
+}
+
 /* A number variable: its value, or `fallback` with a warning. */
 static long number(const char *name, long fallback, const char *meaning)
 {
   const char *v = getenv(name);
-  char *end;
+  char *end, shown[SHOW_MAX + 4];
   long n;
 
   if (!v)
@@ -54,7 +61,7 @@ static long number(const char *name, long fallback, const char *meaning)
   errno = 0;
   n = strtol(v, &end, 10);
   if (*v == '\0' || *end != '\0' || errno) {
-    pfringint_log(1, "%s='%s' is not a number; %s", name, v, meaning);
+    pfringint_log(1, "%s='%s' is not a number; %s", name, show(v, shown), meaning);
     return fallback;
   }
   return n;

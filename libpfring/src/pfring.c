@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if_arp.h>
+#include <pcap/dlt.h>
 
 #include "pfring_int.h"
 
@@ -257,6 +259,25 @@ static inline void ring_leave(struct ring_guard *g)
     ring_guard_.ring = (r);                                                  \
   } while (0)
 
+/* CHECK_RING for the wrappers of other files (pfring_int.h). */
+int pfringint_ring_enter(pfring *ring)
+{
+  if (!ring) {
+    errno = EINVAL;
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  }
+  if (!ring_enter(ring))
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, EBADF,
+                            "ring used after pfring_close");
+  return 0;
+}
+
+void pfringint_ring_leave(pfring **ring)
+{
+  struct ring_guard g = { *ring };
+  ring_leave(&g);
+}
+
 /* A blocked call woken by pfring_close. */
 static int closed_while_waiting(pfring *ring, const char *what)
 {
@@ -301,6 +322,8 @@ static const struct pfringint_backend *find_backend(const char *module)
     return &pfringint_af_packet_backend;
   if (strcmp(module, "zc") == 0 || strcmp(module, "xdp") == 0)
     return &pfringint_af_xdp_backend;
+  if (strcmp(module, "dnacluster") == 0)
+    return &pfringint_dna_cluster_backend;
   return NULL;
 }
 
@@ -309,12 +332,14 @@ static int resolve_devices(pfring *ring)
   struct pfringint_devspec *s = &ring->spec;
   u_int32_t i;
 
+  ring->arphrd = ARPHRD_ETHER;
+  ring->dlt = DLT_EN10MB;
   if (s->any || s->none) {
     snprintf(ring->bound_name, sizeof(ring->bound_name), "%s", s->any ? "any" : "none");
     return 0;
   }
   for (i = 0; i < s->num_devices; i++) {
-    int flags = 0;
+    int flags = 0, arphrd;
     ring->if_index[i] = pfringint_ifindex(-1, s->devices[i]);
     if (ring->if_index[i] <= 0)
       return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
@@ -322,6 +347,18 @@ static int resolve_devices(pfring *ring)
     if (pfringint_if_flags(-1, s->devices[i], &flags) == 0 && !(flags & IFF_UP))
       return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, ENETDOWN,
                               "interface '%s' is down", s->devices[i]);
+    arphrd = pfringint_if_arphrd(-1, s->devices[i]);
+    if (arphrd < 0)
+      arphrd = ARPHRD_ETHER;
+    if (i == 0) {
+      ring->arphrd = (u_int16_t)arphrd;
+      ring->dlt = pfringint_arphrd_dlt(arphrd);
+    } else if (pfringint_arphrd_dlt(arphrd) != ring->dlt) {
+      return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                              "'%s' and '%s' have different link-layer headers (link "
+                              "types %u and %d): a ring's packets all have one",
+                              s->devices[0], s->devices[i], ring->arphrd, arphrd);
+    }
   }
   snprintf(ring->bound_name, sizeof(ring->bound_name), "%s", s->devices[0]);
   ring->num_rx_queues = pfringint_if_num_rx_queues(ring->if_index[0]);
@@ -355,7 +392,7 @@ static void symmetric_rss(pfring *ring)
   int err;
 
   for (i = 0; i < ring->spec.num_devices; i++) {
-    if (pfringint_if_set_symmetric_rss(ring->fd, ring->spec.devices[i]) == 0)
+    if (pfringint_if_set_symmetric_rss(pfringint_dev_fd(ring), ring->spec.devices[i]) == 0)
       continue;
     err = errno;
     if (err == EOPNOTSUPP)
@@ -408,7 +445,7 @@ PFRING_API pfring *pfring_open(const char *device_name, u_int32_t caplen, u_int3
     return NULL;
   }
   ring->priv = be->priv_size ? (void *)(ring + 1) : NULL;
-  ring->fd = -1;
+  ring->fd = ring->dev_fd = -1;
   ring->spec = spec;
   ring->caplen = caplen;
   ring->flags = flags;
@@ -494,6 +531,7 @@ static void release_ring(pfring *ring)
   if (ring->ops.close)
     ring->ops.close(ring);
   memset(&ring->ops, 0, sizeof(ring->ops));
+  pfringint_rules_release(ring);
   free(ring->filter.bpf.filter);
   free(ring->cluster_prog.filter);
   free(ring->appl_stats);
@@ -610,7 +648,8 @@ static inline int keep_packet(pfring *ring, const u_char *pkt, u_int len, u_int 
   if (__builtin_expect(ring->uf_check, 0) &&
       !pfringint_filter_accepts(ring, pkt, len, caplen, ts_ns))
     return 0;
-  return ring->sampling_rate <= 1 || (ring->sampling_counter++ % ring->sampling_rate) == 0;
+  return ring->sampling_rate <= 1 || ring->sampling_in_backend ||
+         (ring->sampling_counter++ % ring->sampling_rate) == 0;
 }
 
 /* The receive loop shared by pfring_recv and pfring_loop: one packet that
@@ -789,7 +828,7 @@ static int sift_burst(pfring *ring, struct pfring_burst_pkt *b, int n)
   u_int64_t bytes = 0;
   int i, kept = 0;
 
-  if (!ring->uf_check && ring->sampling_rate <= 1) {
+  if (!ring->uf_check && (ring->sampling_rate <= 1 || ring->sampling_in_backend)) {
     for (i = 0; i < n; i++)
       bytes += b[i].len;
     kept = n;
@@ -872,8 +911,25 @@ static int count_queued(pfring *ring, u_int max, u_int64_t *bytes)
 {
   struct pfring_burst_pkt b[256];
   u_int want, done = 0;
-  int n, i;
+  int n = 0, i;
 
+  if (ring->ops.count && !ring->uf_check &&
+      (ring->sampling_rate <= 1 || ring->sampling_in_backend)) {
+    u_int64_t sum = 0;
+    u_char *last = NULL;
+    u_int32_t last_len = 0;
+
+    while (done < max && (n = ring->ops.count(ring, max - done, &sum, &last, &last_len)) > 0)
+      done += (u_int)n;
+    if (done == 0)
+      return n < 0 ? n : 0;
+    ring->tot_read += done;
+    ring->tot_bytes += sum;
+    ring->last_pkt = last;
+    ring->last_pkt_len = last_len;
+    *bytes += sum;
+    return (int)done;      /* an error after some packets: they are kept */
+  }
   while (done < max) {
     want = max - done;
     if (want > sizeof(b) / sizeof(b[0]))
@@ -967,6 +1023,40 @@ PFRING_API void pfring_breakloop(pfring *ring)
     ring->ops.wake(ring);
 }
 
+PFRING_API int pfring_get_pkt_link(pfring *ring, const u_char *data,
+                                   struct pfring_pkt_link *link)
+{
+  CHECK_RING(ring);
+  if (!data || !link)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "%s is NULL",
+                            !data ? "data" : "link");
+  if (!ring->ops.pkt_link)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "pfring_get_pkt_link: the backend of '%s' keeps no link-layer "
+                            "metadata", ring->bound_name);
+  if (ring->reentrant)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
+                            "pfring_get_pkt_link: a PF_RING_REENTRANT ring hands out "
+                            "copies, which have no metadata");
+  memset(link, 0, sizeof(*link));
+  return ring->ops.pkt_link(ring, data, link);
+}
+
+PFRING_API int pfring_release_consumed(pfring *ring)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if (!ring->ops.release_consumed)
+    return 0;
+  if (ring->reentrant)
+    pthread_mutex_lock(&ring->rx_lock);
+  rc = ring->ops.release_consumed(ring);
+  if (ring->reentrant)
+    pthread_mutex_unlock(&ring->rx_lock);
+  return rc;
+}
+
 PFRING_API int pfring_poll(pfring *ring, u_int wait_duration)
 {
   int rc;
@@ -1016,6 +1106,24 @@ PFRING_API int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_b
   return ring->ops.set_batching(ring, timeout_ms, block_bytes);
 }
 
+PFRING_API int pfring_set_buffer_size(pfring *ring, u_int64_t bytes)
+{
+  int rc;
+
+  CHECK_RING(ring);
+  if (bytes == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "buffer size must be at least 1 byte, not 0");
+  if (ring->enabled)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_STATUS, 0,
+                            "the buffer size must be set before pfring_enable_ring");
+  NEED_OP(ring, set_buffer_size, "setting the buffer size");
+  rc = ring->ops.set_buffer_size(ring, bytes);
+  if (rc == 0)
+    pfringint_status_update(ring);
+  return rc;
+}
+
 PFRING_API int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark)
 {
   CHECK_RING(ring);
@@ -1062,20 +1170,39 @@ static int do_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
   return rc;
 }
 
+/* flush_packet: a backend that queues (ops.flush_tx) hands the packet to
+ * the kernel now rather than with a later batch. */
+static int send_and_flush(pfring *ring, const u_char *pkt, u_int len, int if_index,
+                          u_int8_t flush_packet)
+{
+  int rc, frc;
+
+  CHECK_RING(ring);
+  rc = do_send(ring, pkt, len, if_index);
+  if (rc >= 0 && flush_packet && ring->ops.flush_tx) {
+    if (ring->reentrant)
+      pthread_mutex_lock(&ring->tx_lock);
+    frc = ring->ops.flush_tx(ring, 0);
+    if (ring->reentrant)
+      pthread_mutex_unlock(&ring->tx_lock);
+    if (frc < 0)
+      return frc;
+  }
+  return rc;
+}
+
 PFRING_API int pfring_send(pfring *ring, char *pkt, u_int pkt_len, u_int8_t flush_packet)
 {
-  (void)flush_packet;
-  return do_send(ring, (const u_char *)pkt, pkt_len, 0);
+  return send_and_flush(ring, (const u_char *)pkt, pkt_len, 0, flush_packet);
 }
 
 PFRING_API int pfring_send_ifindex(pfring *ring, char *pkt, u_int pkt_len,
                                    u_int8_t flush_packet, int if_index)
 {
-  (void)flush_packet;
   if (ring && if_index <= 0)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "bad interface index %d", if_index);
-  return do_send(ring, (const u_char *)pkt, pkt_len, if_index);
+  return send_and_flush(ring, (const u_char *)pkt, pkt_len, if_index, flush_packet);
 }
 
 PFRING_API int pfring_send_last_rx_packet(pfring *ring, int tx_interface_id)
@@ -1087,13 +1214,25 @@ PFRING_API int pfring_send_last_rx_packet(pfring *ring, int tx_interface_id)
   if (tx_interface_id <= 0)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "bad interface index %d", tx_interface_id);
-  return do_send(ring, ring->last_pkt, ring->last_pkt_len, tx_interface_id);
+  return send_and_flush(ring, ring->last_pkt, ring->last_pkt_len, tx_interface_id, 1);
 }
 
+/* Everything sent so far goes to the kernel, and (where the backend
+ * queues: zc:) the call returns once the kernel has completed it. */
 PFRING_API int pfring_flush_tx_packets(pfring *ring)
 {
+  int rc;
+
   CHECK_RING(ring);
-  return 0;
+  if (!ring->ops.flush_tx || ring->mode == recv_only_mode ||
+      ring->mode == management_only_mode)
+    return 0;
+  if (ring->reentrant)
+    pthread_mutex_lock(&ring->tx_lock);
+  rc = ring->ops.flush_tx(ring, 1);
+  if (ring->reentrant)
+    pthread_mutex_unlock(&ring->tx_lock);
+  return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1136,6 +1275,12 @@ PFRING_API int pfring_set_sampling_rate(pfring *ring, u_int32_t rate)
   if (rate == 0)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
                             "sampling rate must be at least 1");
+  if (ring->ops.set_sampling) {
+    int rc = ring->ops.set_sampling(ring, rate);
+    if (rc < 0)
+      return rc;
+    ring->sampling_in_backend = 1;
+  }
   ring->sampling_rate = rate;
   ring->sampling_counter = 0;
   pfringint_status_update(ring);
@@ -1151,7 +1296,11 @@ PFRING_API int pfring_set_bpf_filter(pfring *ring, char *filter_buffer)
   CHECK_RING(ring);
   if (!filter_buffer)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "filter is NULL");
-  rc = pfringint_compile_bpf(filter_buffer, ring->caplen, &prog, msg, sizeof(msg));
+  if (ring->dlt < 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "no BPF filter on '%s': libpcap has no link type for its "
+                            "packets (ARPHRD %u)", ring->bound_name, ring->arphrd);
+  rc = pfringint_compile_bpf(filter_buffer, ring->dlt, ring->caplen, &prog, msg, sizeof(msg));
   if (rc < 0)
     return pfringint_seterr(ring, rc, 0, "%s", msg);
   return pfringint_filter_set_bpf(ring, prog, filter_buffer, 0);
@@ -1492,7 +1641,7 @@ PFRING_API int pfring_get_bound_device_address(pfring *ring, u_char mac_address[
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "mac_address is NULL");
   if ((rc = single_device(ring, "device address")) < 0)
     return rc;
-  if (pfringint_if_hwaddr(ring->fd, ring->spec.devices[0], mac_address) < 0)
+  if (pfringint_if_hwaddr(pfringint_dev_fd(ring), ring->spec.devices[0], mac_address) < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
                                   "cannot read the address of '%s'", ring->spec.devices[0]);
   return 0;
@@ -1511,6 +1660,16 @@ PFRING_API int pfring_get_bound_device_ifindex(pfring *ring, int *if_index)
   return 0;
 }
 
+PFRING_API int pfring_get_link_type(pfring *ring, u_int16_t *arphrd, int *dlt)
+{
+  CHECK_RING(ring);
+  if (arphrd)
+    *arphrd = ring->arphrd;
+  if (dlt)
+    *dlt = ring->dlt;
+  return 0;
+}
+
 PFRING_API int pfring_get_bound_device_id(pfring *ring, int *device_id)
 {
   return pfring_get_bound_device_ifindex(ring, device_id);
@@ -1521,7 +1680,7 @@ PFRING_API int pfring_get_device_ifindex(pfring *ring, char *device_name, int *i
   CHECK_RING(ring);
   if (!device_name || !if_index)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0, "NULL argument");
-  *if_index = pfringint_ifindex(ring->fd, device_name);
+  *if_index = pfringint_ifindex(pfringint_dev_fd(ring), device_name);
   if (*if_index <= 0)
     return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
                             "no such interface '%s'", device_name);
@@ -1556,7 +1715,7 @@ PFRING_API int pfring_get_mtu_size(pfring *ring)
   CHECK_RING(ring);
   if ((rc = single_device(ring, "MTU")) < 0)
     return rc;
-  rc = pfringint_if_mtu(ring->fd, ring->spec.devices[0]);
+  rc = pfringint_if_mtu(pfringint_dev_fd(ring), ring->spec.devices[0]);
   if (rc < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
                                   "cannot read the MTU of '%s'", ring->spec.devices[0]);
@@ -1570,7 +1729,7 @@ PFRING_API int pfring_get_link_status(pfring *ring)
   CHECK_RING(ring);
   if ((rc = single_device(ring, "link status")) < 0)
     return rc;
-  if (pfringint_if_flags(ring->fd, ring->spec.devices[0], &flags) < 0)
+  if (pfringint_if_flags(pfringint_dev_fd(ring), ring->spec.devices[0], &flags) < 0)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_UNABLE_TO_GET_INFO, errno,
                                   "cannot read the flags of '%s'", ring->spec.devices[0]);
   return (flags & IFF_RUNNING) ? 1 : 0;

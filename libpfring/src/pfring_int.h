@@ -28,6 +28,7 @@
 #ifndef PFRING_INT_H
 #define PFRING_INT_H
 
+#include <stdarg.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <linux/filter.h>
@@ -46,6 +47,8 @@ struct pfringint_devspec {
   char devices[MAX_NUM_DEVICES][IFNAMSIZ];
   u_int64_t channel_mask;           /* RING_ANY_CHANNEL unless @list */
   u_int16_t vlan_id;                /* RING_ANY_VLAN unless .N */
+  u_int32_t dna_cluster_id;         /* module "dnacluster": ID of ID@APP */
+  u_int32_t dna_app_id;             /* and APP */
 };
 
 /* Returns 0 or a PF_RING_ERROR_* code with a message in errbuf. */
@@ -102,6 +105,9 @@ PFRINGINT_HIDDEN void pfringint_log(int level, const char *fmt, ...)
  *                    backend, the kernel's answer)
  *   who checks       the public wrappers (pfring.c) check each value before
  *                    they build a next state; backends never check */
+struct pfringint_ruleset;
+struct pfringint_rules_rt;
+
 enum pfringint_bpf_where {
   PFRINGINT_BPF_NONE = 0,           /* no program: every packet passes */
   PFRINGINT_BPF_KERNEL = 1,         /* in the kernel program */
@@ -119,6 +125,10 @@ struct pfringint_filter {
    * bpf in user space.  PFRINGINT_RECHECK_NOW in a next state: from the
    * moment the new kernel program is attached. */
   u_int64_t recheck_until_ns;
+  /* The filtering rules and the policy (rules.c), malloc'ed, owned as bpf
+   * is: NULL = none and the default policy (accept), so the classic filter
+   * alone runs.  Otherwise the backend attaches the rules program. */
+  struct pfringint_ruleset *rules;
 };
 
 #define PFRINGINT_RECHECK_NOW (~(u_int64_t)0)
@@ -173,6 +183,11 @@ struct pfringint_ops {
    * every field of pfring_burst_pkt. */
   int (*recv_burst)(pfring *ring, struct pfring_burst_pkt *pkts, u_int max,
                     u_int8_t wait);
+  /* recv_burst without waiting that only counts: up to max packets of the
+   * current kernel block, their wire lengths added to *bytes, *last (and
+   * *last_len) the last one.  Optional (pfring_recv_count falls back to
+   * recv_burst); never used with a user-space filter or sampling. */
+  int (*count)(pfring *ring, u_int max, u_int64_t *bytes, u_char **last, u_int32_t *last_len);
   /* Wait up to wait_ms for the watermark; >0 ready, 0 timeout, a break or
    * a signal (as poll(2), so that the caller's handlers can run), <0 error. */
   int (*poll)(pfring *ring, u_int wait_ms);
@@ -190,6 +205,15 @@ struct pfringint_ops {
   /* Kernel counters since open: packets that reached the ring and drops. */
   int (*kernel_counters)(pfring *ring, u_int64_t *seen, u_int64_t *dropped);
   int (*send)(pfring *ring, const u_char *pkt, u_int len, int if_index);
+  /* Hand what send queued to the kernel now; with wait, also wait (bounded)
+   * until the kernel has completed it.  Optional: a backend whose send
+   * already transmits has nothing to flush.  pfring_send with flush_packet
+   * calls it without wait, pfring_flush_tx_packets with wait. */
+  int (*flush_tx)(pfring *ring, u_int8_t wait);
+  /* Sample 1 in rate packets in the kernel (rate >= 1; 1: every packet).
+   * Optional: without it the receive path samples.  With it, the receive
+   * path does not sample again (ring->sampling_in_backend). */
+  int (*set_sampling)(pfring *ring, u_int32_t rate);
   /* Join the kernel group of ring->cluster_id, type ring->cluster_type with
    * ring->cluster_prog (the hash program; len 0 for round robin), now or
    * when the ring is enabled.  The wrapper has validated the id and type,
@@ -202,7 +226,22 @@ struct pfringint_ops {
   int (*remove_from_cluster)(pfring *ring);
   int (*set_promisc)(pfring *ring, int on);
   int (*set_batching)(pfring *ring, u_int timeout_ms, u_int block_bytes);
+  /* pfring_set_buffer_size (bytes > 0, the ring never enabled); and the
+   * bytes of the ring's kernel memory, for the status "Tot Memory". */
+  int (*set_buffer_size)(pfring *ring, u_int64_t bytes);
+  u_int64_t (*memory)(pfring *ring);
   void (*close)(pfring *ring);
+  /* The link-layer metadata of a packet the last receive call handed out
+   * (pfring_get_pkt_link); PF_RING_ERROR_INVALID_ARGUMENT if data is not
+   * one of them. */
+  int (*pkt_link)(pfring *ring, const u_char *data, struct pfring_pkt_link *link);
+  /* Give back the current block if all its packets were handed out: 1 if
+   * it did, 0 if not (pfring_release_consumed). */
+  int (*release_consumed)(pfring *ring);
+  /* Attach the loaded rules program prog_fd as the ring's socket filter in
+   * place of the classic one (rules.c calls it from the backend's filter
+   * update).  NULL: the backend takes no filtering rules. */
+  int (*attach_rules_prog)(pfring *ring, int prog_fd);
 };
 
 struct __pfring {
@@ -210,6 +249,7 @@ struct __pfring {
   struct pfringint_ops ops;
   void *priv;                       /* backend state, allocated with the handle */
   int fd;                           /* the selectable fd, -1 if none */
+  int dev_fd;                       /* for device ioctls if fd takes none (zc:), else -1 */
   u_int32_t flags;                  /* pfring_open flags */
   u_int32_t caplen;
   u_int8_t enabled;
@@ -220,6 +260,7 @@ struct __pfring {
   u_int8_t uf_check;                /* run filter.bpf on received packets (filter_state.c) */
   u_int32_t sampling_rate;          /* 1 = every packet */
   u_int32_t sampling_counter;
+  u_int8_t sampling_in_backend;     /* ops.set_sampling took the rate */
   u_int64_t uf_rejected;            /* packets the user-space filter dropped */
   u_int64_t tot_read;               /* packets delivered to the application */
   u_int64_t tot_bytes;
@@ -240,6 +281,8 @@ struct __pfring {
   struct pfringint_devspec spec;
   int if_index[MAX_NUM_DEVICES];    /* resolved at open; 0 for any/none */
   int num_rx_queues;                /* of the first device, read at open */
+  u_int16_t arphrd;                 /* the devices' ARPHRD_* (ARPHRD_ETHER for any/none) */
+  int dlt;                          /* libpcap's DLT_* for it (-1: no DLT for that type) */
   char bound_name[IFNAMSIZ * 2 + 16];  /* first device, "any" or "none" */
   u_int32_t ring_id;
   char appname[PF_RING_APPNAME_LEN + 1];
@@ -258,7 +301,19 @@ struct __pfring {
   u_int8_t release_deferred;        /* atomic: the last call out frees */
   u_int8_t released;                /* atomic: the resources are (being) freed */
   struct __pfring *next_closed;     /* the list of tombstones */
+
+  /* --- filtering rules (rules.c) --- */
+  struct pfringint_rules_rt *rules_rt;  /* the loaded program and the stats map; NULL = none yet */
+  /* --- packet memory (keep.c) --- */
+  struct pfringint_mem *rx_mem;     /* what packets point into now; under keep.c's lock */
 };
+
+/* The socket that device ioctls (netdev.c) go through: of the ring's
+ * namespace. */
+static inline int pfringint_dev_fd(const pfring *ring)
+{
+  return ring->dev_fd >= 0 ? ring->dev_fd : ring->fd;
+}
 
 /* What a backend's one poll() returns when a signal interrupted it. */
 #define WAIT_SIGNALLED 1
@@ -269,6 +324,17 @@ struct __pfring {
 
 /* The highest cluster_type value (cluster types are 0..this). */
 #define PFRINGINT_LAST_CLUSTER_TYPE cluster_per_flow_ip_with_dup_tuple
+
+/* s as it may appear in a one-line message (config.c): printable (others
+ * become '?'), at most max characters, then "..." if cut.  out has room for
+ * max + 4.  Returns out. */
+PFRINGINT_HIDDEN const char *pfringint_printable(const char *s, char *out, size_t max);
+
+/* libbpf's and libxdp's messages through pfring_set_print (bpf_log.c):
+ * one line of a library's message at debug level, and libbpf's print
+ * function installed once per process. */
+PFRINGINT_HIDDEN void pfringint_log_library_line(const char *library, const char *fmt, va_list ap);
+PFRINGINT_HIDDEN void pfringint_libbpf_logs(void);
 
 /* Fills ring->errbuf (and errno) and returns rc. */
 PFRINGINT_HIDDEN int pfringint_seterr(pfring *ring, int rc, int err,
@@ -295,6 +361,25 @@ struct pfringint_backend {
 
 PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_af_packet_backend;
 PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_af_xdp_backend;  /* zc:, xdp: */
+PFRINGINT_HIDDEN extern const struct pfringint_backend pfringint_dna_cluster_backend; /* dnacluster: */
+
+/* ------------------------------------------------------------------------ */
+/* Packet memory (keep.c): the mapping packets point into, which callers of
+ * pfring_keep_packet_memory keep mapped after the ring lets go of it.      */
+
+struct pfringint_mem;
+/* A mapping the ring holds (start, len: as given to munmap); NULL when out
+ * of memory.  Not yet the ring's rx_mem: see pfringint_mem_swap. */
+PFRINGINT_HIDDEN struct pfringint_mem *pfringint_mem_new(void *start, size_t len);
+/* Makes m (or NULL) the mapping pfring_keep_packet_memory gives; returns
+ * the one before. */
+PFRINGINT_HIDDEN struct pfringint_mem *pfringint_mem_swap(pfring *ring, struct pfringint_mem *m);
+/* The ring lets go of m.  Nobody keeps it: unmapped now, returns 0.
+ * Otherwise retire(ctx) (if not NULL) runs first, under keep.c's lock, so
+ * that the mapping can stay without what it maps (a socket), and the last
+ * pfring_release_packet_memory unmaps it; returns 1. */
+PFRINGINT_HIDDEN int pfringint_mem_put(struct pfringint_mem *m, void (*retire)(void *ctx),
+                                       void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Netdevice helpers (netdev.c).  fd: a socket of the namespace to ask (the
@@ -304,6 +389,14 @@ PFRINGINT_HIDDEN int pfringint_ifindex(int fd, const char *name);    /* 0 if mis
 PFRINGINT_HIDDEN int pfringint_if_flags(int fd, const char *name, int *flags);
 PFRINGINT_HIDDEN int pfringint_if_mtu(int fd, const char *name);     /* <0 on error */
 PFRINGINT_HIDDEN int pfringint_if_hwaddr(int fd, const char *name, u_char mac[6]);
+/* The device's ARPHRD_* type, or -1 with errno. */
+PFRINGINT_HIDDEN int pfringint_if_arphrd(int fd, const char *name);
+/* The DLT_* of a packet socket's (SOCK_RAW) packets on a device of that
+ * ARPHRD_* type: DLT_EN10MB where they start with an Ethernet header
+ * (Ethernet, loopback), DLT_RAW where they start with the IP header (no
+ * link-layer header: tun, ipip, sit, wireguard and the like); -1 for the
+ * other types. */
+PFRINGINT_HIDDEN int pfringint_arphrd_dlt(int arphrd);
 PFRINGINT_HIDDEN int pfringint_if_name(int fd, int ifindex, char name[IFNAMSIZ]);
 PFRINGINT_HIDDEN int pfringint_if_num_rx_queues(int ifindex);        /* >=1, current netns */
 /* Sets PF_RING's symmetric RSS key (0x6d5a...); 0, or -1 with errno. */
@@ -361,7 +454,7 @@ PFRINGINT_HIDDEN void pfringint_cluster_release(pfring *ring);
 PFRINGINT_HIDDEN void pfringint_cluster_sweep(int tree, int clusters);
 
 /* Compiles a BPF expression with the system libpcap (bpf.c). */
-PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, u_int32_t snaplen,
+PFRINGINT_HIDDEN int pfringint_compile_bpf(const char *expr, int dlt, u_int32_t snaplen,
                                            struct sock_fprog *out,
                                            char *errbuf, size_t errlen);
 
@@ -377,6 +470,58 @@ PFRINGINT_HIDDEN int pfringint_bpf_userspace_ready(const struct sock_fprog *prog
  * accepted the program. */
 PFRINGINT_HIDDEN u_int pfringint_bpf_match(const struct sock_fprog *prog, const u_char *pkt,
                                            u_int len, u_int caplen);
+
+/* ------------------------------------------------------------------------ */
+/* Filtering rules (rules.c, kernel/rules/)                                  */
+
+struct pfring_rules_wild;
+struct pfring_rules_hkey;
+
+/* The ring's wildcard and hash rules, for the status tree (rules.c). */
+PFRINGINT_HIDDEN void pfringint_rules_counts(pfring *ring, u_int32_t *wildcard, u_int32_t *hash);
+
+/* Checks a rule and encodes it for the rules program (kernel/rules/encode.c):
+ * 0, or a PF_RING_ERROR_* code with a message naming the field in err. */
+PFRINGINT_HIDDEN int pfringint_rule_encode(const filtering_rule *rule,
+                                           struct pfring_rules_wild *out,
+                                           char *err, size_t errlen);
+/* Checks a hash rule and makes its key (both directions in one) and the
+ * action the program reads (kernel/rules/encode.c): 0 or an error code with
+ * a message naming the field. */
+PFRINGINT_HIDDEN int pfringint_hash_rule_encode(const hash_filtering_rule *rule,
+                                                struct pfring_rules_hkey *key,
+                                                u_int8_t *action, char *err, size_t errlen);
+/* The name of a rule_action_behaviour value, NULL if it is none. */
+PFRINGINT_HIDDEN const char *pfringint_rule_action_name(int action);
+
+/* From the backend's filter update (ops.update_filter), when
+ * ring->filter.rules is set: a new instance of the rules program around
+ * classic (the ring's classic filter, as filter.c built it) is loaded and
+ * handed to ops.attach_rules_prog; once attached it replaces the ring's old
+ * instance.  On failure nothing changed (the old program stays attached).
+ * Returns 0 or a PF_RING_ERROR_* code with the ring's error set. */
+PFRINGINT_HIDDEN int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic);
+/* The classic filter was attached in place of the rules program: the
+ * ring's instance is freed (its stats stay). */
+PFRINGINT_HIDDEN void pfringint_rules_detached(pfring *ring);
+/* Frees a rule set (NULL is fine). */
+PFRINGINT_HIDDEN void pfringint_ruleset_free(struct pfringint_ruleset *set);
+/* At close: the rule set, the program and the maps. */
+PFRINGINT_HIDDEN void pfringint_rules_release(pfring *ring);
+
+/* CHECK_RING (pfring.c) for the public wrappers of other files: 0 and the
+ * call counted in, or an error code (a NULL or closed ring) with the
+ * ring's error set; pfringint_ring_leave ends the call. */
+PFRINGINT_HIDDEN int pfringint_ring_enter(pfring *ring);
+PFRINGINT_HIDDEN void pfringint_ring_leave(pfring **ring);
+#define PFRINGINT_CHECK_RING(r)                                               \
+  pfring *pfringint_guard_ __attribute__((cleanup(pfringint_ring_leave))) = NULL; \
+  do {                                                                        \
+    int rc_ = pfringint_ring_enter(r);                                        \
+    if (rc_ < 0)                                                              \
+      return rc_;                                                             \
+    pfringint_guard_ = (r);                                                   \
+  } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Status tree (status.c)                                                    */

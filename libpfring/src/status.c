@@ -806,11 +806,21 @@ static void render_counters(pfring *ring, struct text *t)
   field(t, l, "Reflect: Fwd Errors", "0");
 }
 
+/* PF_RING's "Tot Memory": the bytes of the ring's kernel memory (the
+ * AF_PACKET ring, or a zc: ring's UMEM). */
+static void render_memory(pfring *ring, struct text *t)
+{
+  u_int64_t bytes = ring->ops.memory ? ring->ops.memory(ring) : 0;
+
+  field(t, &ring_layout, "Tot Memory", "%llu", (unsigned long long)bytes);
+}
+
 static void render_ring(pfring *ring, struct text *t)
 {
   const struct pfringint_params *pp = pfringint_params();
   const struct layout *l = &ring_layout;
   char devs[MAX_NUM_DEVICES * (IFNAMSIZ + 1)];
+  u_int32_t wc_rules, hash_rules;
 
   bound_devices(ring, devs, sizeof(devs));
   field(t, l, "Bound Device(s)", "%s", devs);
@@ -826,8 +836,9 @@ static void render_ring(pfring *ring, struct text *t)
   field(t, l, "Filtering Sampling Rate", "1");
   field(t, l, "IP Defragment", "%s", pp->enable_ip_defrag ? "Yes" : "No");
   field(t, l, "BPF Filtering", "%s", ring->filter.bpf_where != PFRINGINT_BPF_NONE ? "Enabled" : "Disabled");
-  field(t, l, "Sw Filt Hash Rules", "0");
-  field(t, l, "Sw Filt WC Rules", "0");
+  pfringint_rules_counts(ring, &wc_rules, &hash_rules);
+  field(t, l, "Sw Filt Hash Rules", "%u", hash_rules);
+  field(t, l, "Sw Filt WC Rules", "%u", wc_rules);
   field(t, l, "Sw Filt Hash Match", "0");
   field(t, l, "Sw Filt Hash Miss", "0");
   field(t, l, "Sw Filt Hash Filtered", "0");
@@ -842,6 +853,7 @@ static void render_ring(pfring *ring, struct text *t)
   field(t, l, "Slot Version", "21 [%s]", RING_VERSION);
   field(t, l, "Min Num Slots", "%ld", pp->min_num_slots);
   field(t, l, "Bucket Len", "%u", ring->caplen);
+  render_memory(ring, t);
   render_counters(ring, t);
 }
 

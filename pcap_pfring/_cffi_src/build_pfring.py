@@ -11,7 +11,8 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-DECLS = ["types.h", "errors.h", "ring.h", "status.h", "env.h", "helpers.h"]   # order matters
+DECLS = ["types.h", "errors.h", "ring.h", "rules.h", "status.h", "env.h", "dna_cluster.h",
+         "helpers.h"]   # order matters
 
 ffi = FFI()
 ffi.cdef("".join(open(os.path.join(HERE, "decl", name)).read() for name in DECLS))

@@ -16,6 +16,7 @@ import sys
 import time
 
 from ..ring import ClusterType, Direction, Ring, SocketMode, parsed_packet_text
+from ..rules import Rule
 from . import _common
 
 TOOL = "pfcount"
@@ -34,6 +35,13 @@ def build_parser():
                    help="poll duration (ms)")
     p.add_argument("-J", dest="no_promisc", action="store_true",
                    help="do not set promiscuous mode")
+    p.add_argument("--rule", dest="rules", action="append", default=[], metavar="SPEC",
+                   help="add a filtering rule, in the kernel (repeatable): comma-separated "
+                        "field=value items of pcap_pfring.rules.Rule, e.g. "
+                        "'rule_id=1,proto=17,dport=53,rule_action=DONT_FORWARD_AND_STOP'; "
+                        "each rule's matches follow every statistics block")
+    p.add_argument("--policy", choices=("accept", "drop"),
+                   help="what the rules do with a packet no rule decides (default accept)")
     return p
 
 
@@ -48,8 +56,9 @@ class Counters:
 class Stats:
     """The counters of one run and PF_RING's text for them."""
 
-    def __init__(self, ring, counters, clock):
+    def __init__(self, ring, counters, clock, rule_ids=()):
         self.ring = ring
+        self.rule_ids = list(rule_ids)
         self.c = counters
         self.clock = clock           # seconds since start
         self.last = (0.0, 0, 0)      # time, pkts, bytes of the previous block
@@ -62,9 +71,14 @@ class Stats:
         now = self.clock()
         pkts, nbytes, drop = self.snapshot()
         text = stats_block(pkts, nbytes, drop, now, self.last, self.ticks > 0)
+        text += "".join(f"Rule {rid}: [{_common.fmt(st.match)} pkts matched]"
+                        f"[{_common.fmt(st.match_bytes)} bytes]\n" for rid, st in self.rule_stats())
         self.last = (now, pkts, nbytes)
         self.ticks += 1
         return text
+
+    def rule_stats(self):
+        return [(rid, self.ring.rule_stats(rid)) for rid in self.rule_ids]
 
     def appl_stats(self):
         pkts, nbytes, drop = self.snapshot()
@@ -73,9 +87,13 @@ class Stats:
     def final(self, device):
         pkts, nbytes, drop = self.snapshot()
         dur = self.clock()
-        return {"device": device, "recv": pkts, "drop": drop, "bytes": nbytes,
-                "duration_s": round(dur, 3), "pps": round(pkts / dur, 1) if dur > 0 else 0.0,
-                "mbps": round(nbytes * 8 / dur / 1e6, 3) if dur > 0 else 0.0}
+        out = {"device": device, "recv": pkts, "drop": drop, "bytes": nbytes,
+               "duration_s": round(dur, 3), "pps": round(pkts / dur, 1) if dur > 0 else 0.0,
+               "mbps": round(nbytes * 8 / dur / 1e6, 3) if dur > 0 else 0.0}
+        if self.rule_ids:
+            out["rules"] = [{"rule_id": rid, "match": st.match, "bytes": st.match_bytes}
+                            for rid, st in self.rule_stats()]
+        return out
 
 
 def stats_block(pkts, nbytes, drop, now, last, rates):
@@ -177,6 +195,9 @@ def main(argv=None):
         ring.set_direction(Direction(args.direction))
         if args.bpf:
             ring.set_bpf_filter(args.bpf)
+        rule_ids = [ring.add_rule(Rule.parse(spec)) for spec in args.rules]
+        if args.policy:
+            ring.set_policy(args.policy == "accept")
         if args.cluster is not None:
             ring.set_cluster(args.cluster, ClusterType(args.cluster_type))
         if args.watermark:
@@ -195,7 +216,7 @@ def main(argv=None):
                 print(stats.block(), file=err, flush=True)
 
         run = _common.Run(ring.breakloop, period=1.0, duration=args.duration, tick=tick)
-        stats = Stats(ring, counters, lambda: run.elapsed)
+        stats = Stats(ring, counters, lambda: run.elapsed, rule_ids)
         with run:
             count(ring, run, counters, args.count, args.active,
                   sys.stdout if args.verbose else None)

@@ -10,7 +10,8 @@ WARNINGS = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
 
 def library_sources(root):
     return sorted([*root.glob("libpfring/src/*.c"), *root.glob("drivers/*.c"),
-                   *root.glob("kernel/*.c")])
+                   *root.glob("kernel/*.c"),
+                   *(p for p in root.glob("kernel/rules/*.c") if not p.name.endswith(".bpf.c"))])
 
 
 def build(root, src, exe, cflags=()):
@@ -18,7 +19,7 @@ def build(root, src, exe, cflags=()):
     args are the command."""
     cmd = ["gcc", "-std=gnu11", "-O1", "-g", *cflags, *WARNINGS,
            f"-I{root / 'libpfring/include'}", f"-I{root / 'libpfring/src'}",
-           f"-I{root / 'kernel/xdp'}", f"-I{root / 'build/gen'}",
+           f"-I{root / 'kernel/xdp'}", f"-I{root / 'kernel/rules'}", f"-I{root / 'build/gen'}",
            "-o", str(exe), str(src), *map(str, library_sources(root)),
            "-lxdp", "-lbpf", "-ldl", "-lpthread"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -8,7 +8,8 @@ RING_LABELS = [
     "Sw Filt Hash Rules", "Sw Filt WC Rules", "Sw Filt Hash Match", "Sw Filt Hash Miss",
     "Sw Filt Hash Filtered", "Hw Filt Rules", "Poll Pkt Watermark", "Num Poll Calls",
     "Poll Watermark Timeout", "Channel Id Mask", "VLAN Id", "Slot Version", "Min Num Slots",
-    "Bucket Len", "Tot Packets", "Tot Pkt Lost", "Tot Insert", "Tot Read", "Num Free Slots",
+    "Bucket Len", "Tot Memory", "Tot Packets", "Tot Pkt Lost", "Tot Insert", "Tot Read",
+    "Num Free Slots",
     "TX: Send Ok", "TX: Send Errors", "Reflect: Fwd Ok", "Reflect: Fwd Errors",
 ]
 

@@ -219,10 +219,11 @@ def test_batch_is_stale_after_the_next_receive(veth_pair):
 
 def test_iterating_a_batch_stops_at_the_next_receive(veth_pair):
     frames = numbered(veth_pair, 4)
-    with ring_in_a(veth_pair, enable=True) as ring:
+    with one_block_ring(veth_pair) as ring:       # the 4 frames in one block, one batch
         send_from_b(veth_pair, frames)
         queued(ring, 4)
         batch = ring.recv_batch(10)
+        assert len(batch) == 4
         it = iter(batch)
         assert next(it)[1] == frames[0]
         rest = drain(ring)                         # receive calls: the block is given back
@@ -487,3 +488,12 @@ def test_recv_count_bad_duration_is_a_clear_error(veth_pair, bad, error, text):
         with pytest.raises(exc, match=text):
             ring.recv_count(duration=bad)
         assert ring.recv_count() == (0, 0)
+
+
+def test_recv_count_counts_tagged_frames_at_their_length_on_the_wire(veth_pair):
+    frames = numbered(veth_pair, 50, size=100, vlan=12) + numbered(veth_pair, 30, start=50, size=80)
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, 80)
+        assert ring.recv_count() == (80, sum(len(f) for f in frames))
+        assert ring.stats().recv == 80

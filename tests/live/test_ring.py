@@ -11,6 +11,7 @@ import pytest
 
 from pcap_pfring import Direction, Flags, Ring
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_from_b
+from pcap_pfring.testing.ring_modes import open_in_a, ring_mode  # noqa: F401
 
 pytestmark = pytest.mark.needs_root
 
@@ -26,9 +27,8 @@ def numbered(pair, n, start=0, size=60, vlan=None, src=None, ethertype=ETH_TEST)
     return out
 
 
-def open_in_a(pair, device=None, **kw):
-    with pair.a.enter():
-        return Ring(device or pair.if_a, **kw)
+# Every test runs on a batched ring (TPACKET_V3) and on one in immediate
+# mode (TPACKET_V2), which must behave the same (pcap_pfring.testing.ring_modes).
 
 
 def test_every_frame_arrives_identical_in_order(veth_pair):

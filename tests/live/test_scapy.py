@@ -462,3 +462,48 @@ def test_select_is_one_function_for_all_classes():
     assert pfscapy.PFRingListenSocket.select is pfscapy.PFRingSocket.select \
         is pfscapy.PFRingL3Socket.select
 
+
+
+def test_sr_over_routes_through_two_interfaces_gets_every_answer(in_a):
+    """sr() to addresses behind two interfaces: the L3 socket opens a ring on
+    the second interface when the first packet is routed there, and its
+    select(), waiting in sr()'s receiving thread, starts waiting on that
+    ring at once (scapy's own L3 socket keeps waiting on the interfaces it
+    had, and can miss those answers).  Every probe is answered."""
+    from scapy.all import sr
+    in_a.add_link("pfr2", "pfr3")
+    in_a.a.run(["ip", "addr", "add", "10.78.0.1/24", "dev", "pfr2"])
+    in_a.b.run(["ip", "addr", "add", "10.78.0.2/24", "dev", "pfr3"])
+    _reload()
+    probes = [IP(dst=in_a.ip_b) / ICMP(id=1, seq=1), IP(dst="10.78.0.2") / ICMP(id=2, seq=1),
+              IP(dst="10.78.0.2") / ICMP(id=3, seq=1), IP(dst=in_a.ip_b) / ICMP(id=4, seq=1)]
+    assert isinstance(conf.L3socket(iface=in_a.if_a), pfscapy.PFRingL3Socket)
+    ans, unans = sr(probes, timeout=3, verbose=False)
+    assert sorted((s[ICMP].id, r.src, r[ICMP].type) for s, r in ans) == \
+        [(1, in_a.ip_b, 0), (2, "10.78.0.2", 0), (3, "10.78.0.2", 0), (4, in_a.ip_b, 0)]
+    assert len(unans) == 0
+
+
+def test_a_socket_on_any_gets_every_interfaces_frames_as_ethernet(in_a):
+    """A listening socket on "any" (scapy resolves sniff(iface=...) among
+    its interfaces, which have no "any", so it is opened and handed to
+    sniff): one ring on every interface of the namespace, with PF_RING's
+    Ethernet framing (Ring.link_type), so each frame is the Ether packet
+    that was sent, whichever interface it came in on."""
+    in_a.add_link("pfr2", "pfr3")
+    _reload()
+    one, two = numbered(in_a, 4), numbered(in_a, 4, start=50)
+
+    def send_both():
+        send_from_b(in_a, one)
+        send_from_b(in_a, two, ifname="pfr3")
+
+    sock = pfscapy.PFRingListenSocket(iface="any")
+    try:
+        assert (sock.LL, sock.lvl, sock.ring.link_type.dlt) == (Ether, 2, 1)
+        got = sniff(opened_socket=sock, count=8, timeout=10, started_callback=send_both,
+                    lfilter=lambda p: Ether in p and p[Ether].type == ETH_TEST)
+    finally:
+        sock.close()
+    assert all(type(p) is Ether for p in got)
+    assert sorted(bytes(p) for p in got) == sorted(one + two)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -22,9 +23,12 @@ import pytest
 
 from pcap_pfring import (
     BadInterfaceNameError,
+    ClusterType,
+    Direction,
     InvalidArgumentError,
     NotSupportedError,
     Ring,
+    SocketMode,
     WrongConfigurationError,
 )
 from pcap_pfring.status import list_rings
@@ -466,3 +470,254 @@ def test_tcpdump_on_zc_through_the_drop_in(veth_pair, tmp_path):
         off += 16 + incl
     assert records == sent
     assert wait_no_xdp(pair.a, pair.if_a) is None
+
+
+# -- transmission ------------------------------------------------------------------
+
+PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33
+
+
+def peer_socket(pair):
+    """A plain AF_PACKET socket on b's end, every protocol, a big buffer."""
+    with pair.b.enter():
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        s.bind((pair.if_b, 0))
+    s.settimeout(0.3)
+    return s
+
+
+def peer_frames(s, n, ethertype=0x88B5, timeout=5.0):
+    """Frames of ``ethertype`` received (not sent) on the peer socket, until n
+    came or nothing came for the socket's timeout after ``timeout`` s."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            data, addr = s.recvfrom(65536)
+        except socket.timeout:
+            if len(out) >= n:
+                break
+            continue
+        if addr[2] != PACKET_OUTGOING and data[12:14] == ethertype.to_bytes(2, "big"):
+            out.append(data)
+    return out
+
+
+def test_sent_frames_arrive_on_the_peer_in_order_byte_identical(veth_pair):
+    pair = veth_pair
+    sent = [frame(pair.mac_b, pair.mac_a, 0x88B5, bytes([i % 256, i // 256]) * (20 + i % 700))
+            for i in range(1200)]                     # over twice the TX ring: frames are reused
+    peer = peer_socket(pair)
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}", enable=True)
+    with ring, peer:
+        for f in sent:
+            assert ring.send(f) == len(f)
+        ring.flush_tx_packets()
+        got = peer_frames(peer, len(sent))
+    assert len(got) == len(sent)
+    assert got == sent
+
+
+def test_send_without_flush_waits_for_a_batch_or_the_flush(veth_pair):
+    from pcap_pfring._ffi import lib
+
+    pair = veth_pair
+    sent = [frame(pair.mac_b, pair.mac_a, 0x88B5, bytes([i]) * 30) for i in range(100)]
+    peer = peer_socket(pair)
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}", enable=True)
+    with ring, peer:
+        for f in sent:
+            assert lib.pfring_send(ring._h(), f, len(f), 0) == len(f)
+        before = peer_frames(peer, 96, timeout=1.0)   # kicked every 32 queued frames
+        ring.flush_tx_packets()
+        after = peer_frames(peer, 4, timeout=1.0)
+    assert before == sent[:96]
+    assert after == sent[96:]
+
+
+def test_pfsend_on_a_zc_ring(veth_pair):
+    pair = veth_pair
+    with pair.b.enter():
+        rx = Ring(pair.if_b, enable=True)
+    with rx:
+        rx.set_bpf_filter("udp")
+        res = pair.a.run([os.path.join(os.path.dirname(sys.executable), "pfsend"),
+                          "-i", f"zc:{pair.if_a}", "-M", pair.mac_b.hex(":"), "-n", "700",
+                          "-l", "64"], check=False, timeout=60)
+        assert res.returncode == 0, res.stderr
+        got = collect(rx, 700) + drain(rx, quiet=0.3)
+    assert len(got) == 700
+    assert {len(d) for _, d in got} == {64}
+    assert {d[:6] for _, d in got} == {pair.mac_b}
+
+
+def test_send_on_a_receive_only_zc_ring(veth_pair):
+    with veth_pair.a.enter():
+        ring = Ring(f"zc:{veth_pair.if_a}")
+    with ring:
+        ring.set_socket_mode(SocketMode.RECV_ONLY)
+        ring.enable()
+        with pytest.raises(InvalidArgumentError, match="ring is in receive-only mode"):
+            ring.send(frame(veth_pair.mac_b, veth_pair.mac_a))
+
+
+def test_send_only_zc_ring_takes_nothing_and_cannot_receive(veth_pair):
+    pair = veth_pair
+    sent = frames_for(pair, 20)
+    with pair.a.enter():
+        zc = Ring(f"zc:{pair.if_a}")
+        std = Ring(pair.if_a, enable=True)
+    with zc, std:
+        zc.set_socket_mode(SocketMode.SEND_ONLY)
+        zc.enable()
+        std.set_bpf_filter("ether proto 0x88b5")
+        send_frames(pair.b, pair.if_b, sent)
+        stack = [d for _, d in collect(std, len(sent))] + [d for _, d in drain(std, quiet=0.2)]
+        with pytest.raises(InvalidArgumentError, match="ring is in send-only mode"):
+            zc.recv()
+        out = frame(pair.mac_b, pair.mac_a, 0x88B5, b"tx")
+        assert zc.send(out) == len(out)
+    assert stack == sent                              # the queue went on to the stack
+
+
+def test_send_bad_arguments_are_named(veth_pair):
+    pair = veth_pair
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}", enable=True)
+    with ring:
+        with pytest.raises(InvalidArgumentError,
+                           match=r"if_index 1 \('lo'\): a zc: ring sends on its own interface "
+                                 r"only \('veth0'"):
+            ring.send(frame(pair.mac_b, pair.mac_a), if_index=1)
+        with pytest.raises(InvalidArgumentError,
+                           match=r"packet of 1515 bytes is longer than 'veth0' allows "
+                                 r"\(1514 bytes"):
+            ring.send(frame(pair.mac_b, pair.mac_a, payload=b"x" * 1501))
+        assert ring.send(frame(pair.mac_b, pair.mac_a, payload=b"x" * 1500)) == 1514
+
+
+# -- direction, sampling, clusters ---------------------------------------------------
+
+def test_direction_on_a_zc_ring(veth_pair):
+    pair = veth_pair
+    sent = frames_for(pair, 30)
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}", enable=True)
+    with ring:
+        with pytest.raises(NotSupportedError,
+                           match="direction tx_only on 'veth0': a zc: ring sees only the "
+                                 "packets its queue receives"):
+            ring.set_direction(Direction.TX_ONLY)
+        ring.set_direction(Direction.RX_ONLY)
+        send_frames(pair.b, pair.if_b, sent[:15])
+        first = [d for _, d in collect(ring, 15)]
+        ring.set_direction(Direction.RX_AND_TX)
+        send_frames(pair.b, pair.if_b, sent[15:])
+        second = [d for _, d in collect(ring, 15)] + [d for _, d in drain(ring, quiet=0.2)]
+    assert first + second == sent
+
+
+@pytest.mark.parametrize("rate", [1, 3, 10])
+def test_sampling_in_the_xdp_program_is_exact(veth_pair, rate):
+    pair = veth_pair
+    sent = frames_for(pair, 200)
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}")
+    with ring:
+        ring.set_sampling_rate(rate)
+        ring.enable()
+        send_frames(pair.b, pair.if_b, sent)
+        got = [d for _, d in collect(ring, len(sent[::rate]))] + \
+              [d for _, d in drain(ring, quiet=0.2)]
+        stats, kstats = ring.stats(), ring.kernel_stats()
+    assert got == sent[::rate]                        # the 1st, the (N+1)th, ...
+    assert (stats.recv, stats.drop) == (len(sent[::rate]), 0)
+    assert (kstats.recv, kstats.drop) == (len(sent[::rate]), 0)
+
+
+def test_sampling_rate_change_restarts_the_count(veth_pair):
+    pair = veth_pair
+    sent = frames_for(pair, 40)
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}", enable=True)
+    with ring:
+        ring.set_sampling_rate(4)
+        send_frames(pair.b, pair.if_b, sent[:10])    # kept: 0, 4, 8
+        first = [d for _, d in collect(ring, 3)] + [d for _, d in drain(ring, quiet=0.2)]
+        ring.set_sampling_rate(5)
+        send_frames(pair.b, pair.if_b, sent[10:])    # kept: 10, 15, ..., 35
+        second = [d for _, d in collect(ring, 6)] + [d for _, d in drain(ring, quiet=0.2)]
+        with pytest.raises(InvalidArgumentError, match="sampling rate must be at least 1"):
+            ring.set_sampling_rate(0)
+    assert first == sent[0:10:4]
+    assert second == sent[10::5]
+
+
+def test_cluster_on_a_zc_ring_is_refused_and_says_why(veth_pair):
+    pair = veth_pair
+    sent = frames_for(pair, 10)
+    with pair.a.enter():
+        ring = Ring(f"zc:{pair.if_a}")
+    with ring:
+        with pytest.raises(NotSupportedError,
+                           match=r"'veth0' cannot join cluster 7: an AF_XDP queue delivers "
+                                 r"to one socket per process"):
+            ring.set_cluster(7, ClusterType.PER_FLOW)
+        ring.enable()
+        send_frames(pair.b, pair.if_b, sent)
+        got = [d for _, d in collect(ring, len(sent))]
+    assert got == sent
+
+
+def test_rss_rehash_on_a_zc_ring_is_refused(veth_pair):
+    with veth_pair.a.enter():
+        ring = Ring(f"zc:{veth_pair.if_a}")
+    with ring:
+        with pytest.raises(NotSupportedError, match="RSS rehash on 'veth0': a zc: ring is one queue"):
+            ring.enable_rss_rehash()
+
+
+# -- drops ----------------------------------------------------------------------------
+
+DROPS = """
+    import json, sys, time
+    from pcap_pfring import Ring
+    ring = Ring("zc:{dev}", enable=True)
+    print("ready", file=sys.stderr, flush=True)
+    time.sleep(2.0)
+    s, k = ring.stats(), ring.kernel_stats()
+    n = 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        got = ring.recv_batch(1024, timeout=0.3)
+        if not got:
+            break
+        n += len(got)
+    s2 = ring.stats()
+    print(json.dumps([s.recv, s.drop, k.recv, k.drop, n, s2.recv, s2.drop]))
+"""
+
+
+def test_drops_on_the_fill_and_rx_rings_are_counted(veth_pair, monkeypatch):
+    pair = veth_pair
+    monkeypatch.setenv("PF_RING_MIN_NUM_SLOTS", "512")
+    sent = frames_for(pair, 800)
+    script = textwrap.dedent(DROPS).replace("{dev}", pair.if_a)
+    t = Process(pair.a, [sys.executable, "-c", script], name="zc-drops")
+    try:
+        t.wait_err("ready", timeout=30)
+        send_frames(pair.b, pair.if_b, sent)
+        rc, out, err = t.finish(30)
+    finally:
+        t.kill()
+    assert rc == 0, err
+    recv, drop, krecv, kdrop, n, recv2, drop2 = json.loads(out)
+    # 512 frames (min_num_slots 512, the least): the RX ring holds 512, the
+    # rest found no free frame on the fill ring
+    assert (recv, drop) == (0, len(sent) - 512)
+    assert (krecv, kdrop) == (len(sent), len(sent) - 512)   # recv: the drops included
+    assert (n, recv2, drop2) == (512, 512, len(sent) - 512)

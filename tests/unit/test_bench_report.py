@@ -114,3 +114,39 @@ def test_every_consumer_is_compared_with_its_own_ceiling():
         "- Ring.recv_batch CPU per packet / ceiling_256k_8ms: 2.25 (90 ns / 40 ns) "
         "(target <= 2.5) met"))
     assert by_key["pcapy_pfring_ceiling_cpu"]["line"].endswith(": not measured")
+
+
+def drained(*runs):
+    return {"drain": [(c, sec, cpu) for c, sec, cpu in runs], "drain_count": 1000}
+
+
+def test_drain_rates_and_cpu():
+    runs = [(1000, 0.001, 0.0005), (1000, 0.002, 0.001)]
+    assert report.drain_pps(runs) == [1_000_000.0, 500_000.0]
+    assert report.drain_cpu_per_pkt(runs) == [500.0, 1000.0]
+
+
+def test_drain_targets_state_their_ratios_and_figures():
+    rows = {"ceiling_256k_8ms": drained((800_000, 0.02, 0.02), (800_000, 0.04, 0.02),
+                                        (800_000, 0.03, 0.02)),
+            "pfcount": drained((800_000, 0.04, 0.04)),
+            "ring_batch": drained((800_000, 0.1, 0.1)),
+            "tcpdump": drained((800_000, 0.1, 0.1)),
+            "tcpdump_pfring": drained((800_000, 0.125, 0.1))}
+    by_key = {t["key"]: t for t in report.evaluate(rows, {})}
+    # 20 Mpps against the ceiling's median of 26.67 Mpps (40, 20, 26.67)
+    assert by_key["pfcount_drain"]["line"] == (
+        "- pfcount drain pps / ceiling_256k_8ms: 0.75 (20.00 Mpps / 26.67 Mpps) "
+        "(target >= 0.8) MISSED by 6.2%")
+    assert by_key["batch_drain"]["line"] == (
+        "- Ring.recv_batch drain pps: 8.00 Mpps (target >= 5 Mpps) met")
+    assert by_key["batch_drain_tcpdump"]["ok"] is True
+    assert by_key["tcpdump_drain"]["line"] == (
+        "- tcpdump via libpcap-pfring / stock: drain pps: 0.80 (6.40 Mpps / 8.00 Mpps) "
+        "(target >= 1.0) MISSED by 20%")
+    # rows without traffic runs: those targets are not measured, not errors
+    assert by_key["pfcount_cpu"]["line"].endswith(": not measured")
+    del rows["tcpdump"]
+    by_key = {t["key"]: t for t in report.evaluate(rows, {})}
+    assert by_key["tcpdump_drain"]["ok"] is None
+    assert by_key["tcpdump_drain"]["line"].endswith(": not measured")

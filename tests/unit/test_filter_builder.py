@@ -117,7 +117,7 @@ static void *worker(void *arg)
   long bad = 0;
 
   for (int i = 0; i < 20; i++) {
-    if (pfringint_compile_bpf(expr, snaplen, &p, err, sizeof(err)) < 0)
+    if (pfringint_compile_bpf(expr, 1 /* DLT_EN10MB */, snaplen, &p, err, sizeof(err)) < 0)
       return (void *)1;
     bad |= p.len != first.len || memcmp(p.filter, first.filter, p.len * sizeof(*p.filter));
     free(p.filter);
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
   snprintf(params.system_libpcap, sizeof(params.system_libpcap), "%s", lib ? lib : "");
   expr = argv[1];
   snaplen = (u_int32_t)strtoul(argv[2], NULL, 0);
-  rc = pfringint_compile_bpf(expr, snaplen, &first, err, sizeof(err));
+  rc = pfringint_compile_bpf(expr, 1 /* DLT_EN10MB */, snaplen, &first, err, sizeof(err));
   if (rc < 0) {
     printf("error %d %s\n", rc, err);
     return 0;
@@ -628,9 +628,10 @@ def test_user_program_is_appended_unchanged(build):
         "ld type", "jeq #0x4 jt 2 jf 3", "ret #0",
         "ld vlanp", "jeq #0x1 jt 9 jf 5", "ldh [12]", "jeq #0x8100 jt 9 jf 7",
         "jeq #0x88a8 jt 9 jf 8", "jeq #0x9100 jt 9 jf 10", "ret #0"]
-    assert listing[10:13] == ["ldb [14]", "jeq #0x1 jt 13 jf 12", "ret #0"]
-    assert listing[-3:] == ["ja 309", "ret #0", "ret #777"]
-    assert prog[10:] == user
+    assert listing[10:12] == ["ld #0x0", "ldx #0x0"]        # A and X as the program alone has
+    assert listing[12:15] == ["ldb [14]", "jeq #0x1 jt 15 jf 14", "ret #0"]
+    assert listing[-3:] == ["ja 311", "ret #0", "ret #777"]
+    assert prog[12:] == user
     pkt = frame(payload=pattern, size=0)
     assert cbpf.run(user, pkt) == 777
     assert cbpf.run(prog, pkt) == 777
@@ -640,6 +641,20 @@ def test_user_program_is_appended_unchanged(build):
         bad = bytearray(pkt)
         bad[14 + i] ^= 0xFF
         assert cbpf.run(prog, bytes(bad)) == 0
+
+
+def test_user_program_starts_with_a_and_x_zero_behind_the_checks(build):
+    # what the kernel (and libpcap) give a program alone: A = X = 0 on entry
+    ret_a = [(0x16, 0, 0, 0)]                                     # ret a
+    txa_ret = [(0x87, 0, 0, 0), (0x16, 0, 0, 0)]                  # txa; ret a
+    for user in (ret_a, txa_ret):
+        assert cbpf.run(user, PLAIN) == 0
+        for spec in (dict(direction=1), dict(direction=1, vlan=7, ifindex=(3,)),
+                     dict(channels={0}, rehash=2)):
+            prog = build(**spec, user=user)
+            cbpf.check(prog)
+            assert cbpf.run(prog, PLAIN, vlan_tci=7, ifindex=3) == 0
+    assert build(user=ret_a) == ret_a                            # no checks: unchanged
 
 
 def test_user_program_with_a_prefix_of_every_check(build):
@@ -658,11 +673,12 @@ def test_too_long(build):
     big = dict(direction=1, ifindex=tuple(range(1, 33)), vlan=100, channels=range(63))
     assert len(build(**big)) - 1 == 3 + 34 + 12 + 71                 # the prefix: 120
     assert build(**big, user=user(4000)) == "error -2"
-    assert build(**big, user=user(4096 - 120)) != "error -2"
+    assert build(**big, user=user(4096 - 122)) != "error -2"       # + ld #0; ldx #0
+    assert build(**big, user=user(4096 - 121)) == "error -2"
     prog = build(direction=1, user=user(4000))
-    assert len(prog) == 4003 and cbpf.run(prog, PLAIN) == 3998
-    assert len(build(direction=1, user=user(4093))) == 4096
-    assert build(direction=1, user=user(4094)) == "error -2"
+    assert len(prog) == 4005 and cbpf.run(prog, PLAIN) == 3998
+    assert len(build(direction=1, user=user(4091))) == 4096
+    assert build(direction=1, user=user(4092)) == "error -2"
     assert build(user=user(4097)) == "error -2"
     assert len(build(user=user(4096))) == 4096
 

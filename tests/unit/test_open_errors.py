@@ -24,7 +24,8 @@ from pcap_pfring.errors import check, error_class, make_error
     ("eth0.5000", InvalidArgumentError, "5000"),
     ("(eth0", BadInterfaceNameError, "(eth0"),
     ("zc:eth0@1-2", InvalidArgumentError, "one RX queue"),
-    ("dnacl:1@0", NotSupportedError, "dnacl"),
+    ("dnacl:1@x", InvalidArgumentError, "dnacluster:ID@APP; the app id is not a number"),
+    ("dnacluster:0@0", InvalidArgumentError, "cluster id 0 is out of range"),
     ("bogus:eth0", NotSupportedError, "bogus"),
 ])
 def test_malformed_device_names(name, exc, text):

@@ -107,6 +107,17 @@ def test_bad_numbers_warn(monkeypatch, capfd):
                    "pfring: warning: PCAP_PF_RING_RSS_REHASH='1.5' is not a number; RSS re-hashing stays off"]
 
 
+def test_a_bad_value_is_shown_on_one_line_and_cut(monkeypatch, capfd):
+    monkeypatch.setenv("PCAP_PF_RING_ACTIVE_POLL", "1\nCluster Id : 66")
+    monkeypatch.setenv("PCAP_PF_RING_RSS_REHASH", "9" * 200)
+    parse()
+    err = capfd.readouterr().err.splitlines()
+    assert err == ["pfring: warning: PCAP_PF_RING_ACTIVE_POLL='1?Cluster Id : 66' is not a number; "
+                   "active polling stays off",
+                   "pfring: warning: PCAP_PF_RING_RSS_REHASH='" + "9" * 80 + "...' is not a number; "
+                   "RSS re-hashing stays off"]
+
+
 @pytest.mark.parametrize("name, kept", [("a", "a"), ("x" * 32, "x" * 32), ("", None),
                                         ("y" * 33, None)])
 def test_appname(monkeypatch, capfd, name, kept):

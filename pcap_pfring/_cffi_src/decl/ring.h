@@ -17,6 +17,8 @@ int pfring_recv_burst(pfring *ring, struct pfring_burst_pkt *pkts, u_int max_pkt
                       u_int8_t wait_for_incoming_packet);
 int pfring_recv_count(pfring *ring, u_int max_pkts, uint64_t *bytes, u_int duration_ms);
 void pfring_breakloop(pfring *ring);
+int pfring_release_consumed(pfring *ring);
+int pfring_get_pkt_link(pfring *ring, const u_char *data, struct pfring_pkt_link *link);
 int pfring_poll(pfring *ring, u_int wait_duration);
 int pfring_is_pkt_available(pfring *ring);
 int pfring_next_pkt_time(pfring *ring, struct timespec *ts);
@@ -24,6 +26,7 @@ int pfring_get_selectable_fd(pfring *ring);
 int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
 int pfring_set_poll_duration(pfring *ring, u_int duration);
 int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes);
+int pfring_set_buffer_size(pfring *ring, uint64_t bytes);
 int pfring_dispatch(pfring *ring, int max_pkts, pfringProcesssPacket looper,
                     const u_char *user_bytes);
 
@@ -31,6 +34,7 @@ int pfring_send(pfring *ring, char *pkt, u_int pkt_len, u_int8_t flush_packet);
 int pfring_send_ifindex(pfring *ring, char *pkt, u_int pkt_len,
                         u_int8_t flush_packet, int if_index);
 int pfring_send_last_rx_packet(pfring *ring, int tx_interface_id);
+int pfring_flush_tx_packets(pfring *ring);
 
 int pfring_set_direction(pfring *ring, packet_direction direction);
 int pfring_set_socket_mode(pfring *ring, socket_mode mode);
@@ -55,6 +59,7 @@ int pfring_version(pfring *ring, u_int32_t *version);
 u_int32_t pfring_version_noring(void);
 int pfring_get_bound_device_address(pfring *ring, u_char mac_address[6]);
 int pfring_get_bound_device_ifindex(pfring *ring, int *if_index);
+int pfring_get_link_type(pfring *ring, uint16_t *arphrd, int *dlt);
 u_int8_t pfring_get_num_rx_channels(pfring *ring);
 u_int32_t pfring_get_num_queued_pkts(pfring *ring);
 u_int32_t pfring_get_caplen(pfring *ring);
@@ -74,3 +79,7 @@ long pfring_get_module_param(const char *name);
  * 3 debug) and the printer installed by default. */
 void pfring_set_print(pfring_print_fn fn, void *user, int max_level);
 void pfring_default_print(int level, const char *msg, void *user);
+
+/* Packet memory kept mapped for zero-copy views (keep.c). */
+void *pfring_keep_packet_memory(pfring *ring, size_t *len);
+int pfring_release_packet_memory(void *start);

@@ -100,6 +100,11 @@ struct pfring_pkthdr {
 
 typedef struct { u_int64_t recv; u_int64_t drop; u_int64_t shunt; ...; } pfring_stat;
 typedef struct { u_int64_t recv; u_int64_t drop; u_int64_t if_drop; } pfring_kernel_stat;
+struct pfring_pkt_link {
+  int32_t if_index; u_int16_t protocol; u_int16_t hatype; u_int8_t pkttype; u_int8_t halen;
+  u_int8_t addr[8]; u_int16_t net_offset; u_int16_t headroom; u_int16_t vlan_tpid;
+  u_int16_t vlan_tci;
+};
 
 typedef struct __pfring pfring;
 

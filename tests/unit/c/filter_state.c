@@ -331,11 +331,12 @@ static void rollback(void)
   struct sock_filter *fits, *too_long;
   u_int fits_len, long_len;
   int rc;
-  /* RX+TX on one device puts 5 instructions before the user's program (the
-   * loopback check): 4091 fit, 4092 do not.  A VLAN id adds 12, TX only 1. */
+  /* RX+TX on one device puts 7 instructions before the user's program (the
+   * loopback check, then ld #0; ldx #0): 4089 fit, 4090 do not.  A VLAN id
+   * adds 12, TX only 1. */
   pfring *r = open_ring(0, rx_and_tx_direction);
-  fits = ether_prog(TYPE_A, BPF_MAXINSNS - 5 - 4, &fits_len);
-  too_long = ether_prog(TYPE_A, BPF_MAXINSNS - 5 - 3, &long_len);
+  fits = ether_prog(TYPE_A, BPF_MAXINSNS - 7 - 4, &fits_len);
+  too_long = ether_prog(TYPE_A, BPF_MAXINSNS - 7 - 3, &long_len);
   rc = pfring_set_bpf_program(r, fits, fits_len);
   CHECK(rc == 0, "a program of %u instructions: %d %s", fits_len, rc, pfring_last_error(r));
   enable(r);

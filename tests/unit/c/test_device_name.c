@@ -159,8 +159,19 @@ static const struct row rows[] = {
   ERR("zc:", BAD, "empty interface name"),
   ERR("zc:dna:eth0", BAD, "character ':'"),
   ERR("DNA:eth0", NOSUP, "unknown module 'DNA' (modules: default, zc, dna, xdp;"),
-  ERR("dnacl:1@0", NOSUP, "module 'dnacl' is not supported"),
-  ERR("dnacluster:1@0", NOSUP, "module 'dnacluster' is not supported"),
+  OK_MOD("dnacl:1@0", "", ANYCH, ANYV, "dnacluster"),
+  OK_MOD("dnacluster:65535@31", "", ANYCH, ANYV, "dnacluster"),
+  ERR("dnacluster:0@0", INVAL, "cluster id 0 is out of range (1..65535)"),
+  ERR("dnacluster:65536@0", INVAL, "cluster id 65536 is out of range"),
+  ERR("dnacluster:99999999999999999999@0", INVAL, "cluster id 1000000000000 is out of range"),
+  ERR("dnacluster:1@99999999999999999999", INVAL, "app id 1000000000000 is out of range"),
+  ERR("dnacluster:x@0", INVAL, "the cluster id is not a number"),
+  ERR("dnacluster:@0", INVAL, "the cluster id is not a number"),
+  ERR("dnacluster:10", INVAL, "the app id (@APP) is missing"),
+  ERR("dnacluster:10@", INVAL, "the app id is not a number"),
+  ERR("dnacluster:10@32", INVAL, "app id 32 is out of range (0..31)"),
+  ERR("dnacluster:10@1,2", INVAL, "unexpected ',2' after the app id"),
+  ERR("dnacl:10@1@2", INVAL, "unexpected '@2' after the app id"),
   ERR("pcap:file.pcap", NOSUP, "module 'pcap' is not supported"),
   ERR("stack:eth0", NOSUP, "module 'stack' is not supported"),
   ERR("sysdig:", NOSUP, "module 'sysdig' is not supported"),
@@ -292,6 +303,11 @@ static void run_extra(void)
   check(rc == BAD, "errbuf NULL", "");
   rc = pfringint_parse_device_name(NULL, &s, NULL, 0);
   check(rc == INVAL, "NULL name and errbuf", "");
+
+  /* The ids of a DNA cluster slave. */
+  rc = pfringint_parse_device_name("dnacluster:10@3", &s, err, sizeof(err));
+  check(rc == 0 && s.dna_cluster_id == 10 && s.dna_app_id == 3 && s.num_devices == 0,
+        "dnacluster ids", err);
 
   /* A spec used before is reset. */
   pfringint_parse_device_name("zc:eth0@1", &s, err, sizeof(err));

@@ -1,0 +1,517 @@
+/*
+ * dna_cluster.c - the slave side of a DNA Cluster (libzero):
+ * pfring_open("dnacluster:ID@APP") maps the cluster's shared memory and
+ * receives app APP's queue.  The layout and the protocol are in
+ * libpfring/src/dna_cluster_shm.h; the master is libpfring/src/dna_cluster.c.
+ *
+ * A packet handed out points into the shared pool (no copy) and stays valid
+ * until the next receive call, which publishes the queue's tail: from then
+ * on the master may reuse the buffer.  Receiving reads descriptors and
+ * makes no system call while packets are queued; an empty queue sleeps on
+ * the app's futex word (FUTEX_WAIT, woken by the master), or yields the CPU
+ * in a loop when the master set active waiting.  While waiting, and at most
+ * every CHECK_MS in a non-blocking caller, the slave checks that its master
+ * is alive (the master's lock byte): a dead or destroyed master makes the
+ * next receive call fail with a message, once the queue is empty.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pfring_int.h"
+#include "dna_cluster_shm.h"
+
+#define PRIV(r) ((struct dcl_priv *)(r)->priv)
+#define CHECK_MS 100              /* master liveness checks, at most this often */
+#define SLEEP_MS 100              /* longest single futex wait */
+#define JOIN_WAIT_MS 1000         /* how long a join waits for a flush to end */
+
+struct dcl_priv {
+  int fd;
+  void *base;
+  size_t size;
+  struct dnacl_hdr *hdr;
+  struct dnacl_app *app;
+  struct dnacl_desc *q;
+  u_int32_t mask, token;
+  u_int64_t read;                 /* next descriptor to hand out */
+  u_int64_t released;             /* the tail published */
+  u_int64_t dropped_base, delivered_base;
+  struct pfringint_mem *mem;      /* the mapping, as keep.c hands it out */
+  /* the geometry, read once at open: descriptors are checked against it */
+  struct dnacl_hdr geo;
+  u_char *bufs;
+  struct timespec last_check;
+};
+
+static long ms_since(const struct timespec *t)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* 0 while the master lives; an error (set on the ring) once it is gone.
+ * force: check the lock now, not at most every CHECK_MS. */
+static int check_master(pfring *ring, int force)
+{
+  struct dcl_priv *p = PRIV(ring);
+
+  if (__atomic_load_n(&p->hdr->state, __ATOMIC_ACQUIRE) == DNACL_GONE)
+    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, ENOTCONN,
+                            "%s: the master of DNA cluster %u (pid %u) destroyed the cluster",
+                            ring->bound_name, p->hdr->cluster_id, p->hdr->master_pid);
+  if (!force && ms_since(&p->last_check) < CHECK_MS)
+    return 0;
+  clock_gettime(CLOCK_MONOTONIC, &p->last_check);
+  if (!dnacl_locked(p->fd, DNACL_LOCK_MASTER))
+    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, ENOTCONN,
+                            "%s: the master of DNA cluster %u (pid %u) died",
+                            ring->bound_name, p->hdr->cluster_id, p->hdr->master_pid);
+  return 0;
+}
+
+static inline u_int64_t head_of(struct dcl_priv *p)
+{
+  return __atomic_load_n(&p->app->head, __ATOMIC_ACQUIRE);
+}
+
+/* The packet of a descriptor; NULL for one that does not describe a buffer
+ * of the pool (the memory was written by something else than the master). */
+static inline u_char *pkt_of(struct dcl_priv *p, const struct dnacl_desc *d, u_int32_t *caplen)
+{
+  if (__builtin_expect(d->buf >= p->geo.num_bufs || d->caplen > p->geo.buf_size, 0))
+    return NULL;
+  *caplen = d->caplen;
+  return p->bufs + (size_t)d->buf * p->geo.buf_size;
+}
+
+static int corrupt(pfring *ring)
+{
+  return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, EPROTO,
+                          "%s: a descriptor of the queue points outside the packet pool; "
+                          "the cluster's memory is corrupt", ring->bound_name);
+}
+
+/* The packets of the last call go back to the master. */
+static inline void release_last(struct dcl_priv *p)
+{
+  if (p->released != p->read) {
+    __atomic_store_n(&p->app->tail, p->read, __ATOMIC_RELEASE);
+    p->released = p->read;
+  }
+}
+
+/* Waits up to ms for a descriptor: 0 (look again), WAIT_SIGNALLED, <0 error. */
+static int wait_queue(pfring *ring, int ms)
+{
+  struct dcl_priv *p = PRIV(ring);
+  struct timespec ts;
+  u_int32_t seq;
+  int rc = 0;
+
+  if ((rc = check_master(ring, 0)) < 0)
+    return rc;
+  if (ms <= 0)
+    return 0;
+  if (ms > SLEEP_MS)
+    ms = SLEEP_MS;
+  if (__atomic_load_n(&p->hdr->active_wait, __ATOMIC_RELAXED)) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (head_of(p) == p->read && !ring->break_recv_loop && ms_since(&start) < ms)
+      sched_yield();
+    return 0;
+  }
+  seq = __atomic_load_n(&p->app->seq, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&p->app->waiting, 1, __ATOMIC_SEQ_CST);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (head_of(p) == p->read && !ring->break_recv_loop &&
+      __atomic_load_n(&p->hdr->state, __ATOMIC_ACQUIRE) != DNACL_GONE) {
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    if (syscall(SYS_futex, &p->app->seq, FUTEX_WAIT, seq, &ts, NULL, 0) < 0 && errno == EINTR)
+      rc = WAIT_SIGNALLED;
+  }
+  __atomic_store_n(&p->app->waiting, 0, __ATOMIC_RELAXED);
+  return rc;
+}
+
+/* 1 a descriptor is ready, 0 none (no wait, or a break), <0 error. */
+static int ready_or_wait(pfring *ring, u_int8_t wait)
+{
+  struct dcl_priv *p = PRIV(ring);
+  int rc;
+
+  release_last(p);
+  while (head_of(p) == p->read) {
+    if (!wait || ring->break_recv_loop)
+      return (rc = check_master(ring, 0)) < 0 ? rc : 0;
+    rc = wait_queue(ring, (int)ring->poll_duration);
+    if (rc < 0)
+      return rc;
+    if (ring->break_recv_loop)
+      return 0;
+  }
+  return 1;
+}
+
+static int dcl_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_int8_t wait)
+{
+  struct dcl_priv *p = PRIV(ring);
+  const struct dnacl_desc *d;
+  u_char *pkt;
+  u_int32_t caplen;
+  int rc = ready_or_wait(ring, wait);
+
+  if (rc <= 0)
+    return rc;
+  d = &p->q[p->read & p->mask];
+  if (!(pkt = pkt_of(p, d, &caplen)))
+    return corrupt(ring);
+  p->read++;
+  hdr->ts.tv_sec = (time_t)(d->ts_ns / 1000000000ull);
+  hdr->ts.tv_usec = (suseconds_t)(d->ts_ns % 1000000000ull / 1000);
+  hdr->caplen = caplen < ring->caplen ? caplen : ring->caplen;
+  hdr->len = d->len;
+  hdr->extended_hdr.timestamp_ns = d->ts_ns;
+  hdr->extended_hdr.flags = 0;
+  hdr->extended_hdr.rx_direction = d->rx_direction;
+  hdr->extended_hdr.port_id = 0;
+  hdr->extended_hdr.device_id = 0;
+  hdr->extended_hdr.if_index = d->if_index;
+  hdr->extended_hdr.pkt_hash = 0;
+  *buffer = pkt;
+  return 1;
+}
+
+static int dcl_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max, u_int8_t wait)
+{
+  struct dcl_priv *p = PRIV(ring);
+  u_int64_t head;
+  u_int n = 0;
+  int rc = ready_or_wait(ring, wait);
+
+  if (rc <= 0)
+    return rc;
+  head = head_of(p);
+  while (n < max && p->read != head) {
+    const struct dnacl_desc *d = &p->q[p->read & p->mask];
+    struct pfring_burst_pkt *o = &out[n];
+    u_int32_t caplen;
+    u_char *pkt = pkt_of(p, d, &caplen);
+
+    if (!pkt)
+      return n ? (int)n : corrupt(ring);
+    n++;
+    p->read++;
+    o->data = pkt;
+    o->ts_sec = d->ts_ns / 1000000000ull;
+    o->ts_nsec = (u_int32_t)(d->ts_ns % 1000000000ull);
+    o->caplen = caplen < ring->caplen ? caplen : ring->caplen;
+    o->len = d->len;
+    o->if_index = d->if_index;
+    o->rx_direction = d->rx_direction;
+    o->flags = 0;
+  }
+  return (int)n;
+}
+
+static int dcl_count(pfring *ring, u_int max, u_int64_t *bytes, u_char **last,
+                     u_int32_t *last_len)
+{
+  struct dcl_priv *p = PRIV(ring);
+  u_int64_t head;
+  u_int n = 0;
+  int rc = ready_or_wait(ring, 0);
+
+  if (rc <= 0)
+    return rc;
+  head = head_of(p);
+  while (n < max && p->read != head) {
+    const struct dnacl_desc *d = &p->q[p->read & p->mask];
+    u_int32_t caplen;
+    u_char *pkt = pkt_of(p, d, &caplen);
+
+    if (!pkt)
+      return n ? (int)n : corrupt(ring);
+    p->read++;
+    n++;
+    *bytes += d->len;
+    *last = pkt;
+    *last_len = caplen;
+  }
+  return (int)n;
+}
+
+static u_int32_t dcl_num_queued(pfring *ring)
+{
+  struct dcl_priv *p = PRIV(ring);
+  return (u_int32_t)(head_of(p) - p->read);
+}
+
+static int dcl_is_pkt_available(pfring *ring)
+{
+  return dcl_num_queued(ring) > 0;
+}
+
+static int dcl_poll(pfring *ring, u_int wait_ms)
+{
+  struct timespec start;
+  long left;
+  int rc;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    if (dcl_num_queued(ring) >= ring->poll_watermark)
+      return 1;
+    if (ring->break_recv_loop)
+      return 0;
+    left = (long)wait_ms - ms_since(&start);
+    if (left <= 0)
+      return (rc = check_master(ring, 0)) < 0 ? rc : 0;
+    rc = wait_queue(ring, (int)left);
+    if (rc < 0)
+      return rc;
+    if (rc == WAIT_SIGNALLED)
+      return 0;
+  }
+}
+
+static void dcl_wake(pfring *ring)
+{
+  struct dcl_priv *p = PRIV(ring);
+  __atomic_add_fetch(&p->app->seq, 1, __ATOMIC_SEQ_CST);
+  syscall(SYS_futex, &p->app->seq, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static int dcl_enable(pfring *ring)
+{
+  return 0;
+}
+
+static int dcl_disable(pfring *ring)
+{
+  return 0;
+}
+
+static int dcl_set_promisc(pfring *ring, int on)
+{
+  return 0;                       /* the master's rings decide */
+}
+
+static int dcl_kernel_counters(pfring *ring, u_int64_t *seen, u_int64_t *dropped)
+{
+  struct dcl_priv *p = PRIV(ring);
+  *seen = __atomic_load_n(&p->app->delivered, __ATOMIC_RELAXED) - p->delivered_base;
+  *dropped = __atomic_load_n(&p->app->dropped, __ATOMIC_RELAXED) - p->dropped_base;
+  return 0;
+}
+
+static u_int64_t dcl_memory(pfring *ring)
+{
+  return PRIV(ring)->size;
+}
+
+static void dcl_close(pfring *ring)
+{
+  struct dcl_priv *p = PRIV(ring);
+  u_int32_t token = p->token;
+
+  if (p->base) {
+    __atomic_store_n(&p->app->tail, p->read, __ATOMIC_RELEASE);
+    __atomic_compare_exchange_n(&p->app->owner, &token, 0, 0, __ATOMIC_ACQ_REL,
+                                __ATOMIC_RELAXED);
+    /* Unmapped now, or by the last pfring_release_packet_memory of a caller
+     * that keeps it (the master may reuse the buffers from now on). */
+    pfringint_mem_swap(ring, NULL);
+    pfringint_mem_put(p->mem, NULL, NULL);
+    p->mem = NULL;
+    p->base = NULL;
+  }
+  if (p->fd >= 0) {
+    close(p->fd);                 /* drops the app's lock */
+    p->fd = -1;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Joining                                                                   */
+
+static int map_cluster(pfring *ring, u_int32_t id)
+{
+  struct dcl_priv *p = PRIV(ring);
+  struct dnacl_hdr h;
+  struct stat st;
+  char path[64];
+
+  snprintf(path, sizeof(path), "%s/%s%u", DNACL_SHM_DIR, DNACL_SHM_PREFIX, id);
+  p->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (p->fd < 0) {
+    if (errno == ENOENT)
+      return pfringint_seterr(ring, PF_RING_ERROR_BAD_IFNAME, ENODEV,
+                              "%s: there is no DNA cluster %u (its master is not running: "
+                              "start it first)", ring->bound_name, id);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "%s: cannot open %s", ring->bound_name, path);
+  }
+  if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & 077))
+    return pfringint_seterr(ring, PF_RING_ERROR_PERMISSION_DENIED, EPERM,
+                            "%s: %s is not a private file of this user; refusing it",
+                            ring->bound_name, path);
+  if ((size_t)st.st_size < sizeof(h) || pread(p->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+      __atomic_load_n(&h.state, __ATOMIC_RELAXED) == DNACL_CREATING)
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EAGAIN,
+                            "%s: DNA cluster %u is being created; try again",
+                            ring->bound_name, id);
+  if (h.magic != DNACL_MAGIC || h.version != DNACL_VERSION || h.cluster_id != id ||
+      h.num_apps == 0 || h.num_apps > DNA_CLUSTER_MAX_APPS || h.queue_slots == 0 ||
+      (h.queue_slots & (h.queue_slots - 1)) || h.buf_size == 0 || h.num_bufs == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EPROTO,
+                            "%s: %s is not the memory of a DNA cluster of this version",
+                            ring->bound_name, path);
+  {
+    struct dnacl_hdr check = h;
+    dnacl_layout(&check);
+    if (check.total_size != h.total_size || check.bufs_off != h.bufs_off ||
+        (u_int64_t)st.st_size != h.total_size)
+      return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EPROTO,
+                              "%s: the memory of DNA cluster %u has a bad size",
+                              ring->bound_name, id);
+  }
+  p->size = h.total_size;
+  p->base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+  if (p->base == MAP_FAILED) {
+    p->base = NULL;
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_MMAP_FAILURE, errno,
+                                  "%s: cannot map DNA cluster %u", ring->bound_name, id);
+  }
+  p->hdr = (struct dnacl_hdr *)p->base;
+  p->geo = h;
+  p->bufs = (u_char *)p->base + h.bufs_off;
+  return 0;
+}
+
+static int join_app(pfring *ring, u_int32_t app_id)
+{
+  struct dcl_priv *p = PRIV(ring);
+  struct timespec start;
+  u_int32_t owner, token;
+
+  if (app_id >= p->geo.num_apps)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "%s: app id %u is out of range: DNA cluster %u has %u apps "
+                            "(0..%u)", ring->bound_name, app_id, p->geo.cluster_id,
+                            p->geo.num_apps, p->geo.num_apps - 1);
+  p->app = (struct dnacl_app *)((char *)p->base + p->geo.apps_off) + app_id;
+  if (dnacl_lock(p->fd, DNACL_LOCK_APP(app_id)) < 0) {
+    if (errno == EAGAIN || errno == EACCES)
+      return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EBUSY,
+                              "%s: app %u of DNA cluster %u has a slave already (pid %u)",
+                              ring->bound_name, app_id, p->hdr->cluster_id,
+                              p->app->owner_pid);
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "%s: cannot lock app %u",
+                                  ring->bound_name, app_id);
+  }
+  do
+    token = __atomic_add_fetch(&p->hdr->join_seq, 1, __ATOMIC_RELAXED);
+  while (token == 0 || token == DNACL_OWNER_FLUSHING);
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  owner = __atomic_load_n(&p->app->owner, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if (owner == DNACL_OWNER_FLUSHING) {
+      if (ms_since(&start) > JOIN_WAIT_MS)
+        return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EBUSY,
+                                "%s: the master of DNA cluster %u does not finish emptying "
+                                "app %u's queue", ring->bound_name, p->hdr->cluster_id, app_id);
+      poll(NULL, 0, 1);
+      owner = __atomic_load_n(&p->app->owner, __ATOMIC_ACQUIRE);
+      continue;
+    }
+    if (__atomic_compare_exchange_n(&p->app->owner, &owner, token, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+      break;
+  }
+  p->token = token;
+  __atomic_store_n(&p->app->owner_pid, (u_int32_t)getpid(), __ATOMIC_RELAXED);
+  p->q = (struct dnacl_desc *)((char *)p->base + p->geo.queues_off) +
+         (size_t)app_id * p->geo.queue_slots;
+  p->mask = p->geo.queue_slots - 1;
+  p->read = p->released = __atomic_load_n(&p->app->tail, __ATOMIC_ACQUIRE);
+  p->dropped_base = __atomic_load_n(&p->app->dropped, __ATOMIC_RELAXED);
+  p->delivered_base = __atomic_load_n(&p->app->delivered, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static int dcl_activate(pfring *ring)
+{
+  struct dcl_priv *p = PRIV(ring);
+  u_int32_t id = ring->spec.dna_cluster_id;
+  int rc;
+
+  p->fd = -1;
+  snprintf(ring->bound_name, sizeof(ring->bound_name), "dnacluster:%u@%u", id,
+           ring->spec.dna_app_id);
+  ring->breed = "DNA Cluster";
+  if ((rc = map_cluster(ring, id)) < 0)
+    goto fail;
+  clock_gettime(CLOCK_MONOTONIC, &p->last_check);
+  if (__atomic_load_n(&p->hdr->state, __ATOMIC_ACQUIRE) == DNACL_GONE ||
+      !dnacl_locked(p->fd, DNACL_LOCK_MASTER)) {
+    rc = pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, ENOTCONN,
+                          "%s: the master of DNA cluster %u (pid %u) is not running: "
+                          "start it first", ring->bound_name, id, p->hdr->master_pid);
+    goto fail;
+  }
+  if (!(p->mem = pfringint_mem_new(p->base, p->size))) {
+    rc = pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+    goto fail;
+  }
+  if ((rc = join_app(ring, ring->spec.dna_app_id)) < 0)
+    goto fail;
+  pfringint_mem_swap(ring, p->mem);
+
+  ring->ops.recv = dcl_recv;
+  ring->ops.recv_burst = dcl_recv_burst;
+  ring->ops.count = dcl_count;
+  ring->ops.poll = dcl_poll;
+  ring->ops.is_pkt_available = dcl_is_pkt_available;
+  ring->ops.num_queued = dcl_num_queued;
+  ring->ops.wake = dcl_wake;
+  ring->ops.enable = dcl_enable;
+  ring->ops.disable = dcl_disable;
+  ring->ops.set_promisc = dcl_set_promisc;
+  ring->ops.kernel_counters = dcl_kernel_counters;
+  ring->ops.memory = dcl_memory;
+  ring->ops.close = dcl_close;
+  return 0;
+
+fail:
+  if (p->mem)
+    pfringint_mem_put(p->mem, NULL, NULL);     /* unmaps: nobody keeps it yet */
+  else if (p->base)
+    munmap(p->base, p->size);
+  p->mem = NULL;
+  p->base = NULL;
+  if (p->fd >= 0)
+    close(p->fd);
+  p->fd = -1;
+  return rc;
+}
+
+const struct pfringint_backend pfringint_dna_cluster_backend = {
+  .module = "dnacluster",
+  .priv_size = sizeof(struct dcl_priv),
+  .activate = dcl_activate,
+};

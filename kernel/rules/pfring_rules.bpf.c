@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pfring_rules.bpf.c - the socket filter of a ring with filtering rules
+ * (BPF_PROG_TYPE_SOCKET_FILTER, attached with SO_ATTACH_BPF).  Maps and the
+ * rule encoding: pfring_rules.h.  Built with clang -target bpf -g; loaded
+ * by libpfring/src/rules.c through the skeleton bpftool writes.
+ *
+ * In PF_RING's order:
+ *   1. the ring's classic filter (kernel/filter.c: direction, devices, VLAN,
+ *      channels, then the user's BPF program), run by the interpreter
+ *      below; 0 drops, anything else is the snap length
+ *   2. the default policy (pfring_toggle_filtering_policy), from the rule
+ *      set in pfring_rules_sets' slot, looked up once per packet
+ *   3. the hash rules: one lookup of the flow (both directions give one
+ *      key, pfring_rules_hkey_make); a match counts in the rule and
+ *      decides (forward, don't forward; execute actions: the policy), and
+ *      the wildcard rules do not run
+ *   4. the wildcard rules in ascending rule_id order (a rule with a
+ *      balance_pool matches only the packets whose flow hash modulo the
+ *      pool is its balance_id): a match counts in the
+ *      rule's stats; forward/don't forward decide and stop, execute-and-
+ *      continue goes on to the next rule, execute-and-stop stops (the
+ *      policy decides: there are no plugins to act)
+ * Sampling stays in libpfring's receive path, after this verdict.
+ *
+ * The interpreter: classic BPF as the kernel runs it (sk_run_filter), one
+ * instruction per bpf_loop step.  A load past the end of the packet, a
+ * division by zero, a jump out of the program or an unknown opcode end the
+ * program with 0.  Ancillary loads (SKF_AD_*) read __sk_buff; the device
+ * type (SKF_AD_HATYPE), which __sk_buff does not carry, is ARPHRD_LOOPBACK
+ * on the loopback device (ifindex 1 in every namespace) and ARPHRD_ETHER
+ * elsewhere: the generated programs test it only against loopback.
+ */
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "pfring_rules.h"
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_cfg);
+} pfring_rules_cfg SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, PFRING_RULES_CBPF_MAX);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_insn);
+} pfring_rules_cbpf SEC(".maps");
+
+/* Sizes, not BTF types: clang writes the value type of an inner map
+ * template only as a forward declaration. */
+struct pfring_rules_set_map {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(struct pfring_rules_set));
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __array(values, struct pfring_rules_set_map);
+} pfring_rules_sets SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, PFRING_RULES_MAX);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_stat);
+} pfring_rule_stats SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, PFRING_RULES_HASH_MAX);
+  __type(key, struct pfring_rules_hkey);
+  __type(value, struct pfring_rules_hval);
+} pfring_hash_rules SEC(".maps");
+
+/* ------------------------------------------------------------------------ */
+/* The classic BPF interpreter                                              */
+
+#define ARPHRD_ETHER_     1
+#define ARPHRD_LOOPBACK_  772
+#define LOOPBACK_IFINDEX_ 1
+
+struct cbpf {
+  struct __sk_buff *skb;
+  __u32 A, X;
+  __u32 M[BPF_MEMWORDS];
+  __u32 pc;
+  __u32 ret;
+};
+
+/* An ancillary load (SKF_AD_*): its value, or -1 for one this does not know. */
+static __always_inline __s64 ancillary(struct __sk_buff *skb, __u32 k)
+{
+  switch (k - (__u32)SKF_AD_OFF) {
+  case SKF_AD_PROTOCOL:         return bpf_ntohs((__u16)skb->protocol);
+  case SKF_AD_PKTTYPE:          return skb->pkt_type;
+  case SKF_AD_IFINDEX:          return skb->ifindex;
+  case SKF_AD_MARK:             return skb->mark;
+  case SKF_AD_QUEUE:            return skb->queue_mapping;
+  case SKF_AD_HATYPE:
+    return skb->ifindex == LOOPBACK_IFINDEX_ ? ARPHRD_LOOPBACK_ : ARPHRD_ETHER_;
+  case SKF_AD_RXHASH:           return skb->hash;
+  case SKF_AD_CPU:              return bpf_get_smp_processor_id();
+  case SKF_AD_VLAN_TAG:         return skb->vlan_tci;
+  case SKF_AD_VLAN_TAG_PRESENT: return skb->vlan_present;
+  case SKF_AD_RANDOM:           return bpf_get_prandom_u32();
+  case SKF_AD_VLAN_TPID:        return bpf_ntohs((__u16)skb->vlan_proto);
+  }
+  return -1;
+}
+
+/* A classic load of 1, 2 or 4 bytes at k: absolute, SKF_NET_OFF or
+ * SKF_LL_OFF relative, or ancillary (abs only).  Returns the value, or -1,
+ * which ends the program.  Global, so the verifier checks it once. */
+__attribute__((noinline)) __s64 cbpf_load(struct __sk_buff *skb, __u32 k, __u32 size, __u32 abs)
+{
+  __u32 base = BPF_HDR_START_MAC, off = k;
+  __u8 b[4] = {};
+  long rc;
+
+  if (!skb)
+    return -1;
+  if (k >= (__u32)SKF_AD_OFF)
+    return abs ? ancillary(skb, k) : -1;
+  if (k >= (__u32)SKF_NET_OFF) {
+    base = BPF_HDR_START_NET;
+    off = k - (__u32)SKF_NET_OFF;
+  } else if (k >= (__u32)SKF_LL_OFF) {
+    off = k - (__u32)SKF_LL_OFF;
+  }
+  if (off > 0xffff)
+    return -1;
+  if (size == 4)
+    rc = bpf_skb_load_bytes_relative(skb, off, b, 4, base);
+  else if (size == 2)
+    rc = bpf_skb_load_bytes_relative(skb, off, b, 2, base);
+  else
+    rc = bpf_skb_load_bytes_relative(skb, off, b, 1, base);
+  if (rc < 0)
+    return -1;
+  if (size == 4)
+    return (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+  if (size == 2)
+    return (__u32)b[0] << 8 | b[1];
+  return b[0];
+}
+
+static __always_inline __u32 size_of(__u16 code)
+{
+  switch (BPF_SIZE(code)) {
+  case BPF_W: return 4;
+  case BPF_H: return 2;
+  }
+  return 1;
+}
+
+/* One instruction.  Returns 1 to stop (s->ret is the program's result). */
+static long cbpf_step(__u32 i, void *ctx)
+{
+  struct cbpf *s = ctx;
+  struct __sk_buff *skb = s->skb;
+  struct pfring_rules_insn *in;
+  __u32 pc = s->pc, k, src;
+  __u16 code;
+  __s64 v;
+  int taken;
+
+  in = bpf_map_lookup_elem(&pfring_rules_cbpf, &pc);
+  if (!in)
+    goto fail;
+  code = in->code;
+  k = in->k;
+  s->pc = pc + 1;
+
+  switch (BPF_CLASS(code)) {
+  case BPF_LD:
+    switch (BPF_MODE(code)) {
+    case BPF_IMM: s->A = k; return 0;
+    case BPF_MEM: s->A = s->M[k & (BPF_MEMWORDS - 1)]; return 0;
+    case BPF_LEN: s->A = skb->len; return 0;
+    case BPF_ABS: v = cbpf_load(skb, k, size_of(code), 1); break;
+    case BPF_IND: v = cbpf_load(skb, s->X + k, size_of(code), 0); break;
+    default: goto fail;
+    }
+    if (v < 0)
+      goto fail;
+    s->A = (__u32)v;
+    return 0;
+  case BPF_LDX:
+    switch (BPF_MODE(code)) {
+    case BPF_IMM: s->X = k; return 0;
+    case BPF_MEM: s->X = s->M[k & (BPF_MEMWORDS - 1)]; return 0;
+    case BPF_LEN: s->X = skb->len; return 0;
+    case BPF_MSH:
+      v = cbpf_load(skb, k, 1, 1);
+      if (v < 0)
+        goto fail;
+      s->X = ((__u32)v & 0xf) << 2;
+      return 0;
+    }
+    goto fail;
+  case BPF_ST:
+    s->M[k & (BPF_MEMWORDS - 1)] = s->A;
+    return 0;
+  case BPF_STX:
+    s->M[k & (BPF_MEMWORDS - 1)] = s->X;
+    return 0;
+  case BPF_ALU:
+    src = BPF_SRC(code) == BPF_X ? s->X : k;
+    switch (BPF_OP(code)) {
+    case BPF_ADD: s->A += src; return 0;
+    case BPF_SUB: s->A -= src; return 0;
+    case BPF_MUL: s->A *= src; return 0;
+    case BPF_DIV: if (!src) goto fail; s->A /= src; return 0;
+    case BPF_MOD: if (!src) goto fail; s->A %= src; return 0;
+    case BPF_OR:  s->A |= src; return 0;
+    case BPF_AND: s->A &= src; return 0;
+    case BPF_XOR: s->A ^= src; return 0;
+    case BPF_LSH: s->A = src < 32 ? s->A << src : 0; return 0;
+    case BPF_RSH: s->A = src < 32 ? s->A >> src : 0; return 0;
+    case BPF_NEG: s->A = -s->A; return 0;
+    }
+    goto fail;
+  case BPF_JMP:
+    if (BPF_OP(code) == BPF_JA) {
+      s->pc = pc + 1 + k;
+      return 0;
+    }
+    src = BPF_SRC(code) == BPF_X ? s->X : k;
+    switch (BPF_OP(code)) {
+    case BPF_JEQ:  taken = s->A == src; break;
+    case BPF_JGT:  taken = s->A > src; break;
+    case BPF_JGE:  taken = s->A >= src; break;
+    case BPF_JSET: taken = (s->A & src) != 0; break;
+    default: goto fail;
+    }
+    s->pc = pc + 1 + (taken ? in->jt : in->jf);
+    return 0;
+  case BPF_RET:
+    s->ret = BPF_RVAL(code) == BPF_A ? s->A : k;
+    return 1;
+  case BPF_MISC:
+    if (BPF_MISCOP(code) == BPF_TAX)
+      s->X = s->A;
+    else
+      s->A = s->X;
+    return 0;
+  }
+fail:
+  s->ret = 0;
+  return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The packet's fields, as PF_RING's parser gives them to the rules         */
+
+struct pkt {
+  __u8 dmac[6], smac[6];
+  __u16 vlan_id;          /* the outer VLAN id, 0 when untagged */
+  __u16 eth_type;         /* after the VLAN tags */
+  __u8 ip_version;        /* 4, 6 or 0 */
+  __u8 proto;
+  __u8 tcp_flags;
+  __u8 frag;              /* an IP fragment (IPv4 MF or offset; IPv6 M or offset) */
+  __u32 src[4], dst[4];   /* network order; IPv4 in word 0 */
+  __u16 sport, dport;     /* 0 without ports (or in a later IP fragment) */
+  __s32 ifindex;
+};
+
+static __always_inline int is_vlan_tpid(__u16 t)
+{
+  return t == ETH_P_8021Q || t == ETH_P_8021AD || t == 0x9100;
+}
+
+/* Global (verified once, on its own): fills p, which starts zeroed. */
+__attribute__((noinline)) int parse(struct __sk_buff *skb, struct pkt *p)
+{
+  __u8 eth[14], tag[4], ip4[20], ip6[40], ports[4], ext[2];
+  __u32 off = 14, l4 = 0, i;
+  __u8 nh;
+
+  if (!p)
+    return 0;
+  p->ifindex = (__s32)skb->ifindex;
+  if (bpf_skb_load_bytes(skb, 0, eth, 14) < 0)
+    return 0;
+  __builtin_memcpy(p->dmac, eth, 6);
+  __builtin_memcpy(p->smac, eth + 6, 6);
+  p->eth_type = (__u16)(eth[12] << 8 | eth[13]);
+  if (skb->vlan_present)
+    p->vlan_id = skb->vlan_tci & 0x0fff;     /* the tag the kernel took out */
+#pragma unroll
+  for (i = 0; i < 2; i++) {                   /* tags in the data (QinQ: two) */
+    if (!is_vlan_tpid(p->eth_type))
+      break;
+    if (bpf_skb_load_bytes(skb, off, tag, 4) < 0)
+      return 0;
+    if (!skb->vlan_present && i == 0)
+      p->vlan_id = (__u16)((tag[0] & 0x0f) << 8 | tag[1]);
+    p->eth_type = (__u16)(tag[2] << 8 | tag[3]);
+    off += 4;
+  }
+  if (p->eth_type == ETH_P_IP) {
+    if (bpf_skb_load_bytes(skb, off, ip4, 20) < 0)
+      return 0;
+    if ((ip4[0] >> 4) != 4)
+      return 0;
+    p->ip_version = 4;
+    p->proto = ip4[9];
+    __builtin_memcpy(&p->src[0], ip4 + 12, 4);
+    __builtin_memcpy(&p->dst[0], ip4 + 16, 4);
+    p->frag = ((ip4[6] & 0x3f) << 8 | ip4[7]) != 0;
+    if (((ip4[6] & 0x1f) << 8 | ip4[7]) != 0)
+      return 0;                                 /* a later fragment: no ports */
+    l4 = off + (ip4[0] & 0x0f) * 4;
+  } else if (p->eth_type == ETH_P_IPV6) {
+    if (bpf_skb_load_bytes(skb, off, ip6, 40) < 0)
+      return 0;
+    p->ip_version = 6;
+    __builtin_memcpy(p->src, ip6 + 8, 16);
+    __builtin_memcpy(p->dst, ip6 + 24, 16);
+    nh = ip6[6];
+    l4 = off + 40;
+#pragma unroll
+    for (i = 0; i < 4; i++) {                 /* extension headers */
+      if (nh == 44) {                         /* fragment */
+        if (bpf_skb_load_bytes(skb, l4, ip4, 4) < 0)
+          return 0;
+        p->proto = ip4[0];
+        if (((ip4[2] << 8 | ip4[3]) & 0xfff9) != 0)
+          p->frag = 1;
+        if (((ip4[2] << 8 | ip4[3]) & 0xfff8) != 0)
+          return 0;                             /* a later fragment: no ports */
+        nh = ip4[0];
+        l4 += 8;
+        continue;
+      }
+      if (nh != 0 && nh != 43 && nh != 60)
+        break;
+      if (bpf_skb_load_bytes(skb, l4, ext, 2) < 0)
+        return 0;
+      nh = ext[0];
+      l4 += (ext[1] + 1) * 8;
+    }
+    p->proto = nh;
+  } else {
+    return 0;
+  }
+  if (p->proto != 6 && p->proto != 17 && p->proto != 132)
+    return 0;
+  if (bpf_skb_load_bytes(skb, l4 & 0xffff, ports, 4) < 0)
+    return 0;
+  p->sport = (__u16)(ports[0] << 8 | ports[1]);
+  p->dport = (__u16)(ports[2] << 8 | ports[3]);
+  if (p->proto == 6 && bpf_skb_load_bytes(skb, (l4 + 13) & 0xffff, ext, 1) == 0)
+    p->tcp_flags = ext[0];
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The wildcard rules                                                       */
+
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
+{
+  return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] &&
+         a[5] == b[5];
+}
+
+static __always_inline int host_in(const __u32 *addr, const __u32 *host, const __u32 *mask)
+{
+  return (addr[0] & mask[0]) == host[0] && (addr[1] & mask[1]) == host[1] &&
+         (addr[2] & mask[2]) == host[2] && (addr[3] & mask[3]) == host[3];
+}
+
+/* One direction: swap tests the rule with the packet's source and
+ * destination (MACs, hosts, ports) exchanged. */
+__attribute__((noinline)) int rule_matches(const struct pfring_rules_wild *r, const struct pkt *p,
+                                           int swap)
+{
+  const __u8 *smac, *dmac;
+  const __u32 *src, *dst;
+  __u16 sport, dport;
+  __u32 f;
+
+  if (!r || !p)
+    return 0;
+  smac = swap ? p->dmac : p->smac;
+  dmac = swap ? p->smac : p->dmac;
+  src = swap ? p->dst : p->src;
+  dst = swap ? p->src : p->dst;
+  sport = swap ? p->dport : p->sport;
+  dport = swap ? p->sport : p->dport;
+  f = r->flags;
+  if ((f & PFRING_RULE_IFINDEX) && p->ifindex != r->ifindex)
+    return 0;
+  if ((f & PFRING_RULE_SMAC) && !mac_eq(smac, r->smac))
+    return 0;
+  if ((f & PFRING_RULE_DMAC) && !mac_eq(dmac, r->dmac))
+    return 0;
+  if ((f & PFRING_RULE_VLAN) && p->vlan_id != r->vlan_id)
+    return 0;
+  if ((f & PFRING_RULE_ETH_TYPE) && p->eth_type != r->eth_type)
+    return 0;
+  if ((f & PFRING_RULE_PROTO) && p->proto != r->proto)
+    return 0;
+  if ((f & PFRING_RULE_IPV4) && p->ip_version != 4)
+    return 0;
+  if ((f & PFRING_RULE_IPV6) && p->ip_version != 6)
+    return 0;
+  if ((f & PFRING_RULE_SHOST) && !host_in(src, r->shost, r->shost_mask))
+    return 0;
+  if ((f & PFRING_RULE_DHOST) && !host_in(dst, r->dhost, r->dhost_mask))
+    return 0;
+  if ((f & PFRING_RULE_SPORT) && (sport < r->sport_low || sport > r->sport_high))
+    return 0;
+  if ((f & PFRING_RULE_DPORT) && (dport < r->dport_low || dport > r->dport_high))
+    return 0;
+  if ((f & PFRING_RULE_TCP_FLAGS) &&
+      (p->proto != 6 || (p->tcp_flags & r->tcp_flags) != r->tcp_flags))
+    return 0;
+  return 1;
+}
+
+/* The balance pool's hash (balance_id/balance_pool): the one of the
+ * cluster type cluster_per_flow (kernel/cluster.c, its header comment), as
+ * PF_RING balances rules with its unmasked packet hash: the 32-bit sum of
+ * the address words (read big endian), the ports (TCP, UDP and SCTP, not
+ * in a fragment), the protocol and the VLAN id, then MurmurHash3's fmix32;
+ * 0 for a packet that is not IP. */
+static __always_inline __u32 balance_hash(const struct pkt *p)
+{
+  __u32 h, i;
+
+  if (p->ip_version != 4 && p->ip_version != 6)
+    return 0;
+  h = p->proto + p->vlan_id;
+#pragma unroll
+  for (i = 0; i < 4; i++)
+    h += bpf_ntohl(p->src[i]) + bpf_ntohl(p->dst[i]);
+  if (!p->frag && (p->proto == 6 || p->proto == 17 || p->proto == 132))
+    h += (__u32)p->sport + p->dport;
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return h;
+}
+
+struct eval {
+  struct pkt p;
+  __u32 balance;          /* balance_hash(&p), once parsed */
+  const struct pfring_rules_set *set;   /* the one set this packet runs */
+  __u32 len;
+  __u32 num_rules;
+  __u32 forward;
+  __u64 now;
+};
+
+static __always_inline void count(__u32 rule_id, struct eval *e)
+{
+  struct pfring_rules_stat *st = bpf_map_lookup_elem(&pfring_rule_stats, &rule_id);
+
+  if (!st)
+    return;
+  st->packets += 1;                 /* per CPU: no other writer */
+  st->bytes += e->len;
+  if (!e->now)
+    e->now = bpf_ktime_get_ns();
+  st->last_ns = e->now;
+}
+
+static long rule_step(__u32 i, void *ctx)
+{
+  struct eval *e = ctx;
+  const struct pfring_rules_set *set = e->set;
+  const struct pfring_rules_wild *r;
+
+  if (i >= e->num_rules || i >= PFRING_RULES_MAX || !set)
+    return 1;
+  r = &set->r[i & (PFRING_RULES_MAX - 1)];  /* the mask: a bound the verifier keeps */
+  if (r->balance_pool && e->balance % r->balance_pool != r->balance_id)
+    return 0;                       /* another member of the pool's flow */
+  if (!rule_matches(r, &e->p, 0) && !((r->flags & PFRING_RULE_BIDIR) && rule_matches(r, &e->p, 1)))
+    return 0;
+  count(r->rule_id, e);
+  switch (r->action) {
+  case PFRING_RULE_FORWARD_STOP:
+    e->forward = 1;
+    return 1;
+  case PFRING_RULE_DROP_STOP:
+    e->forward = 0;
+    return 1;
+  case PFRING_RULE_EXEC_STOP:
+    return 1;
+  }
+  return 0;                         /* execute and continue */
+}
+
+/* The hash rules: one lookup of the packet's flow.  Returns 1 when a rule
+ * matched (it decides; the wildcard rules do not run). */
+static __always_inline int hash_rule(struct eval *e)
+{
+  struct pfring_rules_hkey k = {};
+  struct pfring_rules_hval *v;
+
+  if (e->p.ip_version != 4 && e->p.ip_version != 6)
+    return 0;
+  pfring_rules_hkey_make(&k, e->p.vlan_id, e->p.ip_version, e->p.proto, e->p.src, e->p.sport,
+                         e->p.dst, e->p.dport);
+  v = bpf_map_lookup_elem(&pfring_hash_rules, &k);
+  if (!v)
+    return 0;
+  v->packets += 1;                  /* per CPU: no other writer */
+  v->bytes += e->len;
+  v->last_ns = bpf_ktime_get_ns();
+  if (v->action == PFRING_RULE_FORWARD_STOP)
+    e->forward = 1;
+  else if (v->action == PFRING_RULE_DROP_STOP)
+    e->forward = 0;
+  return 1;                         /* execute actions: the policy decides */
+}
+
+SEC("socket")
+int pfring_rules_filter(struct __sk_buff *skb)
+{
+  __u32 zero = 0, snap;
+  struct pfring_rules_cfg *cfg = bpf_map_lookup_elem(&pfring_rules_cfg, &zero);
+  const struct pfring_rules_set *set;
+  struct cbpf s = {};
+  struct eval e = {};
+  void *inner;
+
+  if (!cfg || cfg->version != PFRING_RULES_ABI_VERSION)
+    return 0;
+  /* 1. the classic filter */
+  s.skb = skb;
+  s.ret = 0;
+  bpf_loop(cfg->cbpf_len < PFRING_RULES_CBPF_MAX ? cfg->cbpf_len : PFRING_RULES_CBPF_MAX,
+           cbpf_step, &s, 0);
+  snap = s.ret;
+  if (!snap)
+    return 0;
+  /* 2. the policy, 3. the rules: the set in the slot now, read once */
+  inner = bpf_map_lookup_elem(&pfring_rules_sets, &zero);
+  if (!inner)
+    return 0;                       /* never: user space fills the slot before attach */
+  set = bpf_map_lookup_elem(inner, &zero);
+  if (!set)
+    return 0;
+  e.set = set;
+  e.forward = set->default_accept != 0;
+  e.num_rules = set->num_rules < PFRING_RULES_MAX ? set->num_rules : PFRING_RULES_MAX;
+  if (e.num_rules || set->hash_rules) {
+    e.len = skb->len;
+    parse(skb, &e.p);
+    e.balance = balance_hash(&e.p);
+    if (set->hash_rules && hash_rule(&e))
+      return e.forward ? (int)snap : 0;
+    if (e.num_rules)
+      bpf_loop(e.num_rules, rule_step, &e, 0);
+  }
+  return e.forward ? (int)snap : 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,174 @@
+/*
+ * pfring_rules.h - what the rules program of a ring (pfring_rules.bpf.c) and
+ * libpfring (libpfring/src/rules.c) share: the maps' layouts, the encoding
+ * of a wildcard rule and the version checked after load.  Included by both
+ * sides.
+ *
+ * One program instance per ring, attached to its packet socket with
+ * SO_ATTACH_BPF in place of the classic filter (a socket holds one filter):
+ *
+ *   packet ──▶ the ring's classic filter, interpreted (pfring_rules_cbpf)
+ *              │ returns 0                                   ──▶ drop
+ *              │ returns snap: ──▶ policy, then the hash rules (one
+ *              │                   lookup; a match decides), then the
+ *              │                   wildcard rules in ascending rule_id
+ *              │                   order (the rule set)
+ *              └ forward ──▶ snap (the ring gets the packet) / else 0
+ *
+ *   map                 type              key        value                     written by
+ *   pfring_rules_cfg    ARRAY [1]         0          struct pfring_rules_cfg   user space, before attach
+ *   pfring_rules_cbpf   ARRAY [4096]      insn no.   struct pfring_rules_insn  user space, before attach
+ *   pfring_rules_sets   ARRAY_OF_MAPS [1] 0          an ARRAY [1] map holding  user space: a new inner
+ *                                                    struct pfring_rules_set   map per rule change
+ *   pfring_rule_stats   PERCPU_HASH       rule_id    struct pfring_rules_stat  the program (user space
+ *                                                                              adds and removes keys)
+ *   pfring_hash_rules   PERCPU_HASH       struct     struct pfring_rules_hval  user space adds and removes
+ *                       [16384]           pfring_                              rules; the program counts
+ *                                         rules_hkey                           matches in them
+ *
+ * cfg and cbpf belong to one instance and never change once it is
+ * attached: a new classic filter is a new instance (rules.c).  A change of
+ * the rules or the policy is not: user space fills a new inner map with the
+ * whole rule set and swaps it into slot 0 of pfring_rules_sets in one map
+ * update.  The program looks the slot up once per packet, so a packet runs
+ * either the old set or the new one, never a mix; an inner map, once in the
+ * slot, is never written again (the kernel frees the old one when the last
+ * packet that runs it is done).  The stats map is created by user space
+ * once per ring and shared by its instances, so the counters of a rule
+ * survive the change of the rule set around it.  So is the hash rules map:
+ * adding or removing a hash rule is one insert or delete in it, seen by
+ * the next packet, with no new set and no new program.
+ */
+#ifndef PFRING_RULES_H
+#define PFRING_RULES_H
+
+#include <linux/types.h>
+
+#define PFRING_RULES_ABI_VERSION 2
+#define PFRING_RULES_MAX         256    /* wildcard rules per ring */
+#define PFRING_RULES_CBPF_MAX    4096   /* BPF_MAXINSNS */
+#define PFRING_RULES_HASH_MAX    16384  /* hash rules per ring */
+
+struct pfring_rules_cfg {
+  __u32 version;          /* PFRING_RULES_ABI_VERSION */
+  __u32 cbpf_len;         /* instructions of the classic filter */
+};
+
+/* A classic BPF instruction, as struct sock_filter. */
+struct pfring_rules_insn {
+  __u16 code;
+  __u8 jt, jf;
+  __u32 k;
+};
+
+/* Which fields of a wildcard rule are tested (zero fields are "any"). */
+#define PFRING_RULE_IFINDEX   (1u << 0)
+#define PFRING_RULE_SMAC      (1u << 1)
+#define PFRING_RULE_DMAC      (1u << 2)
+#define PFRING_RULE_VLAN      (1u << 3)
+#define PFRING_RULE_ETH_TYPE  (1u << 4)
+#define PFRING_RULE_PROTO     (1u << 5)
+#define PFRING_RULE_SHOST     (1u << 6)
+#define PFRING_RULE_DHOST     (1u << 7)
+#define PFRING_RULE_SPORT     (1u << 8)
+#define PFRING_RULE_DPORT     (1u << 9)
+#define PFRING_RULE_TCP_FLAGS (1u << 10)
+#define PFRING_RULE_IPV4      (1u << 11)  /* a host is set: IPv4 packets only */
+#define PFRING_RULE_IPV6      (1u << 12)  /* a host is set: IPv6 packets only */
+#define PFRING_RULE_BIDIR     (1u << 13)  /* also with source and destination swapped */
+
+/* The verdicts of a rule (rule_action_behaviour values the program knows). */
+#define PFRING_RULE_FORWARD_STOP   0    /* forward_packet_and_stop_rule_evaluation */
+#define PFRING_RULE_DROP_STOP      1    /* dont_forward_packet_and_stop_rule_evaluation */
+#define PFRING_RULE_EXEC_CONTINUE  2    /* execute_action_and_continue_rule_evaluation */
+#define PFRING_RULE_EXEC_STOP      3    /* execute_action_and_stop_rule_evaluation */
+
+/* A wildcard rule as the program reads it.  Addresses and masks are in
+ * network byte order, an IPv4 address in word 0 (the rest zero); ports,
+ * VLAN id and ethertype in host order. */
+struct pfring_rules_wild {
+  __u32 flags;            /* PFRING_RULE_* */
+  __s32 ifindex;
+  __u8 smac[6], dmac[6];
+  __u16 vlan_id, eth_type;
+  __u8 proto, tcp_flags;  /* tcp_flags: all of these must be set */
+  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_EXEC_STOP */
+  __u8 pad;
+  __u32 shost[4], shost_mask[4];
+  __u32 dhost[4], dhost_mask[4];
+  __u16 sport_low, sport_high;
+  __u16 dport_low, dport_high;
+  __u32 rule_id;
+  __u8 balance_id;        /* with balance_pool > 0: the flow hash % pool to match */
+  __u8 balance_pool;      /* 0: no pool */
+  __u16 pad2;
+};
+
+/* A rule set: the value of the one entry of an inner map of
+ * pfring_rules_sets. */
+struct pfring_rules_set {
+  __u32 num_rules;        /* wildcard rules in r[0..num_rules-1], ascending rule_id */
+  __u16 default_accept;   /* the policy: 1 forward, 0 drop, when no rule decides */
+  __u16 hash_rules;       /* 1: look the packet up in pfring_hash_rules */
+  struct pfring_rules_wild r[PFRING_RULES_MAX];
+};
+
+/* Per rule, per CPU: what matched (bytes: the frame's length). */
+struct pfring_rules_stat {
+  __u64 packets;
+  __u64 bytes;
+  __u64 last_ns;          /* CLOCK_MONOTONIC of the last match, 0 = never */
+};
+
+/* A hash rule's key: both peers in one canonical order (the lower
+ * (host, port) first), so that the two directions of a flow give one key.
+ * Hosts in network order, IPv4 in word 0 (the rest zero). */
+struct pfring_rules_hkey {
+  __u16 vlan_id;          /* 0: untagged */
+  __u8 ip_version;        /* 4 or 6 */
+  __u8 proto;
+  __u32 host_lo[4], host_hi[4];
+  __u16 port_lo, port_hi;
+};
+
+/* A hash rule, per CPU: the action (written by user space into every
+ * CPU's copy) and what matched on that CPU. */
+struct pfring_rules_hval {
+  __u16 rule_id;          /* the caller's, for reference */
+  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_EXEC_STOP */
+  __u8 pad[5];
+  __u64 added_ns;         /* CLOCK_MONOTONIC of the add (user space) */
+  __u64 packets;
+  __u64 bytes;
+  __u64 last_ns;          /* CLOCK_MONOTONIC of the last match, 0 = never */
+};
+
+/* The one definition of the canonical key, for both sides: a and b are
+ * the peers' hosts (network-order words) and ports. */
+static inline __attribute__((always_inline)) int
+pfring_rules_peer_before(const __u32 *a, __u16 pa, const __u32 *b, __u16 pb)
+{
+  if (a[0] != b[0]) return a[0] < b[0];
+  if (a[1] != b[1]) return a[1] < b[1];
+  if (a[2] != b[2]) return a[2] < b[2];
+  if (a[3] != b[3]) return a[3] < b[3];
+  return pa <= pb;
+}
+
+static inline __attribute__((always_inline)) void
+pfring_rules_hkey_make(struct pfring_rules_hkey *k, __u16 vlan_id, __u8 ip_version, __u8 proto,
+                       const __u32 *a, __u16 pa, const __u32 *b, __u16 pb)
+{
+  int ab = pfring_rules_peer_before(a, pa, b, pb);
+  const __u32 *lo = ab ? a : b, *hi = ab ? b : a;
+
+  k->vlan_id = vlan_id;
+  k->ip_version = ip_version;
+  k->proto = proto;
+  k->host_lo[0] = lo[0]; k->host_lo[1] = lo[1]; k->host_lo[2] = lo[2]; k->host_lo[3] = lo[3];
+  k->host_hi[0] = hi[0]; k->host_hi[1] = hi[1]; k->host_hi[2] = hi[2]; k->host_hi[3] = hi[3];
+  k->port_lo = ab ? pa : pb;
+  k->port_hi = ab ? pb : pa;
+}
+
+#endif /* PFRING_RULES_H */

@@ -1,0 +1,41 @@
+"""bench/report.py's latency figures and section (no timing here)."""
+import importlib.util
+import os
+
+_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "report.py")
+_spec = importlib.util.spec_from_file_location("bench_report_latency", _PATH)
+report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(report)
+
+
+def test_nearest_rank_percentiles():
+    values = list(range(100, 0, -1))            # 1..100, unsorted
+    assert report.percentile(values, 50) == 50
+    assert report.percentile(values, 99) == 99
+    assert report.percentile(values, 100) == 100
+    assert report.percentile([7], 99) == 7
+    assert report.percentile([1, 2, 3], 50) == 2
+
+
+def test_figures_are_microseconds_per_run_and_skip_empty_runs():
+    runs = [[1000, 2000, 3000], [], [10_000] * 99 + [500_000]]
+    meds, p99s, got = report.latency_figures(runs)
+    assert meds == [2.0, 10.0]
+    assert p99s == [3.0, 10.0]
+    assert got == [3, 100]
+
+
+def test_section_rows_and_target_verdict():
+    lat = {"pcap_stock": [[100_000] * 10], "pcap_pfring": [[90_000] * 10],
+           "ring_immediate": [[150_000] * 10]}
+    lines = report.latency_lines(lat, 10, 5)
+    text = "\n".join(lines)
+    assert lines[0] == "## Latency: one packet at a time"
+    assert "| pcap_stock | 100.0 (100.0..100.0) | 100.0 (100.0..100.0) | 10 (10..10) |" in text
+    assert "| ring_immediate | 150.0 (150.0..150.0) |" in text
+    assert "ring_batched" not in text                 # not measured: no row
+    assert lines[-1] == ("- libpcap-pfring / stock libpcap, immediate mode: median delay: "
+                         "0.90 (90.0 µs / 100.0 µs) (target <= 1.0) met")
+    slower = dict(lat, pcap_pfring=[[150_000] * 10])
+    assert report.latency_lines(slower, 10, 5)[-1].endswith("MISSED by 50%")
+    assert report.latency_lines({}, 10, 5)[-1].endswith("median delay: not measured")

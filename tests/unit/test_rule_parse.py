@@ -1,0 +1,30 @@
+"""Rule.parse: a rule from one line of field=value items (pfcount --rule)."""
+import pytest
+
+from pcap_pfring import InvalidArgumentError
+from pcap_pfring.rules import Rule, RuleAction
+
+
+def test_fields_values_and_flags():
+    r = Rule.parse("rule_id=7, proto=17 ,sport=1000-2000,dport=0x35,shost=10.0.0.0/8,"
+                   "rule_action=dont_forward_and_stop,locked,bidirectional=no,vlan_id=12,"
+                   "smac=02:00:00:00:00:01")
+    assert r == Rule(rule_id=7, proto=17, sport=(1000, 2000), dport=53, shost="10.0.0.0/8",
+                     rule_action=RuleAction.DONT_FORWARD_AND_STOP, locked=True,
+                     bidirectional=False, vlan_id=12, smac="02:00:00:00:00:01")
+    assert Rule.parse("") == Rule()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("port=1", "no field 'port'"),
+    ("proto", "proto needs a value"),
+    ("proto=", "proto needs a value"),
+    ("proto=udp", "proto='udp' is not a number"),
+    ("sport=1-", "sport='1-' is not a number"),
+    ("locked=maybe", "locked='maybe' is not a boolean"),
+    ("rule_action=reflect", "rule_action 'reflect' is not one of"),
+    ("proto=6,proto=17", "proto is given twice"),
+])
+def test_bad_text_is_a_clear_error(text, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        Rule.parse(text)
