@@ -45,7 +45,9 @@ XDP_SKEL   := $(XDP_GEN)/pfring_xdp.skel.h
 XDP_REAPER := $(BUILD)/lib/pfring-xdp-reaper
 BPF_CLANG  ?= clang
 BPFTOOL    ?= $(firstword $(wildcard /usr/sbin/bpftool /usr/bin/bpftool) bpftool)
-BPF_CFLAGS := -target bpf -g -O2 -Wall -I$(XDP_DIR)
+# kernel/common/: what both eBPF programs include (the classic BPF interpreter).
+BPF_COMMON := kernel/common
+BPF_CFLAGS := -target bpf -g -O2 -Wall -I$(XDP_DIR) -I$(BPF_COMMON)
 XDP_LIBS   := -lxdp -lbpf
 # The socket filter of rings with filtering rules (kernel/rules/): built and
 # embedded as the XDP program is.
@@ -101,7 +103,7 @@ $(PCAPPF_AUDIT): libpcap-pfring/src/audit/audit.c libpfring/src/dropin_note.h li
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -shared -Wl,--no-undefined \
 	  -Ilibpfring/include -Ilibpfring/src -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
-$(XDP_OBJ): $(XDP_DIR)/pfring_xdp.bpf.c $(XDP_DIR)/pfring_xdp.h Makefile
+$(XDP_OBJ): $(XDP_DIR)/pfring_xdp.bpf.c $(XDP_DIR)/pfring_xdp.h $(BPF_COMMON)/cbpf_interp.h Makefile
 	@mkdir -p $(XDP_GEN)
 	@# asm/types.h is under the multiarch directory, which the BPF target
 	@# does not search; asked when the rule runs (setup installs gcc first).
@@ -111,9 +113,9 @@ $(XDP_OBJ): $(XDP_DIR)/pfring_xdp.bpf.c $(XDP_DIR)/pfring_xdp.h Makefile
 $(XDP_SKEL): $(XDP_OBJ)
 	$(BPFTOOL) gen skeleton $< name pfring_xdp > $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
-$(RULES_OBJ): $(RULES_DIR)/pfring_rules.bpf.c $(RULES_DIR)/pfring_rules.h Makefile
+$(RULES_OBJ): $(RULES_DIR)/pfring_rules.bpf.c $(RULES_DIR)/pfring_rules.h $(BPF_COMMON)/cbpf_interp.h Makefile
 	@mkdir -p $(XDP_GEN)
-	$(BPF_CLANG) -target bpf -g -O2 -Wall -I$(RULES_DIR) -I/usr/include/$$($(CC) -print-multiarch) \
+	$(BPF_CLANG) -target bpf -g -O2 -Wall -I$(RULES_DIR) -I$(BPF_COMMON) -I/usr/include/$$($(CC) -print-multiarch) \
 	  -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(RULES_SKEL): $(RULES_OBJ)

@@ -48,7 +48,9 @@ Measurements (each the median of RUNS runs, with min and max):
 Results go to bench/RESULTS.md and bench/results.png.  BENCH_ONLY=a,b runs
 some consumers, BENCH_PARTS=traffic or drain some of the tests, and either
 prints the figures without rewriting the results; BENCH_PARTS=latency alone
-rewrites only the latency section of RESULTS.md.
+rewrites only the latency section of RESULTS.md.  BENCH_PARTS=rules, dna
+or zc run bench/rules.py, dna.py or zc.py (run_own_parts), each rewriting
+only its own section.
 """
 import json
 import os
@@ -843,10 +845,55 @@ def print_partial(rows):
         print(*figures, flush=True)
 
 
+# Parts with modules of their own (bench/rules.py, dna.py, zc.py): each runs
+# alone and rewrites only its own section of RESULTS.md.
+OWN_PARTS = ("rules", "dna", "zc")
+
+
+OWN_HEADINGS = ("## Filtering rules", "## DNA cluster", "## zc: (AF_XDP)")
+
+
+def kept_own_sections():
+    """The lines of the sections that the own parts wrote into RESULTS.md,
+    so that a full run's rewrite keeps them."""
+    try:
+        with open(os.path.join(HERE, "RESULTS.md")) as f:
+            text = f.read()
+    except OSError:
+        return []
+    lines = []
+    for heading in OWN_HEADINGS:
+        start = text.find(heading)
+        if start >= 0:
+            end = text.find("\n## ", start + 1)
+            lines += ["", *text[start:end if end >= 0 else len(text)].rstrip("\n").splitlines()]
+    return lines
+
+
+def run_own_parts():
+    """Run the parts of BENCH_PARTS that have modules of their own; the
+    other parts named, or None if BENCH_PARTS names none of them."""
+    named = [p for p in os.environ.get("BENCH_PARTS", "").split(",") if p]
+    own = [p for p in named if p in OWN_PARTS]
+    if not own:
+        return None
+    import importlib
+    for name in own:
+        rc = importlib.import_module(name).main()
+        if rc:
+            raise SystemExit(rc)
+    rest = [p for p in named if p not in OWN_PARTS]
+    os.environ["BENCH_PARTS"] = ",".join(rest)
+    return rest
+
+
 def main():
     if os.geteuid() != 0:
         print("bench: needs root", file=sys.stderr)
         return 1
+    rest = run_own_parts()
+    if rest is not None and not rest:
+        return 0
     started, load0 = time.monotonic(), loadavg()
     tmp = tempfile.mkdtemp(prefix="pfring-bench-")
     subprocess.run(["gcc", "-O2", "-o", os.path.join(tmp, "ceiling"),
@@ -1122,6 +1169,7 @@ def write_results(rows, strace, targets, profiles, facts, lat):
             lines += ["", f"### {name}", "", "```", *top, "```"]
     if lat:
         lines += ["", *report.latency_lines(lat, LAT_PROBES, LAT_GAP_MS)]
+    lines += kept_own_sections()
     lines += ["", "## Commands", "", "```", *COMMANDS.splitlines(), "```", ""]
     text = "\n".join(lines)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:

@@ -6,6 +6,7 @@ Both arguses watch a's interface at the same time while real TCP
 connections cross it and generated UDP and TCP flows are sent; their flow
 records, every field but the times, must be the same."""
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import time
 import pytest
 
 from pcap_pfring.testing.compat import (
+    ON_RING,
+    TWO_ROUTES,
     Program,
     flow_frames,
     route_env,
@@ -26,8 +29,6 @@ pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("argus") is None or shutil.which("ra") is None,
                                  reason="argus-server and argus-client are installed by make setup")]
 
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 PORT = 9000
 CONNECTIONS = 3
 # argus reads a kernel block when the block timer hands it over (its pcap
@@ -71,7 +72,8 @@ def records(path):
     return [line for line in res.stdout.splitlines() if line and not line.startswith("man,")]
 
 
-def test_same_flow_records(veth_pair, tmp_path):
+def run_arguses(veth_pair, tmp_path):
+    """Both arguses over the same traffic: (exit statuses, programs)."""
     rx, tx = flow_frames(veth_pair, 12)
     with veth_pair.a.enter():
         listener = socket.create_server(("0.0.0.0", PORT))
@@ -79,13 +81,13 @@ def test_same_flow_records(veth_pair, tmp_path):
     server = threading.Thread(target=serve, args=(listener, CONNECTIONS), daemon=True)
     progs = {}
     try:
-        for route in ROUTES:
+        for route in TWO_ROUTES:
             # -X: no configuration file; -S 60: one status record per flow
             # for the whole test, so that both split nothing.
             progs[route] = Program(veth_pair.a, ["argus", "-X", "-S", "60", "-i", veth_pair.if_a,
                                                  "-w", str(tmp_path / f"{route}.argus")],
                                    route_env(route, PCAP_PF_RING_DEBUG=1))
-        wait_packet_sockets(veth_pair.a, len(ROUTES), veth_pair.if_a)
+        wait_packet_sockets(veth_pair.a, len(TWO_ROUTES), veth_pair.if_a)
         server.start()
         veth_pair.b.run([sys.executable, "-c", CLIENT, veth_pair.ip_a, str(PORT),
                          str(CONNECTIONS)], timeout=30)
@@ -99,10 +101,25 @@ def test_same_flow_records(veth_pair, tmp_path):
             p.stop()
         listener.close()
     assert not server.is_alive()
+    return codes, progs
+
+
+def test_same_flow_records(veth_pair, tmp_path):
+    codes, progs = run_arguses(veth_pair, tmp_path)
+    for attempt in range(2):
+        if -signal.SIGSEGV not in codes.values():
+            break
+        # argus faults (SIGSEGV) now and then as it stops on SIGINT, on
+        # either libpcap (about one run in five here, both routes seen): its
+        # own fault at exit, after the capture, so the comparison is made
+        # again on a clean stop.
+        tmp_path = tmp_path / f"again{attempt}"
+        tmp_path.mkdir()
+        codes, progs = run_arguses(veth_pair, tmp_path)
     assert codes == {"ring": 0, "stock": 0}, {r: p.stderr for r, p in progs.items()}
     assert ON_RING in progs["ring"].stderr
     assert "pcap-pfring" not in progs["stock"].stderr
-    got = {route: records(tmp_path / f"{route}.argus") for route in ROUTES}
+    got = {route: records(tmp_path / f"{route}.argus") for route in TWO_ROUTES}
     assert got["ring"] == got["stock"]
     rows = [line.split(",") for line in got["ring"]]
     tcp = [r for r in rows if r[0] == "tcp" and r[5] == str(PORT)]

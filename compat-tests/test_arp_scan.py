@@ -7,14 +7,12 @@ import shutil
 
 import pytest
 
-from pcap_pfring.testing.compat import Program, read_pcap, route_env
+from pcap_pfring.testing.compat import ON_RING, TWO_ROUTES, Program, read_pcap, route_env
 
 pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("arp-scan") is None,
                                  reason="arp-scan is installed by make setup")]
 
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 SECOND, ABSENT = "10.77.0.3", "10.77.0.4"     # on b's veth; on nobody's
 
 
@@ -31,7 +29,7 @@ def arp_scan(pair, route, saved, *targets, env=None):
 def test_same_hosts_and_replies(veth_pair, tmp_path):
     veth_pair.b.run(["ip", "addr", "add", f"{SECOND}/24", "dev", veth_pair.if_b])
     out = {route: arp_scan(veth_pair, route, tmp_path / f"{route}.pcap",
-                           veth_pair.ip_b, SECOND, ABSENT) for route in ROUTES}
+                           veth_pair.ip_b, SECOND, ABSENT) for route in TWO_ROUTES}
     assert out["ring"][0] == out["stock"][0] == 0, out
     mac = ":".join(f"{b:02x}" for b in veth_pair.mac_b)
     found = {route: sorted(tuple(line.split("\t")[:2]) for line in stdout.splitlines())
@@ -40,7 +38,7 @@ def test_same_hosts_and_replies(veth_pair, tmp_path):
     assert ON_RING in out["ring"][2]
     assert "pcap-pfring" not in out["stock"][2]
     saved = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         link, records = read_pcap(tmp_path / f"{route}.pcap")
         assert link == 1
         saved[route] = sorted(r[3] for r in records)
@@ -54,7 +52,7 @@ def test_requests_are_sent_through_the_ring(veth_pair, tmp_path):
     pcap_sendpacket fails on the ring route (and only there), so it is the
     ring that sends arp-scan's requests."""
     out = {route: arp_scan(veth_pair, route, tmp_path / f"{route}.pcap", veth_pair.ip_b,
-                           env={"PCAP_PF_RING_RECV_ONLY": 1}) for route in ROUTES}
+                           env={"PCAP_PF_RING_RECV_ONLY": 1}) for route in TWO_ROUTES}
     assert out["stock"][0] == 0
     assert out["stock"][1].startswith(f"{veth_pair.ip_b}\t")
     assert out["ring"][0] == 1

@@ -13,6 +13,7 @@ import pytest
 from pcap_pfring import status
 from pcap_pfring.cli.pfring_run import libdir
 from pcap_pfring.testing.compat import (
+    TWO_ROUTES,
     Program,
     collect_with_traffic,
     flow_frames,
@@ -25,7 +26,6 @@ from pcap_pfring.testing.compat import (
 pytestmark = pytest.mark.needs_root
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "capdump.c")
-ROUTES = ("ring", "stock")
 RING_VERSION = "pcap-pfring: live captures on PF_RING rings"
 
 
@@ -79,11 +79,11 @@ def test_filtered_capture_to_a_file(veth_pair, tmp_path, capdump, create, expr):
     assert 0 < len(expected) < len(rx + tx)
     args = ["-C"] if create else []
     progs = {r: start(veth_pair.a, capdump, r, *args, "-n", str(len(expected)), "-f", expr,
-                      "-w", str(tmp_path / f"{r}.pcap"), veth_pair.if_a) for r in ROUTES}
+                      "-w", str(tmp_path / f"{r}.pcap"), veth_pair.if_a) for r in TWO_ROUTES}
     out = collect_with_traffic(veth_pair, progs, lambda _, p: finish(p), rx, tx)
     assert progs["ring"].stderr == f"pcap-pfring: {veth_pair.if_a}: capturing on a PF_RING ring\n"
     got = {}
-    for r in ROUTES:
+    for r in TWO_ROUTES:
         link, records = read_pcap(tmp_path / f"{r}.pcap")
         assert link == 1
         got[r] = [rec[3] for rec in records]
@@ -229,7 +229,7 @@ def test_filter_syntax_error_comes_from_the_compiler(veth_pair, capdump):
                                   "syntax error\n")
 
 
-@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("route", TWO_ROUTES)
 def test_sigint_without_a_handler_ends_the_capture(veth_pair, capdump, route):
     p = start(veth_pair.a, capdump, route, "-n", "1000", "-f", "ip", veth_pair.if_a)
     assert p.stop(signal.SIGINT) == -signal.SIGINT

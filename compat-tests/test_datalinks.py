@@ -13,12 +13,11 @@ import subprocess
 
 import pytest
 
-from pcap_pfring.testing.compat import ipv4_frame, read_pcap, route_env, send, tcpdump
+from pcap_pfring.testing.compat import TWO_ROUTES, ipv4_frame, read_pcap, route_env, send, tcpdump
 
 pytestmark = pytest.mark.needs_root
 
 DLT = {"LINUX_SLL": 113, "LINUX_SLL2": 276}
-ROUTES = ("ring", "stock")
 
 
 def traffic(pair):
@@ -41,7 +40,7 @@ def capture(pair, tmp_path, link, expr="udp"):
     progs = {route: tcpdump(pair.a, route, "any", tmp_path / f"{route}.pcap", "-y", link,
                             "-c", str(n), *([expr] if expr else []),
                             env={"PCAP_PF_RING_DEBUG": 1})
-             for route in ROUTES}
+             for route in TWO_ROUTES}
     try:
         send(pair.b, pair.if_b, rx)
         send(pair.a, pair.if_a, tx)
@@ -52,7 +51,7 @@ def capture(pair, tmp_path, link, expr="udp"):
     assert codes == {"ring": 0, "stock": 0}, {r: p.stderr for r, p in progs.items()}
     assert "capturing on a PF_RING ring" in progs["ring"].stderr
     out = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         got_link, records = read_pcap(tmp_path / f"{route}.pcap")
         assert got_link == DLT[link], route
         out[route] = [(caplen, length, data) for _, caplen, length, data in records]
@@ -83,7 +82,7 @@ def test_cooked_headers_without_a_filter(veth_pair, tmp_path):
 
 def test_any_lists_ethernet_and_the_cooked_links(veth_pair):
     listing = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         res = veth_pair.a.run(["tcpdump", "-L", "-i", "any"], env=route_env(route), timeout=20)
         # tcpdump prints the list on stderr
         listing[route] = [line for line in (res.stdout + res.stderr).splitlines()
@@ -95,7 +94,7 @@ def test_any_lists_ethernet_and_the_cooked_links(veth_pair):
 @pytest.mark.parametrize("link", ["LINUX_SLL", "LINUX_SLL2"])
 def test_cooked_link_on_an_ethernet_device_is_refused(veth_pair, link):
     out = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         res = subprocess.run(veth_pair.a.cmd(["tcpdump", "-y", link, "-i", veth_pair.if_a,
                                               "-c", "1", "-w", "/dev/null"]),
                              env=route_env(route, PCAP_PF_RING_DEBUG=1),

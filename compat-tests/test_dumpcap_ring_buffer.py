@@ -12,6 +12,8 @@ import pytest
 
 from pcap_pfring.pcapfile import read_packets
 from pcap_pfring.testing.compat import (
+    ON_RING,
+    TWO_ROUTES,
     Program,
     collect_with_traffic,
     flow_frames,
@@ -23,8 +25,6 @@ pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("dumpcap") is None,
                                  reason="dumpcap is installed by make setup")]
 
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 
 
 def ring_files(directory, route):
@@ -45,7 +45,7 @@ def test_ring_buffer_files_hold_the_same_packets(veth_pair, tmp_path, per_file, 
     rx = rx[:per_file * files_sent]
     progs = {}
     try:
-        for route in ROUTES:
+        for route in TWO_ROUTES:
             (tmp_path / route).mkdir()
             progs[route] = Program(
                 veth_pair.a,
@@ -53,7 +53,7 @@ def test_ring_buffer_files_hold_the_same_packets(veth_pair, tmp_path, per_file, 
                  "-b", "files:3", "-b", f"packets:{per_file}",
                  "-w", str(tmp_path / route / f"{route}.pcapng")],
                 route_env(route, PCAP_PF_RING_DEBUG=1))
-        wait_packet_sockets(veth_pair.a, len(ROUTES), veth_pair.if_a)
+        wait_packet_sockets(veth_pair.a, len(TWO_ROUTES), veth_pair.if_a)
     except BaseException:
         for p in progs.values():
             p.stop()
@@ -62,7 +62,7 @@ def test_ring_buffer_files_hold_the_same_packets(veth_pair, tmp_path, per_file, 
     assert codes == {"ring": 0, "stock": 0}, {r: p.stderr for r, p in progs.items()}
     assert ON_RING in progs["ring"].stderr
     assert "pcap-pfring" not in progs["stock"].stderr
-    got = {route: ring_files(tmp_path / route, route) for route in ROUTES}
+    got = {route: ring_files(tmp_path / route, route) for route in TWO_ROUTES}
     assert got["ring"] == got["stock"]
     kept = range(max(1, files_sent - 2), files_sent + 1)
     assert sorted(got["ring"]) == list(kept)

@@ -15,15 +15,13 @@ import time
 
 import pytest
 
-from pcap_pfring.testing.compat import Program, flow_frames, route_env, send
+from pcap_pfring.testing.compat import ON_RING, TWO_ROUTES, Program, flow_frames, route_env, send
 from pcap_pfring.testing.fixtures import frame
 
 pytestmark = pytest.mark.needs_root
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTPROGS = os.path.join(ROOT, "build", "compat", "testprogs")
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def prog(progs, name, *args):
 def run_both(ns, argv, timeout=30):
     """argv on both routes: {route: (status, stdout, stderr)}."""
     out = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         res = ns.run(argv, env=route_env(route, PCAP_PF_RING_DEBUG=1), check=False,
                      timeout=timeout)
         out[route] = (res.returncode, res.stdout, res.stderr)
@@ -155,7 +153,7 @@ def test_nonblocktest(progs, veth_pair):
     # over only when full, so the traffic must fill one.
     big = [frame(veth_pair.mac_a, veth_pair.mac_b, payload=bytes(1400))] * 60
     results = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         p = Program(veth_pair.a, prog(progs, "nonblocktest", "-i", veth_pair.if_a),
                     route_env(route, PCAP_PF_RING_DEBUG=1))
         traffic = Traffic(veth_pair, big)
@@ -186,7 +184,7 @@ def capture_both(pair, argv_of, n, rx, tx=()):
     """Both routes' programs started together, rx and tx sent, and waited
     for until each counted n packets; then SIGINT.  {route: Program}."""
     started = {r: Program(pair.a, argv_of(r), route_env(r, PCAP_PF_RING_DEBUG=1))
-               for r in ROUTES}
+               for r in TWO_ROUTES}
     try:
         for p in started.values():
             p.wait_for("Listening on", stream="out")

@@ -13,7 +13,7 @@ import struct
 import pytest
 
 from pcap_pfring.netns import NetNS
-from pcap_pfring.testing.compat import ipv4_frame, read_pcap, tcpdump
+from pcap_pfring.testing.compat import TWO_ROUTES, ipv4_frame, read_pcap, tcpdump
 
 pytestmark = pytest.mark.needs_root
 
@@ -21,7 +21,6 @@ TUNSETIFF, TUNSETLINK = 0x400454CA, 0x400454CD
 ARPHRD = {"tun": 0xFFFE, "ipip": 768, "sit": 776}
 LINKTYPE_RAW = 101     # DLT_RAW in a pcap file
 DEV = "pfcl0"
-ROUTES = ("ring", "stock")
 
 
 @pytest.fixture(params=list(ARPHRD.values()), ids=list(ARPHRD))
@@ -69,7 +68,7 @@ def capture(tun, tmp_path, *args, count):
     sent = [fix_ip(p) for p in packets()]
     progs = {route: tcpdump(ns, route, DEV, tmp_path / f"{route}.pcap", "-c", str(count), *args,
                             env={"PCAP_PF_RING_DEBUG": 1})
-             for route in ROUTES}
+             for route in TWO_ROUTES}
     try:
         for p in sent:
             os.write(fd, p)
@@ -81,7 +80,7 @@ def capture(tun, tmp_path, *args, count):
     assert "capturing on a PF_RING ring" in progs["ring"].stderr
     assert "capturing on a PF_RING ring" not in progs["stock"].stderr
     out = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         link, records = read_pcap(tmp_path / f"{route}.pcap")
         out[route] = (link, [data for _, _, _, data in records])
     return sent, out
@@ -91,7 +90,7 @@ def test_the_data_link_list_is_stocks(tun):
     ns, _ = tun
     from pcap_pfring.testing.compat import route_env
     listed = {route: ns.run(["tcpdump", "-L", "-i", DEV], env=route_env(route)).stderr
-              for route in ROUTES}
+              for route in TWO_ROUTES}
     assert listed["ring"] == listed["stock"]
     assert "RAW (Raw IP)" in listed["ring"]
 

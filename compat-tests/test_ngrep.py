@@ -14,6 +14,8 @@ import signal
 import pytest
 
 from pcap_pfring.testing.compat import (
+    ON_RING,
+    TWO_ROUTES,
     Program,
     flow_frames,
     read_pcap,
@@ -26,8 +28,6 @@ pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("ngrep") is None,
                                  reason="ngrep is installed by make setup")]
 
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 
 
 def payload(frame):
@@ -43,11 +43,11 @@ def start(pair, tmp_path, args):
     """ngrep ARGS on both routes on a's interface, dumping to <route>.pcap."""
     progs = {}
     try:
-        for route in ROUTES:
+        for route in TWO_ROUTES:
             progs[route] = Program(
                 pair.a, ["ngrep", "-q", "-l", "-d", pair.if_a, "-O", str(tmp_path / f"{route}.pcap"),
                          *args], route_env(route, PCAP_PF_RING_DEBUG=1))
-        wait_packet_sockets(pair.a, len(ROUTES), pair.if_a)
+        wait_packet_sockets(pair.a, len(TWO_ROUTES), pair.if_a)
     except BaseException:
         for p in progs.values():
             p.stop()
@@ -66,7 +66,7 @@ def check(progs, tmp_path, expected):
     assert len(matches(outs["ring"])) == len(expected)
     assert outs["ring"] == outs["stock"]
     dumps = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         link, records = read_pcap(tmp_path / f"{route}.pcap")
         assert link == 1
         dumps[route] = [r[3] for r in records]

@@ -12,14 +12,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pcap_pfring.testing.compat import Program, route_env
+from pcap_pfring.testing.compat import ON_RING, TWO_ROUTES, Program, route_env
 
 pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("nmap") is None,
                                  reason="nmap is installed by make setup")]
 
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 OPEN = (22, 8080)
 CLOSED = (23, 80, 443)
 SECOND, ABSENT = "10.77.0.3", "10.77.0.4"     # on b's veth; on nobody's
@@ -74,7 +72,7 @@ def hosts(report):
 
 
 def both(pair, *args):
-    out = {route: nmap(pair, route, *args) for route in ROUTES}
+    out = {route: nmap(pair, route, *args) for route in TWO_ROUTES}
     assert ON_RING in out["ring"][1]
     assert "pcap-pfring" not in out["stock"][1]
     return {route: hosts(report) for route, (report, _) in out.items()}

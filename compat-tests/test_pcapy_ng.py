@@ -16,6 +16,8 @@ import pytest
 
 from pcap_pfring.cli.pfring_run import libdir
 from pcap_pfring.testing.compat import (
+    ON_RING,
+    TWO_ROUTES,
     Program,
     collect_with_traffic,
     flow_frames,
@@ -29,8 +31,6 @@ pcapy = pytest.importorskip("pcapy", reason="make setup builds pcapy-ng into .ve
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "pcapy_probe.py")
 SDIST_TESTS = os.path.join(os.path.dirname(HERE), "build", "compat", "pcapy_ng-2.1.0", "tests")
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 
 
 def probe(ns, route, env=None, **cmd):
@@ -59,7 +59,7 @@ def test_module_links_the_system_soname():
     assert "[libpcap.so.0.8]" in dyn
     assert "RPATH" not in dyn and "RUNPATH" not in dyn
     maps = {}
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         out = subprocess.run([sys.executable, "-c", "import pcapy; "
                               "print(open('/proc/self/maps').read())"],
                              env=route_env(route), capture_output=True, text=True, check=True,
@@ -79,7 +79,7 @@ def test_capture_side_by_side(veth_pair, tmp_path, action, expr):
     rx, tx = flow_frames(veth_pair, 20)
     expected = stock_filter(tmp_path, rx + tx, expr or "ip")
     progs = {r: probe(veth_pair.a, r, action=action, ifname=veth_pair.if_a, filter=expr,
-                      count=len(expected)) for r in ROUTES}
+                      count=len(expected)) for r in TWO_ROUTES}
     got = collect_with_traffic(veth_pair, progs, lambda _, p: result(p), rx, tx)
     assert f"pcap-pfring: {veth_pair.if_a}: {ON_RING}" in progs["ring"].stderr
     assert got["ring"]["datalink"] == got["stock"]["datalink"] == 1
@@ -90,7 +90,7 @@ def test_capture_side_by_side(veth_pair, tmp_path, action, expr):
 
 
 @pytest.mark.needs_root
-@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("route", TWO_ROUTES)
 def test_sendpacket_reaches_the_peer_byte_for_byte(veth_pair, tmp_path, route):
     rx, tx = flow_frames(veth_pair, 8)
     catcher = probe(veth_pair.b, "stock", action="loop", ifname=veth_pair.if_b, count=len(tx),

@@ -15,6 +15,8 @@ import pytest
 
 from pcap_pfring.cli.pfring_run import libdir
 from pcap_pfring.testing.compat import (
+    ON_RING,
+    TWO_ROUTES,
     Program,
     collect_with_traffic,
     flow_frames,
@@ -27,8 +29,6 @@ pytestmark = pytest.mark.needs_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "pcap_bindings_probe.py")
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 BINDINGS = {"pypcap": "pcap", "libpcap": "libpcap"}
 
 
@@ -54,15 +54,15 @@ def test_capture_side_by_side(veth_pair, tmp_path, binding, expr):
     assert 0 < len(expected) <= len(rx + tx)
     progs = {}
     try:
-        for route in ROUTES:
+        for route in TWO_ROUTES:
             progs[route] = probe(veth_pair.a, route, binding, veth_pair.if_a, expr, len(expected))
-        wait_packet_sockets(veth_pair.a, len(ROUTES), veth_pair.if_a)
+        wait_packet_sockets(veth_pair.a, len(TWO_ROUTES), veth_pair.if_a)
     except BaseException:
         for p in progs.values():
             p.stop()
         raise
     out = collect_with_traffic(veth_pair, progs, lambda _, p: result(p), rx, tx)
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         assert [bytes.fromhex(h) for h in out[route]["frames"]] == expected, route
     assert out["ring"]["stats"] == out["stock"]["stats"]
     assert out["ring"]["stats"][0] >= len(expected)

@@ -20,12 +20,11 @@ import time
 import pytest
 
 from pcap_pfring.cli.pfring_run import libdir
-from pcap_pfring.testing.compat import Program, ipv4_frame, route_env, send
+from pcap_pfring.testing.compat import TWO_ROUTES, Program, ipv4_frame, route_env, send
 
 pytestmark = pytest.mark.needs_root
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "read_semantics.c")
-ROUTES = ("ring", "stock")
 FUNCS = ("next_ex", "next", "dispatch", "loop")
 RETURNED = re.compile(r"returned rc=(-?\d+) got=(\d+) ms=(\d+)")
 
@@ -39,17 +38,28 @@ def read_semantics(tmp_path_factory):
     return str(exe)
 
 
+class Progs(dict):
+    """The program on each route, by route; stopped by pid when the block
+    ends (``with start(...) as progs:``)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.values():
+            p.stop()
+
+
 def start(pair, exe, *args):
     """The program on both routes, each started and ready."""
-    progs = {}
+    progs = Progs()
     try:
-        for route in ROUTES:
+        for route in TWO_ROUTES:
             progs[route] = Program(pair.a, [exe, *args, pair.if_a],
                                    route_env(route, PCAP_PF_RING_DEBUG=1))
             progs[route].wait_for("ready", stream="out")
     except BaseException:
-        for p in progs.values():
-            p.stop()
+        progs.__exit__()
         raise
     return progs
 
@@ -82,16 +92,12 @@ def one_frame(pair):
 @pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
 @pytest.mark.parametrize("func", FUNCS)
 def test_idle_capture_does_not_return_at_the_timeout(veth_pair, read_semantics, func, immediate):
-    progs = start(veth_pair, read_semantics, "-t", "100", *(["-i"] if immediate else []),
-                  "-f", func)
-    try:
+    with start(veth_pair, read_semantics, "-t", "100", *(["-i"] if immediate else []),
+              "-f", func) as progs:
         time.sleep(0.5)
         for route, p in progs.items():
             assert outcome(p, 0) is None, (route, p.stdout)
             assert p.proc.poll() is None, (route, p.stderr)
-    finally:
-        for p in progs.values():
-            p.stop()
     assert "capturing on a PF_RING ring" in progs["ring"].stderr
 
 
@@ -102,17 +108,13 @@ LATE = {"next_ex": (1, 1), "next": (1, 1), "dispatch": (1, 1), "loop": (0, 1)}
 @pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
 @pytest.mark.parametrize("func", FUNCS)
 def test_packet_after_300_ms_is_returned(veth_pair, read_semantics, func, immediate):
-    progs = start(veth_pair, read_semantics, "-t", "100", *(["-i"] if immediate else []),
-                  "-f", func)
-    try:
+    with start(veth_pair, read_semantics, "-t", "100", *(["-i"] if immediate else []),
+              "-f", func) as progs:
         time.sleep(0.3)
         send(veth_pair.b, veth_pair.if_b, [one_frame(veth_pair)])
         got = {route: outcome(p, 3) for route, p in progs.items()}
         codes = finish(progs)
-    finally:
-        for p in progs.values():
-            p.stop()
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         assert got[route] is not None, (route, progs[route].stdout, progs[route].stderr)
         assert got[route][:2] == LATE[func], route
         assert 250 <= got[route][2] < 1500, route
@@ -123,14 +125,10 @@ def test_packet_after_300_ms_is_returned(veth_pair, read_semantics, func, immedi
 # so in non-blocking mode it spins (on both routes) until its count.
 @pytest.mark.parametrize("func", ("next_ex", "next", "dispatch"))
 def test_nonblocking_returns_zero_at_once(veth_pair, read_semantics, func):
-    progs = start(veth_pair, read_semantics, "-n", "-t", "100", "-f", func)
-    try:
+    with start(veth_pair, read_semantics, "-n", "-t", "100", "-f", func) as progs:
         got = {route: outcome(p, 3) for route, p in progs.items()}
         codes = finish(progs)
-    finally:
-        for p in progs.values():
-            p.stop()
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         assert got[route] is not None, (route, progs[route].stdout, progs[route].stderr)
         assert got[route][:2] == (0, 0), route
         assert got[route][2] < 50, route
@@ -140,15 +138,11 @@ def test_nonblocking_returns_zero_at_once(veth_pair, read_semantics, func):
 @pytest.mark.parametrize("how", ["signal", "thread"])
 @pytest.mark.parametrize("func", FUNCS)
 def test_breakloop_ends_a_blocked_call(veth_pair, read_semantics, func, how):
-    progs = start(veth_pair, read_semantics, "-t", "100", "-b", how, "-f", func)
-    try:
+    with start(veth_pair, read_semantics, "-t", "100", "-b", how, "-f", func) as progs:
         got = {route: outcome(p, 3) for route, p in progs.items()}
         codes = finish(progs)
-    finally:
-        for p in progs.values():
-            p.stop()
     expected = (0, 0) if func == "next" else (-2, 0)     # pcap_next: NULL
-    for route in ROUTES:
+    for route in TWO_ROUTES:
         assert got[route] is not None, (route, progs[route].stdout, progs[route].stderr)
         assert got[route][:2] == expected, route
         assert 250 <= got[route][2] < 1500, route
@@ -160,16 +154,12 @@ def test_timeout_zero_delivers_within_a_second_on_a_ring(veth_pair, read_semanti
     libpcap waits for a full block (256 KiB) and so has not returned 1.5 s
     after one packet; the drop-in hands the packet over within a second (the
     kernel block timeout it sets for 0)."""
-    progs = start(veth_pair, read_semantics, "-t", "0", "-f", "next_ex")
-    try:
+    with start(veth_pair, read_semantics, "-t", "0", "-f", "next_ex") as progs:
         time.sleep(0.3)
         send(veth_pair.b, veth_pair.if_b, [one_frame(veth_pair)])
         ring = outcome(progs["ring"], 1.5)
         stock = outcome(progs["stock"], 0)
         assert progs["stock"].proc.poll() is None, progs["stock"].stderr
-    finally:
-        for p in progs.values():
-            p.stop()
     assert ring is not None and ring[:2] == (1, 1), progs["ring"].stdout
     assert ring[2] < 1300
     assert stock is None, progs["stock"].stdout

@@ -13,12 +13,11 @@ import time
 import pytest
 
 from pcap_pfring.cli.pfring_run import libdir
-from pcap_pfring.testing.compat import ipv4_frame, route_env, send
+from pcap_pfring.testing.compat import TWO_ROUTES, ipv4_frame, route_env, send
 
 pytestmark = pytest.mark.needs_root
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "stats_queued.c")
-ROUTES = ("ring", "stock")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ class Capture:
 def test_recv_counts_queued_packets_as_stock(veth_pair, stats_queued, n, k, promisc):
     sent = frames(veth_pair, n)
     caps = {route: Capture(veth_pair.a, stats_queued, route, veth_pair.if_a, k, promisc)
-            for route in ROUTES}
+            for route in TWO_ROUTES}
     try:
         for route, c in caps.items():
             assert c.line() == "ready\n", route

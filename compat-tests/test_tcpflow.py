@@ -12,14 +12,12 @@ import time
 
 import pytest
 
-from pcap_pfring.testing.compat import Program, route_env, wait_packet_sockets
+from pcap_pfring.testing.compat import ON_RING, TWO_ROUTES, Program, route_env, wait_packet_sockets
 
 pytestmark = [pytest.mark.needs_root,
               pytest.mark.skipif(shutil.which("tcpflow") is None,
                                  reason="tcpflow is installed by make setup")]
 
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 PORT = 9000
 
 # Each connection: the client sends request i and shuts down its side; the
@@ -80,12 +78,12 @@ def test_same_flow_files(veth_pair, tmp_path):
     progs = {}
     server = None
     try:
-        for route in ROUTES:
+        for route in TWO_ROUTES:
             (tmp_path / route).mkdir()
             progs[route] = Program(veth_pair.a, ["tcpflow", "-i", veth_pair.if_a,
                                                  "-o", str(tmp_path / route), f"tcp port {PORT}"],
                                    route_env(route, PCAP_PF_RING_DEBUG=1))
-        wait_packet_sockets(veth_pair.a, len(ROUTES), veth_pair.if_a)
+        wait_packet_sockets(veth_pair.a, len(TWO_ROUTES), veth_pair.if_a)
         server = Program(veth_pair.a, [sys.executable, "-c", SERVER, str(PORT), str(len(SIZES))],
                          route_env("stock"))
         server.wait_for("listening", stream="out")
@@ -96,7 +94,7 @@ def test_same_flow_files(veth_pair, tmp_path):
         # tcpflow writes each flow's bytes as it reassembles them.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and \
-                any(sum(map(len, flows(tmp_path / r).values())) < total for r in ROUTES):
+                any(sum(map(len, flows(tmp_path / r).values())) < total for r in TWO_ROUTES):
             time.sleep(0.1)
         codes = {r: p.stop() for r, p in progs.items()}
     finally:
@@ -105,7 +103,7 @@ def test_same_flow_files(veth_pair, tmp_path):
     assert codes == {"ring": 0, "stock": 0}, {r: p.stderr for r, p in progs.items()}
     assert ON_RING in progs["ring"].stderr
     assert "pcap-pfring" not in progs["stock"].stderr
-    got = {route: flows(tmp_path / route) for route in ROUTES}
+    got = {route: flows(tmp_path / route) for route in TWO_ROUTES}
     assert got["ring"] == got["stock"]
     assert sorted(got["ring"].values()) == expected
     assert len({name.split("-")[0] for name in got["ring"]}) == len(SIZES) + 1

@@ -14,6 +14,8 @@ import pytest
 
 from pcap_pfring import status
 from pcap_pfring.testing.compat import (
+    ON_RING,
+    TWO_ROUTES,
     Program,
     collect_with_traffic,
     flow_frames,
@@ -30,8 +32,6 @@ pytestmark = [pytest.mark.needs_root,
                                  reason="dumpcap and tshark are installed by make setup")]
 
 DLT_EN10MB = 1
-ROUTES = ("ring", "stock")
-ON_RING = "capturing on a PF_RING ring"
 
 
 def dumpcap(ns, route, ifname, out, *args):
@@ -48,9 +48,9 @@ def start_both(pair, tool, tmp_path, args, suffix):
     is complete when both packet sockets run."""
     progs = {}
     try:
-        for r in ROUTES:
+        for r in TWO_ROUTES:
             progs[r] = tool(pair.a, r, pair.if_a, tmp_path / f"{r}{suffix}", *args)
-        wait_packet_sockets(pair.a, len(ROUTES), pair.if_a)
+        wait_packet_sockets(pair.a, len(TWO_ROUTES), pair.if_a)
     except BaseException:
         for p in progs.values():
             p.stop()

@@ -66,6 +66,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <linux/if_xdp.h>
 
 #include <bpf/bpf.h>
@@ -77,7 +79,11 @@
 #include "pfring_xdp.h"
 #include "pfring_xdp.skel.h"
 
-#define AFX_PROG_NAME    "pfring_xdp_rx"
+#define AFX_PROG_NAME    "pfring_xdp_rx"     /* with the BPF filter */
+#define AFX_PROG_NAME_NF "pfring_xdp_rxnf"   /* without it (no CAP_PERFMON) */
+/* A held batch is let go once it fills this part of the RX ring, as a
+ * TPACKET_V3 block (one of eight) goes to the reader when it is full. */
+#define AFX_BATCH_PART 8
 #define AFX_FRAME_SIZE   XSK_UMEM__DEFAULT_FRAME_SIZE    /* 4096 */
 #define AFX_MIN_FRAMES   64
 #define AFX_MAX_FRAMES   65536
@@ -102,8 +108,22 @@ struct afx_priv {
   u_int32_t held_idx;            /* first handed-out descriptor not given back */
   u_int32_t held;                /* handed out, not given back */
   struct timespec batch_ts;      /* when the current batch was peeked */
+  /* The last filter swap of an enabled ring: the RX ring's producer index
+   * and the time right after it.  Descriptors before that index passed the
+   * old filter; they are stamped swap_ts (they arrived before it), so the
+   * core's check of the queued packets (PFRING_BPF_FILTER_QUEUED) sees
+   * them.  swap_pending: some of them may still be unread. */
+  u_int32_t swap_prod;
+  struct timespec swap_ts;
+  u_int8_t swap_pending;
   int ifindex;
   int efd;                       /* eventfd that wakes poll() */
+  int promisc_fd;                /* a packet socket for PACKET_MR_PROMISC (afx_set_promisc) */
+  u_int32_t batch_ms;            /* pfring_set_batching: hold a wake-up up to this; <= 1: none */
+  struct timespec batch_t0;      /* when the held batch's first packet was seen; 0: none */
+  u_int32_t released;            /* the RX producer index when the last batch was let go */
+  u_int32_t batch_seen;          /* packets queued at the held batch's last look */
+  u_int32_t batch_step;          /* its last sleep (ms), see hold_step */
 
   /* --- transmit path --- */
   struct xsk_ring_prod tx;
@@ -124,7 +144,9 @@ struct afx_priv {
   struct pfring_xdp *skel;
   struct xdp_program *prog;
   u_int32_t prog_id;
-  int xsks_fd, stats_fd, cfg_fd, sampler_fd;
+  int xsks_fd, stats_fd, cfg_fd, sampler_fd, filters_fd;
+  u_int8_t has_filter;           /* pfring_filters' slot holds a program */
+  u_int8_t filter_in_xdp;        /* AFX_PROG_NAME is attached (not AFX_PROG_NAME_NF) */
   u_int64_t *percpu;             /* one counter per possible CPU */
   int ncpus;
   pid_t reaper_pid;
@@ -193,6 +215,12 @@ static int owner_alive(const struct pfring_xdp_cfg *cfg)
   return start_time_of((pid_t)cfg->owner_pid) == cfg->owner_start;
 }
 
+/* One of our two programs, by its name. */
+static int is_ours(const char *name)
+{
+  return name && (strcmp(name, AFX_PROG_NAME) == 0 || strcmp(name, AFX_PROG_NAME_NF) == 0);
+}
+
 /* The config of a loaded program of ours (by its map ids); 0 or -1. */
 static int read_owner(int prog_fd, struct pfring_xdp_cfg *cfg)
 {
@@ -239,7 +267,7 @@ static void sweep(int ifindex)
     p = xdp_multiprog__next_prog(NULL, mp);
   for (; p && n < 16; p = xdp_multiprog__is_legacy(mp) ? NULL : xdp_multiprog__next_prog(p, mp)) {
     struct pfring_xdp_cfg cfg;
-    if (strcmp(xdp_program__name(p), AFX_PROG_NAME) != 0)
+    if (!is_ours(xdp_program__name(p)))
       continue;
     if (read_owner(xdp_program__fd(p), &cfg) == 0 && !owner_alive(&cfg))
       dead[n++] = xdp_program__id(p);
@@ -358,16 +386,30 @@ static inline void give_back(struct afx_priv *p)
  * ready. */
 static inline int peek(struct afx_priv *p)
 {
-  u_int32_t idx = 0;
+  u_int32_t idx = 0, want = AFX_BATCH, before = 0;
+  int old = 0;
 
   if (p->avail)
     return 1;
   give_back(p);
-  p->avail = xsk_ring_cons__peek(&p->rx, AFX_BATCH, &idx);
+  if (__builtin_expect(__atomic_load_n(&p->swap_pending, __ATOMIC_ACQUIRE), 0)) {
+    before = p->swap_prod - p->rx.cached_cons;
+    if ((int32_t)before > 0) {
+      old = 1;                    /* a batch of the old filter's packets only */
+      if (before < want)
+        want = before;
+    } else {
+      __atomic_store_n(&p->swap_pending, 0, __ATOMIC_RELAXED);
+    }
+  }
+  p->avail = xsk_ring_cons__peek(&p->rx, want, &idx);
   if (!p->avail)
     return 0;
   p->next_idx = idx;
-  clock_gettime(CLOCK_REALTIME, &p->batch_ts);
+  if (old)
+    p->batch_ts = p->swap_ts;
+  else
+    clock_gettime(CLOCK_REALTIME, &p->batch_ts);
   return 1;
 }
 
@@ -484,22 +526,92 @@ static u_int32_t queued(struct afx_priv *p)
   return p->avail + (__atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE) - p->rx.cached_cons);
 }
 
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+  return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* Waits for the eventfd alone (pfring_breakloop) up to ms: the RX ring is
+ * readable already while a batch is held.  WAIT_SIGNALLED on a signal. */
+static int wait_wake(pfring *ring, int ms)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
+  int rc = poll(&pfd, 1, ms);
+
+  if (rc < 0)
+    return errno == EINTR ? WAIT_SIGNALLED
+                          : pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno, "poll failed");
+  if (rc > 0)
+    drain_eventfd(p);
+  return 0;
+}
+
+/* How long a held batch sleeps before it looks again (ms): the kernel gives
+ * no wake-up when part of an AF_XDP RX ring is filled, so it looks every
+ * 1 ms while packets come, and backs off (2, 4, then every AFX_HOLD_MAX_MS)
+ * while none do, so that a slow stream costs a few wake-ups per batch and a
+ * burst after a pause cannot overrun the ring; never past the batch time
+ * or the caller's timeout. */
+#define AFX_HOLD_MAX_MS 8
+static long hold_step(struct afx_priv *p, u_int32_t ready, long held, long left)
+{
+  long step, rest = (long)p->batch_ms - held;
+
+  if (held <= 0 || ready > p->batch_seen)
+    step = 1;
+  else
+    step = p->batch_step * 2 > AFX_HOLD_MAX_MS ? AFX_HOLD_MAX_MS : p->batch_step * 2;
+  p->batch_step = (u_int32_t)step;
+  p->batch_seen = ready;
+  if (step > rest)
+    step = rest;
+  if (step > left)
+    step = left;
+  return step < 1 ? 1 : step;
+}
+
+/* Ready once the watermark is reached; with batching (pfring_set_batching
+ * above 1 ms), once an eighth of the RX ring is filled or batch_ms after the first
+ * packet, as a TPACKET_V3 block retires, so a slow stream wakes the reader
+ * once per batch instead of once per packet. */
 static int afx_poll(pfring *ring, u_int wait_ms)
 {
+  struct afx_priv *p = PRIV(ring);
   struct timespec start, now;
-  long left;
+  long left, held;
   int rc;
 
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
-    u_int32_t ready = queued(PRIV(ring));
-    if (ready >= ring->poll_watermark)
-      return 1;
+    u_int32_t ready = queued(p);
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left = (long)wait_ms - ms_between(&start, &now);
+    if (ready >= ring->poll_watermark) {
+      /* packets of a batch let go already are not held again */
+      if (p->batch_ms <= 1 || ready >= p->rx.size / AFX_BATCH_PART || left <= 0 ||
+          (int32_t)(p->rx.cached_cons - p->avail - p->released) < 0)
+        goto ready;
+      if (!p->batch_t0.tv_sec && !p->batch_t0.tv_nsec) {
+        p->batch_t0 = now;
+        p->batch_seen = ready;
+        p->batch_step = 1;
+      }
+      held = ms_between(&p->batch_t0, &now);
+      if (held >= (long)p->batch_ms)
+        goto ready;
+      if (ring->break_recv_loop)
+        return 0;
+      rc = wait_wake(ring, (int)hold_step(p, ready, held, left));
+      if (rc < 0)
+        return rc;
+      if (rc == WAIT_SIGNALLED)
+        return 0;
+      continue;
+    }
     if (ring->break_recv_loop)
       return 0;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    left = (long)wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
-                            (now.tv_nsec - start.tv_nsec) / 1000000);
     if (left <= 0)
       return 0;
     if ((rc = wait_readable(ring, ready ? 1 : (int)left)) < 0)
@@ -507,6 +619,18 @@ static int afx_poll(pfring *ring, u_int wait_ms)
     if (rc == WAIT_SIGNALLED)
       return 0;                  /* as poll(2): the caller's signal handlers run now */
   }
+ready:
+  p->batch_t0.tv_sec = p->batch_t0.tv_nsec = 0;
+  p->released = __atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE);
+  return 1;
+}
+
+static int afx_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes)
+{
+  /* 0: the block_timeout_ms parameter, as on AF_PACKET rings; block_bytes
+   * is not used (a batch ends at an eighth of the RX ring) */
+  PRIV(ring)->batch_ms = timeout_ms ? timeout_ms : (u_int32_t)pfringint_params()->block_timeout_ms;
+  return 0;
 }
 
 static int afx_is_pkt_available(pfring *ring)
@@ -615,11 +739,6 @@ static int afx_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
   return (int)len;
 }
 
-static long ms_between(const struct timespec *a, const struct timespec *b)
-{
-  return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
-}
-
 /* Without wait: one kick if anything is queued.  With wait: kicks until
  * every frame sent has come back on the completion ring, AFX_FLUSH_MS at
  * most. */
@@ -679,12 +798,170 @@ static int afx_set_sampling(pfring *ring, u_int32_t rate)
   return 0;
 }
 
+/* The name of an ancillary load (SKF_AD_* offset) the XDP program cannot
+ * give, with the reason; NULL for one it gives. */
+static const char *xdp_unknown_ancillary(u_int32_t ad, const char **why)
+{
+  static const char *const no_skb = "a frame has no socket buffer yet where XDP runs";
+  static const char *const tag_in_data = "XDP sees a VLAN tag in the frame's data, not as "
+                                         "metadata: test it in the data (libpcap's 'vlan' does)";
+
+  switch (ad) {
+  case SKF_AD_PROTOCOL: case SKF_AD_PKTTYPE: case SKF_AD_IFINDEX: case SKF_AD_HATYPE:
+  case SKF_AD_CPU: case SKF_AD_RANDOM:
+    return NULL;
+  case SKF_AD_MARK:             *why = no_skb; return "mark";
+  case SKF_AD_RXHASH:           *why = no_skb; return "rxhash";
+  case SKF_AD_QUEUE:            *why = "the ring is one RX queue; its socket filter reads "
+                                       "the queue + 1 or 0, as the driver records it";
+                                return "queue";
+  case SKF_AD_VLAN_TAG:         *why = tag_in_data; return "vlan_tci";
+  case SKF_AD_VLAN_TAG_PRESENT: *why = tag_in_data; return "vlan_avail";
+  case SKF_AD_VLAN_TPID:        *why = tag_in_data; return "vlan_tpid";
+  case SKF_AD_NLATTR:           *why = "netlink only"; return "nla";
+  case SKF_AD_NLATTR_NEST:      *why = "netlink only"; return "nlan";
+  case SKF_AD_PAY_OFFSET:       *why = no_skb; return "poff";
+  case SKF_AD_ALU_XOR_X:        *why = "an operation, not a load: the interpreter has none";
+                                return "alu_xor_x";
+  }
+  *why = "the kernel's socket filter does not know it either";
+  return "unknown";
+}
+
+/* Checks the ring's classic program for the XDP program: the kernel's own
+ * classic BPF checker (a socket filter attached to a scratch socket, once
+ * per filter change), then the ancillary loads XDP has no value for. */
+static int check_classic(pfring *ring, const struct sock_fprog *prog)
+{
+  const char *name, *why = "";
+  u_int32_t i;
+  int fd, rc, err;
+
+  if (prog->len > PFRING_XDP_CBPF_MAX)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, E2BIG,
+                            "BPF program of %u instructions for the XDP program of '%s'; "
+                            "it takes at most %d", prog->len, ring->bound_name,
+                            PFRING_XDP_CBPF_MAX);
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot check the BPF program of '%s'", ring->bound_name);
+  rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof(*prog));
+  err = errno;
+  close(fd);
+  if (rc < 0)
+    return pfringint_seterr(ring, err == EINVAL ? PF_RING_ERROR_INVALID_ARGUMENT
+                                                : pfringint_errno_to_rc(err), err,
+                            "the kernel's classic BPF checker refuses the BPF program of "
+                            "'%s' (%u instructions): %s%s", ring->bound_name, prog->len,
+                            strerror(err), err == ENOMEM ? " (raise net.core.optmem_max)" : "");
+  for (i = 0; i < prog->len; i++) {
+    const struct sock_filter *in = &prog->filter[i];
+    if (BPF_CLASS(in->code) != BPF_LD || BPF_MODE(in->code) != BPF_ABS ||
+        in->k < (u_int32_t)SKF_AD_OFF)
+      continue;
+    if ((name = xdp_unknown_ancillary(in->k - (u_int32_t)SKF_AD_OFF, &why)))
+      return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                              "the BPF program of '%s' loads the ancillary field '%s' "
+                              "(SKF_AD_OFF + %u, instruction %u), which the XDP program of a "
+                              "zc: ring cannot give (%s); run it in user space "
+                              "(PFRING_BPF_FALLBACK, PF_RING_USERSPACE_BPF)",
+                              ring->bound_name, name, in->k - (u_int32_t)SKF_AD_OFF, i, why);
+  }
+  return 0;
+}
+
+/* After a swap: the update of an array of maps returns once the XDP
+ * programs that ran the old filter are done, so every frame it kept is on
+ * the RX ring now, before the producer index read here. */
+static void mark_swap(struct afx_priv *p)
+{
+  if (!p->xsk)
+    return;                      /* (disabled: what it kept before may be unread) */
+  p->swap_prod = __atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE);
+  clock_gettime(CLOCK_REALTIME, &p->swap_ts);
+  __atomic_store_n(&p->swap_pending, 1, __ATOMIC_RELEASE);
+}
+
+/* The ring's program into a fresh inner map, swapped into pfring_filters'
+ * slot with one update; len 0 empties the slot.  On failure the old
+ * program stays in the slot. */
+static int swap_filter(pfring *ring, const struct sock_fprog *prog)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct pfring_xdp_cfg cfg;
+  u_int32_t i, zero = 0;
+  int fd, rc = 0, err = 0;
+
+  if (!prog->len) {
+    if (p->has_filter && bpf_map_delete_elem(p->filters_fd, &zero) < 0 && errno != ENOENT)
+      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                    "cannot take the BPF filter of '%s' out of its XDP program",
+                                    ring->bound_name);
+    p->has_filter = 0;
+    return 0;
+  }
+  /* The device's address, for SKF_AD_PKTTYPE, as it is now. */
+  if (bpf_map_lookup_elem(p->cfg_fd, &zero, &cfg) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot read the XDP program's config of '%s'",
+                                  ring->bound_name);
+  if (pfringint_if_hwaddr(pfringint_dev_fd(ring), ring->spec.devices[0], cfg.dev_mac) < 0)
+    memset(cfg.dev_mac, 0, sizeof(cfg.dev_mac));
+  if (bpf_map_update_elem(p->cfg_fd, &zero, &cfg, BPF_ANY) < 0)
+    return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
+                                  "cannot write the XDP program's config of '%s'",
+                                  ring->bound_name);
+  /* Entry 0: the length; entry i + 1: instruction i. */
+  fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_xdp_filt", sizeof(u_int32_t),
+                      sizeof(struct pfring_xdp_insn), PFRING_XDP_FILTER_ENTRIES, NULL);
+  if (fd < 0) {
+    rc = -1;
+    err = errno;
+  }
+  for (i = 0; rc == 0 && i <= prog->len; i++) {
+    struct pfring_xdp_insn in = { 0, 0, 0, prog->len };
+    if (i > 0) {
+      in.code = prog->filter[i - 1].code;
+      in.jt = prog->filter[i - 1].jt;
+      in.jf = prog->filter[i - 1].jf;
+      in.k = prog->filter[i - 1].k;
+    }
+    if (bpf_map_update_elem(fd, &i, &in, BPF_ANY) < 0) {
+      rc = -1;
+      err = errno;
+    }
+  }
+  if (rc == 0 && bpf_map_update_elem(p->filters_fd, &zero, &fd, BPF_ANY) < 0) {
+    rc = -1;
+    err = errno;
+  }
+  if (fd >= 0)
+    close(fd);                   /* the slot holds the map from here on */
+  if (rc < 0)
+    return pfringint_seterr(ring, pfringint_errno_to_rc(err), err,
+                            "cannot put the BPF filter of '%s' in its XDP program: %s%s",
+                            ring->bound_name, strerror(err),
+                            err == EPERM ? " (raise the locked-memory limit, or grant "
+                                           "CAP_BPF)" : "");
+  p->has_filter = 1;
+  mark_swap(p);
+  return 0;
+}
+
 /* The XDP program sees received packets only: a zc: ring receives its
  * queue's received packets with rx_only and with rx_and_tx (there is no
  * transmitted traffic to add), and refuses tx_only.  RSS rehash needs the
- * channel of a packet to be its flow hash, which the NIC's queue is not. */
+ * channel of a packet to be its flow hash, which the NIC's queue is not.
+ * A BPF program that runs in the kernel runs in the XDP program: checked,
+ * then swapped in (the program stays attached); one that runs in user
+ * space leaves the XDP program without a filter. */
 static int afx_update_filter(pfring *ring)
 {
+  struct sock_fprog none = { 0, NULL };
+  const struct sock_fprog *prog = &none;
+  int rc;
+
   if (ring->filter.direction == tx_only_direction)
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
                             "direction tx_only on '%s': a zc: ring sees only the packets "
@@ -695,7 +972,12 @@ static int afx_update_filter(pfring *ring)
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
                             "RSS rehash on '%s': a zc: ring is one queue of the NIC, "
                             "filled by the NIC's own RSS", ring->bound_name);
-  return 0;
+  if (ring->filter.bpf_where == PFRINGINT_BPF_KERNEL && ring->filter.bpf.len) {
+    prog = &ring->filter.bpf;
+    if ((rc = check_classic(ring, prog)) < 0)
+      return rc;
+  }
+  return swap_filter(ring, prog);
 }
 
 /* A cluster would split one queue's flows between rings.  AF_XDP delivers
@@ -823,6 +1105,9 @@ static void afx_close(pfring *ring)
   if (ring->dev_fd >= 0)
     close(ring->dev_fd);
   ring->dev_fd = -1;
+  if (p->promisc_fd >= 0)
+    close(p->promisc_fd);
+  p->promisc_fd = -1;
   if (p->efd >= 0)
     close(p->efd);
   p->efd = -1;
@@ -996,7 +1281,7 @@ static u_int32_t lone_program_of_ours(int ifindex)
   if (libxdp_get_error(mp) || !mp)
     return 0;
   main = xdp_multiprog__is_legacy(mp) ? xdp_multiprog__main_prog(mp) : NULL;
-  if (main && strcmp(xdp_program__name(main), AFX_PROG_NAME) == 0) {
+  if (main && is_ours(xdp_program__name(main))) {
     struct pfring_xdp_cfg cfg;
     /* Our object loaded by someone else has no owner: not a ring's. */
     if (read_owner(xdp_program__fd(main), &cfg) == 0 && cfg.owner_pid != 0)
@@ -1046,39 +1331,70 @@ static int attach_error(pfring *ring, int err)
   }
 }
 
+/* Opens the skeleton with only program name to load (not other), and
+ * attaches it: 0, or -errno with nothing attached and no skeleton
+ * (AFX_NO_SKELETON, errno set: the skeleton did not open). */
+#define AFX_NO_SKELETON INT_MIN
+static int attach_one(pfring *ring, const char *name, const char *other)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct bpf_program *o;
+  int rc;
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts);
+
+  p->skel = pfring_xdp__open();
+  if (!p->skel)
+    return AFX_NO_SKELETON;
+  o = bpf_object__find_program_by_name(p->skel->obj, other);
+  if (o)
+    bpf_program__set_autoload(o, false);
+  opts.obj = p->skel->obj;
+  opts.prog_name = name;
+  p->prog = xdp_program__create(&opts);
+  rc = (int)libxdp_get_error(p->prog);
+  if (!rc) {
+    rc = xdp_program__attach(p->prog, p->ifindex, XDP_MODE_NATIVE, 0);
+    if (rc == 0)
+      return 0;
+    /* The program may have been loaded: close it, nothing is attached. */
+    xdp_program__close(p->prog);
+  }
+  p->prog = NULL;
+  pfring_xdp__destroy(p->skel);
+  p->skel = NULL;
+  return rc < 0 ? rc : -EINVAL;
+}
+
 static int attach_program(pfring *ring)
 {
   struct afx_priv *p = PRIV(ring);
   struct pfring_xdp_cfg cfg, back;
   u_int32_t zero = 0;
   int rc, cfg_fd;
-  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts);
 
-  p->skel = pfring_xdp__open();
-  if (!p->skel)
+  /* The program with the BPF filter; if it cannot be loaded or attached,
+   * the one without (the filters then run in user space), whose failure,
+   * if it fails too, is the one reported. */
+  rc = attach_one(ring, AFX_PROG_NAME, AFX_PROG_NAME_NF);
+  if (rc < 0 && rc != AFX_NO_SKELETON) {
+    int first = -rc;
+    if ((rc = attach_one(ring, AFX_PROG_NAME_NF, AFX_PROG_NAME)) < 0 && rc != AFX_NO_SKELETON)
+      return attach_error(ring, -rc);
+    pfringint_log(2, "zc: the XDP program of '%s' runs without its BPF interpreter (%s: "
+                  "without CAP_PERFMON the verifier refuses it); BPF filters run in user "
+                  "space", ring->bound_name, strerror(first));
+  } else if (rc == 0) {
+    p->filter_in_xdp = 1;
+  }
+  if (rc == AFX_NO_SKELETON)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
                                   "cannot open the XDP program");
-  opts.obj = p->skel->obj;
-  opts.prog_name = AFX_PROG_NAME;
-  p->prog = xdp_program__create(&opts);
-  rc = (int)libxdp_get_error(p->prog);
-  if (rc) {
-    p->prog = NULL;
-    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, -rc,
-                            "cannot prepare the XDP program: %s", strerror(-rc));
-  }
-  rc = xdp_program__attach(p->prog, p->ifindex, XDP_MODE_NATIVE, 0);
-  if (rc < 0) {
-    /* The program may have been loaded: close it, nothing is attached. */
-    xdp_program__close(p->prog);
-    p->prog = NULL;
-    return attach_error(ring, -rc);
-  }
   p->prog_id = xdp_program__id(p->prog);
   p->xsks_fd = bpf_map__fd(p->skel->maps.pfring_xsks);
   p->stats_fd = bpf_map__fd(p->skel->maps.pfring_stats);
   cfg_fd = p->cfg_fd = bpf_map__fd(p->skel->maps.pfring_config);
   p->sampler_fd = bpf_map__fd(p->skel->maps.pfring_sampler);
+  p->filters_fd = bpf_map__fd(p->skel->maps.pfring_filters);
   memset(&cfg, 0, sizeof(cfg));
   cfg.version = PFRING_XDP_ABI_VERSION;
   cfg.queue_id = p->queue;
@@ -1109,6 +1425,30 @@ static u_int64_t afx_memory(pfring *ring)
   return PRIV(ring)->umem_len;
 }
 
+/* Promiscuous mode.  An AF_XDP socket takes no memberships, so a packet
+ * socket of protocol 0 (it receives nothing), made at open in the ring's
+ * network namespace, holds PACKET_MR_PROMISC for the ring: the kernel counts
+ * it with the interface's other holders and drops it when the socket
+ * closes, the process's death included. */
+static int afx_set_promisc(pfring *ring, int on)
+{
+  struct afx_priv *p = PRIV(ring);
+  struct packet_mreq mr;
+
+  if (!!on == !!ring->promisc)
+    return 0;
+  memset(&mr, 0, sizeof(mr));
+  mr.mr_ifindex = p->ifindex;
+  mr.mr_type = PACKET_MR_PROMISC;
+  if (setsockopt(p->promisc_fd, SOL_PACKET, on ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP,
+                 &mr, sizeof(mr)) < 0)
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot %s promiscuous mode on '%s'", on ? "set" : "clear",
+                                  ring->spec.devices[0]);
+  ring->promisc = (u_int8_t)!!on;
+  return 0;
+}
+
 static int afx_activate(pfring *ring)
 {
   struct afx_priv *p = PRIV(ring);
@@ -1116,6 +1456,7 @@ static int afx_activate(pfring *ring)
   int rc;
 
   p->efd = p->reaper_fd = p->xsks_fd = p->stats_fd = p->cfg_fd = p->sampler_fd = -1;
+  p->filters_fd = p->promisc_fd = -1;
   ring->ops.close = afx_close;
   pthread_once(&print_once, set_prints);
 
@@ -1153,12 +1494,25 @@ static int afx_activate(pfring *ring)
   if ((rc = make_umem(ring)) < 0 || (rc = make_socket(ring, mode)) < 0 ||
       (rc = attach_program(ring)) < 0)
     return rc;
+  /* After the AF_XDP socket, whose failure names the capability missing. */
+  p->promisc_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);   /* see afx_set_promisc */
+  if (p->promisc_fd < 0)
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+                                  "cannot open a packet socket for '%s' (promiscuous mode)",
+                                  ring->spec.devices[0]);
   start_reaper(ring);
-  /* No kernel socket filter here: BPF filters run in pfring_recv, as on
-   * PF_RING ZC. */
-  ring->flags |= PF_RING_USERSPACE_BPF;
+  /* BPF filters run in the XDP program (afx_update_filter), or in
+   * pfring_recv where the core puts them in user space; always there when
+   * the program is the one without the interpreter. */
+  if (!p->filter_in_xdp)
+    ring->flags |= PF_RING_USERSPACE_BPF;
   ring->breed = "ZC";
   snprintf(ring->zc_mode, sizeof(ring->zc_mode), "%s", p->zerocopy ? "zero-copy" : "copy");
+  if (ring->promisc) {
+    ring->promisc = 0;
+    if ((rc = afx_set_promisc(ring, 1)) < 0)
+      return rc;
+  }
 
   ring->ops.recv = afx_recv;
   ring->ops.recv_burst = afx_recv_burst;
@@ -1177,6 +1531,9 @@ static int afx_activate(pfring *ring)
   ring->ops.set_sampling = afx_set_sampling;
   ring->ops.update_filter = afx_update_filter;
   ring->ops.set_cluster = afx_set_cluster;
+  ring->ops.set_promisc = afx_set_promisc;
+  ring->ops.set_batching = afx_set_batching;
+  afx_set_batching(ring, 0, 0);   /* batched by default, as AF_PACKET rings */
   return 0;
 }
 

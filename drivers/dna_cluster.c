@@ -13,6 +13,12 @@
  * every CHECK_MS in a non-blocking caller, the slave checks that its master
  * is alive (the master's lock byte): a dead or destroyed master makes the
  * next receive call fail with a message, once the queue is empty.
+ *
+ * Sending (the master in send_only_mode or send_and_recv_mode): pfring_send
+ * copies the frame into a free TX buffer of the app (the free list is
+ * private), writes a descriptor at the private TX head, and publishes the
+ * head on a flush (or when the queue is full).  Buffers come back to the
+ * free list once the master's tx_tail passed their descriptors.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -31,10 +38,13 @@
 #include "pfring_int.h"
 #include "dna_cluster_shm.h"
 
+#define PFRING_API __attribute__((visibility("default")))
 #define PRIV(r) ((struct dcl_priv *)(r)->priv)
+#define PKT_BUFF_MAGIC 0x504b4246u       /* "PKBF" */
 #define CHECK_MS 100              /* master liveness checks, at most this often */
 #define SLEEP_MS 100              /* longest single futex wait */
 #define JOIN_WAIT_MS 1000         /* how long a join waits for a flush to end */
+#define DRAIN_WAIT_MS 1000        /* how long a flush or close waits for the master to send */
 
 struct dcl_priv {
   int fd;
@@ -52,6 +62,29 @@ struct dcl_priv {
   struct dnacl_hdr geo;
   u_char *bufs;
   struct timespec last_check;
+  /* transmission (tx_slots 0: the cluster is in recv_only_mode) */
+  struct dnacl_desc *txq;
+  u_char *txbufs;                 /* the app's TX buffers */
+  u_int32_t tx_slots, tx_mask, tx_nbufs;
+  u_int64_t tx_next;              /* next descriptor written */
+  u_int64_t tx_pub;               /* the tx_head published */
+  u_int64_t tx_done;              /* buffers given back up to here */
+  u_int32_t *tx_shadow;           /* per TX slot: its buffer */
+  u_int32_t *tx_free;             /* free TX buffers */
+  u_int32_t tx_free_top;
+  /* pkt_buff handles: tx_nbufs - tx_slots of them, made at join */
+  struct pfring_pkt_buff *handles;
+  u_int32_t num_handles, handles_held;
+};
+
+/* A pkt_buff handle: one TX buffer of the app, held by the slave. */
+struct pfring_pkt_buff {
+  u_int32_t magic;
+  u_int32_t in_use;
+  pfring *ring;
+  u_int32_t buf;
+  u_int32_t len;
+  int32_t if_index;
 };
 
 static long ms_since(const struct timespec *t)
@@ -190,7 +223,7 @@ static int dcl_recv(pfring *ring, u_char **buffer, struct pfring_pkthdr *hdr, u_
   hdr->extended_hdr.port_id = 0;
   hdr->extended_hdr.device_id = 0;
   hdr->extended_hdr.if_index = d->if_index;
-  hdr->extended_hdr.pkt_hash = 0;
+  hdr->extended_hdr.pkt_hash = d->hash;
   *buffer = pkt;
   return 1;
 }
@@ -323,11 +356,158 @@ static u_int64_t dcl_memory(pfring *ring)
   return PRIV(ring)->size;
 }
 
+/* The status file's lines of a slave (the writer's thread; the ring is
+ * unregistered before dcl_close unmaps the memory). */
+static void dcl_status(void *arg, void *text)
+{
+  struct dcl_priv *p = arg;
+  u_int64_t head = __atomic_load_n(&p->app->head, __ATOMIC_ACQUIRE);
+  u_int64_t tail = __atomic_load_n(&p->app->tail, __ATOMIC_ACQUIRE);
+
+  pfringint_status_field(text, "DNA Cluster Master", "pid %u",
+                         __atomic_load_n(&p->hdr->master_pid, __ATOMIC_RELAXED));
+  pfringint_status_field(text, "DNA Queue Fill", "%llu/%u",
+                         (unsigned long long)(head > tail ? head - tail : 0),
+                         p->geo.queue_slots);
+}
+
+/* The buffers of what the master sent (or dropped) go back to the free
+ * list: its tx_tail, clamped to what was written. */
+static void tx_reclaim(struct dcl_priv *p)
+{
+  u_int64_t t = __atomic_load_n(&p->app->tx_tail, __ATOMIC_ACQUIRE);
+
+  if (t - p->tx_done > p->tx_next - p->tx_done)
+    return;                       /* not a position of this queue: ignored */
+  while (p->tx_done != t) {
+    p->tx_free[p->tx_free_top++] = p->tx_shadow[p->tx_done & p->tx_mask];
+    p->tx_done++;
+  }
+}
+
+static inline void tx_publish(struct dcl_priv *p)
+{
+  if (p->tx_pub != p->tx_next) {
+    __atomic_store_n(&p->app->tx_head, p->tx_next, __ATOMIC_RELEASE);
+    p->tx_pub = p->tx_next;
+  }
+}
+
+static int no_tx(pfring *ring)
+{
+  struct dcl_priv *p = PRIV(ring);
+  return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                          "%s: DNA cluster %u is in recv_only_mode: its slaves cannot send "
+                          "(the master chooses send_only_mode or send_and_recv_mode with "
+                          "dna_cluster_set_mode)", ring->bound_name, p->geo.cluster_id);
+}
+
+static void queue_buf(struct dcl_priv *p, u_int32_t buf, u_int len, int if_index);
+
+/* 0 when a TX slot and a free buffer are there, else an error. */
+static int tx_room(pfring *ring)
+{
+  struct dcl_priv *p = PRIV(ring);
+  int rc;
+
+  if (p->tx_next - p->tx_done >= p->tx_slots || p->tx_free_top == 0) {
+    tx_reclaim(p);
+    if (p->tx_next - p->tx_done >= p->tx_slots || p->tx_free_top == 0) {
+      tx_publish(p);              /* so that the master makes room */
+      if ((rc = check_master(ring, 0)) < 0)
+        return rc;
+      return pfringint_seterr(ring, PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, ENOBUFS,
+                              "%s: the TX queue of app %u is full (%u frames)",
+                              ring->bound_name, ring->spec.dna_app_id, p->tx_slots);
+    }
+  }
+  return 0;
+}
+
+static int dcl_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
+{
+  struct dcl_priv *p = PRIV(ring);
+  u_int32_t buf;
+  int rc;
+
+  if (!p->tx_slots)
+    return no_tx(ring);
+  if (len > p->geo.buf_size)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EMSGSIZE,
+                            "%s: packet of %u bytes is longer than the buffers of DNA "
+                            "cluster %u (%u bytes)", ring->bound_name, len,
+                            p->geo.cluster_id, p->geo.buf_size);
+  if ((rc = tx_room(ring)) < 0)
+    return rc;
+  buf = p->tx_free[--p->tx_free_top];
+  memcpy(p->txbufs + (size_t)buf * p->geo.buf_size, pkt, len);   /* the one copy */
+  queue_buf(p, buf, len, if_index);
+  return (int)len;
+}
+
+/* Descriptor tx_next for TX buffer buf (the caller made sure of a slot). */
+static void queue_buf(struct dcl_priv *p, u_int32_t buf, u_int len, int if_index)
+{
+  struct dnacl_desc *d = &p->txq[p->tx_next & p->tx_mask];
+
+  d->buf = buf;
+  d->caplen = len;
+  d->len = len;
+  d->if_index = if_index;
+  d->ts_ns = 0;
+  d->rx_direction = 0;
+  d->hash = 0;
+  p->tx_shadow[p->tx_next & p->tx_mask] = buf;
+  p->tx_next++;
+}
+
+/* Waits (bounded) until the master consumed everything published, while
+ * the cluster runs. */
+static void tx_wait_drained(struct dcl_priv *p)
+{
+  struct timespec start;
+
+  u_int64_t left;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    left = p->tx_pub - __atomic_load_n(&p->app->tx_tail, __ATOMIC_ACQUIRE);
+    if (left == 0 || left > p->tx_slots ||      /* done, or not a position of ours */
+        __atomic_load_n(&p->hdr->state, __ATOMIC_ACQUIRE) != DNACL_RUNNING ||
+        ms_since(&start) >= DRAIN_WAIT_MS)
+      return;
+    poll(NULL, 0, 1);
+  }
+}
+
+static int dcl_flush_tx(pfring *ring, u_int8_t wait)
+{
+  struct dcl_priv *p = PRIV(ring);
+
+  if (!p->tx_slots)
+    return 0;
+  tx_publish(p);
+  if (wait)
+    tx_wait_drained(p);
+  return 0;
+}
+
 static void dcl_close(pfring *ring)
 {
   struct dcl_priv *p = PRIV(ring);
   u_int32_t token = p->token;
 
+  if (p->base && p->tx_slots && p->token) {
+    tx_publish(p);
+    tx_wait_drained(p);
+  }
+  free(p->tx_shadow);
+  free(p->tx_free);
+  free(p->handles);
+  p->handles = NULL;
+  p->num_handles = p->handles_held = 0;
+  p->tx_shadow = p->tx_free = NULL;
+  p->tx_slots = 0;
   if (p->base) {
     __atomic_store_n(&p->app->tail, p->read, __ATOMIC_RELEASE);
     __atomic_compare_exchange_n(&p->app->owner, &token, 0, 0, __ATOMIC_ACQ_REL,
@@ -377,7 +557,8 @@ static int map_cluster(pfring *ring, u_int32_t id)
                             ring->bound_name, id);
   if (h.magic != DNACL_MAGIC || h.version != DNACL_VERSION || h.cluster_id != id ||
       h.num_apps == 0 || h.num_apps > DNA_CLUSTER_MAX_APPS || h.queue_slots == 0 ||
-      (h.queue_slots & (h.queue_slots - 1)) || h.buf_size == 0 || h.num_bufs == 0)
+      (h.queue_slots & (h.queue_slots - 1)) || h.buf_size == 0 || h.num_bufs == 0 ||
+      (h.tx_slots & (h.tx_slots - 1)) || h.tx_bufs < h.tx_slots || (!h.tx_slots && h.tx_bufs))
     return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EPROTO,
                             "%s: %s is not the memory of a DNA cluster of this version",
                             ring->bound_name, path);
@@ -385,6 +566,7 @@ static int map_cluster(pfring *ring, u_int32_t id)
     struct dnacl_hdr check = h;
     dnacl_layout(&check);
     if (check.total_size != h.total_size || check.bufs_off != h.bufs_off ||
+        check.txq_off != h.txq_off || check.txbufs_off != h.txbufs_off ||
         (u_int64_t)st.st_size != h.total_size)
       return pfringint_seterr(ring, PF_RING_ERROR_WRONG_CONFIGURATION, EPROTO,
                               "%s: the memory of DNA cluster %u has a bad size",
@@ -451,6 +633,35 @@ static int join_app(pfring *ring, u_int32_t app_id)
   p->read = p->released = __atomic_load_n(&p->app->tail, __ATOMIC_ACQUIRE);
   p->dropped_base = __atomic_load_n(&p->app->dropped, __ATOMIC_RELAXED);
   p->delivered_base = __atomic_load_n(&p->app->delivered, __ATOMIC_RELAXED);
+  if (p->geo.tx_slots) {
+    u_int32_t i;
+
+    p->tx_slots = p->geo.tx_slots;
+    p->tx_mask = p->tx_slots - 1;
+    p->tx_nbufs = p->geo.tx_bufs;
+    p->txq = (struct dnacl_desc *)((char *)p->base + p->geo.txq_off) +
+             (size_t)app_id * p->tx_slots;
+    p->txbufs = (u_char *)p->base + p->geo.txbufs_off +
+                (size_t)app_id * p->tx_nbufs * p->geo.buf_size;
+    p->tx_shadow = calloc(p->tx_slots, sizeof(*p->tx_shadow));
+    p->tx_free = malloc((size_t)p->tx_nbufs * sizeof(*p->tx_free));
+    if (!p->tx_shadow || !p->tx_free)
+      return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+    for (i = 0; i < p->tx_nbufs; i++)
+      p->tx_free[i] = p->tx_nbufs - 1 - i;
+    p->tx_free_top = p->tx_nbufs;
+    p->num_handles = p->tx_nbufs - p->tx_slots;
+    if (p->num_handles &&
+        !(p->handles = calloc(p->num_handles, sizeof(*p->handles))))
+      return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+    for (i = 0; i < p->num_handles; i++) {
+      p->handles[i].magic = PKT_BUFF_MAGIC;
+      p->handles[i].ring = ring;
+    }
+    /* What a previous slave published was sent or dropped by the master. */
+    p->tx_next = p->tx_pub = p->tx_done = __atomic_load_n(&p->app->tx_tail, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&p->app->tx_head, p->tx_next, __ATOMIC_RELEASE);
+  }
   return 0;
 }
 
@@ -494,10 +705,21 @@ static int dcl_activate(pfring *ring)
   ring->ops.set_promisc = dcl_set_promisc;
   ring->ops.kernel_counters = dcl_kernel_counters;
   ring->ops.memory = dcl_memory;
+  ring->ops.send = dcl_send;
+  ring->ops.flush_tx = dcl_flush_tx;
   ring->ops.close = dcl_close;
+  ring->status_extra = dcl_status;   /* not registered yet: no lock needed */
+  ring->status_extra_arg = p;
   return 0;
 
 fail:
+  free(p->tx_shadow);
+  free(p->tx_free);
+  free(p->handles);
+  p->handles = NULL;
+  p->num_handles = 0;
+  p->tx_shadow = p->tx_free = NULL;
+  p->tx_slots = 0;
   if (p->mem)
     pfringint_mem_put(p->mem, NULL, NULL);     /* unmaps: nobody keeps it yet */
   else if (p->base)
@@ -515,3 +737,256 @@ const struct pfringint_backend pfringint_dna_cluster_backend = {
   .priv_size = sizeof(struct dcl_priv),
   .activate = dcl_activate,
 };
+
+/* ------------------------------------------------------------------------ */
+/* The pkt_buff API (the 5.6.2 guide's §9.3): a handle is one TX buffer of
+ * the app that the slave fills in place in the shared memory;
+ * pfring_send_pkt_buff queues that buffer (no copy) and gives the handle a
+ * fresh one.  Only DNA cluster slaves have them; other rings answer
+ * PF_RING_ERROR_NOT_SUPPORTED. */
+
+static void tx_lock(pfring *ring)
+{
+  if (ring->reentrant)
+    pthread_mutex_lock(&ring->tx_lock);
+}
+
+static void tx_unlock(pfring *ring)
+{
+  if (ring->reentrant)
+    pthread_mutex_unlock(&ring->tx_lock);
+}
+
+/* 0 for a DNA cluster slave with TX buffers, else the error (what: the call). */
+static int pkt_buff_ring(pfring *ring, const char *what)
+{
+  if (ring->ops.close != dcl_close)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                            "%s: ring '%s' has no pkt_buff handles (only DNA cluster "
+                            "slaves, dnacluster:ID@APP, do)", what, ring->bound_name);
+  if (!PRIV(ring)->tx_slots)
+    return no_tx(ring);
+  return 0;
+}
+
+/* The handle h, if it is one of this ring's and held; NULL (error set) if not. */
+static struct pfring_pkt_buff *handle_of(pfring *ring, pfring_pkt_buff *h, const char *what)
+{
+  struct dcl_priv *p = PRIV(ring);
+  uintptr_t a = (uintptr_t)h, lo = (uintptr_t)p->handles;
+
+  if (!h) {
+    pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL, "%s: pkt_handle is NULL",
+                     what);
+    return NULL;
+  }
+  if (!p->handles || a < lo || a >= lo + p->num_handles * sizeof(*p->handles) ||
+      (a - lo) % sizeof(*p->handles)) {
+    pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                     "%s: pkt_handle is not a handle of ring '%s' (pfring_alloc_pkt_buff "
+                     "of this ring)", what, ring->bound_name);
+    return NULL;
+  }
+  if (!h->in_use) {
+    pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                     "%s: pkt_handle was released", what);
+    return NULL;
+  }
+  return h;
+}
+
+PFRING_API pfring_pkt_buff *pfring_alloc_pkt_buff(pfring *ring)
+{
+  struct pfring_pkt_buff *h = NULL;
+  struct dcl_priv *p;
+  u_int32_t i;
+
+  if (pfringint_ring_enter(ring) < 0)
+    return NULL;
+  if (pkt_buff_ring(ring, "pfring_alloc_pkt_buff") < 0)
+    goto out;
+  p = PRIV(ring);
+  tx_lock(ring);
+  if (p->handles_held == p->num_handles) {
+    pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOBUFS,
+                     "pfring_alloc_pkt_buff: ring '%s' holds all its %u pkt_buff handles "
+                     "(the cluster's slave_additional_buffers); release or send one first",
+                     ring->bound_name, p->num_handles);
+    goto unlock;
+  }
+  if (p->tx_free_top == 0)
+    tx_reclaim(p);
+  if (p->tx_free_top == 0) {     /* cannot happen: the queue and the handles fit */
+    pfringint_seterr(ring, PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, ENOBUFS,
+                     "pfring_alloc_pkt_buff: ring '%s' has no free TX buffer",
+                     ring->bound_name);
+    goto unlock;
+  }
+  for (i = 0; i < p->num_handles && p->handles[i].in_use; i++)
+    ;
+  h = &p->handles[i];
+  h->in_use = 1;
+  h->buf = p->tx_free[--p->tx_free_top];
+  h->len = 0;
+  h->if_index = 0;
+  p->handles_held++;
+unlock:
+  tx_unlock(ring);
+out:
+  pfringint_ring_leave(&ring);
+  return h;
+}
+
+PFRING_API void pfring_release_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle)
+{
+  struct pfring_pkt_buff *h;
+  struct dcl_priv *p;
+
+  if (pfringint_ring_enter(ring) < 0)
+    return;
+  if (pkt_buff_ring(ring, "pfring_release_pkt_buff") == 0) {
+    p = PRIV(ring);
+    tx_lock(ring);
+    if ((h = handle_of(ring, pkt_handle, "pfring_release_pkt_buff"))) {
+      p->tx_free[p->tx_free_top++] = h->buf;
+      h->in_use = 0;
+      p->handles_held--;
+    }
+    tx_unlock(ring);
+  }
+  pfringint_ring_leave(&ring);
+}
+
+PFRING_API u_char *pfring_get_pkt_buff_data(pfring *ring, pfring_pkt_buff *pkt_handle)
+{
+  struct pfring_pkt_buff *h;
+  u_char *data = NULL;
+
+  if (pfringint_ring_enter(ring) < 0)
+    return NULL;
+  if (pkt_buff_ring(ring, "pfring_get_pkt_buff_data") == 0 &&
+      (h = handle_of(ring, pkt_handle, "pfring_get_pkt_buff_data")))
+    data = PRIV(ring)->txbufs + (size_t)h->buf * PRIV(ring)->geo.buf_size;
+  pfringint_ring_leave(&ring);
+  return data;
+}
+
+PFRING_API int pfring_set_pkt_buff_len(pfring *ring, pfring_pkt_buff *pkt_handle, u_int32_t len)
+{
+  struct pfring_pkt_buff *h;
+  int rc;
+
+  PFRINGINT_CHECK_RING(ring);
+  if ((rc = pkt_buff_ring(ring, "pfring_set_pkt_buff_len")) < 0)
+    return rc;
+  if (!(h = handle_of(ring, pkt_handle, "pfring_set_pkt_buff_len")))
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  if (len == 0 || len > PRIV(ring)->geo.buf_size)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "pfring_set_pkt_buff_len: len %u is not in 1..%u (the cluster's "
+                            "buffer size)", len, PRIV(ring)->geo.buf_size);
+  h->len = len;
+  return 0;
+}
+
+static int set_ifindex(pfring *ring, pfring_pkt_buff *pkt_handle, int if_index, int add,
+                       const char *what)
+{
+  struct pfring_pkt_buff *h;
+  int rc;
+
+  PFRINGINT_CHECK_RING(ring);
+  if ((rc = pkt_buff_ring(ring, what)) < 0)
+    return rc;
+  if (!(h = handle_of(ring, pkt_handle, what)))
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  if (if_index < 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "%s: if_index %d is negative", what, if_index);
+  if (add && h->if_index > 0 && h->if_index != if_index)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                            "%s: the frame goes out on if_index %d already; a DNA cluster "
+                            "frame has one egress interface", what, h->if_index);
+  h->if_index = if_index;
+  return 0;
+}
+
+PFRING_API int pfring_set_pkt_buff_ifindex(pfring *ring, pfring_pkt_buff *pkt_handle,
+                                           int if_index)
+{
+  return set_ifindex(ring, pkt_handle, if_index, 0, "pfring_set_pkt_buff_ifindex");
+}
+
+PFRING_API int pfring_add_pkt_buff_ifindex(pfring *ring, pfring_pkt_buff *pkt_handle,
+                                           int if_index)
+{
+  return set_ifindex(ring, pkt_handle, if_index, 1, "pfring_add_pkt_buff_ifindex");
+}
+
+PFRING_API int pfring_send_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle,
+                                    u_int8_t flush_packet)
+{
+  struct pfring_pkt_buff *h;
+  struct dcl_priv *p;
+  u_int32_t len;
+  int rc;
+
+  PFRINGINT_CHECK_RING(ring);
+  if ((rc = pkt_buff_ring(ring, "pfring_send_pkt_buff")) < 0)
+    return rc;
+  p = PRIV(ring);
+  tx_lock(ring);
+  if (!(h = handle_of(ring, pkt_handle, "pfring_send_pkt_buff"))) {
+    rc = PF_RING_ERROR_INVALID_ARGUMENT;
+    goto out;
+  }
+  if (h->len == 0) {
+    rc = pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                          "pfring_send_pkt_buff: the frame is empty (pfring_set_pkt_buff_len "
+                          "first)");
+    goto out;
+  }
+  if ((rc = tx_room(ring)) < 0)
+    goto out;
+  /* The handle's buffer goes in the queue; the handle takes a free one
+   * (tx_room made sure of it) and starts empty, as the guide says. */
+  len = h->len;
+  queue_buf(p, h->buf, len, h->if_index);
+  h->buf = p->tx_free[--p->tx_free_top];
+  h->len = 0;
+  h->if_index = 0;
+  if (flush_packet)
+    tx_publish(p);
+  rc = (int)len;
+out:
+  tx_unlock(ring);
+  return rc;
+}
+
+PFRING_API int pfring_recv_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle,
+                                    struct pfring_pkthdr *hdr, u_int8_t wait_for_incoming_packet)
+{
+  struct pfring_pkt_buff *h;
+  struct dcl_priv *p;
+  u_char *pkt;
+  int rc;
+
+  PFRINGINT_CHECK_RING(ring);
+  if ((rc = pkt_buff_ring(ring, "pfring_recv_pkt_buff")) < 0)
+    return rc;
+  if (!hdr)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "pfring_recv_pkt_buff: hdr is NULL");
+  if (!(h = handle_of(ring, pkt_handle, "pfring_recv_pkt_buff")))
+    return PF_RING_ERROR_INVALID_ARGUMENT;
+  p = PRIV(ring);
+  rc = pfring_recv(ring, &pkt, 0, hdr, wait_for_incoming_packet);
+  if (rc > 0) {
+    /* A copy into the handle's buffer: the packet's pool buffer goes back
+     * to the master at the next receive call, as any received packet's. */
+    memcpy(p->txbufs + (size_t)h->buf * p->geo.buf_size, pkt, hdr->caplen);
+    h->len = hdr->caplen;
+    h->if_index = 0;
+  }
+  return rc;
+}

@@ -67,6 +67,7 @@ import threading
 import time
 import typing
 
+from . import hw_rules as _hw_rules
 from . import rules as _rules
 from ._ffi import ffi, lib
 from .errors import check, make_error
@@ -501,6 +502,7 @@ class Ring:
         self._pkt = ffi.new("u_char **")
         self._recv_buf = None    # recv()'s copy of one packet, made on first use
         self._send_bytes = ffi.new("uint64_t *")
+        self._holders = []       # who reads this ring besides us (a DnaCluster): close() waits
 
     def _h(self):
         if self._ring == ffi.NULL:
@@ -509,7 +511,25 @@ class Ring:
 
     def close(self):
         """Close the ring.  Closing twice is harmless.  The zero-copy views
-        handed out are released (reading one raises ``ValueError``)."""
+        handed out are released (reading one raises ``ValueError``).  A ring
+        registered with a :class:`~pcap_pfring.dna_cluster.DnaCluster` is
+        refused until the cluster is destroyed."""
+        if self._holders:
+            raise make_error(lib.PF_RING_ERROR_INVALID_STATUS,
+                             f"the ring is registered with {self._holders[0]}; "
+                             "destroy it first")
+        ring = self._forget()
+        if ring != ffi.NULL:
+            lib.pfring_close(ring)
+
+    def _closed_elsewhere(self):
+        """The C handle was closed by its owner (a DnaCluster): the Ring
+        becomes closed without closing it again."""
+        self._forget()
+
+    def _forget(self):
+        """Takes the handle away and releases what points into the ring;
+        returns the handle."""
         ring, self._ring = self._ring, ffi.NULL
         self._new_epoch()
         view, self._loop_view = self._loop_view, None
@@ -520,8 +540,7 @@ class Ring:
                 pass
         self._pending = None
         self._mem = None
-        if ring != ffi.NULL:
-            lib.pfring_close(ring)
+        return ring
 
     # -- zero-copy views (see the module docstring) ---------------------------
 
@@ -1174,6 +1193,34 @@ class Ring:
         (``pfring_rules_program_loads``): rule and policy changes do not load
         it, a new BPF filter, direction or enable does.  For diagnostics."""
         return check(lib.pfring_rules_program_loads(self._h()), self._ring)
+
+    # -- hardware rules and the filtering mode (pcap_pfring.hw_rules) ----------
+
+    def add_hw_rule(self, rule: "_hw_rules.HwRule") -> None:
+        """Install a rule in the NIC of the ring's device
+        (``pfring_add_hw_rule``, through ethtool's n-tuple interface).  A
+        device without n-tuple filters raises ``NotSupportedError`` naming
+        it; a bad field raises ``InvalidArgumentError``.  The ring's
+        software rules are not affected either way."""
+        if not isinstance(rule, _hw_rules.HwRule):
+            raise TypeError(f"rule must be a pcap_pfring.hw_rules.HwRule, not {type(rule).__name__}")
+        check(lib.pfring_add_hw_rule(self._h(), rule.to_c()), self._ring)
+
+    def remove_hw_rule(self, rule_id: int) -> None:
+        """Remove the hardware rule ``rule_id`` this ring added
+        (``pfring_remove_hw_rule``)."""
+        check(lib.pfring_remove_hw_rule(self._h(), _u16(rule_id, "rule_id")), self._ring)
+
+    def set_filtering_mode(self, mode: "_hw_rules.FilteringMode") -> None:
+        """Where the ring's rules are meant to run (``pfring_set_filtering_mode``):
+        ``HARDWARE_ONLY`` raises ``NotSupportedError`` on a device without
+        n-tuple filters; the software rules run in every mode."""
+        check(lib.pfring_set_filtering_mode(self._h(), _u32(mode, "mode")), self._ring)
+
+    @property
+    def filtering_mode(self) -> "_hw_rules.FilteringMode":
+        """The mode :meth:`set_filtering_mode` set (``SOFTWARE_ONLY`` until then)."""
+        return _hw_rules.FilteringMode(check(lib.pfring_get_filtering_mode(self._h()), self._ring))
 
     # -- information ------------------------------------------------------------
 

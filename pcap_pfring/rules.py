@@ -23,12 +23,14 @@ from typing import Optional, Tuple, Union
 from ._ffi import ffi, lib
 from .errors import make_error
 
-__all__ = ["AUTO_RULE_ID", "MAX_HASH_RULES", "MAX_RULES", "HashRule", "HashRuleStats", "Rule",
-           "RuleAction", "RuleStats"]
+__all__ = ["AUTO_RULE_ID", "MAX_HASH_RULES", "MAX_PATTERN_LEN", "MAX_RULES", "HashRule",
+           "HashRuleStats", "Rule", "RuleAction", "RuleStats"]
 
 AUTO_RULE_ID: int = lib.FILTERING_RULE_AUTO_RULE_ID
 MAX_RULES: int = lib.PFRING_MAX_FILTERING_RULES
 MAX_HASH_RULES: int = lib.PFRING_MAX_HASH_FILTERING_RULES
+#: The longest payload_pattern (the struct's 32 bytes hold the NUL too).
+MAX_PATTERN_LEN: int = 31
 
 PortRange = Union[int, Tuple[int, int], None]
 
@@ -48,13 +50,19 @@ class RuleAction(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class RuleStats:
-    """``filtering_rule_stats``: what matched a rule so far."""
+    """``filtering_rule_stats``: what matched a rule so far.
+    ``hash_rules_added``/``hash_rules_refused``: for
+    :attr:`RuleAction.FORWARD_ADD_RULE_AND_STOP`, the hash rules the rule
+    added in the kernel and the flows it could not add (the ring held
+    :data:`MAX_HASH_RULES` hash rules already)."""
     match: int
     filtered: int
     match_forward: int
     inactivity: int
     match_bytes: int
     last_match_ns: int
+    hash_rules_added: int = 0
+    hash_rules_refused: int = 0
 
 
 def _invalid(message: str) -> Exception:
@@ -134,8 +142,11 @@ class Rule:
     length (``"10.1.0.0/16"``), or with the mask in ``shost_mask``/
     ``dhost_mask``; an address alone is that one host.  ``sport``/``dport``:
     a port or an inclusive ``(low, high)`` range.  ``tcp_flags``: all of
-    these TCP flags set.  ``rule_id`` :data:`AUTO_RULE_ID` takes the lowest
-    free id (``Ring.add_rule`` returns it)."""
+    these TCP flags set.  ``payload_pattern``: 1 to
+    :data:`MAX_PATTERN_LEN` bytes (a ``str`` is UTF-8), without NUL bytes,
+    that the payload of a TCP or UDP packet must hold (libpfring/README.md
+    has the window searched).  ``rule_id`` :data:`AUTO_RULE_ID` takes the
+    lowest free id (``Ring.add_rule`` returns it)."""
     rule_id: int = AUTO_RULE_ID
     rule_action: RuleAction = RuleAction.FORWARD_AND_STOP
     balance_id: int = 0
@@ -164,8 +175,10 @@ class Rule:
         with the field names of this class: ``rule_id=1,proto=17,dport=53,
         rule_action=DONT_FORWARD_AND_STOP``.  Numbers are decimal or 0x hex,
         ports a port or ``low-high``, ``rule_action`` a :class:`RuleAction`
-        name, ``locked`` and ``bidirectional`` alone mean true.  What the
-        values mean is checked where the rule is added."""
+        name, ``locked`` and ``bidirectional`` alone mean true;
+        ``payload_pattern`` is text, where ``\\xNN`` is the byte NN (a
+        comma is ``\\x2c``) and ``\\\\`` a backslash.  What the values mean is
+        checked where the rule is added."""
         fields = {f.name: f for f in dataclasses.fields(cls)}
         kw = {}
         for item in (i.strip() for i in text.split(",")):
@@ -234,10 +247,7 @@ class Rule:
         c.dport_low, c.dport_high = _ports(self.dport, "dport")
         c.tcp.flags = _int(self.tcp_flags, "tcp_flags", 0xFF)
         if self.payload_pattern is not None:
-            pat = self.payload_pattern
-            pat = pat.encode() if isinstance(pat, str) else bytes(pat)
-            if len(pat) > 31:
-                raise _invalid(f"payload_pattern is {len(pat)} bytes (at most 31)")
+            pat = _pattern(self.payload_pattern)
             ffi.memmove(r.extended_fields.payload_pattern, pat, len(pat))
         _set_reflector(r, self.reflector_device_name)
         return r
@@ -257,6 +267,8 @@ def _parse_value(name: str, value: Optional[str], text: str):
         raise _invalid(f"rule {text!r}: {name}={value!r} is not a boolean")
     if value is None or value == "":
         raise _invalid(f"rule {text!r}: {name} needs a value")
+    if name == "payload_pattern" and "\\" in value:
+        return _unescape(value, text)
     if name in _TEXT_FIELDS:
         return value
     if name == "rule_action":
@@ -274,6 +286,42 @@ def _parse_value(name: str, value: Optional[str], text: str):
         raise _invalid(f"rule {text!r}: {name}={value!r} is not a number") from None
 
 
+def _pattern(value) -> bytes:
+    """payload_pattern's bytes (b"" = any)."""
+    if isinstance(value, str):
+        value = value.encode()
+    elif not isinstance(value, (bytes, bytearray)):
+        raise TypeError(f"payload_pattern must be str or bytes, not {type(value).__name__}")
+    pat = bytes(value)
+    if b"\0" in pat:
+        raise _invalid(f"payload_pattern {pat!r} holds a NUL byte (the pattern is a "
+                       "NUL-terminated string)")
+    if len(pat) > MAX_PATTERN_LEN:
+        raise _invalid(f"payload_pattern is {len(pat)} bytes (at most {MAX_PATTERN_LEN})")
+    return pat
+
+
+def _unescape(value: str, text: str) -> bytes:
+    """A payload_pattern of Rule.parse with \\xNN and \\\\ escapes."""
+    out, i = bytearray(), 0
+    while i < len(value):
+        c = value[i]
+        if c != "\\":
+            out += c.encode()
+            i += 1
+        elif value[i + 1:i + 2] == "\\":
+            out.append(0x5C)
+            i += 2
+        elif value[i + 1:i + 2] == "x" and len(value[i + 2:i + 4]) == 2 and all(
+                ch in "0123456789abcdefABCDEF" for ch in value[i + 2:i + 4]):
+            out.append(int(value[i + 2:i + 4], 16))
+            i += 4
+        else:
+            raise _invalid(f"rule {text!r}: payload_pattern {value!r} has a bad escape at "
+                           f"{value[i:i + 4]!r} (\\xNN or \\\\)")
+    return bytes(out)
+
+
 def _set_reflector(r, device):
     """The struct's reflector_device_name (None: none)."""
     if device is None:
@@ -288,7 +336,8 @@ def _set_reflector(r, device):
 def stats_from_c(st) -> RuleStats:
     """A :class:`RuleStats` from a ``filtering_rule_stats``."""
     return RuleStats(st.match, st.filtered, st.match_forward, st.inactivity,
-                     st.match_bytes, st.last_match_ns)
+                     st.match_bytes, st.last_match_ns, st.hash_rules_added,
+                     st.hash_rules_refused)
 
 
 @dataclasses.dataclass(frozen=True)

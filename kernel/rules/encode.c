@@ -5,9 +5,10 @@
  *
  * Zero fields are "any", as PF_RING's guide says.  What is refused, each
  * with a message that names the field:
- *   an unknown action; an action not supported yet (add-rule, reflect,
- *   bounce), a payload pattern, a tunnel id; a balance_id without a
- *   balance_pool or not below it
+ *   an unknown action; an action not supported yet (reflect, bounce), a
+ *   tunnel id; a balance_id without a balance_pool or not below it
+ *   a payload_pattern without its NUL within the 32 bytes (so longer than
+ *   PFRING_RULES_PATTERN_MAX)
  *   a VLAN id over 4095, a negative if_index
  *   a host without its mask, a mask that is not a contiguous prefix, host
  *   bits outside the mask
@@ -16,6 +17,8 @@
  * IPv4 or IPv6: FILTER_IPV6_FLAG, or any byte past the first 4 of a host
  * or mask, makes the rule's hosts IPv6; otherwise they are IPv4 (.v4, host
  * order).  A rule with a host matches packets of its family only.
+ * payload_pattern: its bytes up to the NUL, none = any (the program
+ * searches the payload for them, pfring_rules.bpf.c).
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -154,6 +157,7 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
   const filtering_rule_extended_fields *x = &r->extended_fields;
   static const u_int8_t zero_mac[6];
   int v6, used, rc;
+  size_t n;
 
   memset(w, 0, sizeof(*w));
   w->rule_id = r->rule_id;
@@ -161,11 +165,12 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "rule_action %u is not a rule_action_behaviour (0..%u)",
                 (unsigned)r->rule_action, (unsigned)bounce_packet_and_continue_rule_evaluation);
-  if (r->rule_action > execute_action_and_stop_rule_evaluation)
+  if (r->rule_action > forward_packet_add_rule_and_stop_rule_evaluation)
     return fail(err, len, PF_RING_ERROR_NOT_SUPPORTED,
-                "rule_action %s is not supported yet (forward, don't forward and execute are)",
-                action_names[r->rule_action]);
-  w->action = (u_int8_t)r->rule_action;
+                "rule_action %s is not supported yet (forward, don't forward, execute and "
+                "forward-and-add-rule are)", action_names[r->rule_action]);
+  w->action = r->rule_action == forward_packet_add_rule_and_stop_rule_evaluation
+                ? PFRING_RULE_FORWARD_ADD : (u_int8_t)r->rule_action;
   if (r->balance_id && !r->balance_pool)
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "balance_id %u without a balance_pool", r->balance_id);
@@ -175,9 +180,17 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
                 r->balance_pool, r->balance_pool - 1);
   w->balance_id = r->balance_id;
   w->balance_pool = r->balance_pool;
-  if (x->payload_pattern[0])
-    return fail(err, len, PF_RING_ERROR_NOT_SUPPORTED,
-                "extended_fields.payload_pattern is not supported yet");
+  n = strnlen(x->payload_pattern, sizeof(x->payload_pattern));
+  if (n > PFRING_RULES_PATTERN_MAX)
+    return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
+                "extended_fields.payload_pattern is not NUL-terminated within its %zu bytes "
+                "(a pattern has at most %d)", sizeof(x->payload_pattern),
+                PFRING_RULES_PATTERN_MAX);
+  if (n) {
+    w->flags |= PFRING_RULE_PATTERN;
+    w->pattern_len = (u_int8_t)n;
+    memcpy(w->pattern, x->payload_pattern, n);
+  }
   if (x->optional_fields & FILTER_TUNNEL_ID_FLAG)
     return fail(err, len, PF_RING_ERROR_NOT_SUPPORTED,
                 "extended_fields.tunnel (FILTER_TUNNEL_ID_FLAG) is not supported");

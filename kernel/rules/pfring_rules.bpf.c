@@ -17,13 +17,17 @@
  *      the wildcard rules do not run
  *   4. the wildcard rules in ascending rule_id order (a rule with a
  *      balance_pool matches only the packets whose flow hash modulo the
- *      pool is its balance_id): a match counts in the
- *      rule's stats; forward/don't forward decide and stop, execute-and-
- *      continue goes on to the next rule, execute-and-stop stops (the
- *      policy decides: there are no plugins to act)
+ *      pool is its balance_id; one with a payload_pattern only the
+ *      packets whose payload holds it, see payload_has): a match counts
+ *      in the rule's stats; forward/don't forward decide and stop,
+ *      execute-and-continue goes on to the next rule, execute-and-stop
+ *      stops (the policy decides: there are no plugins to act), and
+ *      forward-and-add-rule forwards, stops and adds the packet's flow to
+ *      the hash rules (auto_add)
  * Sampling stays in libpfring's receive path, after this verdict.
  *
- * The interpreter: classic BPF as the kernel runs it (sk_run_filter), one
+ * The interpreter (kernel/common/cbpf_interp.h, shared with the XDP
+ * program): classic BPF as the kernel runs it (sk_run_filter), one
  * instruction per bpf_loop step.  A load past the end of the packet, a
  * division by zero, a jump out of the program or an unknown opcode end the
  * program with 0.  Ancillary loads (SKF_AD_*) read __sk_buff; the device
@@ -83,20 +87,27 @@ struct {
   __type(value, struct pfring_rules_hval);
 } pfring_hash_rules SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_auto);
+} pfring_rules_auto SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_scratch);
+} pfring_rules_scratch SEC(".maps");
+
 /* ------------------------------------------------------------------------ */
 /* The classic BPF interpreter                                              */
 
+#define EEXIST_           17
 #define ARPHRD_ETHER_     1
 #define ARPHRD_LOOPBACK_  772
 #define LOOPBACK_IFINDEX_ 1
-
-struct cbpf {
-  struct __sk_buff *skb;
-  __u32 A, X;
-  __u32 M[BPF_MEMWORDS];
-  __u32 pc;
-  __u32 ret;
-};
 
 /* An ancillary load (SKF_AD_*): its value, or -1 for one this does not know. */
 static __always_inline __s64 ancillary(struct __sk_buff *skb, __u32 k)
@@ -155,111 +166,12 @@ __attribute__((noinline)) __s64 cbpf_load(struct __sk_buff *skb, __u32 k, __u32 
   return b[0];
 }
 
-static __always_inline __u32 size_of(__u16 code)
-{
-  switch (BPF_SIZE(code)) {
-  case BPF_W: return 4;
-  case BPF_H: return 2;
-  }
-  return 1;
-}
-
-/* One instruction.  Returns 1 to stop (s->ret is the program's result). */
-static long cbpf_step(__u32 i, void *ctx)
-{
-  struct cbpf *s = ctx;
-  struct __sk_buff *skb = s->skb;
-  struct pfring_rules_insn *in;
-  __u32 pc = s->pc, k, src;
-  __u16 code;
-  __s64 v;
-  int taken;
-
-  in = bpf_map_lookup_elem(&pfring_rules_cbpf, &pc);
-  if (!in)
-    goto fail;
-  code = in->code;
-  k = in->k;
-  s->pc = pc + 1;
-
-  switch (BPF_CLASS(code)) {
-  case BPF_LD:
-    switch (BPF_MODE(code)) {
-    case BPF_IMM: s->A = k; return 0;
-    case BPF_MEM: s->A = s->M[k & (BPF_MEMWORDS - 1)]; return 0;
-    case BPF_LEN: s->A = skb->len; return 0;
-    case BPF_ABS: v = cbpf_load(skb, k, size_of(code), 1); break;
-    case BPF_IND: v = cbpf_load(skb, s->X + k, size_of(code), 0); break;
-    default: goto fail;
-    }
-    if (v < 0)
-      goto fail;
-    s->A = (__u32)v;
-    return 0;
-  case BPF_LDX:
-    switch (BPF_MODE(code)) {
-    case BPF_IMM: s->X = k; return 0;
-    case BPF_MEM: s->X = s->M[k & (BPF_MEMWORDS - 1)]; return 0;
-    case BPF_LEN: s->X = skb->len; return 0;
-    case BPF_MSH:
-      v = cbpf_load(skb, k, 1, 1);
-      if (v < 0)
-        goto fail;
-      s->X = ((__u32)v & 0xf) << 2;
-      return 0;
-    }
-    goto fail;
-  case BPF_ST:
-    s->M[k & (BPF_MEMWORDS - 1)] = s->A;
-    return 0;
-  case BPF_STX:
-    s->M[k & (BPF_MEMWORDS - 1)] = s->X;
-    return 0;
-  case BPF_ALU:
-    src = BPF_SRC(code) == BPF_X ? s->X : k;
-    switch (BPF_OP(code)) {
-    case BPF_ADD: s->A += src; return 0;
-    case BPF_SUB: s->A -= src; return 0;
-    case BPF_MUL: s->A *= src; return 0;
-    case BPF_DIV: if (!src) goto fail; s->A /= src; return 0;
-    case BPF_MOD: if (!src) goto fail; s->A %= src; return 0;
-    case BPF_OR:  s->A |= src; return 0;
-    case BPF_AND: s->A &= src; return 0;
-    case BPF_XOR: s->A ^= src; return 0;
-    case BPF_LSH: s->A = src < 32 ? s->A << src : 0; return 0;
-    case BPF_RSH: s->A = src < 32 ? s->A >> src : 0; return 0;
-    case BPF_NEG: s->A = -s->A; return 0;
-    }
-    goto fail;
-  case BPF_JMP:
-    if (BPF_OP(code) == BPF_JA) {
-      s->pc = pc + 1 + k;
-      return 0;
-    }
-    src = BPF_SRC(code) == BPF_X ? s->X : k;
-    switch (BPF_OP(code)) {
-    case BPF_JEQ:  taken = s->A == src; break;
-    case BPF_JGT:  taken = s->A > src; break;
-    case BPF_JGE:  taken = s->A >= src; break;
-    case BPF_JSET: taken = (s->A & src) != 0; break;
-    default: goto fail;
-    }
-    s->pc = pc + 1 + (taken ? in->jt : in->jf);
-    return 0;
-  case BPF_RET:
-    s->ret = BPF_RVAL(code) == BPF_A ? s->A : k;
-    return 1;
-  case BPF_MISC:
-    if (BPF_MISCOP(code) == BPF_TAX)
-      s->X = s->A;
-    else
-      s->A = s->X;
-    return 0;
-  }
-fail:
-  s->ret = 0;
-  return 1;
-}
+#define CBPF_CTX                     struct __sk_buff
+#define CBPF_INSN                    struct pfring_rules_insn
+#define CBPF_FETCH(s, pc)            bpf_map_lookup_elem(&pfring_rules_cbpf, &(pc))
+#define CBPF_LOAD(ctx, k, size, abs) cbpf_load(ctx, k, size, abs)
+#define CBPF_LEN(ctx)                ((ctx)->len)
+#include "cbpf_interp.h"
 
 /* ------------------------------------------------------------------------ */
 /* The packet's fields, as PF_RING's parser gives them to the rules         */
@@ -275,6 +187,7 @@ struct pkt {
   __u32 src[4], dst[4];   /* network order; IPv4 in word 0 */
   __u16 sport, dport;     /* 0 without ports (or in a later IP fragment) */
   __s32 ifindex;
+  __u32 payload_off;      /* TCP and UDP: where the payload starts; 0: no payload */
 };
 
 static __always_inline int is_vlan_tpid(__u16 t)
@@ -362,8 +275,12 @@ __attribute__((noinline)) int parse(struct __sk_buff *skb, struct pkt *p)
     return 0;
   p->sport = (__u16)(ports[0] << 8 | ports[1]);
   p->dport = (__u16)(ports[2] << 8 | ports[3]);
-  if (p->proto == 6 && bpf_skb_load_bytes(skb, (l4 + 13) & 0xffff, ext, 1) == 0)
-    p->tcp_flags = ext[0];
+  if (p->proto == 6 && bpf_skb_load_bytes(skb, (l4 + 12) & 0xffff, ext, 2) == 0) {
+    p->tcp_flags = ext[1];
+    p->payload_off = (l4 & 0xffff) + (ext[0] >> 4) * 4;   /* the data offset */
+  } else if (p->proto == 17) {
+    p->payload_off = (l4 & 0xffff) + 8;
+  }
   return 0;
 }
 
@@ -461,23 +378,157 @@ struct eval {
   struct pkt p;
   __u32 balance;          /* balance_hash(&p), once parsed */
   const struct pfring_rules_set *set;   /* the one set this packet runs */
+  struct __sk_buff *skb;
+  struct pfring_rules_scratch *payload; /* the payload window, once loaded */
   __u32 len;
+  __u32 snap;             /* the classic filter's result: the bytes the ring keeps */
   __u32 num_rules;
   __u32 forward;
+  __u32 payload_len;      /* bytes in payload->b */
+  __u32 payload_state;    /* 0: not loaded yet, 1: loaded, 2: no payload */
   __u64 now;
 };
 
-static __always_inline void count(__u32 rule_id, struct eval *e)
+static __always_inline struct pfring_rules_stat *count(__u32 rule_id, struct eval *e)
 {
   struct pfring_rules_stat *st = bpf_map_lookup_elem(&pfring_rule_stats, &rule_id);
 
   if (!st)
-    return;
+    return NULL;
   st->packets += 1;                 /* per CPU: no other writer */
   st->bytes += e->len;
   if (!e->now)
     e->now = bpf_ktime_get_ns();
   st->last_ns = e->now;
+  return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* payload_pattern: as PF_RING, the pattern's bytes anywhere in the
+ * payload of a TCP or UDP packet (after the TCP header, data offset
+ * included, or the 8 bytes of UDP), up to the bytes the ring keeps (the
+ * snap length); other packets, and a later IP fragment, have no payload
+ * and never match.  Searched: the first PFRING_RULES_PAYLOAD_WINDOW bytes
+ * of that payload, copied once per packet into the CPU's scratch map
+ * (socket filters do not nest on a CPU), then one bpf_loop step per start
+ * position, each comparing at most PFRING_RULES_PATTERN_MAX bytes.      */
+
+/* Loads the payload window once; returns 1 when there is a payload. */
+static __always_inline int payload_load(struct eval *e)
+{
+  struct pfring_rules_scratch *buf;
+  __u32 zero = 0, off = e->p.payload_off, end, n;
+
+  if (e->payload_state)
+    return e->payload_state == 1;
+  e->payload_state = 2;
+  end = e->len < e->snap ? e->len : e->snap;
+  if (!off || !e->skb || end <= off)
+    return 0;
+  n = end - off;
+  if (n > PFRING_RULES_PAYLOAD_WINDOW)
+    n = PFRING_RULES_PAYLOAD_WINDOW;
+  buf = bpf_map_lookup_elem(&pfring_rules_scratch, &zero);
+  if (!buf)
+    return 0;
+  barrier_var(n);                   /* the bound below for the verifier */
+  n = ((n - 1) & (PFRING_RULES_PAYLOAD_WINDOW - 1)) + 1;
+  if (bpf_skb_load_bytes(e->skb, off, buf->b, n) < 0)
+    return 0;
+  e->payload = buf;
+  e->payload_len = n;
+  e->payload_state = 1;
+  return 1;
+}
+
+struct pfind {
+  const struct pfring_rules_scratch *buf;
+  const struct pfring_rules_wild *r;
+  __u32 found;
+};
+
+/* One start position i: does the pattern begin there? */
+static long find_step(__u32 i, void *ctx)
+{
+  struct pfind *f = ctx;
+  const struct pfring_rules_scratch *buf = f->buf;
+  const struct pfring_rules_wild *r = f->r;
+  __u32 at = i & (PFRING_RULES_PAYLOAD_WINDOW - 1), n, j;
+
+  if (!buf || !r)
+    return 1;
+  n = r->pattern_len;
+  if (buf->b[at] != r->pattern[0])
+    return 0;
+  for (j = 1; j < PFRING_RULES_PATTERN_MAX; j++) {   /* a bounded loop */
+    if (j >= n)
+      break;
+    if (buf->b[at + j] != r->pattern[j])
+      return 0;
+  }
+  f->found = 1;
+  return 1;
+}
+
+/* Does buf[0..len-1] hold r's pattern?  Global, so the verifier checks
+ * it (and its loop) once, on its own, and not again for every state of
+ * the rules loop that calls it. */
+__attribute__((noinline)) int payload_find(const struct pfring_rules_scratch *buf, __u32 len,
+                                           const struct pfring_rules_wild *r)
+{
+  struct pfind f = {};
+  __u32 n;
+
+  if (!buf || !r)
+    return 0;
+  n = r->pattern_len;
+  if (n == 0 || n > PFRING_RULES_PATTERN_MAX || len < n || len > PFRING_RULES_PAYLOAD_WINDOW)
+    return 0;
+  f.buf = buf;
+  f.r = r;
+  bpf_loop(len - n + 1, find_step, &f, 0);
+  return f.found;
+}
+
+static __always_inline int payload_has(struct eval *e, const struct pfring_rules_wild *r)
+{
+  return payload_load(e) && payload_find(e->payload, e->payload_len, r);
+}
+
+/* The add-rule action: the packet's flow becomes a hash rule that
+ * forwards (BPF_NOEXIST: a flow that is already one stays as it is).  A
+ * packet that is not IP has no flow and adds nothing; a full hash rules
+ * map refuses the rule, which is counted in the wildcard rule. */
+static __always_inline void auto_add(struct eval *e, const struct pfring_rules_wild *r,
+                                     struct pfring_rules_stat *st)
+{
+  struct pfring_rules_hkey k;
+  struct pfring_rules_hval v;
+  struct pfring_rules_auto *a;
+  __u32 zero = 0;
+  long rc;
+
+  if (e->p.ip_version != 4 && e->p.ip_version != 6)
+    return;
+  __builtin_memset(&k, 0, sizeof(k));
+  __builtin_memset(&v, 0, sizeof(v));
+  pfring_rules_hkey_make(&k, e->p.vlan_id, e->p.ip_version, e->p.proto, e->p.src, e->p.sport,
+                         e->p.dst, e->p.dport);
+  v.rule_id = (__u16)r->rule_id;
+  v.action = PFRING_RULE_FORWARD_STOP;
+  if (!e->now)
+    e->now = bpf_ktime_get_ns();
+  v.added_ns = e->now;
+  rc = bpf_map_update_elem(&pfring_hash_rules, &k, &v, BPF_NOEXIST);
+  if (rc == 0) {
+    a = bpf_map_lookup_elem(&pfring_rules_auto, &zero);
+    if (a)
+      a->added += 1;
+    if (st)
+      st->hash_added += 1;
+  } else if (rc != -EEXIST_ && st) {
+    st->hash_refused += 1;
+  }
 }
 
 static long rule_step(__u32 i, void *ctx)
@@ -485,6 +536,7 @@ static long rule_step(__u32 i, void *ctx)
   struct eval *e = ctx;
   const struct pfring_rules_set *set = e->set;
   const struct pfring_rules_wild *r;
+  struct pfring_rules_stat *st;
 
   if (i >= e->num_rules || i >= PFRING_RULES_MAX || !set)
     return 1;
@@ -493,10 +545,16 @@ static long rule_step(__u32 i, void *ctx)
     return 0;                       /* another member of the pool's flow */
   if (!rule_matches(r, &e->p, 0) && !((r->flags & PFRING_RULE_BIDIR) && rule_matches(r, &e->p, 1)))
     return 0;
-  count(r->rule_id, e);
+  if ((r->flags & PFRING_RULE_PATTERN) && !payload_has(e, r))
+    return 0;
+  st = count(r->rule_id, e);
   switch (r->action) {
   case PFRING_RULE_FORWARD_STOP:
     e->forward = 1;
+    return 1;
+  case PFRING_RULE_FORWARD_ADD:
+    e->forward = 1;
+    auto_add(e, r, st);
     return 1;
   case PFRING_RULE_DROP_STOP:
     e->forward = 0;
@@ -544,7 +602,7 @@ int pfring_rules_filter(struct __sk_buff *skb)
   if (!cfg || cfg->version != PFRING_RULES_ABI_VERSION)
     return 0;
   /* 1. the classic filter */
-  s.skb = skb;
+  s.ctx = skb;
   s.ret = 0;
   bpf_loop(cfg->cbpf_len < PFRING_RULES_CBPF_MAX ? cfg->cbpf_len : PFRING_RULES_CBPF_MAX,
            cbpf_step, &s, 0);
@@ -563,6 +621,8 @@ int pfring_rules_filter(struct __sk_buff *skb)
   e.num_rules = set->num_rules < PFRING_RULES_MAX ? set->num_rules : PFRING_RULES_MAX;
   if (e.num_rules || set->hash_rules) {
     e.len = skb->len;
+    e.snap = snap;
+    e.skb = skb;
     parse(skb, &e.p);
     e.balance = balance_hash(&e.p);
     if (set->hash_rules && hash_rule(&e))

@@ -24,7 +24,13 @@
  *                                                                              adds and removes keys)
  *   pfring_hash_rules   PERCPU_HASH       struct     struct pfring_rules_hval  user space adds and removes
  *                       [16384]           pfring_                              rules; the program counts
- *                                         rules_hkey                           matches in them
+ *                                         rules_hkey                           matches in them and adds
+ *                                                                              the rules of the add-rule
+ *                                                                              action
+ *   pfring_rules_auto   PERCPU_ARRAY [1]  0          struct pfring_rules_auto  the program: the hash rules
+ *                                                                              it added (user space reads)
+ *   pfring_rules_scratch PERCPU_ARRAY [1] 0          struct pfring_rules_      the program: the payload
+ *                                                    scratch                   window of the packet
  *
  * cfg and cbpf belong to one instance and never change once it is
  * attached: a new classic filter is a new instance (rules.c).  A change of
@@ -37,17 +43,31 @@
  * once per ring and shared by its instances, so the counters of a rule
  * survive the change of the rule set around it.  So is the hash rules map:
  * adding or removing a hash rule is one insert or delete in it, seen by
- * the next packet, with no new set and no new program.
+ * the next packet, with no new set and no new program.  So is the auto
+ * map: the hash rules the program added itself, so that user space knows
+ * how many rules the hash map holds (what it added, plus what the program
+ * added, minus what it removed); the scratch map is the instance's own.
+ *
+ * The add-rule action (forward_packet_add_rule_and_stop_rule_evaluation):
+ * the program inserts the packet's flow (the key hash_rule() looks up)
+ * with the action forward, as PF_RING does, BPF_NOEXIST.  A per-CPU hash
+ * map written from a program holds the value in the adding CPU's copy;
+ * the others are zero, which is the forward action too, and user space
+ * takes added_ns as the latest of the copies.
  */
 #ifndef PFRING_RULES_H
 #define PFRING_RULES_H
 
 #include <linux/types.h>
 
-#define PFRING_RULES_ABI_VERSION 2
+#define PFRING_RULES_ABI_VERSION 3
 #define PFRING_RULES_MAX         256    /* wildcard rules per ring */
 #define PFRING_RULES_CBPF_MAX    4096   /* BPF_MAXINSNS */
 #define PFRING_RULES_HASH_MAX    16384  /* hash rules per ring */
+/* payload_pattern: at most 31 bytes, searched for in the first
+ * PFRING_RULES_PAYLOAD_WINDOW bytes of the payload (a power of two). */
+#define PFRING_RULES_PATTERN_MAX   31
+#define PFRING_RULES_PAYLOAD_WINDOW 1024
 
 struct pfring_rules_cfg {
   __u32 version;          /* PFRING_RULES_ABI_VERSION */
@@ -76,12 +96,14 @@ struct pfring_rules_insn {
 #define PFRING_RULE_IPV4      (1u << 11)  /* a host is set: IPv4 packets only */
 #define PFRING_RULE_IPV6      (1u << 12)  /* a host is set: IPv6 packets only */
 #define PFRING_RULE_BIDIR     (1u << 13)  /* also with source and destination swapped */
+#define PFRING_RULE_PATTERN   (1u << 14)  /* the payload holds pattern[0..pattern_len-1] */
 
 /* The verdicts of a rule (rule_action_behaviour values the program knows). */
 #define PFRING_RULE_FORWARD_STOP   0    /* forward_packet_and_stop_rule_evaluation */
 #define PFRING_RULE_DROP_STOP      1    /* dont_forward_packet_and_stop_rule_evaluation */
 #define PFRING_RULE_EXEC_CONTINUE  2    /* execute_action_and_continue_rule_evaluation */
 #define PFRING_RULE_EXEC_STOP      3    /* execute_action_and_stop_rule_evaluation */
+#define PFRING_RULE_FORWARD_ADD    4    /* forward_packet_add_rule_and_stop_rule_evaluation */
 
 /* A wildcard rule as the program reads it.  Addresses and masks are in
  * network byte order, an IPv4 address in word 0 (the rest zero); ports,
@@ -92,7 +114,7 @@ struct pfring_rules_wild {
   __u8 smac[6], dmac[6];
   __u16 vlan_id, eth_type;
   __u8 proto, tcp_flags;  /* tcp_flags: all of these must be set */
-  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_EXEC_STOP */
+  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_FORWARD_ADD */
   __u8 pad;
   __u32 shost[4], shost_mask[4];
   __u32 dhost[4], dhost_mask[4];
@@ -102,6 +124,9 @@ struct pfring_rules_wild {
   __u8 balance_id;        /* with balance_pool > 0: the flow hash % pool to match */
   __u8 balance_pool;      /* 0: no pool */
   __u16 pad2;
+  __u8 pattern_len;       /* PFRING_RULE_PATTERN: 1..PFRING_RULES_PATTERN_MAX */
+  __u8 pad3[3];
+  __u8 pattern[32];       /* the bytes to find (zero after pattern_len) */
 };
 
 /* A rule set: the value of the one entry of an inner map of
@@ -118,6 +143,19 @@ struct pfring_rules_stat {
   __u64 packets;
   __u64 bytes;
   __u64 last_ns;          /* CLOCK_MONOTONIC of the last match, 0 = never */
+  __u64 hash_added;       /* the add-rule action: hash rules this rule added */
+  __u64 hash_refused;     /* ... and flows it could not add (the hash rules map was full) */
+};
+
+/* Per CPU: the hash rules the program added (the add-rule action). */
+struct pfring_rules_auto {
+  __u64 added;
+};
+
+/* Per CPU: the packet's payload window, for payload_pattern (the tail
+ * past the window: room for the search's last compare). */
+struct pfring_rules_scratch {
+  __u8 b[PFRING_RULES_PAYLOAD_WINDOW + 32];
 };
 
 /* A hash rule's key: both peers in one canonical order (the lower
@@ -137,7 +175,7 @@ struct pfring_rules_hval {
   __u16 rule_id;          /* the caller's, for reference */
   __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_EXEC_STOP */
   __u8 pad[5];
-  __u64 added_ns;         /* CLOCK_MONOTONIC of the add (user space) */
+  __u64 added_ns;         /* CLOCK_MONOTONIC of the add (user space or the program) */
   __u64 packets;
   __u64 bytes;
   __u64 last_ns;          /* CLOCK_MONOTONIC of the last match, 0 = never */

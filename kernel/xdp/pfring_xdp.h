@@ -6,6 +6,9 @@
  *   NIC RX queue q ──▶ dispatcher (libxdp) ──▶ pfring_xdp_rx
  *                                               │ q != config.queue_id   ──▶ XDP_PASS
  *                                               │ no socket in xsks[q]   ──▶ XDP_PASS
+ *                                               │ the ring's BPF filter
+ *                                               │   returns 0            ──▶ XDP_PASS
+ *                                               │ sampled out            ──▶ XDP_DROP
  *                                               └ bpf_redirect_map(xsks, q) ──▶ AF_XDP RX ring
  *
  * One program instance per ring: it owns one queue of one device, so rings
@@ -17,6 +20,25 @@
  *   pfring_config  ARRAY [1]      0            struct pfring_xdp_cfg user space, before attach
  *   pfring_stats   PERCPU_ARRAY   PFRING_XDP_* u64 packet counter    the program
  *   pfring_sampler ARRAY [1]      0            struct pfring_xdp_sampler the program (under its lock)
+ *   pfring_filters ARRAY_OF_MAPS  0            an ARRAY [4097] map of    user space: a new inner
+ *                  [1]                         struct pfring_xdp_insn:   map per filter change
+ *                                              0 the length, 1.. the program
+ *
+ * The BPF filter (pfring_set_bpf_filter and friends, when the program runs
+ * in the kernel; pfring_xdp_rxnf is the same program without it, for a
+ * process that cannot load the interpreter, whose filters run in user
+ * space): the classic program, run by the interpreter of
+ * kernel/common/cbpf_interp.h, from the inner map in pfring_filters' slot,
+ * looked up once per packet (its entry 0 is a header whose k is the
+ * program's length; instruction i is entry i + 1).  An empty slot: no filter.  A change writes
+ * the whole program into a fresh inner map and swaps it into the slot with
+ * one map update (the kernel waits for the programs running the old one
+ * before the update returns), so a packet runs the old program or the new
+ * one, never a mix, and nothing is loaded or attached again.  A frame the
+ * program rejects (returns 0) goes on to the stack, as every frame the
+ * ring does not take (PFRING_XDP_FILTERED, not a drop); a non-zero result
+ * (the snap length) takes it, whole (the ring's caplen cuts it).  The
+ * filter runs before the sampler, as PF_RING samples what its filter kept.
  *
  * Sampling (cfg.sample_rate > 1): of the queue's packets, the 1st, the
  * (N+1)th, ... go on to the socket, the others are dropped in the program
@@ -34,8 +56,9 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define PFRING_XDP_ABI_VERSION 2
+#define PFRING_XDP_ABI_VERSION 3
 #define PFRING_XDP_MAX_QUEUES 64        /* MAX_NUM_RX_CHANNELS */
+#define PFRING_XDP_CBPF_MAX   4096      /* BPF_MAXINSNS */
 
 struct pfring_xdp_cfg {
   __u32 version;        /* PFRING_XDP_ABI_VERSION */
@@ -43,7 +66,20 @@ struct pfring_xdp_cfg {
   __u32 owner_pid;      /* the process of the ring (the sweep's key) */
   __u32 sample_rate;    /* 0 or 1: every packet; N: 1 in N (see above) */
   __u64 owner_start;    /* its start time (/proc/PID/stat field 22) */
+  __u8 dev_mac[6];      /* the device's address (SKF_AD_PKTTYPE: PACKET_HOST), at the last filter set */
+  __u16 pad;
 };
+
+/* A classic BPF instruction, as struct sock_filter. */
+struct pfring_xdp_insn {
+  __u16 code;
+  __u8 jt, jf;
+  __u32 k;
+};
+
+/* The entries of an inner map of pfring_filters: the header (k: the
+ * program's length, 1..PFRING_XDP_CBPF_MAX) and the instructions. */
+#define PFRING_XDP_FILTER_ENTRIES (PFRING_XDP_CBPF_MAX + 1)
 
 struct pfring_xdp_sampler {
   struct bpf_spin_lock lock;
@@ -57,6 +93,7 @@ enum pfring_xdp_counter {
   PFRING_XDP_NO_SOCKET,     /* passed: the ring is disabled (no socket in the map) */
   PFRING_XDP_REDIRECT_FAILED, /* bpf_redirect_map refused: dropped by the program */
   PFRING_XDP_SAMPLED_OUT,   /* dropped by the sampler (not drops: PF_RING skips them) */
+  PFRING_XDP_FILTERED,      /* passed: the BPF filter rejected them (not drops) */
   PFRING_XDP_NUM_COUNTERS
 };
 

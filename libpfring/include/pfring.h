@@ -177,7 +177,7 @@ struct pkt_parsing_info {
   ip_addr ip_src, ip_dst;
   u_int16_t l4_src_port, l4_dst_port;
   u_int8_t icmp_type, icmp_code;
-  struct {
+  struct pkt_parsing_tcp {
     u_int8_t flags;
     u_int32_t seq_num, ack_num;
   } __attribute__((packed)) tcp;
@@ -195,12 +195,12 @@ struct pfring_extended_pkthdr {
   int32_t if_index;
   u_int32_t pkt_hash;       /* symmetric flow hash, when computed */
   /* --- the short (48 byte) header ends here --- */
-  struct {
+  struct pfring_extended_tx {
     int32_t bounce_interface;
     u_int32_t reserved_pad;
     u_int64_t reserved;
   } __attribute__((packed)) tx;
-  struct {
+  struct pfring_extended_process {
     u_int32_t pid;
   } __attribute__((packed)) process;
   struct pkt_parsing_info parsed_pkt;  /* filled with PF_RING_LONG_HEADER */
@@ -419,7 +419,9 @@ int pfring_set_poll_watermark(pfring *ring, u_int16_t watermark);
  * libpcap's immediate mode; block_bytes then only sizes the units the
  * kernel allocates), and receive calls, bursts, counts and stats behave as
  * on a batched ring.  Only before the ring is enabled or joins a
- * cluster. */
+ * cluster.  zc: rings batch too: they hold a waiting reader's wake-up for
+ * timeout_ms after a batch's first packet or until an eighth of the RX
+ * ring is filled, and 1 ms wakes it at the first packet (drivers/README.md). */
 int pfring_set_batching(pfring *ring, u_int timeout_ms, u_int block_bytes);
 /* pcap-pfring: the ring's memory, libpcap's pcap_set_buffer_size (tcpdump
  * -B): bytes rounded up to a whole number of the ring's kernel blocks (at
@@ -465,7 +467,9 @@ int pfring_set_bpf_program(pfring *ring, const void *insns, u_int count);
  * PF_RING_USERSPACE_BPF, when expr (the expression the program was compiled
  * from, or NULL if unknown) tests VLAN tags (pfring_bpf_expr_needs_userspace:
  * the kernel filter sees a received frame with its tag taken out), or on a
- * ring without a kernel program; in the kernel otherwise.  flags:
+ * ring without a kernel program; in the kernel otherwise (on a zc: ring,
+ * in its XDP program: a frame the program rejects goes on to the host
+ * stack).  flags:
  *   PFRING_BPF_FILTER_QUEUED  packets already in the ring, which passed the
  *                             previous filter, are checked in user space
  *                             too (libpcap's pcap_setfilter)
@@ -745,7 +749,7 @@ typedef struct {
   ip_addr shost_mask, dhost_mask;
   u_int16_t sport_low, sport_high;
   u_int16_t dport_low, dport_high;
-  struct {
+  struct filtering_rule_tcp {
     u_int8_t flags;                 /* TCP: all of these flags set */
   } __attribute__((packed)) tcp;
 } __attribute__((packed)) filtering_rule_core_fields;
@@ -757,10 +761,14 @@ typedef struct {
 
 typedef struct {
   u_int16_t optional_fields;        /* FILTER_* flags */
-  struct {
+  struct filtering_rule_tunnel {
     u_int32_t tunnel_id;
     ip_addr shost, dhost, shost_mask, dhost_mask;
   } __attribute__((packed)) tunnel;
+  /* A NUL-terminated string of 1..31 bytes ("" = any): the rule matches
+   * TCP and UDP packets whose payload (after the TCP or UDP header, up to
+   * the snap length) holds these bytes, in the payload's first
+   * PFRING_RULES_PAYLOAD_WINDOW (1024) bytes (exact bytes, case counts). */
   char payload_pattern[32];
 } __attribute__((packed)) filtering_rule_extended_fields;
 
@@ -791,12 +799,26 @@ typedef struct {
   /* pcap-pfring: */
   u_int64_t match_bytes;            /* bytes of the matching frames */
   u_int64_t last_match_ns;          /* CLOCK_REALTIME of the last match, 0 = never */
+  /* forward_packet_add_rule_and_stop_rule_evaluation: the hash rules the
+   * rule added (one per new flow), and the flows it could not add because
+   * the ring had PFRING_MAX_HASH_FILTERING_RULES hash rules already (those
+   * packets are forwarded all the same). */
+  u_int64_t hash_rules_added;
+  u_int64_t hash_rules_refused;
 } __attribute__((packed)) filtering_rule_stats;
 
 /* Adds a wildcard rule; rule_id FILTERING_RULE_AUTO_RULE_ID takes the
  * lowest free id (written back into rule).  Fails, leaving the ring's
  * rules as they were, for a duplicate id, a bad field, more than
- * PFRING_MAX_FILTERING_RULES rules, or an action not supported yet. */
+ * PFRING_MAX_FILTERING_RULES rules, or an action not supported yet
+ * (reflect, bounce).  forward_packet_add_rule_and_stop_rule_evaluation
+ * forwards the packet and, in the kernel, adds its flow as a hash rule
+ * that forwards (vlan_id, IP version, proto, hosts, ports: the later
+ * packets of the flow, either direction, hit that hash rule); a packet
+ * that is not IP adds none.  The added rules are hash rules as any other:
+ * pfring_get_hash_filtering_rule_stats, removal and
+ * pfring_purge_idle_hash_rules (idle counted from the add) see them, and
+ * they stay when the wildcard rule goes. */
 int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_add);
 int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id);
 /* stats: a filtering_rule_stats; *stats_len: its size in, the bytes
@@ -861,6 +883,103 @@ int pfring_purge_idle_hash_rules(pfring *ring, u_int16_t inactivity_sec);
 int pfring_rules_program_loads(pfring *ring);
 
 /* ------------------------------------------------------------------------ */
+/* Hardware rules and the filtering mode (PF_RING 5.6.2's guide, section 8;
+ * hw_rules.c).
+ *
+ * A hardware rule lives in the NIC: libpfring hands it to the driver with
+ * ethtool's n-tuple interface (SIOCETHTOOL, ETHTOOL_SRXCLSRLINS and
+ * ETHTOOL_SRXCLSRLDEL), on the ring's one device and in the ring's network
+ * namespace.  A matching packet goes to RX queue queue_id, or is dropped by
+ * the NIC for queue_id 0xFFFF (-1, as PF_RING writes it).  rule_id is the
+ * rule's location in the NIC's table.  Fields of value zero are wildcards.
+ * IPv4 addresses and ports are in host byte order.  A device without
+ * n-tuple filters (veth, most virtual devices) answers
+ * PF_RING_ERROR_NOT_SUPPORTED with a message that names it; the software
+ * rules above are not affected.  A ring removes its hardware rules when it
+ * is closed.  Limits and the design: libpfring/README.md.                 */
+
+typedef enum {
+  hardware_and_software = 0,
+  hardware_only,
+  software_only                     /* the default */
+} filtering_mode;
+
+/* The queue_id of a rule that drops what it matches. */
+#define PFRING_HW_RULE_DROP_QUEUE   0xFFFF
+/* pcap-pfring: the most hardware rules one ring holds. */
+#define PFRING_MAX_HW_FILTERING_RULES 1024
+
+/* Intel 82599 five-tuple filter. */
+typedef struct {
+  u_int8_t  proto;                  /* 6 TCP, 17 UDP, 132 SCTP, other IP protocol, 0 any */
+  u_int32_t s_addr, d_addr;         /* IPv4, host order */
+  u_int16_t s_port, d_port;         /* host order; need proto 6, 17 or 132 */
+  u_int16_t queue_id;               /* RX queue, or PFRING_HW_RULE_DROP_QUEUE */
+} __attribute__((packed)) intel_82599_five_tuple_filter_hw_rule;
+
+/* Intel 82599 perfect (flow director) filter: the five tuple and a VLAN. */
+typedef struct {
+  u_int16_t vlan_id;                /* 1..4095, 0 any */
+  u_int8_t  proto;
+  u_int32_t s_addr, d_addr;
+  u_int16_t s_port, d_port;
+  u_int16_t queue_id;
+} __attribute__((packed)) intel_82599_perfect_filter_hw_rule;
+
+typedef enum {
+  drop_rule,
+  redirect_rule,
+  mirror_rule
+} silicom_redirector_rule_type;
+
+/* Silicom redirector switch rule: declared for PF_RING's layout only;
+ * libpfring answers PF_RING_ERROR_NOT_SUPPORTED. */
+typedef struct {
+  silicom_redirector_rule_type rule_type;
+  u_int8_t rule_port;
+  u_int8_t rule_target_port;
+  u_int16_t vlan_id_low, vlan_id_high;
+  u_int8_t l3_proto;
+  ip_addr src_addr, dst_addr;
+  u_int32_t src_mask, dst_mask;
+  u_int16_t src_port_low, src_port_high;
+  u_int16_t dst_port_low, dst_port_high;
+} __attribute__((packed)) silicom_redirector_hw_rule;
+
+typedef enum {
+  intel_82599_five_tuple_rule,
+  intel_82599_perfect_filter_rule,
+  silicom_redirector_rule
+} hw_filtering_rule_type;
+
+typedef struct {
+  hw_filtering_rule_type rule_family_type;
+  u_int16_t rule_id;                /* the location in the NIC's rule table */
+  union hw_filtering_rule_family {  /* (the tag is pcap-pfring's, for bindings) */
+    intel_82599_five_tuple_filter_hw_rule five_tuple_rule;
+    intel_82599_perfect_filter_hw_rule perfect_rule;
+    silicom_redirector_hw_rule redirector_rule;
+  } __attribute__((packed)) rule_family;
+} __attribute__((packed)) hw_filtering_rule;
+
+/* Records the mode.  hardware_only is refused (PF_RING_ERROR_NOT_SUPPORTED,
+ * naming the device) on a device without n-tuple filters; the other modes
+ * are accepted on every ring.  The software rules run in every mode. */
+int pfring_set_filtering_mode(pfring *ring, filtering_mode mode);
+/* pcap-pfring: the ring's filtering_mode (software_only until set), or a
+ * negative error. */
+int pfring_get_filtering_mode(pfring *ring);
+/* Installs rule in the NIC of the ring's device.  Bad input (a NULL rule,
+ * an unknown rule_family_type, ports without TCP, UDP or SCTP, a VLAN id
+ * over 4095, a queue the device does not have, a rule_id the ring has
+ * already) is PF_RING_ERROR_INVALID_ARGUMENT naming the field; a device
+ * without n-tuple filters, a ring on several devices, "any" or none is
+ * PF_RING_ERROR_NOT_SUPPORTED. */
+int pfring_add_hw_rule(pfring *ring, hw_filtering_rule *rule);
+/* Removes a hardware rule this ring added. */
+int pfring_remove_hw_rule(pfring *ring, u_int16_t rule_id);
+
+/* ------------------------------------------------------------------------ */
 /* libzero: the DNA Cluster (the 5.6.2 guide, chapter 9.1)                   */
 
 /* A master receives from one or more rings (of any backend), and hands
@@ -873,6 +992,26 @@ int pfring_rules_program_loads(pfring *ring);
  * more.  Each app has a queue of DNA_CLUSTER_QUEUE_SLOTS packets; a full
  * queue, or an app without a slave, drops for that app only (counted).
  *
+ * Transmission (dna_cluster_set_mode send_only_mode or send_and_recv_mode):
+ * each app also has a TX queue (slave_tx_queue_len descriptors) and TX
+ * buffers of its own in the shared memory.  pfring_send on a slave copies
+ * the frame into one of them (the one copy) and queues it; the queue is
+ * published to the master by pfring_flush_tx_packets, by pfring_send with
+ * flush_packet 1, and when it is full.  The master's thread drains every TX
+ * queue (up to 64 frames per app and loop turn) and sends each frame on an
+ * egress ring: the registered ring one of whose interfaces has the frame's
+ * if_index (pfring_send_ifindex on the slave), or the first registered ring
+ * for if_index 0 (pfring_send); it flushes those rings after each drained
+ * batch.  A frame of an if_index no registered ring has, or that its ring
+ * refuses, is dropped and counted (dna_cluster_app_tx_stats).  A full TX
+ * queue: pfring_send returns PF_RING_ERROR_NO_TX_SLOT_AVAILABLE.  The
+ * slave's pfring_stats count only what it receives.  What a slave that
+ * dies had published is dropped (counted) when the master empties its
+ * queues (within 100 ms, and at once when the thread starts); pfring_close on a slave first waits (up to 1 s) for the master to
+ * send what it published, and so does pfring_flush_tx_packets.
+ * In recv_only_mode (the default) there is no TX part: pfring_send on a
+ * slave returns PF_RING_ERROR_NOT_SUPPORTED.
+ *
  * Errors: functions returning int give 0 or a PF_RING_ERROR_* code;
  * dna_cluster_create gives NULL.  Either way dna_cluster_last_error() (per
  * thread) says what was wrong, naming the argument. */
@@ -881,48 +1020,130 @@ int pfring_rules_program_loads(pfring *ring);
 #define DNA_CLUSTER_QUEUE_SLOTS 4096
 #define DNA_CLUSTER_BUFFER_SIZE 2048   /* packets are cut to this caplen */
 #define DNA_CLUSTER_MAX_RINGS 8
-/* What a distribution function returns to drop a packet. */
-#define DNA_CLUSTER_DROP 0u
+/* The TX buffers per app beyond its TX queue's (the pkt_buff handles a
+ * slave may hold), unless DNA_CLUSTER_NO_ADDITIONAL_BUFFERS or
+ * dna_cluster_low_level_settings say otherwise. */
+#define DNA_CLUSTER_ADDITIONAL_BUFFERS 256
+/* dna_cluster_create's flags (the guide's values).  NO_ADDITIONAL_BUFFERS:
+ * no TX buffers beyond the TX queues' (slave_additional_buffers 0 instead
+ * of DNA_CLUSTER_ADDITIONAL_BUFFERS); HUGEPAGES: the memory is madvised MADV_HUGEPAGE, which gives
+ * transparent huge pages where transparent_hugepage/shmem_enabled allows
+ * it, and otherwise a warning (pfring_log level 1) and normal pages; DCA
+ * and TIME_PULSE_THREAD are accepted and change nothing (there is no
+ * prefetch to disable; time stamps are the kernel's).  DIRECT_FORWARDING:
+ * a distribution function may return DNA_CLUSTER_FRWD with *id_mask a
+ * bitmask of registered rings (by registration order, up to
+ * DNA_CLUSTER_MAX_RINGS): the master sends the packet out of those rings
+ * (one pfring_send each, flushed per burst) and no app gets it; bits of no
+ * ring and failed sends are counted ("DNA Cluster Fwd Failed" in the
+ * status file), forwarded packets in tot_tx_packets.  The cluster's rings
+ * are then set to rx_only_direction at dna_cluster_enable, so that what
+ * they send does not come back, and must be able to send. */
+#define DNA_CLUSTER_DIRECT_FORWARDING     (1u << 0)
+#define DNA_CLUSTER_NO_ADDITIONAL_BUFFERS (1u << 1)
+#define DNA_CLUSTER_HUGEPAGES             (1u << 2)
+#define DNA_CLUSTER_DCA                   (1u << 3)
+#define DNA_CLUSTER_TIME_PULSE_THREAD     (1u << 4)
+/* dna_cluster_low_level_settings' bounds of a queue's slots */
+#define DNA_CLUSTER_MIN_QUEUE_LEN 64
+#define DNA_CLUSTER_MAX_QUEUE_LEN 65536
+/* dna_cluster_set_cpu_affinity: no binding */
+#define DNA_CLUSTER_NO_CORE 0xffffffffu
+/* The distribution function's return values (the guide's). */
+#define DNA_CLUSTER_DROP -1   /* no app gets the packet */
+#define DNA_CLUSTER_PASS 0    /* the apps in *id_mask get it */
+#define DNA_CLUSTER_FRWD 1    /* out of the rings in *id_mask (DNA_CLUSTER_DIRECT_FORWARDING) */
+#define DNA_CLUSTER_MAX_NUM_SLAVES DNA_CLUSTER_MAX_APPS
 
 typedef struct pfring_dna_cluster pfring_dna_cluster;
 
-/* The distribution function: called by the master's thread for every
- * packet (pkt: caplen bytes of a len-byte frame), it returns the bitmask of
- * the apps that get the packet: 1u << app for one app, several bits for
- * fan-out, DNA_CLUSTER_DROP (0) to drop it.  Bits of apps >= num_apps are
- * ignored.  It must not block. */
-typedef u_int32_t (*dna_cluster_distribution_func)(const u_char *pkt, u_int32_t caplen,
-                                                     u_int32_t len, u_int32_t num_apps,
-                                                     void *user);
+typedef struct {
+  u_int64_t tot_rx_packets;      /* received from the rings */
+  u_int64_t tot_tx_packets;      /* sent for the slaves on the egress rings */
+  u_int64_t tot_rx_processed;    /* given to at least one app */
+} pfring_dna_cluster_stat;
 
-/* The default: 1u << (hash % num_apps), hash being PF_RING's symmetric
- * flow hash of pfring_parse_pkt (pkt_hash: VLAN id, protocol, addresses and
- * ports summed) mixed as the kernel clusters mix it (MurmurHash3's
- * finalizer), so both directions of a flow go to one app, the same app as
+typedef struct {
+  u_int32_t rx_queued;           /* packets in the app's queue */
+} pfring_dna_cluster_slave_stat;
+
+/* What the distribution function is told of the apps: num_slaves (the
+ * cluster's num_apps) and each queue's fill, refreshed once per burst of
+ * the master (approximate, as the name says). */
+typedef struct {
+  u_int32_t num_slaves;
+  pfring_dna_cluster_slave_stat approximate_stats[DNA_CLUSTER_MAX_NUM_SLAVES];
+} pfring_dna_cluster_slaves_info;
+
+/* The distribution function (the guide's signature): called by the
+ * master's thread for every packet (buffer: buffer_len bytes, cut at
+ * DNA_CLUSTER_BUFFER_SIZE), it sets *id_mask to the apps that get the
+ * packet (1u << app; several bits for fan-out; bits of apps >= num_slaves
+ * are ignored) and returns DNA_CLUSTER_PASS, or returns DNA_CLUSTER_DROP.
+ * *hash comes in 0; what the function leaves there is the packet's
+ * pkt_hash for the slaves (pfring_pkthdr.extended_hdr.pkt_hash).  It must
+ * not block. */
+typedef int (*pfring_dna_cluster_distribution_func)(const u_char *buffer,
+                                                   const u_int16_t buffer_len,
+                                                   const pfring_dna_cluster_slaves_info *slaves_info,
+                                                   u_int32_t *id_mask, u_int32_t *hash);
+
+/* The default (pcap-pfring's name for it, callable from a custom function):
+ * PF_RING's symmetric flow hash of pfring_parse_pkt (pkt_hash: VLAN id,
+ * protocol, addresses and ports summed) mixed as the kernel clusters mix it
+ * (MurmurHash3's finalizer) into *hash, and app hash % num_slaves in
+ * *id_mask, so both directions of a flow go to one app, the same app as
  * member hash % num_apps of a cluster_per_flow_5_tuple cluster for
- * untagged IP traffic.  Non-IP traffic goes to app 0. */
-u_int32_t dna_cluster_default_distribution(const u_char *pkt, u_int32_t caplen, u_int32_t len,
-                                           u_int32_t num_apps, void *user);
+ * untagged IP traffic.  Non-IP traffic goes to app 0 (hash 0).  Returns
+ * DNA_CLUSTER_PASS. */
+int dna_cluster_default_distribution(const u_char *buffer, const u_int16_t buffer_len,
+                                     const pfring_dna_cluster_slaves_info *slaves_info,
+                                     u_int32_t *id_mask, u_int32_t *hash);
 
 /* Creates cluster cluster_id (1..DNA_CLUSTER_MAX_ID) for num_apps apps
- * (1..DNA_CLUSTER_MAX_APPS); flags must be 0 (DNA_CLUSTER_DIRECT_FORWARDING
- * and the others are not implemented).  Fails if another live master has
- * the id; the memory of a master that died is taken over. */
+ * (1..DNA_CLUSTER_MAX_APPS) with flags (DNA_CLUSTER_*, above).  Fails if
+ * another live master has the id; the memory of a master that died is
+ * taken over. */
 pfring_dna_cluster *dna_cluster_create(u_int32_t cluster_id, u_int32_t num_apps,
                                        u_int32_t flags);
+/* Each app's queue holds slave_rx_queue_len descriptors (a power of two,
+ * DNA_CLUSTER_MIN_QUEUE_LEN..DNA_CLUSTER_MAX_QUEUE_LEN; DNA_CLUSTER_QUEUE_SLOTS
+ * by default), its TX queue slave_tx_queue_len (0: DNA_CLUSTER_QUEUE_SLOTS,
+ * or a power of two in the same range), and it has
+ * slave_additional_buffers TX buffers (up to DNA_CLUSTER_MAX_QUEUE_LEN)
+ * beyond the TX queue's; the TX part exists only in send_only_mode and
+ * send_and_recv_mode.  The memory is made anew.  Only before the first
+ * dna_cluster_enable and before a slave joined. */
+int dna_cluster_low_level_settings(pfring_dna_cluster *cluster, u_int32_t slave_rx_queue_len,
+                                   u_int32_t slave_tx_queue_len,
+                                   u_int32_t slave_additional_buffers);
+/* Binds the master's thread to core rx_core_id (now, or when enabled);
+ * DNA_CLUSTER_NO_CORE for either leaves it unbound.  tx_core_id is checked
+ * and kept: the same thread drains the slaves' TX queues, there is no
+ * transmitting thread of its own.  A core the machine
+ * does not have is an error.  (PF_RING's returns void; this one returns 0
+ * or an error, which callers may ignore.) */
+int dna_cluster_set_cpu_affinity(pfring_dna_cluster *cluster, u_int32_t rx_core_id,
+                                 u_int32_t tx_core_id);
 /* Adds a ring the master receives from (before dna_cluster_enable; up to
- * DNA_CLUSTER_MAX_RINGS).  The ring stays the caller's: close it after
- * dna_cluster_destroy.  The master enables it. */
+ * DNA_CLUSTER_MAX_RINGS).  The cluster owns it from then on: it enables
+ * it, and dna_cluster_destroy closes it (as PF_RING does). */
 int dna_cluster_register_ring(pfring_dna_cluster *cluster, pfring *ring);
-/* recv_only_mode; the other modes need slave transmission, which is not
- * implemented yet (PF_RING_ERROR_NOT_SUPPORTED). */
+/* recv_only_mode (the default): the master receives, slaves cannot send;
+ * send_and_recv_mode: also slave transmission (see above); send_only_mode:
+ * slave transmission only, the master does not receive.  Going from
+ * recv_only_mode to a sending mode or back makes the memory anew (with or
+ * without TX queues): only before the first dna_cluster_enable and before
+ * a slave joined; in a sending mode every registered ring must be able to
+ * send (dna_cluster_enable checks). */
 int dna_cluster_set_mode(pfring_dna_cluster *cluster, socket_mode mode);
 /* 1: the master and the slaves poll without sleeping (yielding the CPU);
  * 0 (the default): they sleep until packets come. */
 int dna_cluster_set_wait_mode(pfring_dna_cluster *cluster, u_int32_t active_wait);
-/* func NULL: the default distribution. */
+/* func NULL: the default distribution.  (PF_RING's returns void; this one
+ * returns 0, or an error while the cluster is enabled.) */
 int dna_cluster_set_distribution_function(pfring_dna_cluster *cluster,
-                                          dna_cluster_distribution_func func, void *user);
+                                          pfring_dna_cluster_distribution_func func);
 /* pcap-pfring: apps in groups, as zbalance_ipc's -n 2,1: instances[g] apps
  * per group, in order (apps 0..instances[0]-1 are group 0, and so on; the
  * sum must be num_apps).  Every group gets every packet; within a group of
@@ -934,22 +1155,146 @@ int dna_cluster_set_app_groups(pfring_dna_cluster *cluster, const u_int32_t *ins
 int dna_cluster_enable(pfring_dna_cluster *cluster);
 /* Stops the thread (slaves stay attached and wait). */
 int dna_cluster_disable(pfring_dna_cluster *cluster);
-/* Packets received from the rings, packets the distribution function gave
- * to at least one app; the TX counters are 0 (no TX yet).  Any may be NULL. */
-int dna_cluster_stats(pfring_dna_cluster *cluster, u_int64_t *tot_rx_packets,
-                      u_int64_t *tot_tx_packets, u_int64_t *tot_rx_processed,
-                      u_int64_t *tot_tx_processed);
+/* The cluster's counters into *stats. */
+int dna_cluster_stats(pfring_dna_cluster *cluster, pfring_dna_cluster_stat *stats);
 /* App app's counters: packets queued for it, packets dropped for it (its
  * queue full, or no slave attached); either may be NULL. */
 int dna_cluster_app_stats(pfring_dna_cluster *cluster, u_int32_t app, u_int64_t *delivered,
                           u_int64_t *dropped);
+/* pcap-pfring: app app's transmission: frames of its slave sent on an
+ * egress ring, and dropped (a bad descriptor, no registered ring with the
+ * frame's if_index, the ring refused it, or its slave died before they
+ * were sent); either may be NULL. */
+int dna_cluster_app_tx_stats(pfring_dna_cluster *cluster, u_int32_t app, u_int64_t *sent,
+                             u_int64_t *dropped);
 /* Stops the thread, tells the slaves (their next receive fails), removes
- * the shared memory and frees the handle (NULL is fine). */
+ * the shared memory, closes the registered rings (as PF_RING does) and
+ * frees the handle (NULL is fine). */
 void dna_cluster_destroy(pfring_dna_cluster *cluster);
 /* The text of the last failure of a dna_cluster_* call in this thread, and
  * its PF_RING_ERROR_* code. */
 const char *dna_cluster_last_error(void);
 int dna_cluster_last_error_code(void);
+
+/* The pkt_buff API (the 5.6.2 guide's §9.3), on DNA cluster slaves of a
+ * cluster in send_only_mode or send_and_recv_mode; any other ring answers
+ * PF_RING_ERROR_NOT_SUPPORTED naming it.  A handle is one of the app's TX
+ * buffers, held by the slave: it writes the frame in place (in the shared
+ * memory) and pfring_send_pkt_buff queues that very buffer, no copy.  A
+ * slave holds at most the cluster's slave_additional_buffers handles
+ * (DNA_CLUSTER_ADDITIONAL_BUFFERS by default, 0 with
+ * DNA_CLUSTER_NO_ADDITIONAL_BUFFERS).  Errors are in pfring_last_error. */
+typedef struct pfring_pkt_buff pfring_pkt_buff;
+/* A handle with an empty frame; NULL when the ring holds all it may. */
+pfring_pkt_buff *pfring_alloc_pkt_buff(pfring *ring);
+/* Gives the handle's buffer back; the handle is no longer valid. */
+void pfring_release_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle);
+/* The handle's frame: DNA_CLUSTER_BUFFER_SIZE bytes to write; NULL for a
+ * bad handle. */
+u_char *pfring_get_pkt_buff_data(pfring *ring, pfring_pkt_buff *pkt_handle);
+/* The frame's length, 1..DNA_CLUSTER_BUFFER_SIZE. */
+int pfring_set_pkt_buff_len(pfring *ring, pfring_pkt_buff *pkt_handle, u_int32_t len);
+/* The egress interface (0: the master's first ring), as pfring_send_ifindex. */
+int pfring_set_pkt_buff_ifindex(pfring *ring, pfring_pkt_buff *pkt_handle, int if_index);
+/* The same where none is set; a second, other interface is NOT_SUPPORTED
+ * (a frame of a DNA cluster has one egress interface). */
+int pfring_add_pkt_buff_ifindex(pfring *ring, pfring_pkt_buff *pkt_handle, int if_index);
+/* Queues the handle's buffer as it is (no copy) and gives the handle a
+ * fresh buffer with an empty frame and if_index 0 (the guide: the handle
+ * is reset, and stays the caller's).  flush_packet: published at once.
+ * The frame's length, or an error (a full TX queue:
+ * PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, the handle unchanged). */
+int pfring_send_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle, u_int8_t flush_packet);
+/* Receives one packet as pfring_recv and copies it into the handle's
+ * buffer (its length set, if_index 0), so that it can be kept aside and
+ * sent later with pfring_send_pkt_buff.  This is a copy, not a zero-copy
+ * transfer of the received buffer: received packets live in the master's
+ * pool, and a handle is a TX buffer of the app.  1, 0 (nothing, no wait)
+ * or an error. */
+int pfring_recv_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle, struct pfring_pkthdr *hdr,
+                         u_int8_t wait_for_incoming_packet);
+
+/* ------------------------------------------------------------------------ */
+/* libzero: the DNA Bouncer (the 5.6.2 guide, chapter 9.2)                   */
+
+/* A bouncer bridges two rings (of any backend): every packet received on
+ * the ingress ring is handed to a decision function, and the ones it
+ * passes are sent on the egress ring; in two-way mode the egress ring's
+ * packets go to the ingress ring as well.  pfring_dna_bouncer_loop runs in
+ * the calling thread, one loop polling both rings: it receives bursts in
+ * place (pfring_recv_burst: no copy, no system call per packet), asks the
+ * function about each packet, then sends the passed ones (one kick per
+ * burst).  The one copy is on transmission: an AF_PACKET ring's send copies
+ * the frame into a kernel socket buffer, a zc: ring's into a frame of its
+ * TX ring.  Frames the host sent (rx_direction 0: a packet socket also sees
+ * what leaves its interface) are not bridged and not counted.
+ *
+ * Errors: functions returning int give 0 or a PF_RING_ERROR_* code;
+ * pfring_dna_bouncer_create gives NULL.  Either way
+ * pfring_dna_bouncer_last_error() (per thread, ours) says what was wrong,
+ * naming the argument. */
+
+/* What a decision function returns: forward the packet, or drop it (any
+ * value other than DNA_BOUNCER_PASS drops). */
+#define DNA_BOUNCER_DROP -1
+#define DNA_BOUNCER_PASS 0
+
+typedef struct pfring_dna_bouncer pfring_dna_bouncer;
+
+typedef enum {
+  one_way_mode = 0,    /* ingress -> egress (the default) */
+  two_way_mode         /* and egress -> ingress */
+} dna_bouncer_mode;
+
+/* The decision function: called by the loop's thread for every packet
+ * received, with pkt pointing into the receiving ring's memory and
+ * *pkt_len its captured length.  It may rewrite the packet in place and
+ * lower *pkt_len (a larger value is cut back to the captured length; 0
+ * drops).  direction: 0 for a packet received on the ingress ring, 1 for
+ * one received on the egress ring (two-way mode).  It must not block. */
+typedef int (*pfring_dna_bouncer_decision_func)(u_int32_t *pkt_len, u_char *pkt,
+                                                const u_char *user_bytes, u_int8_t direction);
+
+/* A bouncer from ingress_ring to egress_ring: two different open rings,
+ * the ingress one able to receive (not send_only_mode), the egress one
+ * able to send (not recv_only_mode); neither PF_RING_REENTRANT (the loop
+ * reads in place).  The rings become the bouncer's: destroying it closes
+ * them (as the guide says).  NULL on failure (the rings stay open). */
+pfring_dna_bouncer *pfring_dna_bouncer_create(pfring *ingress_ring, pfring *egress_ring);
+/* one_way_mode (the default) or two_way_mode, which needs an ingress ring
+ * that can send and an egress ring that can receive.  Not while looping. */
+int pfring_dna_bouncer_set_mode(pfring_dna_bouncer *handle, dna_bouncer_mode mode);
+/* Runs the bouncer in the calling thread until pfring_dna_bouncer_breakloop
+ * (0), or a ring fails (its error).  It enables the rings that receive
+ * (the ingress ring; both in two-way mode).  wait_for_packet: 1, idle, it
+ * sleeps in poll (10 ms at most at a time); 0, it spins (yielding the
+ * CPU).  One loop at a time per bouncer (PF_RING_ERROR_INVALID_STATUS). */
+int pfring_dna_bouncer_loop(pfring_dna_bouncer *handle, pfring_dna_bouncer_decision_func func,
+                            const u_char *user_bytes, u_int8_t wait_for_packet);
+/* Ends the loop within 10 ms (after the burst in hand).  Safe from another
+ * thread, a signal handler or the decision function; the break is
+ * consumed by the loop it ends (a break with no loop running ends the next
+ * one at once).  NULL is ignored. */
+void pfring_dna_bouncer_breakloop(pfring_dna_bouncer *handle);
+/* Closes both rings and frees the bouncer (NULL is fine).  Refused while a
+ * loop runs (nothing freed; pfring_dna_bouncer_last_error says so): break
+ * the loop and destroy once pfring_dna_bouncer_loop has returned. */
+void pfring_dna_bouncer_destroy(pfring_dna_bouncer *handle);
+
+/* pcap-pfring: the counters of one direction (0: ingress -> egress, 1:
+ * egress -> ingress), written by the loop, readable at any time. */
+typedef struct {
+  u_int64_t received;    /* packets handed to the decision function */
+  u_int64_t forwarded;   /* passed and sent */
+  u_int64_t dropped;     /* dropped by the decision function */
+  u_int64_t tx_failed;   /* passed, but the send failed (e.g. a full TX queue) */
+} pfring_dna_bouncer_stat;
+int pfring_dna_bouncer_stats(pfring_dna_bouncer *handle, u_int8_t direction,
+                             pfring_dna_bouncer_stat *stats);
+/* pcap-pfring: the text of the last failure of a pfring_dna_bouncer_* call
+ * in this thread, and its PF_RING_ERROR_* code. */
+const char *pfring_dna_bouncer_last_error(void);
+int pfring_dna_bouncer_last_error_code(void);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,12 @@
  *   queues     num_apps x queue_slots x struct dnacl_desc: per app a
  *              single-producer (master) single-consumer (slave) ring
  *   buffers    num_bufs x buf_size bytes: the packet pool
+ *   tx queues  num_apps x tx_slots x struct dnacl_desc: per app a
+ *              single-producer (slave) single-consumer (master) ring of
+ *              frames to send (tx_slots is 0 in recv_only_mode: no TX part)
+ *   tx buffers num_apps x tx_bufs x buf_size bytes: per app its own TX
+ *              buffers (tx_slots of them for the queue, the rest for the
+ *              pkt_buff handles a slave may hold)
  *
  * Liveness: open file description locks (F_OFD_SETLK, released by the
  * kernel when the holder dies, SIGKILL included) on single bytes of the
@@ -38,11 +44,28 @@
  * slave that joined in between makes that swap fail.  The master delivers
  * only to queues with an owner.
  *
+ * A TX queue (send_only_mode, send_and_recv_mode): the slave copies a frame
+ * into one of its app's TX buffers (its free list is private), writes a
+ * descriptor at its private head (buf: the index among the app's TX
+ * buffers, caplen: the frame's length, if_index: the egress interface or 0)
+ * and publishes tx_head (release) when it flushes.  The master's thread
+ * reads descriptors from its private tx_tail up to tx_head, sends each on
+ * an egress ring, and publishes tx_tail (release): from then on the slave
+ * may reuse those buffers.  The master drains only queues with an owner;
+ * flushing a queue drops (counts) what its dead slave published and
+ * moves tx_tail to it (every 100 ms, and when the master's thread
+ * starts, before it sends anything).  A joining slave sets tx_head to
+ * tx_tail.
+ *
  * Trust: the file is private to one user, and still neither side trusts
  * what the other writes beyond its role.  The master keeps the geometry,
  * each queue's head and the buffer of every queued slot in private memory
  * and takes from a slave only its tail, clamped to what was queued; a
- * slave checks each descriptor against the geometry it read at open.
+ * slave checks each descriptor against the geometry it read at open.  Of
+ * a TX queue the master takes tx_head only when it lies within tx_slots of
+ * its private tx_tail, reads each descriptor once into private memory, and
+ * sends it only if buf < tx_bufs and 0 < caplen <= buf_size (else it is
+ * dropped, counted).
  */
 #ifndef DNA_CLUSTER_SHM_H
 #define DNA_CLUSTER_SHM_H
@@ -52,7 +75,7 @@
 #include <sys/types.h>
 
 #define DNACL_MAGIC 0x444e4143u          /* "DNAC" */
-#define DNACL_VERSION 1u
+#define DNACL_VERSION 3u
 #define DNACL_SHM_DIR "/dev/shm"
 #define DNACL_SHM_PREFIX "pfring-dnacluster-"
 #define DNACL_QUEUE_SLOTS 4096u          /* per app, a power of two */
@@ -75,7 +98,8 @@ struct dnacl_desc {
   int32_t if_index;
   u_int64_t ts_ns;                       /* CLOCK_REALTIME */
   u_int8_t rx_direction;
-  u_int8_t pad[7];
+  u_int8_t pad[3];
+  u_int32_t hash;                        /* the distribution function's *hash */
 };
 
 struct dnacl_app {
@@ -84,8 +108,12 @@ struct dnacl_app {
   u_int64_t delivered;                   /* descriptors pushed */
   u_int64_t dropped;                     /* queue full or no slave */
   u_int32_t seq;                         /* futex word, bumped to wake the slave */
+  u_int64_t tx_tail;                     /* TX descriptors consumed (sent or dropped) */
+  u_int64_t tx_sent;                     /* frames sent on an egress ring */
+  u_int64_t tx_dropped;                  /* bad descriptor, no egress ring, send failed */
   /* written by the slave */
   u_int64_t tail __attribute__((aligned(64)));
+  u_int64_t tx_head;                     /* TX descriptors published */
   u_int32_t waiting;                     /* the slave sleeps on seq */
   u_int32_t owner;                       /* 0, a join token or DNACL_OWNER_FLUSHING */
   u_int32_t owner_pid;                   /* for messages */
@@ -105,6 +133,9 @@ struct dnacl_hdr {
   u_int32_t join_seq;                    /* last join token handed out */
   u_int32_t pad;
   u_int64_t apps_off, queues_off, bufs_off, total_size;
+  u_int32_t tx_slots;                    /* per app TX queue: 0 or a power of two */
+  u_int32_t tx_bufs;                     /* per app TX buffers: tx_slots + extra, or 0 */
+  u_int64_t txq_off, txbufs_off;
 };
 
 static inline size_t dnacl_page_align(size_t v)
@@ -119,7 +150,11 @@ static inline void dnacl_layout(struct dnacl_hdr *h)
   h->queues_off = h->apps_off + dnacl_page_align((size_t)h->num_apps * sizeof(struct dnacl_app));
   h->bufs_off = h->queues_off +
                 dnacl_page_align((size_t)h->num_apps * h->queue_slots * sizeof(struct dnacl_desc));
-  h->total_size = h->bufs_off + dnacl_page_align((size_t)h->num_bufs * h->buf_size);
+  h->txq_off = h->bufs_off + dnacl_page_align((size_t)h->num_bufs * h->buf_size);
+  h->txbufs_off = h->txq_off +
+                  dnacl_page_align((size_t)h->num_apps * h->tx_slots * sizeof(struct dnacl_desc));
+  h->total_size = h->txbufs_off +
+                  dnacl_page_align((size_t)h->num_apps * h->tx_bufs * h->buf_size);
 }
 
 static inline struct dnacl_app *dnacl_app(void *base, u_int32_t a)

@@ -528,6 +528,7 @@ static void release_ring(pfring *ring)
   pfringint_status_unregister(ring);
   if (ring->cluster_id)
     pfringint_cluster_release(ring);
+  pfringint_hw_rules_release(ring);
   if (ring->ops.close)
     ring->ops.close(ring);
   memset(&ring->ops, 0, sizeof(ring->ops));

@@ -289,6 +289,12 @@ struct __pfring {
   char *appl_stats;                 /* text given to set_application_stats */
   u_int8_t status_registered;
   const char *breed;                /* status "Breed": NULL = "Standard" */
+  /* More lines of the ring's status file, from the part that uses the ring
+   * (a DNA cluster master: the cluster and its apps): set and cleared with
+   * pfringint_status_set_extra only, called by the status writer under its
+   * lock. */
+  void (*status_extra)(void *arg, void *text);
+  void *status_extra_arg;
   char zc_mode[16];                 /* status "ZC Mode" ("zero-copy", "copy"); "" = none */
 
   pthread_mutex_t rx_lock, tx_lock; /* used with PF_RING_REENTRANT */
@@ -304,6 +310,8 @@ struct __pfring {
 
   /* --- filtering rules (rules.c) --- */
   struct pfringint_rules_rt *rules_rt;  /* the loaded program and the stats map; NULL = none yet */
+  /* --- hardware rules and the filtering mode (hw_rules.c) --- */
+  struct pfringint_hw_rules *hw_rules;  /* NULL = software_only, no rules */
   /* --- packet memory (keep.c) --- */
   struct pfringint_mem *rx_mem;     /* what packets point into now; under keep.c's lock */
 };
@@ -509,6 +517,20 @@ PFRINGINT_HIDDEN void pfringint_ruleset_free(struct pfringint_ruleset *set);
 /* At close: the rule set, the program and the maps. */
 PFRINGINT_HIDDEN void pfringint_rules_release(pfring *ring);
 
+/* Hardware rules (hw_rules.c).  At close, before the backend closes its
+ * socket: the NIC rules the ring added are removed and the table freed. */
+struct pfringint_hw_rules;
+PFRINGINT_HIDDEN void pfringint_hw_rules_release(pfring *ring);
+/* Checks a hardware rule and writes its ETHTOOL_SRXCLSRLINS request
+ * (hw_encode.c): 0, or a PF_RING_ERROR_* code with a message naming the
+ * field in err.  num_queues: the device's RX queues (0: not checked). */
+struct ethtool_rxnfc;
+PFRINGINT_HIDDEN int pfringint_hw_rule_encode(const hw_filtering_rule *rule, int num_queues,
+                                              struct ethtool_rxnfc *cmd, char *err,
+                                              size_t errlen);
+/* The ring's hardware rules, for the status tree. */
+PFRINGINT_HIDDEN u_int32_t pfringint_hw_rules_count(pfring *ring);
+
 /* CHECK_RING (pfring.c) for the public wrappers of other files: 0 and the
  * call counted in, or an error code (a NULL or closed ring) with the
  * ring's error set; pfringint_ring_leave ends the call. */
@@ -534,6 +556,13 @@ PFRINGINT_HIDDEN int pfringint_status_write_appl_stats(pfring *ring, const char 
 PFRINGINT_HIDDEN void pfringint_status_path(pfring *ring, const char *sub,
                                             char *path, size_t len);
 PFRINGINT_HIDDEN u_int32_t pfringint_next_ring_id(void);
+/* Sets (fn non-NULL) or clears the ring's extra status lines; once a clear
+ * returns, the writer never calls the old fn again.  fn writes its lines
+ * with pfringint_status_field(text, ...), and rewrites the file at once. */
+PFRINGINT_HIDDEN void pfringint_status_set_extra(pfring *ring, void (*fn)(void *arg, void *text),
+                                                 void *arg);
+PFRINGINT_HIDDEN void pfringint_status_field(void *text, const char *label, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
 /* The tree for cluster_registry.c.  Directories are opened O_DIRECTORY|
  * O_NOFOLLOW and checked; shared files (locked in place) O_NOFOLLOW and
  * checked; one that fails refuses the whole tree.  Each returns an fd or -1

@@ -20,6 +20,16 @@
  * (a zero entry, written before the attach and removed again if the add
  * fails) to its removal; the map is shared by the ring's instances, so the
  * counters go on across changes of the other rules.
+ *
+ * Hash rules live in the kernel only (the per-ring hash map, shared by the
+ * instances): user space keeps no copy, only hash_delta, what it inserted
+ * minus what it removed.  The program inserts rules too (the add-rule
+ * action) and counts them in the per-ring pfring_rules_auto map, so the
+ * number of rules in the map (hash_count) is hash_delta plus that count,
+ * with no walk of the map; removal and purge work by key on every rule,
+ * whoever added it.  The set's has_hash (the program looks the map up) is
+ * on while the map may hold rules: from the first add, or a wildcard rule
+ * with the add-rule action, until the map is empty with no such rule.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -60,13 +70,40 @@ struct pfringint_rules_rt {
   u_int32_t classic_len;
   u_int64_t loads;                  /* instances loaded into the kernel */
   int hash_fd;                      /* pfring_hash_rules, shared by the instances */
-  u_int32_t num_hash;               /* hash rules in it */
+  int auto_fd;                      /* pfring_rules_auto, shared by the instances */
+  int64_t hash_delta;               /* hash rules user space inserted, minus every one it
+                                     * deleted (the program's own adds included) */
 };
+
+/* The hash rules in the map: what user space inserted, plus what the
+ * program added (the add-rule action, counted in pfring_rules_auto),
+ * minus what user space removed.  No scan of the map. */
+static u_int32_t hash_count(pfring *ring)
+{
+  struct pfringint_rules_rt *rt = ring->rules_rt;
+  int n = libbpf_num_possible_cpus(), i;
+  struct pfring_rules_auto *a;
+  u_int32_t zero = 0;
+  int64_t total;
+
+  if (!rt)
+    return 0;
+  total = rt->hash_delta;
+  if (n > 0 && (a = calloc((size_t)n, sizeof(*a))) != NULL) {
+    if (bpf_map_lookup_elem(rt->auto_fd, &zero, a) == 0)
+      for (i = 0; i < n; i++)
+        total += (int64_t)a[i].added;
+    free(a);
+  }
+  if (total < 0)
+    return 0;
+  return total > PFRING_RULES_HASH_MAX ? PFRING_RULES_HASH_MAX : (u_int32_t)total;
+}
 
 void pfringint_rules_counts(pfring *ring, u_int32_t *wildcard, u_int32_t *hash)
 {
   *wildcard = ring->filter.rules ? ring->filter.rules->num : 0;
-  *hash = ring->rules_rt ? ring->rules_rt->num_hash : 0;
+  *hash = hash_count(ring);
 }
 
 static u_int64_t mono_ns(void)
@@ -153,6 +190,17 @@ static int set_find(const struct pfringint_ruleset *s, u_int16_t id)
   return -1;
 }
 
+/* A rule of s adds hash rules (the add-rule action). */
+static int set_adds_hash_rules(const struct pfringint_ruleset *s)
+{
+  u_int32_t i;
+
+  for (i = 0; s && i < s->num; i++)
+    if (s->r[i].enc.action == PFRING_RULE_FORWARD_ADD)
+      return 1;
+  return 0;
+}
+
 static void set_remove_at(struct pfringint_ruleset *s, u_int32_t i)
 {
   memmove(&s->r[i], &s->r[i + 1], (size_t)(s->num - i - 1) * sizeof(s->r[0]));
@@ -176,7 +224,7 @@ static struct pfringint_ruleset *set_normal(struct pfringint_ruleset *s)
 static int ensure_rt(pfring *ring)
 {
   struct pfringint_rules_rt *rt;
-  int fd, hfd, err;
+  int fd, hfd, afd, err;
 
   if (ring->rules_rt)
     return 0;
@@ -195,14 +243,26 @@ static int ensure_rt(pfring *ring)
     return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
                                   "cannot create the hash rules map of '%s'", ring->bound_name);
   }
+  afd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pfring_rules_au", sizeof(u_int32_t),
+                       sizeof(struct pfring_rules_auto), 1, NULL);
+  if (afd < 0) {
+    err = errno;
+    close(fd);
+    close(hfd);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot create the added hash rules counter of '%s'",
+                                  ring->bound_name);
+  }
   rt = calloc(1, sizeof(*rt));
   if (!rt) {
     close(fd);
     close(hfd);
+    close(afd);
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
   }
   rt->stats_fd = fd;
   rt->hash_fd = hfd;
+  rt->auto_fd = afd;
   ring->rules_rt = rt;
   return 0;
 }
@@ -248,6 +308,8 @@ static int stats_read(pfring *ring, u_int32_t id, struct pfring_rules_stat *sum)
     for (i = 0; i < n; i++) {
       sum->packets += v[i].packets;
       sum->bytes += v[i].bytes;
+      sum->hash_added += v[i].hash_added;
+      sum->hash_refused += v[i].hash_refused;
       if (v[i].last_ns > sum->last_ns)
         sum->last_ns = v[i].last_ns;
     }
@@ -292,7 +354,7 @@ static int publish(struct pfring_rules_bpf *s, const struct pfringint_ruleset *s
     return -1;
   v->num_rules = set->num;
   v->default_accept = set->default_accept;
-  v->hash_rules = set->has_hash;
+  v->hash_rules = set->has_hash || set_adds_hash_rules(set);
   for (i = 0; i < set->num && i < PFRING_RULES_MAX; i++)
     v->r[i] = set->r[i].enc;
   fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_rule_set", sizeof(u_int32_t), sizeof(*v), 1,
@@ -394,6 +456,12 @@ int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic)
                                 "cannot share the hash rules map");
     goto fail;
   }
+  if (bpf_map__reuse_fd(s->maps.pfring_rules_auto, ring->rules_rt->auto_fd) < 0) {
+    err = errno;
+    rc = pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, err,
+                                "cannot share the added hash rules counter");
+    goto fail;
+  }
   ring->rules_rt->loads++;
   if (pfring_rules_bpf__load(s) < 0) {
     err = errno;
@@ -445,6 +513,7 @@ void pfringint_rules_release(pfring *ring)
   if (ring->rules_rt) {
     close(ring->rules_rt->stats_fd);
     close(ring->rules_rt->hash_fd);
+    close(ring->rules_rt->auto_fd);
     free(ring->rules_rt);
     ring->rules_rt = NULL;
   }
@@ -471,6 +540,8 @@ static int rules_supported(pfring *ring)
                             "unbound rings take none yet)", ring->bound_name);
   return 0;
 }
+
+static int hash_mark(pfring *ring);
 
 /* Makes next the ring's rule set (NULL: none); frees it on failure. */
 static int apply_set(pfring *ring, struct pfringint_ruleset *next_set)
@@ -537,6 +608,8 @@ PFRING_API int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_a
     free(next);
     return rc;
   }
+  if (nr.enc.action == PFRING_RULE_FORWARD_ADD)
+    next->has_hash = 1;             /* the program looks up the rules it adds */
   rc = apply_set(ring, next);
   if (rc < 0) {
     stats_drop(ring, id);
@@ -544,6 +617,23 @@ PFRING_API int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_a
   }
   rule_to_add->rule_id = (u_int16_t)id;
   return 0;
+}
+
+/* Wildcard rules go: with no add-rule rule left and no hash rule in the
+ * map, the program stops looking the hash rules up. */
+static void hash_settle(pfring *ring, struct pfringint_ruleset *next)
+{
+  if (next->has_hash && !set_adds_hash_rules(next) && hash_count(ring) == 0)
+    next->has_hash = 0;
+}
+
+/* ... and a packet of the old set may have added one meanwhile: the
+ * program looks again.  The wildcard rules have changed already, so a
+ * failure here is only logged. */
+static void hash_recheck(pfring *ring)
+{
+  if (hash_count(ring) > 0 && hash_mark(ring) < 0)
+    pfringint_log(3, "%s: %s", ring->bound_name, ring->errbuf);
 }
 
 PFRING_API int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id)
@@ -561,9 +651,11 @@ PFRING_API int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id)
   if (!next)
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
   set_remove_at(next, (u_int32_t)i);
+  hash_settle(ring, next);
   if ((rc = apply_set(ring, next)) < 0)
     return rc;
   stats_drop(ring, rule_id);
+  hash_recheck(ring);
   return 0;
 }
 
@@ -594,13 +686,16 @@ PFRING_API int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, 
     return rc;
   memset(&out, 0, sizeof(out));
   out.match = sum.packets;
-  if (r->rule.rule_action == forward_packet_and_stop_rule_evaluation)
+  if (r->rule.rule_action == forward_packet_and_stop_rule_evaluation ||
+      r->rule.rule_action == forward_packet_add_rule_and_stop_rule_evaluation)
     out.match_forward = sum.packets;
   else if (r->rule.rule_action == dont_forward_packet_and_stop_rule_evaluation)
     out.filtered = sum.packets;
   out.match_bytes = sum.bytes;
   out.inactivity = inactivity_of(now, sum.last_ns, r->added_ns);
   out.last_match_ns = match_time_of(now, sum.last_ns);
+  out.hash_rules_added = sum.hash_added;
+  out.hash_rules_refused = sum.hash_refused;
   return copy_stats(stats, stats_len, &out, sizeof(out));
 }
 
@@ -661,10 +756,12 @@ PFRING_API int pfring_purge_idle_rules(pfring *ring, u_int16_t inactivity_sec)
     free(next);
     return 0;
   }
+  hash_settle(ring, next);
   if ((rc = apply_set(ring, next)) < 0)
     return rc;
   for (i = 0; i < n; i++)
     stats_drop(ring, gone[i]);
+  hash_recheck(ring);
   return (int)n;
 }
 
@@ -706,8 +803,9 @@ static int hash_key(pfring *ring, const hash_filtering_rule *r, struct pfring_ru
 }
 
 /* Sums a hash rule's per-CPU copies into sum (packets, bytes, last_ns;
- * action and added_ns from CPU 0).  Returns 0, 1 when there is no such
- * rule, or an error code. */
+ * added_ns the latest, and the action of that copy: a rule the program
+ * added has its value in one CPU's copy only, the others zero).  Returns
+ * 0, 1 when there is no such rule, or an error code. */
 static int hash_read(pfring *ring, const struct pfring_rules_hkey *k, struct pfring_rules_hval *sum)
 {
   int n = libbpf_num_possible_cpus(), i, found;
@@ -730,6 +828,11 @@ static int hash_read(pfring *ring, const struct pfring_rules_hkey *k, struct pfr
       sum->bytes += v[i].bytes;
       if (v[i].last_ns > sum->last_ns)
         sum->last_ns = v[i].last_ns;
+      if (v[i].added_ns > sum->added_ns) {
+        sum->added_ns = v[i].added_ns;
+        sum->action = v[i].action;
+        sum->rule_id = v[i].rule_id;
+      }
     }
   }
   free(v);
@@ -758,7 +861,8 @@ static void hash_unmark(pfring *ring)
 {
   struct pfringint_ruleset *next;
 
-  if (!ring->filter.rules || !ring->filter.rules->has_hash)
+  if (!ring->filter.rules || !ring->filter.rules->has_hash ||
+      set_adds_hash_rules(ring->filter.rules))
     return;
   next = set_copy(ring->filter.rules, 0);
   if (!next)
@@ -781,7 +885,7 @@ static int hash_add(pfring *ring, hash_filtering_rule *r)
   if ((rc = ensure_rt(ring)) < 0)
     return rc;
   hash_rule_text(r, text, sizeof(text));
-  if (ring->rules_rt->num_hash >= PFRING_MAX_HASH_FILTERING_RULES)
+  if (hash_count(ring) >= PFRING_MAX_HASH_FILTERING_RULES)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, ENOSPC,
                             "'%s' already has %d hash filtering rules, the most a ring holds",
                             ring->bound_name, PFRING_MAX_HASH_FILTERING_RULES);
@@ -803,13 +907,17 @@ static int hash_add(pfring *ring, hash_filtering_rule *r)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EEXIST,
                             "the %s is already a hash filtering rule of '%s'", text,
                             ring->bound_name);
+  if (rc < 0 && err == E2BIG)        /* full: the program added the last ones */
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, ENOSPC,
+                            "'%s' already has %d hash filtering rules, the most a ring holds",
+                            ring->bound_name, PFRING_MAX_HASH_FILTERING_RULES);
   if (rc < 0)
     return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
                                   "cannot add the %s to '%s'", text, ring->bound_name);
-  ring->rules_rt->num_hash++;
+  ring->rules_rt->hash_delta++;
   if ((rc = hash_mark(ring)) < 0) {
     bpf_map_delete_elem(ring->rules_rt->hash_fd, &k);
-    ring->rules_rt->num_hash--;
+    ring->rules_rt->hash_delta--;
     return rc;
   }
   return 0;
@@ -829,7 +937,8 @@ static int hash_remove(pfring *ring, hash_filtering_rule *r)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, ENOENT,
                             "the %s is not a hash filtering rule of '%s'", text,
                             ring->bound_name);
-  if (--ring->rules_rt->num_hash == 0)
+  ring->rules_rt->hash_delta--;
+  if (hash_count(ring) == 0)
     hash_unmark(ring);
   return 0;
 }
@@ -901,7 +1010,7 @@ PFRING_API int pfring_purge_idle_hash_rules(pfring *ring, u_int16_t inactivity_s
   int rc, have = 0;
 
   PFRINGINT_CHECK_RING(ring);
-  if (!ring->rules_rt || ring->rules_rt->num_hash == 0)
+  if (!ring->rules_rt || hash_count(ring) == 0)
     return 0;
   keys = calloc(PFRING_RULES_HASH_MAX, sizeof(*keys));
   if (!keys)
@@ -924,8 +1033,8 @@ PFRING_API int pfring_purge_idle_hash_rules(pfring *ring, u_int16_t inactivity_s
     if (bpf_map_delete_elem(ring->rules_rt->hash_fd, &keys[i]) == 0)
       gone++;
   free(keys);
-  ring->rules_rt->num_hash -= gone;
-  if (gone && ring->rules_rt->num_hash == 0)
+  ring->rules_rt->hash_delta -= gone;
+  if (gone && hash_count(ring) == 0)
     hash_unmark(ring);
   return (int)gone;
 }

@@ -81,7 +81,7 @@
 
 #define PATH_LEN 640
 #define NAME_LEN 128            /* "<pid>-<dev>.<ring_id>", ".tmp.<pid>.<n>" */
-#define TEXT_LEN 4096
+#define TEXT_LEN 8192   /* a ring file; a DNA master's lists up to 32 apps */
 #define LOCAL_ID_BASE 1000000   /* ring ids when .ring_id cannot be used */
 #define TMP_PREFIX ".tmp."
 #define TRIES 4                 /* attempts when a file changes under us */
@@ -842,7 +842,7 @@ static void render_ring(pfring *ring, struct text *t)
   field(t, l, "Sw Filt Hash Match", "0");
   field(t, l, "Sw Filt Hash Miss", "0");
   field(t, l, "Sw Filt Hash Filtered", "0");
-  field(t, l, "Hw Filt Rules", "0");
+  field(t, l, "Hw Filt Rules", "%u", pfringint_hw_rules_count(ring));
   field(t, l, "Poll Pkt Watermark", "%u", ring->poll_watermark);
   field(t, l, "Num Poll Calls", "0");
   field(t, l, "Poll Watermark Timeout", "0");
@@ -855,6 +855,19 @@ static void render_ring(pfring *ring, struct text *t)
   field(t, l, "Bucket Len", "%u", ring->caplen);
   render_memory(ring, t);
   render_counters(ring, t);
+  if (ring->status_extra)
+    ring->status_extra(ring->status_extra_arg, t);
+}
+
+void pfringint_status_field(void *text, const char *label, const char *fmt, ...)
+{
+  char value[512];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(value, sizeof(value), fmt, ap);
+  va_end(ap);
+  field((struct text *)text, &ring_layout, label, "%s", value);
 }
 
 static void render_info(int total, struct text *t)
@@ -1492,6 +1505,15 @@ void pfringint_status_update(pfring *ring)
     start_worker_locked();
   }
   unlock();
+}
+
+void pfringint_status_set_extra(pfring *ring, void (*fn)(void *arg, void *text), void *arg)
+{
+  lock_registry();
+  ring->status_extra = fn;
+  ring->status_extra_arg = arg;
+  unlock();
+  pfringint_status_update(ring);
 }
 
 void pfringint_status_unregister(pfring *ring)

@@ -1,21 +1,32 @@
 """cffi builder for pcap_pfring._pfring (out-of-line API mode).
 
-The declaration files in decl/ are concatenated in this order (types first,
-then what uses them).  The extension links libpfring.so from build/lib and
-finds it at run time next to itself (pcap_pfring/lib, rpath $ORIGIN/lib).
+The declarations are decl/system.h (the system types), then libpfring's
+pfring.h itself, read by cdef_from_header.py, then decl/helpers.h (the
+extension's own helpers and callbacks).  The extension links libpfring.so
+from build/lib and finds it at run time next to itself (pcap_pfring/lib,
+rpath $ORIGIN/lib).
 """
 import os
 import re
+import sys
 
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-DECLS = ["types.h", "errors.h", "ring.h", "rules.h", "status.h", "env.h", "dna_cluster.h",
-         "helpers.h"]   # order matters
+sys.path.insert(0, HERE)
+from cdef_from_header import header_cdef  # noqa: E402
+
+
+def _read(*parts):
+    with open(os.path.join(*parts)) as f:
+        return f.read()
+
 
 ffi = FFI()
-ffi.cdef("".join(open(os.path.join(HERE, "decl", name)).read() for name in DECLS))
+ffi.cdef(_read(HERE, "decl", "system.h") +
+         header_cdef(_read(ROOT, "libpfring", "include", "pfring.h")) +
+         _read(HERE, "decl", "helpers.h"))
 
 with open(os.path.join(HERE, "helpers.c")) as f:
     HELPERS = f.read()

@@ -6,7 +6,7 @@ Receives from DEV (PF_RING syntax: eth0, eth0,eth1, eth0@1) and hands the
 packets to the slaves of DNA cluster ID, which open ``dnacluster:ID@APP``.
 ``-n 2,1`` makes groups of apps: apps 0 and 1 share the traffic per flow,
 app 2 gets all of it (every group gets every packet).  A thin adapter on
-libpfring's master API (``dna_cluster_*``, ``dna_cluster_set_app_groups``):
+libpfring's master API through :class:`~pcap_pfring.dna_cluster.DnaCluster`:
 the distribution runs in the library's thread, never in Python.
 
 Every second: one line per app on stderr (``-q``: none), or with --json one
@@ -18,8 +18,9 @@ import json
 import sys
 import time
 
-from .._ffi import ffi, lib
-from ..errors import make_error
+from .. import dna_cluster
+from ..dna_cluster import DnaCluster
+from ..ring import Flags, Ring, SocketMode
 from . import _common
 
 TOOL = "pfbalance"
@@ -34,17 +35,17 @@ def groups(text):
             f"invalid group list '{text}' (comma-separated instance counts, e.g. 2,1)") from None
     if not sizes or any(n < 1 for n in sizes):
         raise argparse.ArgumentTypeError(f"every group in '{text}' needs >= 1 instance")
-    if sum(sizes) > lib.DNA_CLUSTER_MAX_APPS:
+    if sum(sizes) > dna_cluster.MAX_APPS:
         raise argparse.ArgumentTypeError(
-            f"'{text}' makes {sum(sizes)} apps; a cluster has at most {lib.DNA_CLUSTER_MAX_APPS}")
+            f"'{text}' makes {sum(sizes)} apps; a cluster has at most {dna_cluster.MAX_APPS}")
     return sizes
 
 
 def cluster_id(text):
     value = _common.nonneg_int(text)
-    if not 1 <= value <= lib.DNA_CLUSTER_MAX_ID:
+    if not 1 <= value <= dna_cluster.MAX_ID:
         raise argparse.ArgumentTypeError(
-            f"cluster id {value} is out of range (1..{lib.DNA_CLUSTER_MAX_ID})")
+            f"cluster id {value} is out of range (1..{dna_cluster.MAX_ID})")
     return value
 
 
@@ -62,28 +63,16 @@ def build_parser():
     return p
 
 
-def _cluster_error(code):
-    return make_error(code, ffi.string(lib.dna_cluster_last_error()).decode())
-
-
-def _check(rc):
-    if rc < 0:
-        raise _cluster_error(rc)
-    return rc
-
-
 def snapshot(cluster, sizes):
-    rx, tx, done, txd = (ffi.new("u_int64_t *") for _ in range(4))
-    _check(lib.dna_cluster_stats(cluster, rx, tx, done, txd))
+    total = cluster.stats()
     apps, app = [], 0
     for g, n in enumerate(sizes):
         for i in range(n):
-            delivered, dropped = ffi.new("u_int64_t *"), ffi.new("u_int64_t *")
-            _check(lib.dna_cluster_app_stats(cluster, app, delivered, dropped))
+            delivered, dropped = cluster.app_stats(app)
             apps.append({"app": app, "group": g, "instance": i,
-                         "delivered": delivered[0], "dropped": dropped[0]})
+                         "delivered": delivered, "dropped": dropped})
             app += 1
-    return {"rx": rx[0], "processed": done[0], "apps": apps}
+    return {"rx": total.rx, "processed": total.rx_processed, "apps": apps}
 
 
 def text_block(cid, snap):
@@ -101,21 +90,13 @@ def main(argv=None):
     sizes = args.groups
     num_apps = sum(sizes)
     err = sys.stderr
-    ring = lib.pfring_open(args.device.encode(), CAPLEN, lib.PF_RING_PROMISC)
-    if ring == ffi.NULL:
-        raise make_error(lib.pfring_last_open_error_code(),
-                         ffi.string(lib.pfring_last_open_error()).decode())
-    cluster = ffi.NULL
-    try:
-        cluster = lib.dna_cluster_create(args.cluster, num_apps, 0)
-        if cluster == ffi.NULL:
-            raise _cluster_error(lib.dna_cluster_last_error_code())
-        _check(lib.dna_cluster_register_ring(cluster, ring))
-        _check(lib.dna_cluster_set_mode(cluster, lib.recv_only_mode))
-        _check(lib.dna_cluster_set_wait_mode(cluster, 1 if args.active else 0))
-        _check(lib.dna_cluster_set_app_groups(cluster, ffi.new("u_int32_t[]", sizes),
-                                              len(sizes)))
-        _check(lib.dna_cluster_enable(cluster))
+    with Ring(args.device, CAPLEN, Flags.PROMISC) as ring, \
+            DnaCluster(args.cluster, num_apps) as cluster:
+        cluster.register_ring(ring)
+        cluster.set_mode(SocketMode.RECV_ONLY)
+        cluster.set_wait_mode(args.active)
+        cluster.set_app_groups(sizes)
+        cluster.enable()
         if not args.quiet:
             first = 0
             for g, n in enumerate(sizes):
@@ -138,16 +119,12 @@ def main(argv=None):
         with run:
             while not run.stopped:
                 run.sleep_until(time.monotonic() + 1.0)
-        _check(lib.dna_cluster_disable(cluster))
+        cluster.disable()
         snap = snapshot(cluster, sizes)
         print("Leaving...", file=err)
         print(text_block(args.cluster, snap), file=err, flush=True)
         if args.json:
             print(json.dumps({"cluster": args.cluster, "final": True, **snap}), flush=True)
-    finally:
-        if cluster != ffi.NULL:
-            lib.dna_cluster_destroy(cluster)
-        lib.pfring_close(ring)
     return 0
 
 

@@ -22,6 +22,10 @@ from ..netns import default_sigint, send_frames
 from ..pcapfile import read_pcap, write_pcap  # noqa: F401  (re-exported for the suites)
 
 ROUTES = ("ring", "fallback", "stock")
+# The two routes most tests compare, and what the drop-in says on the ring route
+# (PCAP_PF_RING_DEBUG=1).
+TWO_ROUTES = ("ring", "stock")
+ON_RING = "capturing on a PF_RING ring"
 
 
 def route_env(route, base=None, **variables):

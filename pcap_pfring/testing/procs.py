@@ -57,6 +57,20 @@ class Process:
         """The first stderr line holding ``text``, waiting up to ``timeout`` s."""
         return self._wait(self.err, "stderr", text, timeout)
 
+    def ask(self, command, prefix, timeout=10):
+        """Sends ``command`` and returns the first line the program prints
+        after it that starts with ``prefix``."""
+        before = len(self.out)
+        self.send(command)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = [s for s in self.out[before:] if s.startswith(prefix)]
+            if lines:
+                return lines[0]
+            time.sleep(0.02)
+        raise AssertionError(f"no {prefix!r} line from {self.name} after {command!r}: "
+                             f"{''.join(self.err)}")
+
     def send(self, line):
         """One line on the process's stdin."""
         self.p.stdin.write(line + "\n")

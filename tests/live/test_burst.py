@@ -7,6 +7,7 @@ import time
 import pytest
 
 from pcap_pfring import Batch, CopiedBatch, Flags, InvalidStatusError, Ring, ffi, lib
+from pcap_pfring.testing.burst import c_burst, queued
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_from_b
 
 pytestmark = pytest.mark.needs_root
@@ -33,26 +34,6 @@ def one_block_ring(pair, **kw):
     ring.set_batching(300)
     ring.enable()
     return ring
-
-
-def queued(ring, n, timeout=3.0):
-    """Wait until n packets are in the ring (blocks retired included)."""
-    deadline = time.monotonic() + timeout
-    while ring.num_queued < n and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert ring.num_queued == n
-
-
-def c_burst(ring, max_pkts, wait=0):
-    """One pfring_recv_burst: (rc, [(data, caplen, len, ifindex, rx, flags, ts_ns)])."""
-    arr = ffi.new("struct pfring_burst_pkt[]", max(1, max_pkts))
-    rc = lib.pfring_recv_burst(ring._h(), arr, max_pkts, wait)
-    out = []
-    for i in range(max(rc, 0)):
-        b = arr[i]
-        out.append((ffi.buffer(b.data, b.caplen)[:], b.caplen, b.len, b.if_index,
-                    b.rx_direction, b.flags, b.ts_sec * 10**9 + b.ts_nsec))
-    return rc, out
 
 
 # -- pfring_recv_burst ----------------------------------------------------------

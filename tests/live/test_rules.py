@@ -6,57 +6,18 @@ reached the ring (and, for the stats, the exact counters).  The frames are
 sent raw (AF_PACKET), to addresses no interface has, so the stacks of the
 namespaces add nothing; the rings take the received direction only.
 """
-import ipaddress
 import struct
 
 import pytest
 
-from pcap_pfring import Direction, Ring
 from pcap_pfring.errors import PFRingError
 from pcap_pfring.rules import MAX_RULES, Rule, RuleAction
 from pcap_pfring.testing.fixtures import drain, frame, send_from_b
+from pcap_pfring.testing.serials import MARK, open_ring, packet, serials
 
 pytestmark = pytest.mark.needs_root
 
-MARK = b"PFRS"
 MAC_X = bytes.fromhex("02aa00000001")
-
-
-def packet(pair, serial, src="10.1.0.1", dst="10.2.0.1", proto=17, sport=1000, dport=2000,
-           vlan=None, smac=None, dmac=None, tcp_flags=0x10):
-    """An IPv4 or IPv6 frame (by the addresses) with serial in its payload."""
-    payload = MARK + struct.pack("!I", serial) + b"." * 8
-    if proto == 6:
-        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, tcp_flags, 1024, 0, 0) + payload
-    elif proto == 17:
-        l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    else:
-        l4 = payload
-    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-    if s.version == 4:
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), serial & 0xFFFF, 0, 64, proto,
-                         0, s.packed, d.packed)
-        ethertype = 0x0800
-    else:
-        ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4), proto, 64, s.packed, d.packed)
-        ethertype = 0x86DD
-    return frame(dmac or pair.mac_a, smac or pair.mac_b, ethertype, ip + l4, vlan=vlan)
-
-
-def serials(got):
-    out = []
-    for _, data in got:
-        i = data.find(MARK)
-        assert i >= 0, data.hex()
-        out.append(struct.unpack("!I", data[i + 4:i + 8])[0])
-    return out
-
-
-def open_ring(pair, device=None):
-    with pair.a.enter():
-        ring = Ring(device or pair.if_a, 1536)
-    ring.set_direction(Direction.RX_ONLY)
-    return ring
 
 
 def run(pair, ring, frames, enable=True):

@@ -1,6 +1,10 @@
 """pfsend, pfcount, pfdump and the demo as users run them: real processes in
 throwaway namespaces (``ip netns exec``), exact counts, every run bounded in
-packets and time, every process killed by pid if it outlives its test."""
+packets and time, every process killed by pid if it outlives its test.
+
+Every test that captures with pfcount or pfdump runs twice: on an AF_PACKET
+ring (``-i veth0``) and on a zc: ring (``-i zc:veth0``, AF_XDP in copy mode
+on veth); ``cap_dev(pair)`` is the capture device of the running test."""
 import json
 import os
 import re
@@ -18,6 +22,28 @@ from pcap_pfring.testing.procs import Process
 pytestmark = pytest.mark.needs_root
 
 BIN = os.path.dirname(sys.executable)
+_BACKEND = {"zc": False}
+CAPTURE_TOOLS = ("pfcount", "pfdump")
+
+
+def pytest_generate_tests(metafunc):
+    src = metafunc.function.__code__.co_names + metafunc.function.__code__.co_consts
+    captures = any(name in src for name in ("pfcount", "pfdump", "start"))
+    if "veth_pair" in metafunc.fixturenames and captures:
+        metafunc.fixturenames.append("capture_backend")
+        metafunc.parametrize("capture_backend", ["af_packet", "zc"], indirect=True)
+
+
+@pytest.fixture
+def capture_backend(request):
+    _BACKEND["zc"] = request.param == "zc"
+    yield request.param
+    _BACKEND["zc"] = False
+
+
+def cap_dev(pair):
+    """The capture device of the running test: a's veth, or zc: on it."""
+    return f"zc:{pair.if_a}" if _BACKEND["zc"] else pair.if_a
 READY = {"pfcount": "# Polling threads:", "pfdump": "Capturing from"}
 
 
@@ -43,7 +69,7 @@ def start(ns, name, *args):
 
 
 def pfcount(pair, *args):
-    return start(pair.a, "pfcount", "-i", pair.if_a, "-e", "1", *args)
+    return start(pair.a, "pfcount", "-i", cap_dev(pair), "-e", "1", *args)
 
 
 def pfsend(pair, *args, timeout=60):
@@ -139,7 +165,7 @@ def test_pfcount_signal_prints_final_stats(veth_pair, sig):
     assert lines[0] == "Using PF_RING v.5.6.2"
     assert lines[1].startswith("Dumping statistics on ")
     mac = veth_pair.mac_a.hex(":").upper()
-    assert re.fullmatch(rf"Capturing from {veth_pair.if_a} \[mac: {mac}\]\[if_index: \d+\]",
+    assert re.fullmatch(rf"Capturing from {cap_dev(veth_pair)} \[mac: {mac}\]\[if_index: \d+\]",
                         lines[2]), lines[2]
     assert lines[3] == "# Device RX channels: 1"
     assert lines[4] == "# Polling threads:    1"
@@ -171,7 +197,7 @@ def test_pfcount_application_stats(veth_pair):
 
 def test_pfcount_duration_bounds_the_run(veth_pair):
     t0 = time.monotonic()
-    with Tool(veth_pair.a, "pfcount", "-i", veth_pair.if_a, "-d", "1.5", "--json", "-q") as c:
+    with Tool(veth_pair.a, "pfcount", "-i", cap_dev(veth_pair), "-d", "1.5", "--json", "-q") as c:
         stats, err = json_result(c)
     assert 1.4 <= time.monotonic() - t0 < 10
     assert stats["recv"] == 0 and 1.4 <= stats["duration_s"] < 3
@@ -225,7 +251,7 @@ def test_pfdump_writes_the_sent_frames(veth_pair, tmp_path):
     out = tmp_path / "dump.pcap"
     frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, bytes([i]) * 100) for i in range(20)]
     before = time.time()
-    with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
+    with start(veth_pair.a, "pfdump", "-i", cap_dev(veth_pair), "-w", str(out), "-e", "1",
                "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b5") as p:
         send_from_b(veth_pair, frames)
         rc, stdout, stderr = p.finish()
@@ -242,7 +268,7 @@ def test_pfdump_writes_the_sent_frames(veth_pair, tmp_path):
 def test_pfdump_snaplen_and_stats_lines(veth_pair, tmp_path):
     out = tmp_path / "cut.pcap"
     frames = [frame(veth_pair.mac_a, veth_pair.mac_b, 0x88B5, bytes([i]) * 200) for i in range(5)]
-    with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(out), "-e", "1",
+    with start(veth_pair.a, "pfdump", "-i", cap_dev(veth_pair), "-w", str(out), "-e", "1",
                "-s", "64", "-d", "2.4", "-t", "1", "-f", "ether proto 0x88b5") as p:
         send_from_b(veth_pair, frames)
         rc, stdout, stderr = p.finish()
@@ -257,7 +283,7 @@ def test_pfdump_snaplen_and_stats_lines(veth_pair, tmp_path):
 
 
 def test_pfdump_file_error_is_one_line(veth_pair, tmp_path):
-    with Tool(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w",
+    with Tool(veth_pair.a, "pfdump", "-i", cap_dev(veth_pair), "-w",
               str(tmp_path / "no" / "such" / "dir.pcap"), "-d", "10") as p:
         rc, out, err = p.finish()
     assert rc == 1
@@ -274,7 +300,7 @@ def test_pfsend_replays_a_pcap(veth_pair, tmp_path, timing, fmt):
     write = write_pcap if fmt == "pcap" else write_pcapng
     write(src, frames, gap_us=100_000)               # 0.9 s from the first to the last
     dump = tmp_path / "out.pcap"
-    with start(veth_pair.a, "pfdump", "-i", veth_pair.if_a, "-w", str(dump), "-e", "1",
+    with start(veth_pair.a, "pfdump", "-i", cap_dev(veth_pair), "-w", str(dump), "-e", "1",
                "-s", "256", "-n", "20", "-d", "20", "-f", "ether proto 0x88b6") as p:
         res = veth_pair.b.run([tool("pfsend"), "-i", veth_pair.if_b, "-f", str(src), "-n", "20",
                                "--json"] + (["-r", "-1"] if timing else []),
@@ -304,7 +330,7 @@ def test_missing_interface(name, tmp_path):
 
 def test_pfcount_unsupported_cluster_is_one_line(veth_pair):
     """Whatever set_cluster says (supported or not), it is never a traceback."""
-    with Tool(veth_pair.a, "pfcount", "-i", veth_pair.if_a, "-c", "7", "-H", "13", "-d", "1",
+    with Tool(veth_pair.a, "pfcount", "-i", cap_dev(veth_pair), "-c", "7", "-H", "13", "-d", "1",
               "--json", "-q") as c:
         rc, out, err = c.finish()
     if rc == 0:

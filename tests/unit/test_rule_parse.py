@@ -15,6 +15,12 @@ def test_fields_values_and_flags():
     assert Rule.parse("") == Rule()
 
 
+def test_payload_pattern_text_and_escapes():
+    assert Rule.parse("payload_pattern=GET /x").payload_pattern == "GET /x"
+    assert Rule.parse(r"payload_pattern=a\x2cb\\c\x7F").payload_pattern == b"a,b\\c\x7f"
+    assert Rule.parse(r"proto=6,payload_pattern=\x20HTTP").payload_pattern == b" HTTP"
+
+
 @pytest.mark.parametrize("text, message", [
     ("port=1", "no field 'port'"),
     ("proto", "proto needs a value"),
@@ -24,6 +30,9 @@ def test_fields_values_and_flags():
     ("locked=maybe", "locked='maybe' is not a boolean"),
     ("rule_action=reflect", "rule_action 'reflect' is not one of"),
     ("proto=6,proto=17", "proto is given twice"),
+    ("payload_pattern=", "payload_pattern needs a value"),
+    (r"payload_pattern=a\x4", r"payload_pattern 'a\\\\x4' has a bad escape at '\\\\x4'"),
+    (r"payload_pattern=a\n", r"has a bad escape at '\\\\n'"),
 ])
 def test_bad_text_is_a_clear_error(text, message):
     with pytest.raises(InvalidArgumentError, match=message):

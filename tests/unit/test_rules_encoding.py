@@ -8,23 +8,25 @@ The expected encodings are written out by hand: which fields are tested
 and the action as given; and every refused rule with its exact message.
 """
 import pathlib
+import re
 import shutil
 import struct
 import subprocess
 
 import pytest
 
+from pcap_pfring import InvalidArgumentError
 from pcap_pfring._ffi import ffi, lib
 from pcap_pfring.rules import AUTO_RULE_ID, HashRule, Rule, RuleAction
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-WILD = struct.Struct("<Ii6s6sHHBBBB16s16s16s16sHHHHIBBH")   # struct pfring_rules_wild
+WILD = struct.Struct("<Ii6s6sHHBBBB16s16s16s16sHHHHIBBHB3s32s")   # struct pfring_rules_wild
 
 IFINDEX, SMAC, DMAC, VLAN, ETH_TYPE, PROTO, SHOST, DHOST = (1 << i for i in range(8))
-SPORT, DPORT, TCP_FLAGS, IPV4, IPV6, BIDIR = (1 << i for i in range(8, 14))
+SPORT, DPORT, TCP_FLAGS, IPV4, IPV6, BIDIR, PATTERN = (1 << i for i in range(8, 15))
 FIELDS = ("flags ifindex smac dmac vlan_id eth_type proto tcp_flags action pad shost "
           "shost_mask dhost dhost_mask sport_low sport_high dport_low dport_high rule_id balance_id "
-          "balance_pool pad2").split()
+          "balance_pool pad2 pattern_len pad3 pattern").split()
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +138,6 @@ def test_refused_rules_name_the_field(encoder):
         Rule(rule_action=RuleAction.BOUNCE_AND_STOP),
         Rule(balance_id=2, balance_pool=2),
         Rule(balance_id=1),
-        Rule(payload_pattern="GET"),
     )
     assert got == [
         (inval, "inverted port range: core_fields.sport_low 9 > core_fields.sport_high 3"),
@@ -147,11 +148,50 @@ def test_refused_rules_name_the_field(encoder):
         (inval, "core_fields.dhost_mask ffff:0:ffff:: is not a contiguous mask"),
         (inval, "core_fields.vlan_id 4096 is out of range (1..4095, 0 = any)"),
         (unsup, "rule_action bounce_packet_and_stop_rule_evaluation is not supported yet "
-                "(forward, don't forward and execute are)"),
+                "(forward, don't forward, execute and forward-and-add-rule are)"),
         (inval, "balance_id 2 is not below balance_pool 2 (members 0..1)"),
         (inval, "balance_id 1 without a balance_pool"),
-        (unsup, "extended_fields.payload_pattern is not supported yet"),
     ]
+
+
+def test_payload_pattern(encoder):
+    a, b, c, d = encoder(Rule(rule_id=4, payload_pattern="GET /"),
+                         Rule(proto=6, payload_pattern=b"\x01\xffA"),
+                         Rule(payload_pattern="x" * 31),
+                         Rule(payload_pattern=""))
+    assert (a["flags"], a["pattern_len"], a["pattern"]) == (PATTERN, 5, b"GET /" + bytes(27))
+    assert (b["flags"], b["pattern_len"], b["pattern"]) == (PROTO | PATTERN, 3,
+                                                            b"\x01\xffA" + bytes(29))
+    assert (c["pattern_len"], c["pattern"]) == (31, b"x" * 31 + b"\0")
+    assert (d["flags"], d["pattern_len"], d["pattern"]) == (0, 0, bytes(32))   # "" = any
+    assert a["pad3"] == bytes(3)
+
+
+def test_payload_pattern_not_terminated_is_refused(encoder):
+    r = Rule(rule_id=2).to_c()
+    ffi.memmove(r.extended_fields.payload_pattern, b"y" * 32, 32)   # no NUL: from C only
+    rule = Rule()
+    rule.to_c = lambda: r
+    assert encoder(rule) == (lib.PF_RING_ERROR_INVALID_ARGUMENT,
+                             "extended_fields.payload_pattern is not NUL-terminated within its "
+                             "32 bytes (a pattern has at most 31)")
+
+
+@pytest.mark.parametrize("pattern, exc, message", [
+    ("x" * 32, InvalidArgumentError, "payload_pattern is 32 bytes (at most 31)"),
+    ("é" * 16, InvalidArgumentError, "payload_pattern is 32 bytes (at most 31)"),
+    (b"a\0b", InvalidArgumentError, "payload_pattern b'a\\x00b' holds a NUL byte (the "
+                                     "pattern is a NUL-terminated string)"),
+    (7, TypeError, "payload_pattern must be str or bytes, not int"),
+])
+def test_bad_payload_patterns_in_python(pattern, exc, message):
+    with pytest.raises(exc, match=re.escape(message)):
+        Rule(payload_pattern=pattern).to_c()
+
+
+def test_add_rule_action(encoder):
+    w = encoder(Rule(rule_id=6, proto=17, rule_action=RuleAction.FORWARD_ADD_RULE_AND_STOP))
+    assert (w["action"], w["flags"], w["rule_id"]) == (4, PROTO, 6)
 
 
 def test_a_host_needs_its_mask(encoder):

@@ -37,3 +37,10 @@ int64_t pp_send_many(pfring *ring, const u_char *data, const uint32_t *off,
 
 /* pcap_pfring._log: libpfring's diagnostics (pfring_set_print) into logging. */
 extern "Python" void pp_log_print(int level, const char *msg, void *user);
+
+/* pcap_pfring.env.open_ring(warn=...): the call's own print callback. */
+extern "Python" void pp_env_warn(int level, const char *msg, void *user);
+
+/* pcap_pfring.dna_bouncer's decision function (user_bytes: its handle). */
+extern "Python" int pp_bouncer_decide(u_int32_t *pkt_len, u_char *pkt,
+                                      const u_char *user_bytes, u_int8_t direction);
