@@ -23,7 +23,7 @@ import ipaddress
 from typing import Optional
 
 from ._ffi import ffi, lib
-from .errors import make_error
+from .rules import _int, _invalid
 
 __all__ = ["DROP", "MAX_HW_RULES", "FilteringMode", "HwRule", "HwRuleType"]
 
@@ -42,18 +42,6 @@ class HwRuleType(enum.IntEnum):
     """``hw_filtering_rule_type`` (the Silicom redirector is not driven)."""
     FIVE_TUPLE = lib.intel_82599_five_tuple_rule
     PERFECT = lib.intel_82599_perfect_filter_rule
-
-
-def _invalid(message: str) -> Exception:
-    return make_error(lib.PF_RING_ERROR_INVALID_ARGUMENT, message)
-
-
-def _int(value, name: str, hi: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 0 <= value <= hi:
-        raise _invalid(f"{name} {value} is out of range (0..{hi})")
-    return value
 
 
 def _ipv4(value: Optional[str], name: str) -> int:
