@@ -436,23 +436,7 @@ def section_lines(res, facts):
     return lines
 
 
-def write_section(heading, lines):
-    """Put lines into RESULTS.md in place of the section whose title starts
-    with heading (before the Commands section if there is none), as
-    run.write_latency_section does for latency."""
-    path = os.path.join(HERE, "RESULTS.md")
-    with open(path) as f:
-        text = f.read()
-    section = "\n".join(lines).rstrip("\n") + "\n\n"
-    start = text.find(heading)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        at = text.find("## Commands")
-        text = text[:at] + section + text[at:] if at >= 0 else text + "\n" + section
-    with open(path, "w") as f:
-        f.write(text)
+write_section = run.write_section
 
 
 def facts_now(load_before):

@@ -812,14 +812,15 @@ def measure_latency(pair, lat, tmp):
     return out
 
 
-def write_latency_section(lines):
-    """Put the latency section into RESULTS.md in place of the one there
-    (before the Commands section if there is none)."""
+def write_section(heading, lines):
+    """Put lines into RESULTS.md in place of the section whose title starts
+    with heading (before the Commands section if there is none): the parts
+    that rewrite only their own section (latency, rules, dna, zc)."""
     path = os.path.join(HERE, "RESULTS.md")
     with open(path) as f:
         text = f.read()
     section = "\n".join(lines).rstrip("\n") + "\n\n"
-    start = text.find("## Latency")
+    start = text.find(heading)
     if start >= 0:
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
@@ -828,6 +829,11 @@ def write_latency_section(lines):
         text = text[:at] + section + text[at:] if at >= 0 else text + "\n" + section
     with open(path, "w") as f:
         f.write(text)
+
+
+def write_latency_section(lines):
+    """The latency section of RESULTS.md, in place of the one there."""
+    write_section("## Latency", lines)
 
 
 def print_partial(rows):
