@@ -121,11 +121,11 @@ $(RULES_OBJ): $(RULES_DIR)/pfring_rules.bpf.c $(RULES_DIR)/pfring_rules.h $(BPF_
 $(RULES_SKEL): $(RULES_OBJ)
 	$(BPFTOOL) gen skeleton $< name pfring_rules_bpf > $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
-$(XDP_REAPER): $(XDP_DIR)/reaper.c Makefile
+$(XDP_REAPER): $(XDP_DIR)/reaper.c $(XDP_DIR)/pfring_xdp_cluster.h $(XDP_DIR)/pfring_xdp.h Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@.$$$$.tmp $< $(XDP_LIBS) && mv -f $@.$$$$.tmp $@
 
-$(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) $(XDP_DIR)/pfring_xdp.h $(XDP_SKEL) \
+$(LIBPFRING): $(LIB_SRCS) $(LIB_HDRS) $(XDP_DIR)/pfring_xdp.h $(XDP_DIR)/pfring_xdp_cluster.h $(XDP_SKEL) \
              $(RULES_DIR)/pfring_rules.h $(RULES_SKEL) libpfring/libpfring.map Makefile
 	@mkdir -p $(BUILD)/lib
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -shared \
@@ -148,7 +148,7 @@ $(VENV)/.deps: $(VENV)/.created requirements-dev.txt
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.deps $(LIBPFRING) $(PCAPPF_LIBS) $(PCAPPF_AUDIT) $(PY_SRCS)
+$(VENV)/.installed: $(VENV)/.deps $(LIBPFRING) $(XDP_REAPER) $(PCAPPF_LIBS) $(PCAPPF_AUDIT) $(PY_SRCS)
 	@# Two makes in one tree take turns here (the libraries above are renamed
 	@# into place, so they need no lock).  Then the source tree becomes a
 	@# complete package too (python from the project root imports it first):
@@ -339,7 +339,7 @@ asan: setup asan-build
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
-FUZZ_HARNESSES := parse_pkt device_name config pcap_env cluster filter
+FUZZ_HARNESSES := parse_pkt device_name config pcap_env cluster filter rules
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -std=gnu11 $(WARN) $(FUZZ_SAN) \
                  -Ilibpfring/include -Ilibpfring/src -I$(XDP_DIR) -I$(XDP_GEN) -I$(RULES_DIR)

@@ -23,11 +23,9 @@ the part of it touched (/dev/shm).
 """
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -286,27 +284,11 @@ def section_lines(res, facts):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("bench dna: needs root", file=sys.stderr)
-        return 1
-    load0 = run.loadavg()
-    print(f"bench dna: load average before {load0}", flush=True)
-    tmp = tempfile.mkdtemp(prefix="pfring-bench-dna-")
-    pair = run.VethPair()
-    try:
-        only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+    def body(pair, tmp, only):
         names = [n for n in SETUPS if not only or n in only]
         res = measure(pair, names, os.path.join(tmp, "pf_ring"))
-    finally:
-        pair.delete()
-        shutil.rmtree(tmp, ignore_errors=True)
-    facts = rules.facts_now(load0)
-    print(f"bench dna: load average after {facts['load_after']}", flush=True)
-    lines = section_lines(res, facts)
-    print("\n".join(lines), flush=True)
-    if not only:
-        rules.write_section("## DNA cluster", lines)
-    return 0
+        return lambda facts: section_lines(res, facts)
+    return run.part_main("dna", "## DNA cluster", body)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -437,40 +436,22 @@ def section_lines(res, facts):
 
 
 write_section = run.write_section
-
-
-def facts_now(load_before):
-    return {"machine": run.machine(), "load_before": load_before, "load_after": run.loadavg(),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+facts_now = run.facts_now
 
 
 def main():
-    if os.geteuid() != 0:
-        print("bench rules: needs root", file=sys.stderr)
-        return 1
-    load0 = run.loadavg()
-    print(f"bench rules: load average before {load0}", flush=True)
-    tmp = tempfile.mkdtemp(prefix="pfring-bench-rules-")
-    stats_fd = enable_bpf_stats()
-    pair = run.VethPair()
-    try:
-        specs = consumer_specs(tmp, pair.if_a)
-        only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
-        if only:
-            specs = {n: s for n, s in specs.items() if n in only}
-        res = measure(pair, specs)
-    finally:
-        pair.delete()
-        if stats_fd is not None:
-            os.close(stats_fd)
-        shutil.rmtree(tmp, ignore_errors=True)
-    facts = facts_now(load0)
-    print(f"bench rules: load average after {facts['load_after']}", flush=True)
-    lines = section_lines(res, facts)
-    print("\n".join(lines), flush=True)
-    if not only:
-        write_section("## Filtering rules", lines)
-    return 0
+    def body(pair, tmp, only):
+        stats_fd = enable_bpf_stats()
+        try:
+            specs = consumer_specs(tmp, pair.if_a)
+            if only:
+                specs = {n: s for n, s in specs.items() if n in only}
+            res = measure(pair, specs)
+        finally:
+            if stats_fd is not None:
+                os.close(stats_fd)
+        return lambda facts: section_lines(res, facts)
+    return run.part_main("rules", "## Filtering rules", body)
 
 
 if __name__ == "__main__":

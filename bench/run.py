@@ -802,13 +802,44 @@ def latency_run(pair, name, spec, tmp):
     return [int(x) for x in out.split()]
 
 
+NMAP_LISTENER = ("import socket, time\ns = socket.socket()\n"
+                 "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                 "s.bind(('0.0.0.0', 8080)); s.listen(5); time.sleep(600)")
+
+
+def nmap_os_times(pair):
+    """Seconds of `nmap -O` from namespace a against a listener in b (port
+    8080 open, 22 and 80 closed), RUNS times on each route, round robin:
+    {"stock": [...], "ring": [...]}; {} without nmap."""
+    if not shutil.which("nmap"):
+        return {}
+    out = {"stock": [], "ring": []}
+    srv = pair.b.popen([sys.executable, "-c", NMAP_LISTENER])
+    try:
+        time.sleep(0.5)
+        for _ in range(RUNS):
+            for route in out:
+                t0 = time.monotonic()
+                res = pair.a.run(["nmap", "-O", "-n", "-p", "22,80,8080", pair.ip_b],
+                                 env=route_env(route), check=False)
+                if res.returncode == 0 and "8080/tcp open" in res.stdout:
+                    out[route].append(time.monotonic() - t0)
+        print(f"nmap -O: {out}", flush=True)
+    finally:
+        srv.kill()
+        srv.wait()
+    return out
+
+
 def measure_latency(pair, lat, tmp):
-    """RUNS rounds over the latency consumers, round robin: name -> [run, ...]."""
+    """RUNS rounds over the latency consumers, round robin: name -> [run, ...];
+    and under "nmap_os", nmap_os_times."""
     out = {name: [] for name in lat}
     for i in range(RUNS):
         for name, spec in lat.items():
             out[name].append(latency_run(pair, name, spec, tmp))
         print(f"latency round {i + 1} of {RUNS} done", flush=True)
+    out["nmap_os"] = nmap_os_times(pair)
     return out
 
 
@@ -829,6 +860,40 @@ def write_section(heading, lines):
         text = text[:at] + section + text[at:] if at >= 0 else text + "\n" + section
     with open(path, "w") as f:
         f.write(text)
+
+
+def facts_now(load_before):
+    """What a section says of the machine and the run."""
+    return {"machine": machine(), "load_before": load_before, "load_after": loadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def part_main(part, heading, body):
+    """The main of a part that rewrites its own RESULTS.md section: root, the
+    load average before and after, a veth pair and a scratch directory for
+    ``body(pair, tmp, only)`` (only: the BENCH_ONLY names, [] for all),
+    which returns ``lines(facts)``, the section's lines.  The section is
+    written only for a full run."""
+    if os.geteuid() != 0:
+        print(f"bench {part}: needs root", file=sys.stderr)
+        return 1
+    load0 = loadavg()
+    print(f"bench {part}: load average before {load0}", flush=True)
+    tmp = tempfile.mkdtemp(prefix=f"pfring-bench-{part}-")
+    pair = VethPair()
+    only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+    try:
+        lines_of = body(pair, tmp, only)
+    finally:
+        pair.delete()
+        shutil.rmtree(tmp, ignore_errors=True)
+    facts = facts_now(load0)
+    print(f"bench {part}: load average after {facts['load_after']}", flush=True)
+    lines = lines_of(facts)
+    print("\n".join(lines), flush=True)
+    if not only:
+        write_section(heading, lines)
+    return 0
 
 
 def write_latency_section(lines):

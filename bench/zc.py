@@ -27,7 +27,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -239,16 +238,8 @@ def section_lines(res, facts, strace):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("bench zc: needs root", file=sys.stderr)
-        return 1
-    load0 = run.loadavg()
-    print(f"bench zc: load average before {load0}", flush=True)
-    tmp = tempfile.mkdtemp(prefix="pfring-bench-zc-")
-    pair = run.VethPair()
-    try:
+    def body(pair, tmp, only):
         table, drains = specs(tmp, pair.if_a), drain_specs(tmp, pair.if_a)
-        only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
         if only:
             table = {k: s for k, s in table.items() if k[0] in only}
         res = measure(pair, table, drains)
@@ -257,16 +248,8 @@ def main():
             for key in [k for k in table if k[0] in ("pfcount", "ring_batch")]:
                 strace[key] = run.syscalls_per_packet(pair, key[0], table[key], STRACE_COUNT,
                                                       tmp)
-    finally:
-        pair.delete()
-        shutil.rmtree(tmp, ignore_errors=True)
-    facts = rules.facts_now(load0)
-    print(f"bench zc: load average after {facts['load_after']}", flush=True)
-    lines = section_lines(res, facts, strace)
-    print("\n".join(lines), flush=True)
-    if not only:
-        rules.write_section("## zc: (AF_XDP)", lines)
-    return 0
+        return lambda facts: section_lines(res, facts, strace)
+    return run.part_main("zc", "## zc: (AF_XDP)", body)
 
 
 if __name__ == "__main__":

@@ -888,58 +888,17 @@ static int afp_set_cluster(pfring *ring)
   return join_cluster(ring);
 }
 
-/* setns() changes the namespace of the calling thread only: a thread of our
- * own makes the socket, so the caller's thread never moves. */
-struct netns_socket {
-  int nsfd;
-  int fd;
-  int err;
-};
-
-static void *socket_in_netns(void *arg)
+static int new_packet_socket(void *unused)
 {
-  struct netns_socket *a = arg;
-
-  if (setns(a->nsfd, CLONE_NEWNET) < 0) {
-    a->err = errno;
-    return NULL;
-  }
-  a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (a->fd < 0)
-    a->err = errno;
-  return NULL;
+  (void)unused;
+  return socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 }
 
 /* A new packet socket (protocol 0) in the network namespace of fd's socket;
  * <0 with errno set on failure. */
 static int packet_socket_beside(int fd)
 {
-  struct netns_socket a = { -1, -1, 0 };
-  struct stat ns, own;
-  sigset_t all, old;
-  pthread_t t;
-  int rc;
-
-  a.nsfd = ioctl(fd, SIOCGSKNS);
-  if (a.nsfd < 0 || (fstat(a.nsfd, &ns) == 0 && stat("/proc/thread-self/ns/net", &own) == 0 &&
-                     ns.st_ino == own.st_ino && ns.st_dev == own.st_dev)) {
-    if (a.nsfd >= 0)                 /* the caller's own namespace */
-      close(a.nsfd);
-    return socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  }
-  /* No signal handler may run in the helper, in the other namespace. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  rc = pthread_create(&t, NULL, socket_in_netns, &a);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc == 0)
-    pthread_join(t, NULL);
-  else
-    a.err = rc;
-  close(a.nsfd);
-  if (a.fd < 0)
-    errno = a.err;
-  return a.fd;
+  return pfringint_in_netns_of(fd, new_packet_socket, NULL);
 }
 
 static int setup_socket(pfring *ring);

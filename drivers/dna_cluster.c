@@ -19,6 +19,14 @@
  * private), writes a descriptor at the private TX head, and publishes the
  * head on a flush (or when the queue is full).  Buffers come back to the
  * free list once the master's tx_tail passed their descriptors.
+ *
+ * Keeping packets aside (the pkt_buff API at the end of this file):
+ * pfring_recv_pkt_buff hands the handle the packet where the master put it,
+ * in the pool, and pins its queue position; pfring_send_pkt_buff of such a
+ * handle queues a TX descriptor that names the RX slot, and the pin moves
+ * to that TX slot until the master's tx_tail passed it.  The tail
+ * published is then the oldest pin (min_pin) when it is older than what
+ * the receive calls let go (free_upto); no packet's bytes are copied.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +34,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +65,10 @@ struct dcl_priv {
   u_int32_t mask, token;
   u_int64_t read;                 /* next descriptor to hand out */
   u_int64_t released;             /* the tail published */
+  u_int64_t free_upto;            /* what the receive calls let go: read at the last one */
+  u_int32_t num_pins;             /* positions held by handles and TX slots */
+  u_int8_t reentrant;             /* the ring's PF_RING_REENTRANT: TX state is tx_lock's */
+  u_int64_t min_pin;              /* the oldest of them (num_pins > 0) */
   u_int64_t dropped_base, delivered_base;
   struct pfringint_mem *mem;      /* the mapping, as keep.c hands it out */
   /* the geometry, read once at open: descriptors are checked against it */
@@ -69,7 +82,8 @@ struct dcl_priv {
   u_int64_t tx_next;              /* next descriptor written */
   u_int64_t tx_pub;               /* the tx_head published */
   u_int64_t tx_done;              /* buffers given back up to here */
-  u_int32_t *tx_shadow;           /* per TX slot: its buffer */
+  u_int32_t *tx_shadow;           /* per TX slot: its buffer, or TX_PINNED */
+  u_int64_t *tx_pin;              /* per TX slot of TX_PINNED: the RX position it sends */
   u_int32_t *tx_free;             /* free TX buffers */
   u_int32_t tx_free_top;
   /* pkt_buff handles: tx_nbufs - tx_slots of them, made at join */
@@ -77,7 +91,12 @@ struct dcl_priv {
   u_int32_t num_handles, handles_held;
 };
 
-/* A pkt_buff handle: one TX buffer of the app, held by the slave. */
+#define TX_PINNED 0xffffffffu     /* tx_shadow: the slot sends a pinned RX packet */
+
+/* A pkt_buff handle: one TX buffer of the app, held by the slave; after
+ * pfring_recv_pkt_buff (pinned) the handle's frame is the received packet
+ * in the pool instead, at RX position pos, and buf waits for the handle's
+ * next frame. */
 struct pfring_pkt_buff {
   u_int32_t magic;
   u_int32_t in_use;
@@ -85,6 +104,9 @@ struct pfring_pkt_buff {
   u_int32_t buf;
   u_int32_t len;
   int32_t if_index;
+  u_int32_t pinned;
+  u_int32_t pool_buf;             /* pinned: the packet's buffer in the pool */
+  u_int64_t pos;                  /* pinned: its position in the RX queue */
 };
 
 static long ms_since(const struct timespec *t)
@@ -136,13 +158,78 @@ static int corrupt(pfring *ring)
                           "the cluster's memory is corrupt", ring->bound_name);
 }
 
-/* The packets of the last call go back to the master. */
+static void tx_reclaim(struct dcl_priv *p);
+
+/* The tail: what the receive calls let go, up to the oldest pin. */
+static void publish_tail(struct dcl_priv *p)
+{
+  u_int64_t t = p->free_upto;
+
+  if (p->num_pins && p->min_pin < t)
+    t = p->min_pin;
+  if (t > p->released) {
+    __atomic_store_n(&p->app->tail, t, __ATOMIC_RELEASE);
+    p->released = t;
+  }
+}
+
+/* The packets of the last call go back to the master (but the pinned:
+ * those of TX slots the master consumed are let go first, where this
+ * thread may touch the TX state). */
 static inline void release_last(struct dcl_priv *p)
 {
-  if (p->released != p->read) {
-    __atomic_store_n(&p->app->tail, p->read, __ATOMIC_RELEASE);
-    p->released = p->read;
+  p->free_upto = p->read;
+  if (__builtin_expect(p->num_pins == 0, 1)) {
+    if (p->released != p->read) {
+      __atomic_store_n(&p->app->tail, p->read, __ATOMIC_RELEASE);
+      p->released = p->read;
+    }
+    return;
   }
+  if (p->tx_slots && !p->reentrant)
+    tx_reclaim(p);
+  publish_tail(p);
+}
+
+static void pin(struct dcl_priv *p, u_int64_t pos)
+{
+  if (p->num_pins++ == 0 || pos < p->min_pin)
+    p->min_pin = pos;
+}
+
+/* The oldest pin, counted anew (the handles and the TX slots in flight). */
+static u_int64_t oldest_pin(struct dcl_priv *p)
+{
+  u_int64_t m = UINT64_MAX, t;
+  u_int32_t i;
+
+  for (i = 0; i < p->num_handles; i++)
+    if (p->handles[i].in_use && p->handles[i].pinned && p->handles[i].pos < m)
+      m = p->handles[i].pos;
+  for (t = p->tx_done; t != p->tx_next; t++)
+    if (p->tx_shadow[t & p->tx_mask] == TX_PINNED && p->tx_pin[t & p->tx_mask] < m)
+      m = p->tx_pin[t & p->tx_mask];
+  return m;
+}
+
+/* Position pos is held no more (its holder forgot it already); 1 when it
+ * was the oldest pin, so that min_pin must be counted anew. */
+static inline int drop_pin(struct dcl_priv *p, u_int64_t pos)
+{
+  return --p->num_pins && pos == p->min_pin;
+}
+
+/* After drop_pin: min_pin counted anew if stale, and the tail published. */
+static void pins_changed(struct dcl_priv *p, int stale)
+{
+  if (stale)
+    p->min_pin = oldest_pin(p);
+  publish_tail(p);
+}
+
+static void unpin(struct dcl_priv *p, u_int64_t pos)
+{
+  pins_changed(p, drop_pin(p, pos));
 }
 
 /* Waits up to ms for a descriptor: 0 (look again), WAIT_SIGNALLED, <0 error. */
@@ -376,13 +463,22 @@ static void dcl_status(void *arg, void *text)
 static void tx_reclaim(struct dcl_priv *p)
 {
   u_int64_t t = __atomic_load_n(&p->app->tx_tail, __ATOMIC_ACQUIRE);
+  int pinned = 0, stale = 0;
 
   if (t - p->tx_done > p->tx_next - p->tx_done)
     return;                       /* not a position of this queue: ignored */
   while (p->tx_done != t) {
-    p->tx_free[p->tx_free_top++] = p->tx_shadow[p->tx_done & p->tx_mask];
+    u_int32_t slot = (u_int32_t)(p->tx_done & p->tx_mask);
     p->tx_done++;
+    if (p->tx_shadow[slot] == TX_PINNED) {   /* the master sent it (or dropped it) */
+      stale |= drop_pin(p, p->tx_pin[slot]);
+      pinned = 1;
+    } else {
+      p->tx_free[p->tx_free_top++] = p->tx_shadow[slot];
+    }
   }
+  if (pinned)
+    pins_changed(p, stale);
 }
 
 static inline void tx_publish(struct dcl_priv *p)
@@ -403,16 +499,17 @@ static int no_tx(pfring *ring)
 }
 
 static void queue_buf(struct dcl_priv *p, u_int32_t buf, u_int len, int if_index);
+static void queue_pinned(struct dcl_priv *p, u_int64_t pos, u_int len, int if_index);
 
-/* 0 when a TX slot and a free buffer are there, else an error. */
-static int tx_room(pfring *ring)
+/* 0 when a TX slot and (need_buf) a free buffer are there, else an error. */
+static int tx_room(pfring *ring, int need_buf)
 {
   struct dcl_priv *p = PRIV(ring);
   int rc;
 
-  if (p->tx_next - p->tx_done >= p->tx_slots || p->tx_free_top == 0) {
+  if (p->tx_next - p->tx_done >= p->tx_slots || (need_buf && p->tx_free_top == 0)) {
     tx_reclaim(p);
-    if (p->tx_next - p->tx_done >= p->tx_slots || p->tx_free_top == 0) {
+    if (p->tx_next - p->tx_done >= p->tx_slots || (need_buf && p->tx_free_top == 0)) {
       tx_publish(p);              /* so that the master makes room */
       if ((rc = check_master(ring, 0)) < 0)
         return rc;
@@ -437,7 +534,7 @@ static int dcl_send(pfring *ring, const u_char *pkt, u_int len, int if_index)
                             "%s: packet of %u bytes is longer than the buffers of DNA "
                             "cluster %u (%u bytes)", ring->bound_name, len,
                             p->geo.cluster_id, p->geo.buf_size);
-  if ((rc = tx_room(ring)) < 0)
+  if ((rc = tx_room(ring, 1)) < 0)
     return rc;
   buf = p->tx_free[--p->tx_free_top];
   memcpy(p->txbufs + (size_t)buf * p->geo.buf_size, pkt, len);   /* the one copy */
@@ -459,6 +556,15 @@ static void queue_buf(struct dcl_priv *p, u_int32_t buf, u_int len, int if_index
   d->hash = 0;
   p->tx_shadow[p->tx_next & p->tx_mask] = buf;
   p->tx_next++;
+}
+
+/* Descriptor tx_next for the pinned RX packet at pos (the caller made sure
+ * of a slot, and hands its pin over to the TX slot). */
+static void queue_pinned(struct dcl_priv *p, u_int64_t pos, u_int len, int if_index)
+{
+  queue_buf(p, DNACL_TX_RX_SLOT | (u_int32_t)(pos & p->mask), len, if_index);
+  p->tx_shadow[(p->tx_next - 1) & p->tx_mask] = TX_PINNED;
+  p->tx_pin[(p->tx_next - 1) & p->tx_mask] = pos;
 }
 
 /* Waits (bounded) until the master consumed everything published, while
@@ -502,11 +608,14 @@ static void dcl_close(pfring *ring)
     tx_wait_drained(p);
   }
   free(p->tx_shadow);
+  free(p->tx_pin);
   free(p->tx_free);
   free(p->handles);
   p->handles = NULL;
   p->num_handles = p->handles_held = 0;
   p->tx_shadow = p->tx_free = NULL;
+  p->tx_pin = NULL;
+  p->num_pins = 0;
   p->tx_slots = 0;
   if (p->base) {
     __atomic_store_n(&p->app->tail, p->read, __ATOMIC_RELEASE);
@@ -630,7 +739,9 @@ static int join_app(pfring *ring, u_int32_t app_id)
   p->q = (struct dnacl_desc *)((char *)p->base + p->geo.queues_off) +
          (size_t)app_id * p->geo.queue_slots;
   p->mask = p->geo.queue_slots - 1;
-  p->read = p->released = __atomic_load_n(&p->app->tail, __ATOMIC_ACQUIRE);
+  p->read = p->released = p->free_upto = __atomic_load_n(&p->app->tail, __ATOMIC_ACQUIRE);
+  p->num_pins = 0;
+  p->reentrant = ring->reentrant != 0;
   p->dropped_base = __atomic_load_n(&p->app->dropped, __ATOMIC_RELAXED);
   p->delivered_base = __atomic_load_n(&p->app->delivered, __ATOMIC_RELAXED);
   if (p->geo.tx_slots) {
@@ -644,8 +755,9 @@ static int join_app(pfring *ring, u_int32_t app_id)
     p->txbufs = (u_char *)p->base + p->geo.txbufs_off +
                 (size_t)app_id * p->tx_nbufs * p->geo.buf_size;
     p->tx_shadow = calloc(p->tx_slots, sizeof(*p->tx_shadow));
+    p->tx_pin = calloc(p->tx_slots, sizeof(*p->tx_pin));
     p->tx_free = malloc((size_t)p->tx_nbufs * sizeof(*p->tx_free));
-    if (!p->tx_shadow || !p->tx_free)
+    if (!p->tx_shadow || !p->tx_pin || !p->tx_free)
       return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
     for (i = 0; i < p->tx_nbufs; i++)
       p->tx_free[i] = p->tx_nbufs - 1 - i;
@@ -714,11 +826,14 @@ static int dcl_activate(pfring *ring)
 
 fail:
   free(p->tx_shadow);
+  free(p->tx_pin);
   free(p->tx_free);
   free(p->handles);
   p->handles = NULL;
   p->num_handles = 0;
   p->tx_shadow = p->tx_free = NULL;
+  p->tx_pin = NULL;
+  p->num_pins = 0;
   p->tx_slots = 0;
   if (p->mem)
     pfringint_mem_put(p->mem, NULL, NULL);     /* unmaps: nobody keeps it yet */
@@ -829,6 +944,7 @@ PFRING_API pfring_pkt_buff *pfring_alloc_pkt_buff(pfring *ring)
   h->buf = p->tx_free[--p->tx_free_top];
   h->len = 0;
   h->if_index = 0;
+  h->pinned = 0;
   p->handles_held++;
 unlock:
   tx_unlock(ring);
@@ -851,6 +967,10 @@ PFRING_API void pfring_release_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handl
       p->tx_free[p->tx_free_top++] = h->buf;
       h->in_use = 0;
       p->handles_held--;
+      if (h->pinned) {                /* the packet goes back to the master */
+        h->pinned = 0;
+        unpin(p, h->pos);
+      }
     }
     tx_unlock(ring);
   }
@@ -866,7 +986,8 @@ PFRING_API u_char *pfring_get_pkt_buff_data(pfring *ring, pfring_pkt_buff *pkt_h
     return NULL;
   if (pkt_buff_ring(ring, "pfring_get_pkt_buff_data") == 0 &&
       (h = handle_of(ring, pkt_handle, "pfring_get_pkt_buff_data")))
-    data = PRIV(ring)->txbufs + (size_t)h->buf * PRIV(ring)->geo.buf_size;
+    data = h->pinned ? PRIV(ring)->bufs + (size_t)h->pool_buf * PRIV(ring)->geo.buf_size
+                     : PRIV(ring)->txbufs + (size_t)h->buf * PRIV(ring)->geo.buf_size;
   pfringint_ring_leave(&ring);
   return data;
 }
@@ -946,13 +1067,22 @@ PFRING_API int pfring_send_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle,
                           "first)");
     goto out;
   }
-  if ((rc = tx_room(ring)) < 0)
+  if (p->num_pins)
+    tx_reclaim(p);                  /* sent pinned packets let go of the RX queue */
+  if ((rc = tx_room(ring, !h->pinned)) < 0)
     goto out;
-  /* The handle's buffer goes in the queue; the handle takes a free one
-   * (tx_room made sure of it) and starts empty, as the guide says. */
   len = h->len;
-  queue_buf(p, h->buf, len, h->if_index);
-  h->buf = p->tx_free[--p->tx_free_top];
+  if (h->pinned) {
+    /* The packet is sent from the pool; its pin goes to the TX slot, and
+     * the handle's own buffer is its next frame. */
+    queue_pinned(p, h->pos, len, h->if_index);
+    h->pinned = 0;
+  } else {
+    /* The handle's buffer goes in the queue; the handle takes a free one
+     * (tx_room made sure of it) and starts empty, as the guide says. */
+    queue_buf(p, h->buf, len, h->if_index);
+    h->buf = p->tx_free[--p->tx_free_top];
+  }
   h->len = 0;
   h->if_index = 0;
   if (flush_packet)
@@ -982,11 +1112,27 @@ PFRING_API int pfring_recv_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle,
   p = PRIV(ring);
   rc = pfring_recv(ring, &pkt, 0, hdr, wait_for_incoming_packet);
   if (rc > 0) {
-    /* A copy into the handle's buffer: the packet's pool buffer goes back
-     * to the master at the next receive call, as any received packet's. */
-    memcpy(p->txbufs + (size_t)h->buf * p->geo.buf_size, pkt, hdr->caplen);
+    /* No copy: the handle takes the packet where it is (the descriptor
+     * just read, position read - 1) and pins it, so that the next receive
+     * calls do not give it back to the master; what the handle held
+     * before goes back. */
+    u_int64_t pos = p->read - 1;
+    u_int64_t old = h->pos;
+    u_int32_t was_pinned = h->pinned;
+
+    if (p->q[pos & p->mask].buf >= p->geo.num_bufs ||
+        pkt != p->bufs + (size_t)p->q[pos & p->mask].buf * p->geo.buf_size)
+      return corrupt(ring);           /* cannot be: dcl_recv handed out that descriptor */
+    tx_lock(ring);
+    h->pinned = 1;
+    h->pos = pos;
+    h->pool_buf = (u_int32_t)((pkt - p->bufs) / p->geo.buf_size);
     h->len = hdr->caplen;
     h->if_index = 0;
+    pin(p, pos);
+    if (was_pinned)
+      unpin(p, old);
+    tx_unlock(ring);
   }
   return rc;
 }

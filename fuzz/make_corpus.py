@@ -288,7 +288,50 @@ def filter_():
         write("filter", name, data)
 
 
-HARNESSES = [parse_pkt, device_name, config, pcap_env, cluster, filter_]
+# --- rules: a target byte, the error buffer's size, then the struct (little
+# endian, packed, as pfring.h lays it out) or the classic program (big
+# endian, as the harness takes it) ------------------------------------------
+
+def rules():
+    def wild(rule_id=1, action=0, proto=0, dport=(0, 0), shost=0, mask=0, pattern=b"",
+             tunnel=None, name=b""):
+        core = struct.pack("<i6s6sHHB", 0, b"", b"", 0, 0, proto)
+        core += struct.pack("<I12x", shost) + struct.pack("<16x")      # shost, dhost
+        core += struct.pack("<I12x", mask) + struct.pack("<16x")       # their masks
+        core += struct.pack("<HHHHB", 0, 0, dport[0], dport[1], 0)
+        ext = struct.pack("<HI64x", 1 if tunnel is not None else 0, tunnel or 0)
+        ext += pattern.ljust(32, b"\0")
+        return (struct.pack("<HiBBBB", rule_id, action, 0, 0, 0, 0) + core + ext +
+                name.ljust(8, b"\0") + bytes(16))
+
+    def hash_rule(action=0, a=0x0A000001, b=0x0A000002, pa=1000, pb=2000, version=4):
+        return (struct.pack("<HHBB", 1, 0, version, 17) + struct.pack("<I12x", a) +
+                struct.pack("<I12x", b) + struct.pack("<HHi", pa, pb, action) + bytes(8 + 16))
+
+    def classic(*insns):
+        return bytes([len(insns)]) + b"".join(struct.pack("!HBBI", *i) for i in insns)
+
+    cases = [
+        ("wild-zero", [0, 200] + list(wild(rule_id=0))),
+        ("wild-udp-dport", [0, 200] + list(wild(proto=17, dport=(53, 53)))),
+        ("wild-host-mask", [0, 64] + list(wild(shost=0x0A010000, mask=0xFFFF0000))),
+        ("wild-reflect", [0, 200] + list(wild(action=5, name=b"rf0"))),
+        ("wild-pattern-tunnel", [0, 16] + list(wild(pattern=b"GET /", tunnel=0x1234))),
+        ("wild-bad-range", [0, 3] + list(wild(dport=(90, 10)))),
+        ("hash-v4", [1, 200] + list(hash_rule())),
+        ("hash-bounce", [1, 200] + list(hash_rule(action=7))),
+        ("hash-v6", [1, 100] + list(hash_rule(version=6))),
+        ("classic-ret", [2, 0] + list(classic((0x06, 0, 0, 1536)))),
+        ("classic-rx", [2, 0] + list(classic((0x20, 0, 0, 0xFFFFF004), (0x15, 0, 1, 4),
+                                             (0x06, 0, 0, 0), (0x06, 0, 0, 128)))),
+        ("classic-other", [2, 0] + list(classic((0x28, 0, 0, 12), (0x15, 0, 1, 0x800),
+                                                (0x06, 0, 0, 0), (0x06, 0, 0, 128)))),
+    ]
+    for name, data in cases:
+        write("rules", name, data)
+
+
+HARNESSES = [parse_pkt, device_name, config, pcap_env, cluster, filter_, rules]
 
 if __name__ == "__main__":
     for h in HARNESSES:

@@ -146,7 +146,10 @@ class DnaCluster(RingOwner):
             _u32("slave_additional_buffers", slave_additional_buffers)))
 
     def set_cpu_affinity(self, rx_core_id: int, tx_core_id: int = NO_CORE) -> None:
-        """Bind the distributing thread to core ``rx_core_id`` (NO_CORE: unbound)."""
+        """Bind the master's one thread: to core ``rx_core_id`` if the
+        cluster receives (every mode but SEND_ONLY), to ``tx_core_id`` if it
+        transmits the slaves' frames (SEND_ONLY, SEND_AND_RECV), so to both
+        in SEND_AND_RECV; NO_CORE adds no core, and with none it is unbound."""
         _check(lib.dna_cluster_set_cpu_affinity(self._h(), _u32("rx_core_id", rx_core_id),
                                                 _u32("tx_core_id", tx_core_id)))
 

@@ -1188,6 +1188,13 @@ class Ring:
         return check(lib.pfring_purge_idle_hash_rules(self._h(), _u16(seconds, "seconds")),
                      self._ring)
 
+    def reflection_stats(self) -> "_rules.ReflectionStats":
+        """The copies that reflect and bounce rules sent, and those the
+        kernel could not send (``pfring_get_reflection_stats``)."""
+        st = ffi.new("pfring_reflection_stat *")
+        check(lib.pfring_get_reflection_stats(self._h(), st), self._ring)
+        return _rules.ReflectionStats(st.sent, st.failed)
+
     def rules_program_loads(self) -> int:
         """How many times the ring's rules program was loaded into the kernel
         (``pfring_rules_program_loads``): rule and policy changes do not load

@@ -18,13 +18,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 from ._ffi import ffi, lib
 from .errors import make_error
 
 __all__ = ["AUTO_RULE_ID", "MAX_HASH_RULES", "MAX_PATTERN_LEN", "MAX_RULES", "HashRule",
-           "HashRuleStats", "Rule", "RuleAction", "RuleStats"]
+           "HashRuleStats", "ReflectionStats", "Rule", "RuleAction", "RuleStats"]
 
 AUTO_RULE_ID: int = lib.FILTERING_RULE_AUTO_RULE_ID
 MAX_RULES: int = lib.PFRING_MAX_FILTERING_RULES
@@ -46,6 +46,13 @@ class RuleAction(enum.IntEnum):
     REFLECT_AND_CONTINUE = lib.reflect_packet_and_continue_rule_evaluation
     BOUNCE_AND_STOP = lib.bounce_packet_and_stop_rule_evaluation
     BOUNCE_AND_CONTINUE = lib.bounce_packet_and_continue_rule_evaluation
+
+
+class ReflectionStats(NamedTuple):
+    """``pfring_get_reflection_stats``: the copies reflect and bounce rules
+    sent, and those the kernel refused (the device down or gone)."""
+    sent: int
+    failed: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +149,9 @@ class Rule:
     length (``"10.1.0.0/16"``), or with the mask in ``shost_mask``/
     ``dhost_mask``; an address alone is that one host.  ``sport``/``dport``:
     a port or an inclusive ``(low, high)`` range.  ``tcp_flags``: all of
-    these TCP flags set.  ``payload_pattern``: 1 to
+    these TCP flags set.  ``tunnel_id``: the packet's GTP TEID, VXLAN VNI
+    or GRE key (``NO_TUNNEL_ID``, 0xFFFFFFFF: packets without one; None:
+    any).  ``payload_pattern``: 1 to
     :data:`MAX_PATTERN_LEN` bytes (a ``str`` is UTF-8), without NUL bytes,
     that the payload of a TCP or UDP packet must hold (libpfring/README.md
     has the window searched).  ``rule_id`` :data:`AUTO_RULE_ID` takes the
@@ -168,6 +177,7 @@ class Rule:
     tcp_flags: int = 0
     payload_pattern: Union[str, bytes, None] = None
     reflector_device_name: Optional[str] = None
+    tunnel_id: Optional[int] = None
 
     @classmethod
     def parse(cls, text: str) -> "Rule":
@@ -249,6 +259,9 @@ class Rule:
         if self.payload_pattern is not None:
             pat = _pattern(self.payload_pattern)
             ffi.memmove(r.extended_fields.payload_pattern, pat, len(pat))
+        if self.tunnel_id is not None:
+            r.extended_fields.optional_fields |= lib.FILTER_TUNNEL_ID_FLAG
+            r.extended_fields.tunnel.tunnel_id = _int(self.tunnel_id, "tunnel_id", 0xFFFFFFFF)
         _set_reflector(r, self.reflector_device_name)
         return r
 

@@ -5,8 +5,8 @@
  *
  * Zero fields are "any", as PF_RING's guide says.  What is refused, each
  * with a message that names the field:
- *   an unknown action; an action not supported yet (reflect, bounce), a
- *   tunnel id; a balance_id without a balance_pool or not below it
+ *   an unknown action; tunnel hosts (only the tunnel id is matched); a
+ *   balance_id without a balance_pool or not below it
  *   a payload_pattern without its NUL within the 32 bytes (so longer than
  *   PFRING_RULES_PATTERN_MAX)
  *   a VLAN id over 4095, a negative if_index
@@ -165,12 +165,10 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "rule_action %u is not a rule_action_behaviour (0..%u)",
                 (unsigned)r->rule_action, (unsigned)bounce_packet_and_continue_rule_evaluation);
-  if (r->rule_action > forward_packet_add_rule_and_stop_rule_evaluation)
-    return fail(err, len, PF_RING_ERROR_NOT_SUPPORTED,
-                "rule_action %s is not supported yet (forward, don't forward, execute and "
-                "forward-and-add-rule are)", action_names[r->rule_action]);
-  w->action = r->rule_action == forward_packet_add_rule_and_stop_rule_evaluation
-                ? PFRING_RULE_FORWARD_ADD : (u_int8_t)r->rule_action;
+  /* The program's action numbers are rule_action_behaviour's; the
+   * reflector device of reflect is resolved and checked by the caller
+   * (rules.c), in the ring's namespace. */
+  w->action = (u_int8_t)r->rule_action;
   if (r->balance_id && !r->balance_pool)
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "balance_id %u without a balance_pool", r->balance_id);
@@ -191,9 +189,17 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
     w->pattern_len = (u_int8_t)n;
     memcpy(w->pattern, x->payload_pattern, n);
   }
-  if (x->optional_fields & FILTER_TUNNEL_ID_FLAG)
+  if (nonzero((const u_int8_t *)&x->tunnel.shost, 0, sizeof(x->tunnel.shost)) ||
+      nonzero((const u_int8_t *)&x->tunnel.dhost, 0, sizeof(x->tunnel.dhost)) ||
+      nonzero((const u_int8_t *)&x->tunnel.shost_mask, 0, sizeof(x->tunnel.shost_mask)) ||
+      nonzero((const u_int8_t *)&x->tunnel.dhost_mask, 0, sizeof(x->tunnel.dhost_mask)))
     return fail(err, len, PF_RING_ERROR_NOT_SUPPORTED,
-                "extended_fields.tunnel (FILTER_TUNNEL_ID_FLAG) is not supported");
+                "extended_fields.tunnel hosts are not supported (a rule matches the tunnel "
+                "id, with FILTER_TUNNEL_ID_FLAG)");
+  if (x->optional_fields & FILTER_TUNNEL_ID_FLAG) {
+    w->flags |= PFRING_RULE_TUNNEL;
+    w->tunnel_id = x->tunnel.tunnel_id;
+  }
   if (x->optional_fields & ~(FILTER_TUNNEL_ID_FLAG | FILTER_IPV6_FLAG))
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "extended_fields.optional_fields 0x%x has unknown flags",
@@ -275,7 +281,8 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
 }
 
 /* A hash rule: ip_version 4 or 6, a VLAN id up to 4095, an action the
- * program knows (forward, don't forward, execute), both hosts set. */
+ * program knows (any but the add-rule one, which makes hash rules), both
+ * hosts set. */
 int pfringint_hash_rule_encode(const hash_filtering_rule *r, struct pfring_rules_hkey *k,
                                u_int8_t *action, char *err, size_t len)
 {
@@ -292,10 +299,10 @@ int pfringint_hash_rule_encode(const hash_filtering_rule *r, struct pfring_rules
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "rule_action %u is not a rule_action_behaviour (0..%u)",
                 (unsigned)r->rule_action, (unsigned)bounce_packet_and_continue_rule_evaluation);
-  if (r->rule_action > execute_action_and_stop_rule_evaluation)
-    return fail(err, len, PF_RING_ERROR_NOT_SUPPORTED,
-                "rule_action %s is not supported yet for hash rules (forward, don't forward "
-                "and execute are)", action_names[r->rule_action]);
+  if (r->rule_action == forward_packet_add_rule_and_stop_rule_evaluation)
+    return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
+                "rule_action %s is for wildcard rules (it adds hash rules)",
+                action_names[r->rule_action]);
   if (r->ip_version == 4) {
     a[0] = htonl(r->host_peer_a.v4);
     b[0] = htonl(r->host_peer_b.v4);
@@ -313,4 +320,30 @@ int pfringint_hash_rule_encode(const hash_filtering_rule *r, struct pfring_rules
                          r->port_peer_b);
   *action = (u_int8_t)r->rule_action;
   return 0;
+}
+
+/* The form of a classic filter that the rules program runs natively
+ * (PFRING_RULES_NATIVE_*, pfring_rules.h), with what it returns for a kept
+ * packet in *snap; PFRING_RULES_NATIVE_NONE for every other program. */
+int pfringint_rules_native(const struct sock_filter *f, u_int32_t len, u_int32_t *snap)
+{
+  const u_int16_t ld_pkttype = BPF_LD | BPF_W | BPF_ABS, jeq = BPF_JMP | BPF_JEQ | BPF_K;
+  const u_int16_t ret = BPF_RET | BPF_K;
+
+  *snap = 0;
+  if (len == 1 && f[0].code == ret) {
+    *snap = f[0].k;
+    return PFRING_RULES_NATIVE_ALL;
+  }
+  /* ld pkttype; jeq #PACKET_OUTGOING jt/jf the ret #0; ret #0; ret #k */
+  if (len == 4 && f[0].code == ld_pkttype && f[0].k == (u_int32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE) &&
+      f[1].code == jeq && f[1].k == 4 && f[2].code == ret && f[2].k == 0 && f[3].code == ret) {
+    *snap = f[3].k;
+    if (f[1].jt == 0 && f[1].jf == 1)
+      return PFRING_RULES_NATIVE_RX;
+    if (f[1].jt == 1 && f[1].jf == 0)
+      return PFRING_RULES_NATIVE_TX;
+  }
+  *snap = 0;
+  return PFRING_RULES_NATIVE_NONE;
 }

@@ -24,7 +24,21 @@
  *      stops (the policy decides: there are no plugins to act), and
  *      forward-and-add-rule forwards, stops and adds the packet's flow to
  *      the hash rules (auto_add)
+ *   reflect and bounce (either form) keep the packet out of the ring, as
+ *   PF_RING does; the stop forms stop, the continue forms go on (a later
+ *   rule's verdict replaces theirs)
  * Sampling stays in libpfring's receive path, after this verdict.
+ *
+ * pfring_rules_reflect, the instance's tc program (a tcx link at the
+ * ingress of each of the ring's devices while the ring has reflect or
+ * bounce rules): the same steps on the same maps, with nothing counted
+ * (the socket filter counts) and nothing added, and for each reflect or
+ * bounce rule that matches, a copy of the packet sent with
+ * bpf_clone_redirect: out of the rule's reflector device (reflect), or
+ * back out of the device it came in on with the source and destination
+ * MACs swapped (bounce; the packet the stack goes on with keeps its own
+ * MACs).  It returns TCX_NEXT: the stack, and the tc programs after it,
+ * get every packet as they would without it.
  *
  * The interpreter (kernel/common/cbpf_interp.h, shared with the XDP
  * program): classic BPF as the kernel runs it (sk_run_filter), one
@@ -74,7 +88,7 @@ struct {
 } pfring_rules_sets SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, PFRING_RULES_MAX);
   __type(key, __u32);
   __type(value, struct pfring_rules_stat);
@@ -101,10 +115,28 @@ struct {
   __type(value, struct pfring_rules_scratch);
 } pfring_rules_scratch SEC(".maps");
 
+/* The reflector's own payload window: the copies it sends run the socket
+ * filters of the device they leave by on this CPU, inside it, and one of
+ * them may be this ring's. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_scratch);
+} pfring_rules_scratch_tc SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pfring_rules_refl);
+} pfring_rules_refl SEC(".maps");
+
 /* ------------------------------------------------------------------------ */
 /* The classic BPF interpreter                                              */
 
 #define EEXIST_           17
+#define PACKET_OUTGOING_  4
 #define ARPHRD_ETHER_     1
 #define ARPHRD_LOOPBACK_  772
 #define LOOPBACK_IFINDEX_ 1
@@ -188,6 +220,7 @@ struct pkt {
   __u16 sport, dport;     /* 0 without ports (or in a later IP fragment) */
   __s32 ifindex;
   __u32 payload_off;      /* TCP and UDP: where the payload starts; 0: no payload */
+  __u32 l4_off;           /* where the IP payload starts (not in a later fragment); 0: none */
 };
 
 static __always_inline int is_vlan_tpid(__u16 t)
@@ -269,6 +302,7 @@ __attribute__((noinline)) int parse(struct __sk_buff *skb, struct pkt *p)
   } else {
     return 0;
   }
+  p->l4_off = l4 & 0xffff;
   if (p->proto != 6 && p->proto != 17 && p->proto != 132)
     return 0;
   if (bpf_skb_load_bytes(skb, l4 & 0xffff, ports, 4) < 0)
@@ -282,6 +316,109 @@ __attribute__((noinline)) int parse(struct __sk_buff *skb, struct pkt *p)
     p->payload_off = (l4 & 0xffff) + 8;
   }
   return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tunnel id (FILTER_TUNNEL_ID_FLAG), as libpfring's parser gives it to
+ * the packet header (libpfring/src/parse.c, parse_tunnel): the TEID of
+ * GTPv1-U and GTPv1-C (UDP port 2152 or 2123 either way; the header with
+ * its optional fields and at most 8 extension headers complete), of GTPv2-C
+ * with the T flag (port 2123), the VNI of VXLAN (destination port 4789, the
+ * I flag set) and the key of GRE version 0 without routing (the header
+ * complete); PFRING_RULES_NO_TUNNEL otherwise.  The outer ports decide, as
+ * there; a later IP fragment has none.                                     */
+
+#define GTP_MAX_EXT_ 8
+
+static __always_inline __u32 be32_at(const __u8 *b)
+{
+  return (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+}
+
+/* GTP at off: the TEID, or PFRING_RULES_NO_TUNNEL. */
+static __always_inline __u32 gtp_teid(struct __sk_buff *skb, __u32 off, int user_plane)
+{
+  __u8 h[12], b;
+  __u32 teid, len, i, next;
+
+  if (bpf_skb_load_bytes(skb, off & 0xffff, h, 1) < 0)
+    return PFRING_RULES_NO_TUNNEL;
+  if (!user_plane && (h[0] >> 5) == 2) {           /* GTPv2-C */
+    if (!(h[0] & 0x08))
+      return PFRING_RULES_NO_TUNNEL;              /* no TEID */
+    if (bpf_skb_load_bytes(skb, off & 0xffff, h, 12) < 0)
+      return PFRING_RULES_NO_TUNNEL;
+    return be32_at(h + 4);
+  }
+  if (bpf_skb_load_bytes(skb, off & 0xffff, h, 8) < 0)
+    return PFRING_RULES_NO_TUNNEL;
+  if ((h[0] >> 5) != 1 || !(h[0] & 0x10))         /* version 1, PT = GTP */
+    return PFRING_RULES_NO_TUNNEL;
+  teid = be32_at(h + 4);
+  if (!(h[0] & 0x07))                              /* no E, S or PN */
+    return teid;
+  off += 8;
+  next = 0;
+  if (bpf_skb_load_bytes(skb, off & 0xffff, h + 8, 4) < 0)
+    return PFRING_RULES_NO_TUNNEL;
+  if (h[0] & 0x04)
+    next = h[11];
+  off += 4;
+  for (i = 0; i <= GTP_MAX_EXT_; i++) {            /* extension headers */
+    if (!next)
+      return teid;
+    if (i == GTP_MAX_EXT_ || bpf_skb_load_bytes(skb, off & 0xffff, &b, 1) < 0)
+      return PFRING_RULES_NO_TUNNEL;
+    len = b * 4u;
+    if (len == 0 || bpf_skb_load_bytes(skb, (off + len - 1) & 0xffff, &b, 1) < 0)
+      return PFRING_RULES_NO_TUNNEL;
+    next = b;
+    off += len;
+  }
+  return PFRING_RULES_NO_TUNNEL;
+}
+
+/* Global (verified once, on its own). */
+__attribute__((noinline)) __u32 tunnel_id_of(struct __sk_buff *skb, const struct pkt *p)
+{
+  __u8 h[8];
+  __u32 off, id = PFRING_RULES_NO_TUNNEL;
+  __u16 flags;
+
+  if (!skb || !p)
+    return PFRING_RULES_NO_TUNNEL;
+  if (p->proto == 17 && p->payload_off) {
+    if (p->sport == 2152 || p->dport == 2152)
+      return gtp_teid(skb, p->payload_off, 1);
+    if (p->sport == 2123 || p->dport == 2123)
+      return gtp_teid(skb, p->payload_off, 0);
+    if (p->dport == 4789) {
+      if (bpf_skb_load_bytes(skb, p->payload_off & 0xffff, h, 8) < 0 || !(h[0] & 0x08))
+        return PFRING_RULES_NO_TUNNEL;
+      return be32_at(h + 4) >> 8;
+    }
+    return PFRING_RULES_NO_TUNNEL;
+  }
+  if (p->proto != 47 || !p->l4_off)
+    return PFRING_RULES_NO_TUNNEL;
+  off = p->l4_off;
+  if (bpf_skb_load_bytes(skb, off & 0xffff, h, 4) < 0)
+    return PFRING_RULES_NO_TUNNEL;
+  flags = (__u16)(h[0] << 8 | h[1]);
+  if (flags & (0x0007 | 0x4000))                   /* a version, or routing */
+    return PFRING_RULES_NO_TUNNEL;
+  off += 4;
+  if (flags & 0x8000)                              /* checksum */
+    off += 4;
+  if (flags & 0x2000) {                            /* key */
+    if (bpf_skb_load_bytes(skb, off & 0xffff, h, 4) < 0)
+      return PFRING_RULES_NO_TUNNEL;
+    id = be32_at(h);
+    off += 4;
+  }
+  if (flags & 0x1000)                              /* sequence number */
+    off += 4;
+  return off <= skb->len ? id : PFRING_RULES_NO_TUNNEL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -376,7 +513,8 @@ static __always_inline __u32 balance_hash(const struct pkt *p)
 
 struct eval {
   struct pkt p;
-  __u32 balance;          /* balance_hash(&p), once parsed */
+  __u32 balance;          /* balance_hash(&p), once balance_known */
+  __u32 balance_known;
   const struct pfring_rules_set *set;   /* the one set this packet runs */
   struct __sk_buff *skb;
   struct pfring_rules_scratch *payload; /* the payload window, once loaded */
@@ -386,19 +524,23 @@ struct eval {
   __u32 forward;
   __u32 payload_len;      /* bytes in payload->b */
   __u32 payload_state;    /* 0: not loaded yet, 1: loaded, 2: no payload */
+  __u32 tunnel;           /* the tunnel id, once tunnel_known */
+  __u32 tunnel_known;
   __u64 now;
 };
 
-static __always_inline struct pfring_rules_stat *count(__u32 rule_id, struct eval *e)
+/* The match times are CLOCK_MONOTONIC at tick resolution, as PF_RING's
+ * jiffies: what purge-idle and the stats need, at a fraction of the cost. */
+static __always_inline struct pfring_rules_stat *count(__u32 slot, struct eval *e)
 {
-  struct pfring_rules_stat *st = bpf_map_lookup_elem(&pfring_rule_stats, &rule_id);
+  struct pfring_rules_stat *st = bpf_map_lookup_elem(&pfring_rule_stats, &slot);
 
   if (!st)
     return NULL;
   st->packets += 1;                 /* per CPU: no other writer */
   st->bytes += e->len;
   if (!e->now)
-    e->now = bpf_ktime_get_ns();
+    e->now = bpf_ktime_get_coarse_ns();
   st->last_ns = e->now;
   return st;
 }
@@ -414,7 +556,7 @@ static __always_inline struct pfring_rules_stat *count(__u32 rule_id, struct eva
  * position, each comparing at most PFRING_RULES_PATTERN_MAX bytes.      */
 
 /* Loads the payload window once; returns 1 when there is a payload. */
-static __always_inline int payload_load(struct eval *e)
+static __always_inline int payload_load(struct eval *e, const int tc)
 {
   struct pfring_rules_scratch *buf;
   __u32 zero = 0, off = e->p.payload_off, end, n;
@@ -428,7 +570,8 @@ static __always_inline int payload_load(struct eval *e)
   n = end - off;
   if (n > PFRING_RULES_PAYLOAD_WINDOW)
     n = PFRING_RULES_PAYLOAD_WINDOW;
-  buf = bpf_map_lookup_elem(&pfring_rules_scratch, &zero);
+  buf = bpf_map_lookup_elem(tc ? (void *)&pfring_rules_scratch_tc : (void *)&pfring_rules_scratch,
+                            &zero);
   if (!buf)
     return 0;
   barrier_var(n);                   /* the bound below for the verifier */
@@ -490,9 +633,45 @@ __attribute__((noinline)) int payload_find(const struct pfring_rules_scratch *bu
   return f.found;
 }
 
-static __always_inline int payload_has(struct eval *e, const struct pfring_rules_wild *r)
+static __always_inline int payload_has(struct eval *e, const struct pfring_rules_wild *r,
+                                       const int tc)
 {
-  return payload_load(e) && payload_find(e->payload, e->payload_len, r);
+  return payload_load(e, tc) && payload_find(e->payload, e->payload_len, r);
+}
+
+/* Reflect and bounce (the reflector program only): a copy of the packet
+ * out of ifindex, or for bounce back out of its own device with the MACs
+ * swapped for the copy (swapped in the packet, copied, swapped back). */
+static __always_inline void reflect_out(struct eval *e, __u8 action, __u32 ifindex)
+{
+  struct pfring_rules_refl *c;
+  __u8 mac[12], swapped[12];
+  __u32 zero = 0;
+  long rc = -1;
+  int bounce = action == PFRING_RULE_BOUNCE_STOP || action == PFRING_RULE_BOUNCE_CONT;
+
+  if (!e->skb)
+    return;
+  if (bounce) {
+    ifindex = e->skb->ifindex;
+    if (bpf_skb_load_bytes(e->skb, 0, mac, 12) < 0)
+      goto out;
+    __builtin_memcpy(swapped, mac + 6, 6);
+    __builtin_memcpy(swapped + 6, mac, 6);
+    if (bpf_skb_store_bytes(e->skb, 0, swapped, 12, 0) < 0)
+      goto out;
+  }
+  rc = bpf_clone_redirect(e->skb, ifindex, 0);
+  if (bounce)
+    bpf_skb_store_bytes(e->skb, 0, mac, 12, 0);
+out:
+  c = bpf_map_lookup_elem(&pfring_rules_refl, &zero);
+  if (!c)
+    return;
+  if (rc == 0)
+    c->sent += 1;                   /* per CPU: no other writer */
+  else
+    c->failed += 1;
 }
 
 /* The add-rule action: the packet's flow becomes a hash rule that
@@ -517,7 +696,7 @@ static __always_inline void auto_add(struct eval *e, const struct pfring_rules_w
   v.rule_id = (__u16)r->rule_id;
   v.action = PFRING_RULE_FORWARD_STOP;
   if (!e->now)
-    e->now = bpf_ktime_get_ns();
+    e->now = bpf_ktime_get_coarse_ns();
   v.added_ns = e->now;
   rc = bpf_map_update_elem(&pfring_hash_rules, &k, &v, BPF_NOEXIST);
   if (rc == 0) {
@@ -531,43 +710,85 @@ static __always_inline void auto_add(struct eval *e, const struct pfring_rules_w
   }
 }
 
-static long rule_step(__u32 i, void *ctx)
+/* One wildcard rule; tc: the reflector program (a constant: each program
+ * gets its own copy, with only the helpers its type may call). */
+static __always_inline long rule_step_in(__u32 i, void *ctx, const int tc)
 {
   struct eval *e = ctx;
   const struct pfring_rules_set *set = e->set;
   const struct pfring_rules_wild *r;
-  struct pfring_rules_stat *st;
+  struct pfring_rules_stat *st = NULL;
 
   if (i >= e->num_rules || i >= PFRING_RULES_MAX || !set)
     return 1;
   r = &set->r[i & (PFRING_RULES_MAX - 1)];  /* the mask: a bound the verifier keeps */
-  if (r->balance_pool && e->balance % r->balance_pool != r->balance_id)
-    return 0;                       /* another member of the pool's flow */
+  if (r->balance_pool) {
+    if (!e->balance_known) {
+      e->balance = balance_hash(&e->p);
+      e->balance_known = 1;
+    }
+    if (e->balance % r->balance_pool != r->balance_id)
+      return 0;                     /* another member of the pool's flow */
+  }
+  /* the commonest misses first, without the call (one direction only) */
+  if (!(r->flags & PFRING_RULE_BIDIR) &&
+      (((r->flags & PFRING_RULE_PROTO) && e->p.proto != r->proto) ||
+       ((r->flags & PFRING_RULE_DPORT) &&
+        (e->p.dport < r->dport_low || e->p.dport > r->dport_high))))
+    return 0;
   if (!rule_matches(r, &e->p, 0) && !((r->flags & PFRING_RULE_BIDIR) && rule_matches(r, &e->p, 1)))
     return 0;
-  if ((r->flags & PFRING_RULE_PATTERN) && !payload_has(e, r))
+  if (r->flags & PFRING_RULE_TUNNEL) {
+    if (!e->tunnel_known) {
+      e->tunnel = tunnel_id_of(e->skb, &e->p);
+      e->tunnel_known = 1;
+    }
+    if (e->tunnel != r->tunnel_id)
+      return 0;
+  }
+  if ((r->flags & PFRING_RULE_PATTERN) && !payload_has(e, r, tc))
     return 0;
-  st = count(r->rule_id, e);
+  if (!tc)
+    st = count(r->stat_slot, e);
   switch (r->action) {
   case PFRING_RULE_FORWARD_STOP:
     e->forward = 1;
     return 1;
   case PFRING_RULE_FORWARD_ADD:
     e->forward = 1;
-    auto_add(e, r, st);
+    if (!tc)
+      auto_add(e, r, st);
     return 1;
   case PFRING_RULE_DROP_STOP:
     e->forward = 0;
     return 1;
   case PFRING_RULE_EXEC_STOP:
     return 1;
+  case PFRING_RULE_REFLECT_STOP:
+  case PFRING_RULE_REFLECT_CONT:
+  case PFRING_RULE_BOUNCE_STOP:
+  case PFRING_RULE_BOUNCE_CONT:
+    e->forward = 0;
+    if (tc)
+      reflect_out(e, r->action, r->reflect_ifindex);
+    return r->action == PFRING_RULE_REFLECT_STOP || r->action == PFRING_RULE_BOUNCE_STOP;
   }
   return 0;                         /* execute and continue */
 }
 
+static long rule_step(__u32 i, void *ctx)
+{
+  return rule_step_in(i, ctx, 0);
+}
+
+static long rule_step_tc(__u32 i, void *ctx)
+{
+  return rule_step_in(i, ctx, 1);
+}
+
 /* The hash rules: one lookup of the packet's flow.  Returns 1 when a rule
  * matched (it decides; the wildcard rules do not run). */
-static __always_inline int hash_rule(struct eval *e)
+static __always_inline int hash_rule(struct eval *e, const int tc)
 {
   struct pfring_rules_hkey k = {};
   struct pfring_rules_hval *v;
@@ -579,34 +800,59 @@ static __always_inline int hash_rule(struct eval *e)
   v = bpf_map_lookup_elem(&pfring_hash_rules, &k);
   if (!v)
     return 0;
-  v->packets += 1;                  /* per CPU: no other writer */
-  v->bytes += e->len;
-  v->last_ns = bpf_ktime_get_ns();
+  if (!tc) {
+    v->packets += 1;                /* per CPU: no other writer */
+    v->bytes += e->len;
+    v->last_ns = bpf_ktime_get_coarse_ns();
+  }
   if (v->action == PFRING_RULE_FORWARD_STOP)
     e->forward = 1;
   else if (v->action == PFRING_RULE_DROP_STOP)
     e->forward = 0;
+  if (PFRING_RULE_ACTION_REFLECTS(v->action)) {
+    e->forward = 0;
+    if (tc)
+      reflect_out(e, v->action, v->reflect_ifindex);
+    /* the continue forms: the wildcard rules run too, as in PF_RING */
+    return v->action == PFRING_RULE_REFLECT_STOP || v->action == PFRING_RULE_BOUNCE_STOP;
+  }
   return 1;                         /* execute actions: the policy decides */
 }
 
-SEC("socket")
-int pfring_rules_filter(struct __sk_buff *skb)
+/* The steps of both programs: the snap length the ring keeps, or 0. */
+static __always_inline int evaluate(struct __sk_buff *skb, const int tc)
 {
   __u32 zero = 0, snap;
   struct pfring_rules_cfg *cfg = bpf_map_lookup_elem(&pfring_rules_cfg, &zero);
   const struct pfring_rules_set *set;
-  struct cbpf s = {};
   struct eval e = {};
   void *inner;
 
   if (!cfg || cfg->version != PFRING_RULES_ABI_VERSION)
     return 0;
-  /* 1. the classic filter */
-  s.ctx = skb;
-  s.ret = 0;
-  bpf_loop(cfg->cbpf_len < PFRING_RULES_CBPF_MAX ? cfg->cbpf_len : PFRING_RULES_CBPF_MAX,
-           cbpf_step, &s, 0);
-  snap = s.ret;
+  if (tc) {
+    /* the reflector: nothing to do without a rule that reflects */
+    inner = bpf_map_lookup_elem(&pfring_rules_sets, &zero);
+    set = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+    if (!set || !set->reflects)
+      return 0;
+  }
+  /* 1. the classic filter: natively in the forms user space recognised,
+   * else interpreted */
+  if (cfg->native == PFRING_RULES_NATIVE_ALL ||
+      (cfg->native == PFRING_RULES_NATIVE_RX && skb->pkt_type != PACKET_OUTGOING_) ||
+      (cfg->native == PFRING_RULES_NATIVE_TX && skb->pkt_type == PACKET_OUTGOING_)) {
+    snap = cfg->native_snap;
+  } else if (cfg->native != PFRING_RULES_NATIVE_NONE) {
+    return 0;                       /* the direction check drops it */
+  } else {
+    struct cbpf s = {};
+
+    s.ctx = skb;
+    bpf_loop(cfg->cbpf_len < PFRING_RULES_CBPF_MAX ? cfg->cbpf_len : PFRING_RULES_CBPF_MAX,
+             cbpf_step, &s, 0);
+    snap = s.ret;
+  }
   if (!snap)
     return 0;
   /* 2. the policy, 3. the rules: the set in the slot now, read once */
@@ -624,13 +870,27 @@ int pfring_rules_filter(struct __sk_buff *skb)
     e.snap = snap;
     e.skb = skb;
     parse(skb, &e.p);
-    e.balance = balance_hash(&e.p);
-    if (set->hash_rules && hash_rule(&e))
+    if (set->hash_rules && hash_rule(&e, tc))
       return e.forward ? (int)snap : 0;
     if (e.num_rules)
-      bpf_loop(e.num_rules, rule_step, &e, 0);
+      bpf_loop(e.num_rules, tc ? rule_step_tc : rule_step, &e, 0);
   }
   return e.forward ? (int)snap : 0;
+}
+
+SEC("socket")
+int pfring_rules_filter(struct __sk_buff *skb)
+{
+  return evaluate(skb, 0);
+}
+
+#define TCX_NEXT_ (-1)
+
+SEC("tc")
+int pfring_rules_reflect(struct __sk_buff *skb)
+{
+  evaluate(skb, 1);
+  return TCX_NEXT_;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -20,8 +20,9 @@
  *   pfring_rules_cbpf   ARRAY [4096]      insn no.   struct pfring_rules_insn  user space, before attach
  *   pfring_rules_sets   ARRAY_OF_MAPS [1] 0          an ARRAY [1] map holding  user space: a new inner
  *                                                    struct pfring_rules_set   map per rule change
- *   pfring_rule_stats   PERCPU_HASH       rule_id    struct pfring_rules_stat  the program (user space
- *                                                                              adds and removes keys)
+ *   pfring_rule_stats   PERCPU_ARRAY      stat_slot  struct pfring_rules_stat  the program (user space
+ *                       [256]             of a rule                            zeroes a slot before a
+ *                                                                              rule takes it)
  *   pfring_hash_rules   PERCPU_HASH       struct     struct pfring_rules_hval  user space adds and removes
  *                       [16384]           pfring_                              rules; the program counts
  *                                         rules_hkey                           matches in them and adds
@@ -31,6 +32,21 @@
  *                                                                              it added (user space reads)
  *   pfring_rules_scratch PERCPU_ARRAY [1] 0          struct pfring_rules_      the program: the payload
  *                                                    scratch                   window of the packet
+ *   pfring_rules_scratch_tc                                                    the same, for the reflector
+ *   pfring_rules_refl   PERCPU_ARRAY [1]  0          struct pfring_rules_refl  the reflector: what it sent
+ *
+ * Reflect and bounce: a socket filter cannot transmit, so an instance has
+ * a second program, pfring_rules_reflect (BPF_PROG_TYPE_SCHED_CLS, loaded
+ * only while the ring has rules with those actions), attached with a tcx
+ * link at the ingress of each of the ring's devices.  It runs the same
+ * steps on the same maps (the classic filter, the policy, the hash rules,
+ * the wildcard rules) without counting, and sends out the packets whose
+ * rules say reflect or bounce; it always returns TCX_NEXT, so the stack
+ * and other tc programs see every packet as before.  The socket filter
+ * (which runs first: the packet taps run before tc ingress) counts the
+ * match and keeps the packet out of the ring.  The link belongs to the
+ * ring's file descriptors: closing the ring, or the death of its process,
+ * removes it.
  *
  * cfg and cbpf belong to one instance and never change once it is
  * attached: a new classic filter is a new instance (rules.c).  A change of
@@ -60,7 +76,7 @@
 
 #include <linux/types.h>
 
-#define PFRING_RULES_ABI_VERSION 3
+#define PFRING_RULES_ABI_VERSION 7
 #define PFRING_RULES_MAX         256    /* wildcard rules per ring */
 #define PFRING_RULES_CBPF_MAX    4096   /* BPF_MAXINSNS */
 #define PFRING_RULES_HASH_MAX    16384  /* hash rules per ring */
@@ -72,7 +88,18 @@
 struct pfring_rules_cfg {
   __u32 version;          /* PFRING_RULES_ABI_VERSION */
   __u32 cbpf_len;         /* instructions of the classic filter */
+  __u32 native;           /* PFRING_RULES_NATIVE_*: the classic filter's form, when the
+                           * program runs it without the interpreter */
+  __u32 native_snap;      /* ... and what it returns for a packet it keeps */
 };
+
+/* The classic filters the program runs natively (pfringint_rules_native,
+ * encode.c, recognises them): "ret #k", and kernel/filter.c's direction
+ * check in front of it.  Anything else is interpreted. */
+#define PFRING_RULES_NATIVE_NONE 0    /* interpret pfring_rules_cbpf */
+#define PFRING_RULES_NATIVE_ALL  1    /* ret #k */
+#define PFRING_RULES_NATIVE_RX   2    /* pkttype PACKET_OUTGOING: 0; else k */
+#define PFRING_RULES_NATIVE_TX   3    /* pkttype PACKET_OUTGOING: k; else 0 */
 
 /* A classic BPF instruction, as struct sock_filter. */
 struct pfring_rules_insn {
@@ -97,6 +124,10 @@ struct pfring_rules_insn {
 #define PFRING_RULE_IPV6      (1u << 12)  /* a host is set: IPv6 packets only */
 #define PFRING_RULE_BIDIR     (1u << 13)  /* also with source and destination swapped */
 #define PFRING_RULE_PATTERN   (1u << 14)  /* the payload holds pattern[0..pattern_len-1] */
+#define PFRING_RULE_TUNNEL    (1u << 15)  /* the packet's tunnel id is tunnel_id */
+
+/* The tunnel id of a packet without one (PF_RING's NO_TUNNEL_ID). */
+#define PFRING_RULES_NO_TUNNEL 0xFFFFFFFFu
 
 /* The verdicts of a rule (rule_action_behaviour values the program knows). */
 #define PFRING_RULE_FORWARD_STOP   0    /* forward_packet_and_stop_rule_evaluation */
@@ -104,6 +135,17 @@ struct pfring_rules_insn {
 #define PFRING_RULE_EXEC_CONTINUE  2    /* execute_action_and_continue_rule_evaluation */
 #define PFRING_RULE_EXEC_STOP      3    /* execute_action_and_stop_rule_evaluation */
 #define PFRING_RULE_FORWARD_ADD    4    /* forward_packet_add_rule_and_stop_rule_evaluation */
+#define PFRING_RULE_REFLECT_STOP   5    /* reflect_packet_and_stop_rule_evaluation */
+#define PFRING_RULE_REFLECT_CONT   6    /* reflect_packet_and_continue_rule_evaluation */
+#define PFRING_RULE_BOUNCE_STOP    7    /* bounce_packet_and_stop_rule_evaluation */
+#define PFRING_RULE_BOUNCE_CONT    8    /* bounce_packet_and_continue_rule_evaluation */
+
+/* A reflect or bounce action: the packet is not forwarded to the ring
+ * (as PF_RING), and the ring's reflector program (pfring_rules_reflect,
+ * the tc ingress side) sends it out of reflect_ifindex (reflect) or back
+ * out of the device it came in on, source and destination MAC swapped
+ * (bounce). */
+#define PFRING_RULE_ACTION_REFLECTS(a) ((a) >= PFRING_RULE_REFLECT_STOP && (a) <= PFRING_RULE_BOUNCE_CONT)
 
 /* A wildcard rule as the program reads it.  Addresses and masks are in
  * network byte order, an IPv4 address in word 0 (the rest zero); ports,
@@ -114,7 +156,7 @@ struct pfring_rules_wild {
   __u8 smac[6], dmac[6];
   __u16 vlan_id, eth_type;
   __u8 proto, tcp_flags;  /* tcp_flags: all of these must be set */
-  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_FORWARD_ADD */
+  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_BOUNCE_CONT */
   __u8 pad;
   __u32 shost[4], shost_mask[4];
   __u32 dhost[4], dhost_mask[4];
@@ -123,10 +165,12 @@ struct pfring_rules_wild {
   __u32 rule_id;
   __u8 balance_id;        /* with balance_pool > 0: the flow hash % pool to match */
   __u8 balance_pool;      /* 0: no pool */
-  __u16 pad2;
+  __u16 stat_slot;        /* the rule's entry in pfring_rule_stats (user space picks it) */
   __u8 pattern_len;       /* PFRING_RULE_PATTERN: 1..PFRING_RULES_PATTERN_MAX */
   __u8 pad3[3];
   __u8 pattern[32];       /* the bytes to find (zero after pattern_len) */
+  __u32 reflect_ifindex;  /* PFRING_RULE_REFLECT_*: the device to send the packet out of */
+  __u32 tunnel_id;        /* PFRING_RULE_TUNNEL: GTP TEID, VXLAN VNI or GRE key */
 };
 
 /* A rule set: the value of the one entry of an inner map of
@@ -135,6 +179,7 @@ struct pfring_rules_set {
   __u32 num_rules;        /* wildcard rules in r[0..num_rules-1], ascending rule_id */
   __u16 default_accept;   /* the policy: 1 forward, 0 drop, when no rule decides */
   __u16 hash_rules;       /* 1: look the packet up in pfring_hash_rules */
+  __u32 reflects;         /* 1: a rule (wildcard or hash) reflects or bounces */
   struct pfring_rules_wild r[PFRING_RULES_MAX];
 };
 
@@ -150,6 +195,14 @@ struct pfring_rules_stat {
 /* Per CPU: the hash rules the program added (the add-rule action). */
 struct pfring_rules_auto {
   __u64 added;
+};
+
+/* Per CPU: what the reflector program sent (reflect and bounce), and
+ * what the kernel refused to send (bpf_clone_redirect failed: the device
+ * is down or gone, or out of memory). */
+struct pfring_rules_refl {
+  __u64 sent;
+  __u64 failed;
 };
 
 /* Per CPU: the packet's payload window, for payload_pattern (the tail
@@ -173,8 +226,9 @@ struct pfring_rules_hkey {
  * CPU's copy) and what matched on that CPU. */
 struct pfring_rules_hval {
   __u16 rule_id;          /* the caller's, for reference */
-  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_EXEC_STOP */
-  __u8 pad[5];
+  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_BOUNCE_CONT */
+  __u8 pad;
+  __u32 reflect_ifindex;  /* PFRING_RULE_REFLECT_*: the device to send the packet out of */
   __u64 added_ns;         /* CLOCK_MONOTONIC of the add (user space or the program) */
   __u64 packets;
   __u64 bytes;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pfring_xdp.bpf.c - the XDP program of a zc:/dna: ring: packets of the
- * ring's RX queue go to its AF_XDP socket, everything else passes on (to
- * the next program of libxdp's dispatcher, then the stack).  Layout and
- * counters: pfring_xdp.h.  Built with clang -target bpf -g; loaded and
+ * ring's RX queues (cfg.queue_mask) go to their AF_XDP sockets (xsks[queue],
+ * one per queue), everything else passes on (to the next program of
+ * libxdp's dispatcher, then the stack).  Layout and counters: pfring_xdp.h.  Built with clang -target bpf -g; loaded and
  * attached by drivers/af_xdp.c through libbpf and libxdp.
  *
  * The ring's classic BPF filter runs here, by the interpreter the rules
@@ -67,7 +67,7 @@ struct pfring_xdp_filter_map {
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-  __uint(max_entries, 1);
+  __uint(max_entries, 2);
   __type(key, __u32);
   __array(values, struct pfring_xdp_filter_map);
 } pfring_filters SEC(".maps");
@@ -146,6 +146,11 @@ static __always_inline __s64 ancillary(struct xdp_md *ctx, __u32 k)
            d[3] == cfg->dev_mac[3] && d[4] == cfg->dev_mac[4] && d[5] == cfg->dev_mac[5]
            ? PACKET_HOST : PACKET_OTHERHOST;
   case SKF_AD_IFINDEX:          return ctx->ingress_ifindex;
+  /* No tag is metadata before the stack: tags are in the data (the
+   * cluster hash reads them there, as the sending side's fanout program
+   * does).  User filters with these are refused in user space. */
+  case SKF_AD_VLAN_TAG:         return 0;
+  case SKF_AD_VLAN_TAG_PRESENT: return 0;
   case SKF_AD_HATYPE:           return ARPHRD_ETHER_;
   case SKF_AD_CPU:              return bpf_get_smp_processor_id();
   case SKF_AD_RANDOM:           return bpf_get_prandom_u32();
@@ -217,30 +222,32 @@ static __always_inline __u32 *mem_at(__u32 i)
 #define CBPF_M(s, i)                 mem_at(i)
 #include "cbpf_interp.h"
 
-/* 1 if the ring's filter (if any) keeps the frame.  A function of its own
- * (its own stack frame): the interpreter's state holds pointers, which the
- * caller's later stack slots must not overlap (the verifier refuses a
- * partial overwrite of a spilled pointer without CAP_PERFMON). */
-static __attribute__((noinline)) int filter_keeps(struct xdp_md *ctx)
+/* The result of the classic program in pfring_filters' slot (0: the
+ * ring's filter, 1: the cluster hash), or none when the slot is empty.  A
+ * function of its own (its own stack frame): the interpreter's state holds
+ * pointers, which the caller's later stack slots must not overlap (the
+ * verifier refuses a partial overwrite of a spilled pointer without
+ * CAP_PERFMON). */
+static __attribute__((noinline)) __u32 run_slot(struct xdp_md *ctx, __u32 slot, __u32 none)
 {
   const struct pfring_xdp_insn *hdr;
   struct cbpf s = {};
-  __u32 zero = 0, len;
+  __u32 zero = 0, len, key = slot & 1;
   void *inner;
 
-  inner = bpf_map_lookup_elem(&pfring_filters, &zero);
+  inner = bpf_map_lookup_elem(&pfring_filters, &key);
   if (!inner)
-    return 1;                       /* no filter */
+    return none;
   hdr = bpf_map_lookup_elem(inner, &zero);
   if (!hdr)
-    return 1;
+    return none;
   len = hdr->k < PFRING_XDP_CBPF_MAX ? hdr->k : PFRING_XDP_CBPF_MAX;
   if (!len)
-    return 1;
+    return none;
   s.ctx = ctx;
   s.prog = inner;
   bpf_loop(len, cbpf_step, &s, 0);
-  return s.ret != 0;
+  return s.ret;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -267,14 +274,23 @@ static __always_inline int rx(struct xdp_md *ctx, int with_filter)
   __u64 n = 0;
   long action;
 
-  if (!cfg || cfg->version != PFRING_XDP_ABI_VERSION || queue != cfg->queue_id)
+  if (!cfg || cfg->version != PFRING_XDP_ABI_VERSION || queue >= PFRING_XDP_MAX_QUEUES ||
+      !((cfg->queue_mask >> queue) & 1))
     return XDP_PASS;
   count(PFRING_XDP_SEEN);
+  if (cfg->cluster_members && with_filter) {
+    __u32 n = cfg->cluster_members, member;
+
+    member = run_slot(ctx, 1, 0) % n;
+    action = bpf_redirect_map(&pfring_xsks, member, XDP_DROP);
+    count(action == XDP_REDIRECT ? PFRING_XDP_REDIRECTED : PFRING_XDP_MEMBER_GONE);
+    return (int)action;
+  }
   if (!bpf_map_lookup_elem(&pfring_xsks, &queue)) {
     count(PFRING_XDP_NO_SOCKET);
     return XDP_PASS;
   }
-  if (with_filter && !filter_keeps(ctx)) {
+  if (with_filter && !run_slot(ctx, 0, 1)) {
     count(PFRING_XDP_FILTERED);
     return XDP_PASS;
   }

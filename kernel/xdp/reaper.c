@@ -12,6 +12,14 @@
  * a process group gets (SIGINT, SIGHUP, SIGTERM, SIGQUIT) are ignored: the
  * reaper must outlive the ring's process.  Prints nothing unless removing
  * fails.
+ *
+ * pfring-xdp-reaper IFINDEX PROG_ID OWNER_PID cluster XSK_FD: the reaper of a
+ * zc: cluster member (pfring_xdp_cluster.h), started with the member's
+ * socket as fd 3, the cluster's memfd as fd 4, and the program's xsks and
+ * config maps as fds 5 and 6.  At end of file, if the member (OWNER_PID,
+ * socket XSK_FD there) is still a holder of the cluster, it died: the
+ * reaper does its leaving (its slot, its frames back to the fill ring, the
+ * holder out) and detaches the program only if no holder is left.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +30,8 @@
 #include <unistd.h>
 
 #include <xdp/libxdp.h>
+
+#include "pfring_xdp_cluster.h"
 
 static int quiet(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
@@ -49,15 +59,47 @@ static int attached(int ifindex, __u32 id)
   return found;
 }
 
+/* A dead member's leaving; 1 if holders are left (the program stays). */
+static int member_gone(int pid, int xsk_fd)
+{
+  struct pfxc *c = mmap(NULL, PFXC_HDR, PROT_READ | PROT_WRITE, MAP_SHARED, 4, 0);
+  int i, held = 0, left;
+  long back;
+
+  if (c == MAP_FAILED || c->version != PFXC_VERSION)
+    return 0;
+  pfxc_lock(c);
+  for (i = 0; i < PFXC_MAX; i++)
+    held |= c->holder[i].pid == pid && c->holder[i].xsk_fd == xsk_fd;
+  if (!held) {                  /* it closed: its close did all this */
+    for (i = 0, left = 0; i < PFXC_MAX; i++)
+      left += c->holder[i].pid != 0;
+    pfxc_unlock(c);
+    return left > 0;
+  }
+  pfxc_leave(c, 5, 6, pid, xsk_fd);
+  /* Packets redirected before the slot changed may still be on their way
+   * into the dead ring: a moment for them, then its frames back. */
+  pfxc_unlock(c);
+  usleep(20 * 1000);
+  pfxc_lock(c);
+  back = pfxc_return_rx(c, 3, pid, xsk_fd);
+  if (back > 0)
+    c->returned += (uint64_t)back;
+  left = pfxc_hold(c, 6, pid, xsk_fd, -1, 0);
+  pfxc_unlock(c);
+  return left > 0;
+}
+
 int main(int argc, char **argv)
 {
   char buf[64];
   unsigned long ifindex, id;
   struct xdp_program *prog;
-  int rc;
+  int rc, cluster = argc == 6 && strcmp(argv[4], "cluster") == 0;
 
-  if (argc != 4) {
-    fprintf(stderr, "usage: pfring-xdp-reaper IFINDEX PROG_ID OWNER_PID\n");
+  if (argc != 4 && !cluster) {
+    fprintf(stderr, "usage: pfring-xdp-reaper IFINDEX PROG_ID OWNER_PID [cluster XSK_FD]\n");
     return 2;
   }
   ifindex = strtoul(argv[1], NULL, 10);
@@ -67,13 +109,15 @@ int main(int argc, char **argv)
   signal(SIGTERM, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
   /* Nothing else of the ring's process stays open here. */
-  close_range(3, ~0u, 0);
+  close_range(cluster ? 7 : 3, ~0u, 0);
   for (;;) {
     ssize_t n = read(0, buf, sizeof(buf));
     if (n == 0 || (n < 0 && errno != EINTR))
       break;
   }
   libxdp_set_print(quiet);
+  if (cluster && member_gone(atoi(argv[3]), atoi(argv[5])))
+    return 0;
   if (!attached((int)ifindex, (__u32)id))
     return 0;
   prog = xdp_program__from_id((__u32)id);

@@ -258,11 +258,15 @@ typedef void (*pfringProcesssPacket)(const struct pfring_pkthdr *h,
  *   any             every interface of the caller's network namespace
  *   none            an unbound ring (for sending with pfring_send_ifindex)
  *   default:eth0    the standard module, named explicitly
- *   zc:eth0         RX queue 0 of eth0 on AF_XDP (zero-copy where the driver
- *                   can, else copy mode; PF_RING_ZC_MODE=zerocopy requires it)
+ *   zc:eth0         every RX queue of eth0 on AF_XDP, one socket per queue
+ *                   (zero-copy where the driver can, else copy mode;
+ *                   PF_RING_ZC_MODE=zerocopy requires it)
  *   zc:eth0@3       RX queue 3 on AF_XDP      dna:eth0, xdp:eth0   the same as zc:
- *                   (one interface, one queue, no VLAN id; packets the ring
- *                   takes do not reach the host's stack: drivers/README.md)
+ *   zc:eth0@0,1     RX queues 0 and 1, one ring; the same as zc:eth0@0,zc:eth0@1
+ *                   (a list of zc:, dna: or xdp: elements, each with its
+ *                   queues, all on one interface, no queue twice, no VLAN id;
+ *                   packets the ring takes do not reach the host's stack:
+ *                   drivers/README.md)
  *
  * An interface name is 1..15 characters.  Errors: an empty name, an empty
  * list element, an over-long or unbalanced name give PF_RING_ERROR_BAD_IFNAME;
@@ -761,6 +765,9 @@ typedef struct {
 
 typedef struct {
   u_int16_t optional_fields;        /* FILTER_* flags */
+  /* With FILTER_TUNNEL_ID_FLAG: the packet's tunnel id (as
+   * parsed_pkt.tunnel.tunnel_id) is tunnel_id; NO_TUNNEL_ID: it has none.
+   * The hosts must be zero (not supported). */
   struct filtering_rule_tunnel {
     u_int32_t tunnel_id;
     ip_addr shost, dhost, shost_mask, dhost_mask;
@@ -809,9 +816,19 @@ typedef struct {
 
 /* Adds a wildcard rule; rule_id FILTERING_RULE_AUTO_RULE_ID takes the
  * lowest free id (written back into rule).  Fails, leaving the ring's
- * rules as they were, for a duplicate id, a bad field, more than
- * PFRING_MAX_FILTERING_RULES rules, or an action not supported yet
- * (reflect, bounce).  forward_packet_add_rule_and_stop_rule_evaluation
+ * rules as they were, for a duplicate id, a bad field, or more than
+ * PFRING_MAX_FILTERING_RULES rules.
+ * reflect_packet_and_*: the packet is sent, unmodified, out of
+ * reflector_device_name (a device of the ring's namespace, not one the
+ * ring captures on); bounce_packet_and_*: back out of the device it came
+ * in on, with its source and destination MACs swapped.  Either way the
+ * packet does not reach the ring (as PF_RING); the stop forms stop, the
+ * continue forms go on to the next rules (a later verdict replaces theirs,
+ * and each matching reflect rule sends a copy).  They act on received
+ * packets, in the kernel (a tc program at the ingress of each of the
+ * ring's devices), and the host stack still gets the packet.  They need a
+ * ring bound to Ethernet devices and not in a cluster.
+ * forward_packet_add_rule_and_stop_rule_evaluation
  * forwards the packet and, in the kernel, adds its flow as a hash rule
  * that forwards (vlan_id, IP version, proto, hosts, ports: the later
  * packets of the flow, either direction, hit that hash rule); a packet
@@ -825,6 +842,15 @@ int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id);
  * written out. */
 int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, char *stats,
                                     u_int *stats_len);
+/* pcap-pfring: the copies that reflect and bounce rules sent (wildcard and
+ * hash), and the ones the kernel could not send (the device down or gone,
+ * no memory), since the ring's first rule. */
+typedef struct {
+  u_int64_t sent;
+  u_int64_t failed;
+} pfring_reflection_stat;
+
+int pfring_get_reflection_stats(pfring *ring, pfring_reflection_stat *stats);
 /* What happens to a packet no rule decides: 1 forward (the default), 0 drop. */
 int pfring_toggle_filtering_policy(pfring *ring, u_int8_t rules_default_accept_policy);
 /* Removes the rules without a match for inactivity_sec seconds (counted
@@ -1117,12 +1143,15 @@ pfring_dna_cluster *dna_cluster_create(u_int32_t cluster_id, u_int32_t num_apps,
 int dna_cluster_low_level_settings(pfring_dna_cluster *cluster, u_int32_t slave_rx_queue_len,
                                    u_int32_t slave_tx_queue_len,
                                    u_int32_t slave_additional_buffers);
-/* Binds the master's thread to core rx_core_id (now, or when enabled);
- * DNA_CLUSTER_NO_CORE for either leaves it unbound.  tx_core_id is checked
- * and kept: the same thread drains the slaves' TX queues, there is no
- * transmitting thread of its own.  A core the machine
- * does not have is an error.  (PF_RING's returns void; this one returns 0
- * or an error, which callers may ignore.) */
+/* Binds the master's thread (now, or when enabled).  The master has one
+ * thread, which does the receiving work (distributing, direct forwarding)
+ * and the transmitting work (sending the slaves' frames) both: it is bound
+ * to rx_core_id if the cluster receives (every mode but send_only_mode)
+ * and to tx_core_id if it transmits (send_only_mode, send_and_recv_mode),
+ * so in send_and_recv_mode to both cores (it may run on either).
+ * DNA_CLUSTER_NO_CORE adds no core; with none the thread is unbound.  A
+ * core the machine does not have is an error.  (PF_RING's returns void;
+ * this one returns 0 or an error, which callers may ignore.) */
 int dna_cluster_set_cpu_affinity(pfring_dna_cluster *cluster, u_int32_t rx_core_id,
                                  u_int32_t tx_core_id);
 /* Adds a ring the master receives from (before dna_cluster_enable; up to
@@ -1205,12 +1234,17 @@ int pfring_add_pkt_buff_ifindex(pfring *ring, pfring_pkt_buff *pkt_handle, int i
  * The frame's length, or an error (a full TX queue:
  * PF_RING_ERROR_NO_TX_SLOT_AVAILABLE, the handle unchanged). */
 int pfring_send_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle, u_int8_t flush_packet);
-/* Receives one packet as pfring_recv and copies it into the handle's
- * buffer (its length set, if_index 0), so that it can be kept aside and
- * sent later with pfring_send_pkt_buff.  This is a copy, not a zero-copy
- * transfer of the received buffer: received packets live in the master's
- * pool, and a handle is a TX buffer of the app.  1, 0 (nothing, no wait)
- * or an error. */
+/* Receives one packet as pfring_recv into the handle, without a copy: the
+ * handle's frame is then the packet where the master put it, in the shared
+ * pool (pfring_get_pkt_buff_data points there; its length set, if_index
+ * 0), and it stays there, past the next receive calls, until the handle
+ * is released, receives again, or is sent (pfring_send_pkt_buff sends it
+ * from the pool, and the handle gets its own TX buffer back for its next
+ * frame).  A packet kept aside holds the app's queue: the master queues
+ * at most slave_rx_queue_len packets past the oldest one kept, then drops
+ * for this app (counted).  With fan-out the pool buffer is shared with
+ * the other apps that got the packet: what is written into it, they see.
+ * 1, 0 (nothing, no wait) or an error. */
 int pfring_recv_pkt_buff(pfring *ring, pfring_pkt_buff *pkt_handle, struct pfring_pkthdr *hdr,
                          u_int8_t wait_for_incoming_packet);
 

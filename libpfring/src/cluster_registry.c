@@ -5,8 +5,10 @@
  * CBPF programs look alike to it: a ring joining with another per-flow type
  * would silently replace the group's program.  So members register in
  *   <status_dir>/clusters/<netns inode>-<id>
- * one line per member, "pid ring_id type", under flock().  A join is refused
- * while a live member uses another type.
+ * one line per member, "pid ring_id type", under flock(), with " 1" after
+ * it for a zc: ring (whose cluster is an XDP program's, not a kernel fanout
+ * group).  A join is refused while a live member
+ * uses another type, or is of the other kind.
  *
  * A member is alive while its ring file (<pid>-<dev>.<ring_id> in the
  * status tree) is locked by its writer (status.c): the kernel drops that
@@ -45,6 +47,7 @@ struct member {
   long pid;
   unsigned long ring_id;
   int type;
+  int zc;
 };
 
 /* The registry of the ring's cluster: *tree and the clusters directory
@@ -110,8 +113,8 @@ static int load(int fd, int tree, struct member *m, int *lines)
   buf[n > 0 ? n : 0] = '\0';
   for (line = strtok_r(buf, "\n", &save); line && count < MAX_MEMBERS;
        line = strtok_r(NULL, "\n", &save)) {
-    struct member x;
-    if (sscanf(line, "%ld %lu %d", &x.pid, &x.ring_id, &x.type) != 3)
+    struct member x = { 0, 0, 0, 0 };
+    if (sscanf(line, "%ld %lu %d %d", &x.pid, &x.ring_id, &x.type, &x.zc) < 3)
       continue;
     ++*lines;
     if (!pfringint_status_ring_alive(tree, x.pid, x.ring_id))
@@ -128,8 +131,8 @@ static void store(int fd, const struct member *m, int count)
   int i;
 
   for (i = 0; i < count; i++)
-    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%ld %lu %d\n", m[i].pid,
-                            m[i].ring_id, m[i].type);
+    len += (size_t)snprintf(buf + len, sizeof(buf) - len, m[i].zc ? "%ld %lu %d 1\n"
+                            : "%ld %lu %d\n", m[i].pid, m[i].ring_id, m[i].type);
   if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, len, 0) < 0)
     pfringint_log(3, "cluster registry: write failed: %s", strerror(errno));
 }
@@ -149,7 +152,7 @@ int pfringint_cluster_claim(pfring *ring)
 {
   struct member m[MAX_MEMBERS + 1];
   char name[64];
-  int tree, dir, fd, n, lines, i;
+  int tree, dir, fd, n, lines, i, zc = ring->breed && strcmp(ring->breed, "ZC") == 0;
 
   if ((dir = registry_dir(ring, &tree, name, sizeof(name))) < 0)
     return 0;
@@ -161,6 +164,18 @@ int pfringint_cluster_claim(pfring *ring)
   }
   n = load(fd, tree, m, &lines);
   close(tree);
+  for (i = 0; i < n; i++)
+    if (m[i].zc != zc) {
+      if (n < lines)
+        store(fd, m, n);
+      close(fd);
+      return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                              "cannot join cluster %u with %s ring: its members are %s rings "
+                              "(a cluster is all zc: rings, split by their XDP program, or "
+                              "all standard rings, split by a kernel fanout group)",
+                              ring->cluster_id, zc ? "a zc:" : "a standard",
+                              zc ? "standard" : "zc:");
+    }
   for (i = 0; i < n; i++)
     if (m[i].type != (int)ring->cluster_type) {
       int other = m[i].type;
@@ -175,6 +190,7 @@ int pfringint_cluster_claim(pfring *ring)
   m[n].pid = (long)getpid();
   m[n].ring_id = ring->ring_id;
   m[n].type = (int)ring->cluster_type;
+  m[n].zc = zc;
   store(fd, m, n + 1);
   close(fd);
   return 0;

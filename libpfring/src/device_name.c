@@ -18,8 +18,10 @@
  *  - One VLAN id applies to the whole ring, so in a list either every
  *    device gives the same id or none gives one.
  *  - "zc:" and "dna:" are one module (spec.module "zc"), "xdp:" another
- *    name for the same backend; such a ring is one interface and one RX
- *    queue, queue 0 when no '@' is given (PF_RING ZC's rule), no VLAN id.
+ *    name for the same backend; such a ring is one interface and one or
+ *    more of its RX queues, every queue when no '@' is given (as PF_RING
+ *    ZC's zc:eth0), no VLAN id.  "zc:eth0@0,1" and "zc:eth0@0,zc:eth0@1"
+ *    are the same two queues (parse_xdp).
  *  - "dnacluster:ID@APP" and "dnacl:ID@APP" (spec.module "dnacluster") are
  *    a slave of DNA cluster ID (1..DNA_CLUSTER_MAX_ID), app APP
  *    (0..DNA_CLUSTER_MAX_APPS-1), both decimal, both required; no devices.
@@ -431,29 +433,160 @@ static int parse_devices(struct ctx *c, const char *s, const char *end)
   }
 }
 
-/* zc:, dna: and xdp: rings are one AF_XDP socket: one interface, one RX
- * queue (queue 0 when no '@' is given, as PF_RING ZC), no VLAN id. */
-static int check_xdp(struct ctx *c, int has_queue)
+/* ------------------------------------------------------------------------ */
+/* zc:, dna: and xdp: rings (AF_XDP)                                         */
+
+/* Where the device part of a zc: list element ends: the first '@' or ','
+ * outside parentheses, or the end of s. */
+static int xdp_device_end(struct ctx *c, const char *s, const char **end)
+{
+  int open = 0;
+
+  for (*end = s; **end && (open || (**end != '@' && **end != ',')); (*end)++) {
+    if (**end == '(' && open++)
+      return fail(c, PF_RING_ERROR_BAD_IFNAME, "nested parentheses");
+    if (**end == ')' && !open--)
+      return fail(c, PF_RING_ERROR_BAD_IFNAME, "unbalanced parentheses: ')' without '('");
+  }
+  if (open)
+    return fail(c, PF_RING_ERROR_BAD_IFNAME, "unbalanced parentheses: '(' without ')'");
+  return 0;
+}
+
+/* The queues after '@' of one element: N or N-M, separated by ','; a ','
+ * followed by anything but a digit ends them (the next element follows).
+ * A queue given twice, in this element or an earlier one, is an error. */
+static int xdp_queues(struct ctx *c, const char *dev, const char **p, u_int64_t *mask)
+{
+  char shown[PART_MAX + 4], at[20];
+  const char *list = *p, *s = *p;
+  unsigned a, b;
+  int rc;
+
+  if (!*s || *s == ',')
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT, "empty channel list after '@'");
+  for (;;) {
+    if ((rc = channel_number(c, list, &s, &a)) < 0)
+      return rc;
+    b = a;
+    if (*s == '-') {
+      s++;
+      if ((rc = channel_number(c, list, &s, &b)) < 0)
+        return rc;
+      if (a > b)
+        return fail(c, PF_RING_ERROR_INVALID_ARGUMENT, "channel range %u-%u is reversed", a, b);
+    }
+    for (; a <= b; a++) {
+      if (*mask & ((u_int64_t)1 << a))
+        return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                    "queue %u of '%s' is listed twice (a queue is one AF_XDP socket)", a,
+                    show(dev, strlen(dev), shown, sizeof(shown)));
+      *mask |= (u_int64_t)1 << a;
+    }
+    if (*s != ',' || !isdigit((unsigned char)s[1]))
+      break;
+    s++;
+  }
+  if (*s && *s != ',')
+    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT, "bad channel list '%s': expected ',' at '%s'",
+                show(list, strlen(list), shown, sizeof(shown)), show(s, strlen(s), at, 20));
+  *p = s;
+  return 0;
+}
+
+/* Consumes the "zc:", "dna:" or "xdp:" that starts every element after the
+ * first one of a zc: list; anything else there is a standard device (or
+ * another module), which a zc: ring cannot take. */
+static int xdp_next_prefix(struct ctx *c, const char **s)
+{
+  char shown[PART_MAX + 4];
+  const char *p = *s, *e;
+  size_t len = 0;
+
+  while (isalnum((unsigned char)p[len]) || p[len] == '_' || p[len] == '-')
+    len++;
+  if (p[len] == ':' && (is_word(p, len, "zc") || is_word(p, len, "dna") ||
+                        is_word(p, len, "xdp"))) {
+    *s = p + len + 1;
+    return 0;
+  }
+  for (e = p; *e && *e != ','; e++)
+    ;
+  return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+              "'%s' is not a zc: device: a zc: ring opens on one interface and every "
+              "element of its list is zc:DEV@QUEUES (a ring cannot mix zc: and %s)",
+              show(p, (size_t)(e - p), shown, sizeof(shown)),
+              p[len] == ':' ? "other modules" : "standard devices");
+}
+
+/* zc:, dna: and xdp: rings are AF_XDP sockets on the RX queues of one
+ * interface, no VLAN id:
+ *
+ *   xdplist := xdpdev [ "@" queues ] { "," module ":" xdpdev "@" queues }
+ *
+ * s is what follows the first module prefix.  No '@' (a one-element list):
+ * every RX queue of the device (channel_mask RING_ANY_CHANNEL, as PF_RING
+ * ZC's zc:eth0); "zc:eth0@0,1" and "zc:eth0@0,zc:eth0@1" are queues 0 and 1;
+ * a queue listed twice, another interface and an element without a zc:
+ * prefix are errors. */
+static int parse_xdp(struct ctx *c, const char *s)
 {
   struct pfringint_devspec *spec = c->spec;
   const char *mod = strcmp(spec->module, "xdp") == 0 ? "xdp" : "zc";
+  char dev[IFNAMSIZ], shown[IFNAMSIZ + 4], shown2[IFNAMSIZ + 4];
+  const char *end;
+  u_int64_t mask = 0;
+  int vlan, rc, n, no_queue, more;
 
-  if (spec->any || spec->none)
-    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
-                "a %s: ring opens on one interface, not '%s'", mod,
-                spec->any ? "any" : "none");
-  if (spec->num_devices != 1)
-    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
-                "a %s: ring opens on one interface (open one ring per interface)", mod);
-  if (spec->vlan_id != RING_ANY_VLAN)
-    return fail(c, PF_RING_ERROR_NOT_SUPPORTED,
-                "a %s: ring takes no VLAN id (use a BPF filter such as 'vlan %u')", mod,
-                spec->vlan_id);
-  if (!has_queue)
-    spec->channel_mask = 1;
-  else if (spec->channel_mask & (spec->channel_mask - 1))
-    return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
-                "a %s: ring takes one RX queue (open one ring per queue)", mod);
+  for (n = 0;; n++) {
+    if ((rc = xdp_device_end(c, s, &end)) < 0)
+      return rc;
+    if (n == 0 && (is_word(s, (size_t)(end - s), "any") || is_word(s, (size_t)(end - s), "none")))
+      return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                  "a %s: ring opens on one interface, not '%.*s'", mod, (int)(end - s), s);
+    vlan = -1;
+    c->num_elements = (size_t)n + 1;
+    if (end > s && s[0] == '(')
+      rc = parse_literal(c, s, (size_t)(end - s), dev);
+    else
+      rc = parse_plain(c, s, (size_t)(end - s), dev, &vlan);
+    if (rc < 0)
+      return rc;
+    if (vlan >= 0)
+      return fail(c, PF_RING_ERROR_NOT_SUPPORTED,
+                  "a %s: ring takes no VLAN id (use a BPF filter such as 'vlan %d')", mod, vlan);
+    if (n == 0)
+      memcpy(spec->devices[spec->num_devices++], dev, strlen(dev) + 1);
+    else if (strcmp(dev, spec->devices[0]) != 0)
+      return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                  "a %s: ring opens on one interface: '%s' and '%s' differ (open one ring "
+                  "per interface)", mod, show(spec->devices[0], strlen(spec->devices[0]),
+                                              shown, sizeof(shown)),
+                  show(dev, strlen(dev), shown2, sizeof(shown2)));
+    s = end;
+    no_queue = *s != '@';
+    if (!no_queue) {
+      s++;
+      if ((rc = xdp_queues(c, dev, &s, &mask)) < 0)
+        return rc;
+    }
+    more = *s != '\0';
+    if (more) {
+      s++;                        /* the ',' before the next element */
+      if (!*s)
+        return fail(c, PF_RING_ERROR_BAD_IFNAME, "empty interface name in the list");
+      if ((rc = xdp_next_prefix(c, &s)) < 0)
+        return rc;
+    }
+    if (no_queue && (n > 0 || more))
+      return fail(c, PF_RING_ERROR_INVALID_ARGUMENT,
+                  "'%s' without '@' takes every RX queue; in a list, give each element "
+                  "its queues (%s:%s@0,%s:%s@1)", show(dev, strlen(dev), shown, sizeof(shown)),
+                  mod, shown, mod, shown);
+    if (!more)
+      break;
+  }
+  spec->channel_mask = mask ? mask : RING_ANY_CHANNEL;
   return 0;
 }
 
@@ -522,6 +655,8 @@ static int parse(struct ctx *c)
     return rc;
   if (strcmp(c->spec->module, "dnacluster") == 0)
     return parse_dnacluster(c, s);
+  if (c->spec->module[0])
+    return parse_xdp(c, s);
   if ((rc = split_devices(c, s, &end)) < 0 ||
       (rc = parse_devices(c, s, end)) < 0)
     return rc;
@@ -530,8 +665,6 @@ static int parse(struct ctx *c)
   if (*end == '@' && (c->spec->any || c->spec->none))
     return fail(c, PF_RING_ERROR_INVALID_ARGUMENT, "an RX queue needs a real device, not '%s'",
                 c->spec->any ? "any" : "none");
-  if (c->spec->module[0])
-    return check_xdp(c, *end == '@');
   return 0;
 }
 

@@ -11,10 +11,16 @@
  * thread only (head, the counters, the flushing of a queue), except at
  * create and destroy.  The reference counts and the free list are private.
  * The receive path (distribute) makes no system call and no allocation;
- * the master's thread sleeps in pfring_poll when its rings are idle, wakes
- * a sleeping slave with FUTEX_WAKE once per burst, and checks every
- * TICK_MS which queues lost their slave (one F_OFD_GETLK per queue with an
- * owner).
+ * it publishes each queue's head once per burst (publish), not per packet.
+ * The master's thread sleeps in pfring_poll when its rings are idle, drains
+ * up to DRAIN_BURSTS bursts of each ring, then wakes a sleeping slave (one
+ * that set its waiting flag) with one FUTEX_WAKE per loop turn, and
+ * checks every TICK_MS which queues lost their slave (one F_OFD_GETLK per
+ * queue with an owner).
+ *
+ * dna_cluster_set_cpu_affinity: the one thread does the receiving work
+ * (rx_core) and the transmitting work (tx_core) both, so it is bound to
+ * the cores of the work its mode gives it (thread_cores).
  *
  * In send_only_mode and send_and_recv_mode each app also has a TX queue:
  * each loop turn the thread drains up to TX_BURST descriptors of every
@@ -31,6 +37,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +55,7 @@
 #define APP(c, a) (&(c)->apps[a])
 #define QUEUE(c, a) ((c)->queues + (size_t)(a) * (c)->slots)
 #define BURST 64
+#define DRAIN_BURSTS 4            /* bursts per ring and loop turn before the slaves are woken */
 #define TX_BURST 64               /* TX descriptors drained per app and loop turn */
 #define TICK_MS 100
 #define IDLE_POLL_MS 10
@@ -81,7 +89,8 @@ struct pfring_dna_cluster {
   u_int32_t *refcnt;                /* per buffer: queues it is in */
   u_int32_t *free_stack;
   u_int32_t free_top;
-  u_int64_t head[DNA_CLUSTER_MAX_APPS];  /* per queue: what app.head says */
+  u_int64_t head[DNA_CLUSTER_MAX_APPS];  /* per queue: what was queued */
+  u_int64_t published[DNA_CLUSTER_MAX_APPS];  /* per queue: what app.head says */
   u_int64_t seen[DNA_CLUSTER_MAX_APPS];  /* per queue: references dropped up to */
   u_int64_t tail_cache[DNA_CLUSTER_MAX_APPS];
   struct timespec last_tick;
@@ -107,6 +116,7 @@ struct pfring_dna_cluster {
   u_int8_t huge;                    /* the memory is madvised MADV_HUGEPAGE */
   u_int8_t was_enabled;             /* dna_cluster_enable succeeded once */
   u_int32_t fwd_used;               /* the thread's: rings forwarded on in this burst */
+  u_int32_t owned;                  /* the thread's: apps with an owner, read per burst */
   u_int64_t fwd_failed;             /* direct forwarding: sends that failed */
   u_int8_t huge_warned;             /* the no-huge-pages warning was logged */
   u_int32_t tx_queue_len, extra_bufs;
@@ -189,11 +199,17 @@ static inline u_int32_t fmix32(u_int32_t h)
   return h;
 }
 
-/* The default hash of a packet; 0 for non-IP packets. */
+/* The default hash of a packet; 0 for non-IP packets.  The symmetric sum
+ * of pfring_parse_pkt, mixed; untagged IPv4 is summed without the full
+ * parse (pfringint_ipv4_hash_sum, parse.c), which is most of the master's
+ * work per packet otherwise. */
 static u_int32_t flow_hash(const u_char *pkt, u_int32_t caplen, u_int32_t len)
 {
   struct pfring_pkthdr h;
+  u_int32_t sum;
 
+  if (pfringint_ipv4_hash_sum(pkt, caplen, &sum))
+    return fmix32(sum);
   h.caplen = caplen;
   h.len = len;
   h.ts.tv_sec = 0;
@@ -413,6 +429,7 @@ static int build_memory(pfring_dna_cluster *c, u_int32_t slots, socket_mode mode
     free_stack[i] = h.num_bufs - 1 - i;
   c->free_top = h.num_bufs;
   memset(c->head, 0, sizeof(c->head));
+  memset(c->published, 0, sizeof(c->published));
   memset(c->seen, 0, sizeof(c->seen));
   memset(c->tail_cache, 0, sizeof(c->tail_cache));
   __atomic_store_n(&c->hdr->state, DNACL_READY, __ATOMIC_RELEASE);
@@ -507,8 +524,10 @@ static void cluster_status(void *arg, void *text)
   pfringint_status_field(text, "DNA Cluster Memory", "%llu bytes, %s pages, %u slots per "
                          "queue", (unsigned long long)c->size, c->huge ? "huge" : "normal",
                          c->slots);
-  if (c->rx_core != DNA_CLUSTER_NO_CORE)
+  if (c->rx_core != DNA_CLUSTER_NO_CORE && c->mode != send_only_mode)
     pfringint_status_field(text, "DNA Cluster Core", "%u", c->rx_core);
+  if (c->tx_core != DNA_CLUSTER_NO_CORE && c->mode != recv_only_mode)
+    pfringint_status_field(text, "DNA Cluster Tx Core", "%u", c->tx_core);
   pfringint_status_field(text, "DNA Cluster Rx", "%llu",
                          (unsigned long long)__atomic_load_n(&c->rx_packets, __ATOMIC_RELAXED));
   pfringint_status_field(text, "DNA Cluster Processed", "%llu",
@@ -661,20 +680,40 @@ static int core_exists(u_int32_t core)
   return core < CPU_SETSIZE && n > 0 && core < (u_int32_t)n;
 }
 
-/* Binds the running thread to c->rx_core (if set); 0 or an error. */
+/* The cores of the master's one thread: rx_core if it receives (every mode
+ * but send_only_mode), tx_core if it transmits the slaves' frames
+ * (send_only_mode, send_and_recv_mode); NO_CORE adds none.  0: unbound. */
+static int thread_cores(const pfring_dna_cluster *c, cpu_set_t *set)
+{
+  int n = 0;
+
+  CPU_ZERO(set);
+  if (c->mode != send_only_mode && c->rx_core != DNA_CLUSTER_NO_CORE) {
+    CPU_SET(c->rx_core, set);
+    n++;
+  }
+  if (c->mode != recv_only_mode && c->tx_core != DNA_CLUSTER_NO_CORE) {
+    CPU_SET(c->tx_core, set);
+    n++;
+  }
+  return n;
+}
+
+/* Binds the running thread to its cores (thread_cores), or, with none, to
+ * the cores of the calling thread (unbound again); 0 or an error. */
 static int apply_affinity(pfring_dna_cluster *c, const char *what)
 {
   cpu_set_t set;
   int rc;
 
-  if (c->rx_core == DNA_CLUSTER_NO_CORE || !c->thread_started)
+  if (!c->thread_started)
     return 0;
-  CPU_ZERO(&set);
-  CPU_SET(c->rx_core, &set);
+  if (!thread_cores(c, &set) && sched_getaffinity(0, sizeof(set), &set) < 0)
+    return 0;
   rc = pthread_setaffinity_np(c->thread, sizeof(set), &set);
   if (rc != 0)
     return syserr(PF_RING_ERROR_GENERIC, rc, "%s: cannot bind the thread of cluster %u to "
-                  "core %u", what, c->id, c->rx_core);
+                  "its cores", what, c->id);
   return 0;
 }
 
@@ -840,6 +879,7 @@ static inline u_int32_t distribute(pfring_dna_cluster *c, const struct pfring_bu
   u_int32_t valid = c->num_apps == 32 ? ~0u : (1u << c->num_apps) - 1;
   u_int32_t slots = c->slots, qmask = slots - 1;
   u_int32_t want, targets = 0, n = 0, a, buf, caplen, m;
+  u_int64_t ts_ns;
 
   u_int32_t hash = 0;
 
@@ -866,12 +906,10 @@ static inline u_int32_t distribute(pfring_dna_cluster *c, const struct pfring_bu
   bump(&c->rx_processed, 1);
   for (m = want; m; m &= m - 1) {
     struct dnacl_app *app;
-    u_int32_t owner;
 
     a = (u_int32_t)__builtin_ctz(m);
     app = APP(c, a);
-    owner = __atomic_load_n(&app->owner, __ATOMIC_ACQUIRE);
-    if (owner == 0 || owner == DNACL_OWNER_FLUSHING) {
+    if (!(c->owned & (1u << a))) {
       bump(&app->dropped, 1);
       continue;
     }
@@ -896,27 +934,46 @@ static inline u_int32_t distribute(pfring_dna_cluster *c, const struct pfring_bu
   caplen = p->caplen < c->buf_size ? p->caplen : c->buf_size;
   memcpy((c->bufs + (size_t)buf * c->buf_size), p->data, caplen);   /* the one copy */
   c->refcnt[buf] = n;
+  ts_ns = p->ts_sec * 1000000000ull + p->ts_nsec;
   for (m = targets; m; m &= m - 1) {
-    struct dnacl_app *app;
     struct dnacl_desc *d;
+    u_int32_t slot;
 
     a = (u_int32_t)__builtin_ctz(m);
-    app = APP(c, a);
-    d = &QUEUE(c, a)[c->head[a] & qmask];
-    c->shadow[(size_t)a * slots + (c->head[a] & qmask)] = buf;
+    slot = (u_int32_t)c->head[a] & qmask;
+    d = &QUEUE(c, a)[slot];
+    c->shadow[(size_t)a * slots + slot] = buf;
     d->buf = buf;
     d->caplen = caplen;
     d->len = p->len;
     d->if_index = p->if_index;
-    d->ts_ns = p->ts_sec * 1000000000ull + p->ts_nsec;
+    d->ts_ns = ts_ns;
     d->rx_direction = p->rx_direction;
     d->hash = hash;
-    __atomic_store_n(&app->head, ++c->head[a], __ATOMIC_RELEASE);
-    bump(&app->delivered, 1);
+    c->head[a]++;                   /* published once per burst (publish) */
   }
   return targets;
 }
 
+/* The queues of apps after a burst: head (release: the descriptors before
+ * it) and delivered, one store each per queue and burst, not per packet. */
+static void publish(pfring_dna_cluster *c, u_int32_t apps)
+{
+  u_int32_t m, a;
+
+  for (m = apps; m; m &= m - 1) {
+    struct dnacl_app *app;
+
+    a = (u_int32_t)__builtin_ctz(m);
+    app = APP(c, a);
+    bump(&app->delivered, c->head[a] - c->published[a]);
+    c->published[a] = c->head[a];
+    __atomic_store_n(&app->head, c->head[a], __ATOMIC_RELEASE);
+  }
+}
+
+/* Wakes the slaves of apps that sleep (they set waiting first): once per
+ * loop turn, after every ring was drained, not per packet or burst. */
 static void wake_apps(pfring_dna_cluster *c, u_int32_t apps)
 {
   u_int32_t m;
@@ -965,6 +1022,26 @@ static inline u_int64_t tx_pending(pfring_dna_cluster *c, u_int32_t a, u_int64_t
   return *head - c->tx_tail[a];
 }
 
+/* The bytes a TX descriptor of app a names (buf, see dna_cluster_shm.h):
+ * one of the app's TX buffers, or the pool buffer of a slot of its RX
+ * queue whose position is queued and not released (the slave keeps it; the
+ * buffer is the master's own record of the slot); NULL for anything else. */
+static char *tx_frame(pfring_dna_cluster *c, u_int32_t a, u_int32_t buf)
+{
+  u_int32_t slot = buf & ~DNACL_TX_RX_SLOT;
+  u_int64_t pos;
+
+  if (!(buf & DNACL_TX_RX_SLOT))
+    return buf < c->tx_bufs ? (char *)c->txbufs + ((size_t)a * c->tx_bufs + buf) * c->buf_size
+                            : NULL;
+  if (slot >= c->slots)
+    return NULL;
+  pos = c->seen[a] + ((slot - c->seen[a]) & (c->slots - 1));   /* the one in [seen, seen + slots) */
+  if (pos - c->seen[a] >= c->head[a] - c->seen[a])
+    return NULL;                      /* not queued, or released already */
+  return (char *)c->bufs + (size_t)c->shadow[(size_t)a * c->slots + slot] * c->buf_size;
+}
+
 /* Sends up to TX_BURST frames of app a's TX queue; *used gets the bits of
  * the egress rings sent on.  A full egress ring leaves the frame for the
  * next turn; anything else that cannot be sent is dropped (counted). */
@@ -980,23 +1057,19 @@ static void drain_tx(pfring_dna_cluster *c, u_int32_t a, u_int32_t *used)
     n = TX_BURST;
   for (k = 0; k < n; k++) {
     struct dnacl_desc d;
+    char *frame;
     pfring *r;
     int rc;
 
     memcpy(&d, &q[t & mask], sizeof(d));       /* read once: the slave may change it */
-    if (d.buf >= c->tx_bufs || d.caplen == 0 || d.caplen > c->buf_size ||
+    if (d.caplen == 0 || d.caplen > c->buf_size || !(frame = tx_frame(c, a, d.buf)) ||
         !(r = egress_ring(c, d.if_index, &ri))) {
       dropped++;
       t++;
       continue;
     }
-    rc = d.if_index > 0
-             ? pfring_send_ifindex(r, (char *)c->txbufs + ((size_t)a * c->tx_bufs + d.buf) *
-                                                              c->buf_size,
-                                   d.caplen, 0, d.if_index)
-             : pfring_send(r, (char *)c->txbufs + ((size_t)a * c->tx_bufs + d.buf) *
-                                                      c->buf_size,
-                           d.caplen, 0);
+    rc = d.if_index > 0 ? pfring_send_ifindex(r, frame, d.caplen, 0, d.if_index)
+                        : pfring_send(r, frame, d.caplen, 0);
     if (rc == PF_RING_ERROR_NO_TX_SLOT_AVAILABLE) {
       *used |= 1u << ri;            /* flushed, and tried again next turn */
       break;
@@ -1114,12 +1187,66 @@ static void idle_wait(pfring_dna_cluster *c)
   poll(pfd, n, n ? ms : 1);
 }
 
+/* The apps whose queue has a slave (owner neither 0 nor FLUSHING): read
+ * once per burst, not per packet, from the cache lines the slaves write.
+ * Only this thread moves an owner to FLUSHING, between bursts; a slave
+ * joining or leaving during a burst is seen at the next one, as it would
+ * be a packet later. */
+static u_int32_t owned_apps(pfring_dna_cluster *c)
+{
+  u_int32_t a, mask = 0;
+
+  for (a = 0; a < c->num_apps; a++) {
+    u_int32_t owner = __atomic_load_n(&APP(c, a)->owner, __ATOMIC_ACQUIRE);
+    if (owner != 0 && owner != DNACL_OWNER_FLUSHING)
+      mask |= 1u << a;
+  }
+  return mask;
+}
+
+/* One ring: bursts until it has no full one left (at most DRAIN_BURSTS);
+ * returns the packets received, or -1 when receiving failed.  *woke gets
+ * the apps something was queued for. */
+static int drain_ring(pfring_dna_cluster *c, u_int32_t i, struct pfring_burst_pkt *pkts,
+                      u_int32_t *woke)
+{
+  u_int32_t a, m, apps;
+  int n, k, got = 0, b;
+
+  for (b = 0; b < DRAIN_BURSTS; b++) {
+    n = pfring_recv_burst(c->rings[i], pkts, BURST, 0);
+    if (n < 0) {
+      pfringint_log(1, "DNA cluster %u: receiving failed: %s", c->id,
+                    pfring_last_error(c->rings[i]));
+      return got ? got : -1;
+    }
+    if (n > 0)
+      c->owned = owned_apps(c);
+    if (n > 0 && !c->num_groups)
+      for (a = 0; a < c->num_apps; a++)
+        c->info.approximate_stats[a].rx_queued = (u_int32_t)(c->head[a] - c->tail_cache[a]);
+    apps = 0;
+    for (k = 0; k < n; k++)
+      apps |= distribute(c, &pkts[k]);
+    if (apps)
+      publish(c, apps);
+    *woke |= apps;
+    for (m = c->fwd_used; m; m &= m - 1)
+      pfring_flush_tx_packets(c->rings[__builtin_ctz(m)]);
+    c->fwd_used = 0;
+    got += n;
+    if (n < BURST)
+      break;
+  }
+  return got;
+}
+
 static void *master_thread(void *arg)
 {
   pfring_dna_cluster *c = arg;
   struct pfring_burst_pkt pkts[BURST];
-  u_int32_t i, a, m, woke;
-  int n, k, got;
+  u_int32_t i, a, woke;
+  int n, got;
 
   /* Slaves that died while the thread was stopped: their queues are
    * emptied before anything of theirs is sent. */
@@ -1127,31 +1254,21 @@ static void *master_thread(void *arg)
   clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
   while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
     got = 0;
+    woke = 0;
     for (a = 0; a < c->num_apps; a++)
       reclaim(c, a);
     if (c->tx_slots && drain_all_tx(c))
       got++;
     for (i = 0; i < c->num_rings && c->mode != send_only_mode; i++) {
-      n = pfring_recv_burst(c->rings[i], pkts, BURST, 0);
+      n = drain_ring(c, i, pkts, &woke);
       if (n < 0) {
-        pfringint_log(1, "DNA cluster %u: receiving failed: %s", c->id,
-                      pfring_last_error(c->rings[i]));
         poll(NULL, 0, IDLE_POLL_MS);
         continue;
       }
-      woke = 0;
-      if (n > 0 && !c->num_groups)
-        for (a = 0; a < c->num_apps; a++)
-          c->info.approximate_stats[a].rx_queued = (u_int32_t)(c->head[a] - c->tail_cache[a]);
-      for (k = 0; k < n; k++)
-        woke |= distribute(c, &pkts[k]);
-      if (woke)
-        wake_apps(c, woke);
-      for (m = c->fwd_used; m; m &= m - 1)
-        pfring_flush_tx_packets(c->rings[__builtin_ctz(m)]);
-      c->fwd_used = 0;
       got += n;
     }
+    if (woke)
+      wake_apps(c, woke);
     if (ms_since(&c->last_tick) >= TICK_MS) {
       flush_orphans(c);
       clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
@@ -1230,39 +1347,37 @@ PFRING_API int dna_cluster_stats(pfring_dna_cluster *c, pfring_dna_cluster_stat 
   return 0;
 }
 
+/* Two counters of app's queue (offsets in struct dnacl_app) into *x and
+ * *y, either of which may be NULL. */
+static int app_counters(pfring_dna_cluster *c, const char *fn, u_int32_t app, size_t x_off,
+                        size_t y_off, u_int64_t *x, u_int64_t *y)
+{
+  char *a;
+
+  CHECK_CLUSTER(c, fn);
+  if (app >= c->num_apps)
+    return seterr(PF_RING_ERROR_INVALID_ARGUMENT, EINVAL, "%s: app %u is out of range (0..%u)",
+                  fn, app, c->num_apps - 1);
+  a = (char *)APP(c, app);
+  if (x)
+    *x = __atomic_load_n((u_int64_t *)(a + x_off), __ATOMIC_RELAXED);
+  if (y)
+    *y = __atomic_load_n((u_int64_t *)(a + y_off), __ATOMIC_RELAXED);
+  return 0;
+}
+
 PFRING_API int dna_cluster_app_stats(pfring_dna_cluster *c, u_int32_t app, u_int64_t *delivered,
                                      u_int64_t *dropped)
 {
-  struct dnacl_app *a;
-
-  CHECK_CLUSTER(c, "dna_cluster_app_stats");
-  if (app >= c->num_apps)
-    return seterr(PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
-                  "dna_cluster_app_stats: app %u is out of range (0..%u)", app, c->num_apps - 1);
-  a = APP(c, app);
-  if (delivered)
-    *delivered = __atomic_load_n(&a->delivered, __ATOMIC_RELAXED);
-  if (dropped)
-    *dropped = __atomic_load_n(&a->dropped, __ATOMIC_RELAXED);
-  return 0;
+  return app_counters(c, "dna_cluster_app_stats", app, offsetof(struct dnacl_app, delivered),
+                      offsetof(struct dnacl_app, dropped), delivered, dropped);
 }
 
 PFRING_API int dna_cluster_app_tx_stats(pfring_dna_cluster *c, u_int32_t app, u_int64_t *sent,
                                         u_int64_t *dropped)
 {
-  struct dnacl_app *a;
-
-  CHECK_CLUSTER(c, "dna_cluster_app_tx_stats");
-  if (app >= c->num_apps)
-    return seterr(PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
-                  "dna_cluster_app_tx_stats: app %u is out of range (0..%u)", app,
-                  c->num_apps - 1);
-  a = APP(c, app);
-  if (sent)
-    *sent = __atomic_load_n(&a->tx_sent, __ATOMIC_RELAXED);
-  if (dropped)
-    *dropped = __atomic_load_n(&a->tx_dropped, __ATOMIC_RELAXED);
-  return 0;
+  return app_counters(c, "dna_cluster_app_tx_stats", app, offsetof(struct dnacl_app, tx_sent),
+                      offsetof(struct dnacl_app, tx_dropped), sent, dropped);
 }
 
 PFRING_API void dna_cluster_destroy(pfring_dna_cluster *c)

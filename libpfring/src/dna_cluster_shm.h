@@ -27,7 +27,7 @@
  * F_OFD_GETLK tells whether a holder is alive without taking the lock.
  *
  * A queue: the master writes descriptors at head and publishes head
- * (release); the slave reads from its private read index up to head, and
+ * (release), once per burst of packets; the slave reads from its private read index up to head, and
  * publishes tail (release) once it is done with the packets, i.e. at its
  * next receive call.  The master owns the buffers' reference counts and
  * the free list (its private memory): it walks each queue from its last
@@ -44,11 +44,23 @@
  * slave that joined in between makes that swap fail.  The master delivers
  * only to queues with an owner.
  *
+ * Keeping packets aside (pfring_recv_pkt_buff): a slave may hold on to a
+ * received packet past its next receive call without copying it.  It
+ * then publishes as tail the oldest position it still holds (kept in a
+ * pkt_buff handle, or named by a TX descriptor not yet consumed) instead
+ * of its read index, so the master keeps that buffer, and the queue's
+ * descriptor for it, for as long as the slave holds it.  Such a packet
+ * pins the queue: the master can queue at most queue_slots packets past
+ * it before it drops for that app (for that app only).  A slave that dies
+ * loses what it held with its queue, as above.
+ *
  * A TX queue (send_only_mode, send_and_recv_mode): the slave copies a frame
  * into one of its app's TX buffers (its free list is private), writes a
  * descriptor at its private head (buf: the index among the app's TX
- * buffers, caplen: the frame's length, if_index: the egress interface or 0)
- * and publishes tx_head (release) when it flushes.  The master's thread
+ * buffers, or DNACL_TX_RX_SLOT | the slot of a packet of its RX queue that
+ * it holds, sent from the pool where the master put it; caplen: the
+ * frame's length, if_index: the egress interface or 0) and publishes
+ * tx_head (release) when it flushes.  The master's thread
  * reads descriptors from its private tx_tail up to tx_head, sends each on
  * an egress ring, and publishes tx_tail (release): from then on the slave
  * may reuse those buffers.  The master drains only queues with an owner;
@@ -64,7 +76,10 @@
  * slave checks each descriptor against the geometry it read at open.  Of
  * a TX queue the master takes tx_head only when it lies within tx_slots of
  * its private tx_tail, reads each descriptor once into private memory, and
- * sends it only if buf < tx_bufs and 0 < caplen <= buf_size (else it is
+ * sends it only if buf < tx_bufs, or buf is DNACL_TX_RX_SLOT | slot of a
+ * position of the app's RX queue that the master queued and has not seen
+ * released (its private head and references say so; the buffer is the
+ * master's record of that slot), and 0 < caplen <= buf_size (else it is
  * dropped, counted).
  */
 #ifndef DNA_CLUSTER_SHM_H
@@ -75,12 +90,13 @@
 #include <sys/types.h>
 
 #define DNACL_MAGIC 0x444e4143u          /* "DNAC" */
-#define DNACL_VERSION 3u
+#define DNACL_VERSION 4u
 #define DNACL_SHM_DIR "/dev/shm"
 #define DNACL_SHM_PREFIX "pfring-dnacluster-"
 #define DNACL_QUEUE_SLOTS 4096u          /* per app, a power of two */
 #define DNACL_BUF_SIZE 2048u             /* bytes per packet buffer: the longest caplen */
 #define DNACL_OWNER_FLUSHING 0xffffffffu
+#define DNACL_TX_RX_SLOT 0x80000000u       /* TX desc buf: a slot of the app's RX queue */
 #define DNACL_LOCK_MASTER 0              /* lock byte of the master */
 #define DNACL_LOCK_APP(a) (1 + (a))      /* lock byte of app a */
 

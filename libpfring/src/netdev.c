@@ -8,7 +8,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -298,4 +302,59 @@ PFRING_API int pfring_set_if_promisc(const char *device, int set_promisc)
   rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
   close(fd);
   return rc < 0 ? pfringint_errno_to_rc(errno) : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The namespace of a socket                                                 */
+
+struct in_netns {
+  int nsfd;
+  int (*fn)(void *arg);
+  void *arg;
+  int rc;
+  int err;
+};
+
+static void *in_netns_thread(void *p)
+{
+  struct in_netns *a = p;
+
+  if (setns(a->nsfd, CLONE_NEWNET) < 0) {
+    a->err = errno;
+    return NULL;
+  }
+  a->rc = a->fn(a->arg);
+  a->err = errno;
+  return NULL;
+}
+
+/* setns() changes the namespace of the calling thread only: a thread of our
+ * own runs fn there, so the caller's thread never moves, and no signal
+ * handler runs in the helper thread (every signal is blocked in it). */
+int pfringint_in_netns_of(int fd, int (*fn)(void *arg), void *arg)
+{
+  struct in_netns a = { -1, fn, arg, -1, 0 };
+  struct stat ns, own;
+  sigset_t all, old;
+  pthread_t t;
+  int rc;
+
+  a.nsfd = ioctl(fd, SIOCGSKNS);
+  if (a.nsfd < 0 || (fstat(a.nsfd, &ns) == 0 && stat("/proc/thread-self/ns/net", &own) == 0 &&
+                     ns.st_ino == own.st_ino && ns.st_dev == own.st_dev)) {
+    if (a.nsfd >= 0)                 /* the caller's own namespace */
+      close(a.nsfd);
+    return fn(arg);
+  }
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&t, NULL, in_netns_thread, &a);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc == 0)
+    pthread_join(t, NULL);
+  else
+    a.err = rc;
+  close(a.nsfd);
+  errno = a.err;
+  return a.rc;
 }

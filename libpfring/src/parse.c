@@ -294,6 +294,18 @@ static void parse_tcp(const struct span *s, struct layer *r)
 
 /* The L4 header at r->l4_off (needs l4_known).  payload_off is where the
  * payload starts by the header lengths; 0 when a known header is cut. */
+/* The bytes of a protocol's header that hold its ports (TCP, UDP, SCTP:
+ * the whole fixed header); 0 for a protocol without ports. */
+static u_int32_t ports_header(u_int8_t proto)
+{
+  switch (proto) {
+  case IPPROTO_TCP: return 20;
+  case IPPROTO_UDP: return 8;
+  case IPPROTO_SCTP: return 12;
+  }
+  return 0;
+}
+
 static void parse_l4(const struct span *s, struct layer *r)
 {
   u_int32_t off = r->l4_off, need;
@@ -304,12 +316,10 @@ static void parse_l4(const struct span *s, struct layer *r)
     r->payload_off = off;
     return;
   }
-  switch (r->proto) {
-  case IPPROTO_TCP: need = 20; break;
-  case IPPROTO_UDP: need = 8; break;
-  case IPPROTO_SCTP: need = 12; break;
-  case IPPROTO_ICMP: case IPPROTO_ICMPV6: need = 4; break;
-  default:
+  need = ports_header(r->proto);
+  if (!need && (r->proto == IPPROTO_ICMP || r->proto == IPPROTO_ICMPV6))
+    need = 4;
+  if (!need) {
     r->payload_off = off;         /* unknown protocol: all of it is payload */
     return;
   }
@@ -499,6 +509,35 @@ static u_int32_t sum_hash(u_int16_t vlan_id, const struct layer *r)
     }
   }
   return h;
+}
+
+/* The common case of sum_hash without the parse: an untagged Ethernet
+ * frame with a well-formed IPv4 header.  *sum gets what pfring_parse_pkt
+ * (level 4) sums for it: protocol, addresses and, of the first fragment of
+ * TCP, UDP and SCTP whose ports were captured within the IP total length,
+ * the ports.  0 for any other frame (pfring_parse_pkt then hashes it).
+ * tests/unit/test_dna_hash.py holds the two to the same result. */
+int pfringint_ipv4_hash_sum(const u_char *pkt, u_int32_t caplen, u_int32_t *sum)
+{
+  const u_char *ip = pkt + 14;
+  u_int32_t ihl, tot, end = caplen, l4, need, ports = 0;
+
+  if (caplen < 14 + 20 || rd16(pkt + 12) != ET_IPV4 || (ip[0] >> 4) != 4)
+    return 0;
+  ihl = (ip[0] & 0x0fu) * 4;
+  tot = rd16(ip + 2);
+  if (ihl < 20 || (tot != 0 && tot < ihl))
+    return 0;
+  if (tot != 0 && 14 + tot < end)
+    end = 14 + tot;                  /* nothing past the IP total length */
+  l4 = 14 + ihl;
+  if (l4 <= end && (rd16(ip + 6) & 0x1fff) == 0) {
+    need = ports_header(ip[9]);      /* ICMP and the rest: no ports */
+    if (need && need <= end - l4)
+      ports = (u_int32_t)rd16(pkt + l4) + rd16(pkt + l4 + 2);
+  }
+  *sum = ip[9] + ports + rd32(ip + 12) + rd32(ip + 16);
+  return 1;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -605,6 +605,13 @@ PFRING_API int pfring_enable_ring(pfring *ring)
   rc = ring->ops.enable(ring);
   if (rc == 0) {
     ring->enabled = 1;
+    /* reflect and bounce rules act from now on */
+    if ((rc = pfringint_rules_reflector_sync(ring)) < 0) {
+      if (ring->ops.disable)
+        ring->ops.disable(ring);
+      ring->enabled = 0;
+      return rc;
+    }
     consume_break(ring);
     pfringint_status_update(ring);
   }
@@ -625,6 +632,7 @@ PFRING_API int pfring_disable_ring(pfring *ring)
   }
   if (rc == 0) {
     ring->enabled = 0;
+    pfringint_rules_reflector_sync(ring);   /* closes the reflector's links */
     pfringint_status_update(ring);
   }
   return rc;
@@ -1505,6 +1513,10 @@ PFRING_API int pfring_set_cluster(pfring *ring, u_int clusterId, cluster_type th
   if (ring->spec.none)
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
                             "an unbound ring cannot join a cluster");
+  if (pfringint_rules_reflect(ring))
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, 0,
+                            "a ring with reflect or bounce rules cannot join a cluster (the "
+                            "kernel picks the member after the hook that sends)");
   if (the_type != cluster_round_robin) {
     rc = pfringint_build_cluster_program(the_type, &prog, msg, sizeof(msg));
     if (rc < 0)

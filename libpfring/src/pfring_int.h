@@ -389,6 +389,12 @@ PFRINGINT_HIDDEN struct pfringint_mem *pfringint_mem_swap(pfring *ring, struct p
 PFRINGINT_HIDDEN int pfringint_mem_put(struct pfringint_mem *m, void (*retire)(void *ctx),
                                        void *ctx);
 
+/* pfring_parse_pkt's symmetric sum (the level-4 pkt_hash) of an untagged
+ * IPv4 frame, without the parse (parse.c): 1 with *sum, or 0 for any other
+ * frame (parse it). */
+PFRINGINT_HIDDEN int pfringint_ipv4_hash_sum(const u_char *pkt, u_int32_t caplen,
+                                             u_int32_t *sum);
+
 /* ------------------------------------------------------------------------ */
 /* Netdevice helpers (netdev.c).  fd: a socket of the namespace to ask (the
  * ring's own), or -1 for the caller's current namespace. */
@@ -407,6 +413,10 @@ PFRINGINT_HIDDEN int pfringint_if_arphrd(int fd, const char *name);
 PFRINGINT_HIDDEN int pfringint_arphrd_dlt(int arphrd);
 PFRINGINT_HIDDEN int pfringint_if_name(int fd, int ifindex, char name[IFNAMSIZ]);
 PFRINGINT_HIDDEN int pfringint_if_num_rx_queues(int ifindex);        /* >=1, current netns */
+/* Runs fn(arg) in the network namespace of the socket fd (in a thread of
+ * its own when that is not the caller's): its return value, with its
+ * errno; -1 with errno if the namespace could not be entered. */
+PFRINGINT_HIDDEN int pfringint_in_netns_of(int fd, int (*fn)(void *arg), void *arg);
 /* Sets PF_RING's symmetric RSS key (0x6d5a...); 0, or -1 with errno. */
 PFRINGINT_HIDDEN int pfringint_if_set_symmetric_rss(int fd, const char *name);
 
@@ -499,6 +509,11 @@ PFRINGINT_HIDDEN int pfringint_rule_encode(const filtering_rule *rule,
 PFRINGINT_HIDDEN int pfringint_hash_rule_encode(const hash_filtering_rule *rule,
                                                 struct pfring_rules_hkey *key,
                                                 u_int8_t *action, char *err, size_t errlen);
+/* The form of a classic filter the rules program runs without its
+ * interpreter (PFRING_RULES_NATIVE_*, kernel/rules/encode.c), and its
+ * accept length in *snap. */
+PFRINGINT_HIDDEN int pfringint_rules_native(const struct sock_filter *f, u_int32_t len,
+                                            u_int32_t *snap);
 /* The name of a rule_action_behaviour value, NULL if it is none. */
 PFRINGINT_HIDDEN const char *pfringint_rule_action_name(int action);
 
@@ -511,6 +526,15 @@ PFRINGINT_HIDDEN const char *pfringint_rule_action_name(int action);
 PFRINGINT_HIDDEN int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic);
 /* The classic filter was attached in place of the rules program: the
  * ring's instance is freed (its stats stay). */
+/* What reflect and bounce rules sent and failed to send (the status tree's
+ * "Reflect: Fwd Ok" / "Fwd Errors"). */
+PFRINGINT_HIDDEN void pfringint_rules_reflected(pfring *ring, u_int64_t *sent, u_int64_t *failed);
+/* The reflector acts while the ring is enabled: after an enable or a
+ * disable, opens or closes its links (0, or an error code after a failed
+ * open). */
+PFRINGINT_HIDDEN int pfringint_rules_reflector_sync(pfring *ring);
+/* The ring has a rule (wildcard or hash) that reflects or bounces. */
+PFRINGINT_HIDDEN int pfringint_rules_reflect(const pfring *ring);
 PFRINGINT_HIDDEN void pfringint_rules_detached(pfring *ring);
 /* Frees a rule set (NULL is fine). */
 PFRINGINT_HIDDEN void pfringint_ruleset_free(struct pfringint_ruleset *set);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <net/if_arp.h>
 
 #include "pfring_int.h"
 #include "pfring_rules.h"
@@ -59,6 +60,8 @@ struct pfringint_rule {
 struct pfringint_ruleset {
   u_int8_t default_accept;          /* the policy */
   u_int8_t has_hash;                /* the ring has had hash rules: the program looks them up */
+  u_int8_t hash_reflects;           /* ... and one of them reflects or bounces (until the map
+                                     * is empty again) */
   u_int32_t num;                    /* rules, ascending rule_id */
   struct pfringint_rule r[];
 };
@@ -73,7 +76,34 @@ struct pfringint_rules_rt {
   int auto_fd;                      /* pfring_rules_auto, shared by the instances */
   int64_t hash_delta;               /* hash rules user space inserted, minus every one it
                                      * deleted (the program's own adds included) */
+  int refl_fd;                      /* pfring_rules_refl, shared by the instances */
+  /* The reflector (reflect and bounce): cur's pfring_rules_reflect, loaded
+   * while the set has such rules, in a tcx link at the ingress of each of
+   * the ring's devices. */
+  u_int8_t cur_reflects;            /* cur has the reflector program loaded */
+  u_int32_t num_links;
+  int links[MAX_NUM_DEVICES];
 };
+
+/* A zeroed array of one value of size bytes per possible CPU (a per-CPU
+ * map's value as the map calls read and write it), its length in *n; NULL
+ * with the ring's error set (ring NULL: no error set, for the status
+ * writer's thread). */
+static void *percpu_values(pfring *ring, size_t size, int *n)
+{
+  void *v;
+
+  *n = libbpf_num_possible_cpus();
+  if (*n <= 0) {
+    if (ring)
+      pfringint_seterr(ring, PF_RING_ERROR_GENERIC, -*n, "cannot count the CPUs");
+    return NULL;
+  }
+  v = calloc((size_t)*n, size);
+  if (!v && ring)
+    pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+  return v;
+}
 
 /* The hash rules in the map: what user space inserted, plus what the
  * program added (the add-rule action, counted in pfring_rules_auto),
@@ -81,15 +111,15 @@ struct pfringint_rules_rt {
 static u_int32_t hash_count(pfring *ring)
 {
   struct pfringint_rules_rt *rt = ring->rules_rt;
-  int n = libbpf_num_possible_cpus(), i;
   struct pfring_rules_auto *a;
   u_int32_t zero = 0;
   int64_t total;
+  int n, i;
 
   if (!rt)
     return 0;
   total = rt->hash_delta;
-  if (n > 0 && (a = calloc((size_t)n, sizeof(*a))) != NULL) {
+  if ((a = percpu_values(NULL, sizeof(*a), &n)) != NULL) {
     if (bpf_map_lookup_elem(rt->auto_fd, &zero, a) == 0)
       for (i = 0; i < n; i++)
         total += (int64_t)a[i].added;
@@ -104,6 +134,34 @@ void pfringint_rules_counts(pfring *ring, u_int32_t *wildcard, u_int32_t *hash)
 {
   *wildcard = ring->filter.rules ? ring->filter.rules->num : 0;
   *hash = hash_count(ring);
+}
+
+/* The copies the reflector sent and failed to send; 0 when the map cannot
+ * be read (no error set: the status writer calls it too). */
+static void reflection_read(pfring *ring, pfring_reflection_stat *stats)
+{
+  struct pfring_rules_refl *v;
+  u_int32_t zero = 0;
+  int n, i;
+
+  memset(stats, 0, sizeof(*stats));
+  if (!ring->rules_rt || !(v = percpu_values(NULL, sizeof(*v), &n)))
+    return;
+  if (bpf_map_lookup_elem(ring->rules_rt->refl_fd, &zero, v) == 0)
+    for (i = 0; i < n; i++) {
+      stats->sent += v[i].sent;
+      stats->failed += v[i].failed;
+    }
+  free(v);
+}
+
+void pfringint_rules_reflected(pfring *ring, u_int64_t *sent, u_int64_t *failed)
+{
+  pfring_reflection_stat st;
+
+  reflection_read(ring, &st);
+  *sent = st.sent;
+  *failed = st.failed;
 }
 
 static u_int64_t mono_ns(void)
@@ -174,6 +232,7 @@ static struct pfringint_ruleset *set_copy(const struct pfringint_ruleset *cur, u
   if (cur) {
     s->default_accept = cur->default_accept;
     s->has_hash = cur->has_hash;
+    s->hash_reflects = cur->hash_reflects;
     s->num = cur->num;
     memcpy(s->r, cur->r, (size_t)cur->num * sizeof(cur->r[0]));
   }
@@ -201,6 +260,19 @@ static int set_adds_hash_rules(const struct pfringint_ruleset *s)
   return 0;
 }
 
+/* A rule of s (wildcard, or hash) reflects or bounces: the reflector runs. */
+static int set_reflects(const struct pfringint_ruleset *s)
+{
+  u_int32_t i;
+
+  if (s && s->hash_reflects)
+    return 1;
+  for (i = 0; s && i < s->num; i++)
+    if (PFRING_RULE_ACTION_REFLECTS(s->r[i].enc.action))
+      return 1;
+  return 0;
+}
+
 static void set_remove_at(struct pfringint_ruleset *s, u_int32_t i)
 {
   memmove(&s->r[i], &s->r[i + 1], (size_t)(s->num - i - 1) * sizeof(s->r[0]));
@@ -224,12 +296,12 @@ static struct pfringint_ruleset *set_normal(struct pfringint_ruleset *s)
 static int ensure_rt(pfring *ring)
 {
   struct pfringint_rules_rt *rt;
-  int fd, hfd, afd, err;
+  int fd, hfd, afd, rfd, err;
 
   if (ring->rules_rt)
     return 0;
   pfringint_libbpf_logs();
-  fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "pfring_rule_sta", sizeof(u_int32_t),
+  fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pfring_rule_sta", sizeof(u_int32_t),
                       sizeof(struct pfring_rules_stat), PFRING_RULES_MAX, NULL);
   if (fd < 0)
     return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
@@ -253,32 +325,54 @@ static int ensure_rt(pfring *ring)
                                   "cannot create the added hash rules counter of '%s'",
                                   ring->bound_name);
   }
-  rt = calloc(1, sizeof(*rt));
+  rfd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pfring_rules_re", sizeof(u_int32_t),
+                       sizeof(struct pfring_rules_refl), 1, NULL);
+  rt = rfd < 0 ? NULL : calloc(1, sizeof(*rt));
   if (!rt) {
+    err = rfd < 0 ? errno : ENOMEM;
     close(fd);
     close(hfd);
     close(afd);
-    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+    if (rfd >= 0)
+      close(rfd);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot create the reflection counters of '%s'",
+                                  ring->bound_name);
   }
   rt->stats_fd = fd;
   rt->hash_fd = hfd;
   rt->auto_fd = afd;
+  rt->refl_fd = rfd;
   ring->rules_rt = rt;
   return 0;
 }
 
-static int stats_reset(pfring *ring, u_int32_t id)
+/* A rule's counters are its stat_slot's entry of the stats map: the lowest
+ * slot no rule of s holds (s has fewer than PFRING_RULES_MAX rules). */
+static u_int16_t free_slot(const struct pfringint_ruleset *s)
 {
-  int n = libbpf_num_possible_cpus();
-  struct pfring_rules_stat *zero;
-  int rc;
+  u_int8_t used[PFRING_RULES_MAX];
+  u_int32_t i;
 
-  if (n <= 0)
-    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, -n, "cannot count the CPUs");
-  zero = calloc((size_t)n, sizeof(*zero));
-  if (!zero)
-    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
-  rc = bpf_map_update_elem(ring->rules_rt->stats_fd, &id, zero, BPF_ANY);
+  memset(used, 0, sizeof(used));
+  for (i = 0; s && i < s->num; i++)
+    used[s->r[i].enc.stat_slot % PFRING_RULES_MAX] = 1;
+  for (i = 0; i < PFRING_RULES_MAX && used[i]; i++)
+    ;
+  return (u_int16_t)(i % PFRING_RULES_MAX);
+}
+
+/* Zeroes a slot before a rule takes it: no rule of the set in force holds
+ * it, so no packet writes it meanwhile (a removed rule's last packets are
+ * done when the set without it is in: the slot update waits for them). */
+static int stats_reset(pfring *ring, u_int32_t slot, u_int32_t id)
+{
+  struct pfring_rules_stat *zero;
+  int n, rc;
+
+  if (!(zero = percpu_values(ring, sizeof(*zero), &n)))
+    return ring->last_rc;
+  rc = bpf_map_update_elem(ring->rules_rt->stats_fd, &slot, zero, BPF_ANY);
   free(zero);
   if (rc < 0)
     return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
@@ -286,25 +380,18 @@ static int stats_reset(pfring *ring, u_int32_t id)
   return 0;
 }
 
-static void stats_drop(pfring *ring, u_int32_t id)
+/* Sums the per-CPU counters of a rule's slot; last_ns is the latest. */
+static int stats_read(pfring *ring, u_int32_t slot, struct pfring_rules_stat *sum)
 {
-  if (ring->rules_rt)
-    bpf_map_delete_elem(ring->rules_rt->stats_fd, &id);
-}
-
-/* Sums a rule's per-CPU counters; last_ns is the latest. */
-static int stats_read(pfring *ring, u_int32_t id, struct pfring_rules_stat *sum)
-{
-  int n = libbpf_num_possible_cpus(), i;
   struct pfring_rules_stat *v;
+  int n, i;
 
   memset(sum, 0, sizeof(*sum));
-  if (!ring->rules_rt || n <= 0)
+  if (!ring->rules_rt)
     return 0;
-  v = calloc((size_t)n, sizeof(*v));
-  if (!v)
-    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
-  if (bpf_map_lookup_elem(ring->rules_rt->stats_fd, &id, v) == 0)
+  if (!(v = percpu_values(ring, sizeof(*v), &n)))
+    return ring->last_rc;
+  if (bpf_map_lookup_elem(ring->rules_rt->stats_fd, &slot, v) == 0)
     for (i = 0; i < n; i++) {
       sum->packets += v[i].packets;
       sum->bytes += v[i].bytes;
@@ -318,7 +405,7 @@ static int stats_read(pfring *ring, u_int32_t id, struct pfring_rules_stat *sum)
 }
 
 /* The tail of the verifier's log, for the error message. */
-static void verifier_tail(char *out, size_t len)
+static void verifier_tail(char *out, size_t len, int reflects)
 {
   static char log[65536];
   struct pfring_rules_bpf *s;
@@ -329,8 +416,11 @@ static void verifier_tail(char *out, size_t len)
   if (!s)
     return;
   log[0] = '\0';
+  bpf_program__set_autoload(s->progs.pfring_rules_reflect, reflects);
   bpf_program__set_log_buf(s->progs.pfring_rules_filter, log, sizeof(log));
   bpf_program__set_log_level(s->progs.pfring_rules_filter, 1);
+  bpf_program__set_log_buf(s->progs.pfring_rules_reflect, log, sizeof(log));
+  bpf_program__set_log_level(s->progs.pfring_rules_reflect, 1);
   if (pfring_rules_bpf__load(s) < 0) {
     n = strlen(log);
     while (n && log[n - 1] == '\n')
@@ -355,6 +445,7 @@ static int publish(struct pfring_rules_bpf *s, const struct pfringint_ruleset *s
   v->num_rules = set->num;
   v->default_accept = set->default_accept;
   v->hash_rules = set->has_hash || set_adds_hash_rules(set);
+  v->reflects = set_reflects(set);
   for (i = 0; i < set->num && i < PFRING_RULES_MAX; i++)
     v->r[i] = set->r[i].enc;
   fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_rule_set", sizeof(u_int32_t), sizeof(*v), 1,
@@ -393,6 +484,7 @@ static int fill(pfring *ring, struct pfring_rules_bpf *s, const struct pfringint
   memset(&cfg, 0, sizeof(cfg));
   cfg.version = PFRING_RULES_ABI_VERSION;
   cfg.cbpf_len = classic->len;
+  cfg.native = (u_int32_t)pfringint_rules_native(classic->filter, classic->len, &cfg.native_snap);
   fd = bpf_map__fd(s->maps.pfring_rules_cfg);
   if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) < 0 ||
       bpf_map_lookup_elem(fd, &zero, &back) < 0)
@@ -404,6 +496,90 @@ static int fill(pfring *ring, struct pfring_rules_bpf *s, const struct pfringint
   return publish(s, set);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The reflector's tcx links                                                 */
+
+/* BPF_TCX_INGRESS of linux/bpf.h (kernels from 6.6; older headers lack it). */
+#define PFRINGINT_TCX_INGRESS ((enum bpf_attach_type)46)
+
+struct link_args {
+  pfring *ring;
+  int prog_fd;
+  int links[MAX_NUM_DEVICES];
+  u_int32_t n;
+  int failed_ifindex;
+};
+
+/* In the ring's namespace: one link per device of the ring; all or none. */
+static int links_create_here(void *p)
+{
+  struct link_args *a = p;
+  u_int32_t i;
+  int fd, err;
+
+  for (i = 0; i < a->ring->spec.num_devices && i < MAX_NUM_DEVICES; i++) {
+    fd = bpf_link_create(a->prog_fd, a->ring->if_index[i], PFRINGINT_TCX_INGRESS, NULL);
+    if (fd < 0) {
+      err = errno;
+      a->failed_ifindex = a->ring->if_index[i];
+      while (a->n)
+        close(a->links[--a->n]);
+      errno = err;
+      return -1;
+    }
+    a->links[a->n++] = fd;
+  }
+  return 0;
+}
+
+static int links_open(pfring *ring, int prog_fd)
+{
+  struct pfringint_rules_rt *rt = ring->rules_rt;
+  struct link_args a;
+  char name[sizeof(ring->bound_name)];
+  int err;
+
+  memset(&a, 0, sizeof(a));
+  a.ring = ring;
+  a.prog_fd = prog_fd;
+  if (pfringint_in_netns_of(pfringint_dev_fd(ring), links_create_here, &a) < 0) {
+    err = errno;
+    if (!a.failed_ifindex || pfringint_if_name(pfringint_dev_fd(ring), a.failed_ifindex, name) < 0)
+      snprintf(name, sizeof(name), "%s", ring->bound_name);
+    return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                  "cannot attach the reflector program at the tc ingress of "
+                                  "'%s' (reflect and bounce rules need tcx, Linux 6.6 or "
+                                  "later, and CAP_NET_ADMIN)", name);
+  }
+  memcpy(rt->links, a.links, sizeof(a.links));
+  rt->num_links = a.n;
+  return 0;
+}
+
+static void links_close(struct pfringint_rules_rt *rt)
+{
+  while (rt->num_links)
+    close(rt->links[--rt->num_links]);
+}
+
+/* Every link runs prog_fd from now on; on failure the ones changed go back
+ * to old_fd.  0, or -1 with errno. */
+static int links_update(struct pfringint_rules_rt *rt, int prog_fd, int old_fd)
+{
+  u_int32_t i, j;
+  int err;
+
+  for (i = 0; i < rt->num_links; i++)
+    if (bpf_link_update(rt->links[i], prog_fd, NULL) < 0) {
+      err = errno;
+      for (j = 0; j < i; j++)
+        bpf_link_update(rt->links[j], old_fd, NULL);
+      errno = err;
+      return -1;
+    }
+  return 0;
+}
+
 static int same_classic(const struct pfringint_rules_rt *rt, const struct sock_fprog *classic)
 {
   return rt->cur && rt->classic && rt->classic_len == classic->len &&
@@ -413,10 +589,12 @@ static int same_classic(const struct pfringint_rules_rt *rt, const struct sock_f
 int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic)
 {
   const struct pfringint_ruleset *set = ring->filter.rules;
+  struct pfringint_rules_rt *rt;
   struct pfring_rules_bpf *s;
   struct sock_filter *copy;
   char tail[400];
-  int rc, err;
+  int rc, err, opened = 0, reflects = set_reflects(set), tc_fd;
+  int links = reflects && ring->enabled;      /* the reflector acts on an enabled ring */
 
   if (classic->len > PFRING_RULES_CBPF_MAX)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, 0,
@@ -424,12 +602,23 @@ int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic)
                             ring->bound_name);
   if ((rc = ensure_rt(ring)) < 0)
     return rc;
-  if (same_classic(ring->rules_rt, classic)) {
-    /* Only the rules or the policy changed: the attached instance stays. */
-    if (publish(ring->rules_rt->cur, set) < 0)
-      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(errno), errno,
+  rt = ring->rules_rt;
+  if (same_classic(rt, classic) && (!reflects || rt->cur_reflects)) {
+    /* Only the rules or the policy changed: the attached instance stays
+     * (its reflector links too, while a rule reflects). */
+    opened = links && !rt->num_links;
+    if (opened && (rc = links_open(ring, bpf_program__fd(rt->cur->progs.pfring_rules_reflect))) < 0)
+      return rc;
+    if (publish(rt->cur, set) < 0) {
+      err = errno;
+      if (opened)
+        links_close(rt);
+      return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
                                     "cannot install the new filtering rules of '%s' (the old "
                                     "ones stay)", ring->bound_name);
+    }
+    if (!links)
+      links_close(rt);
     return 0;
   }
   copy = malloc((size_t)classic->len * sizeof(struct sock_filter) + 1);
@@ -444,28 +633,29 @@ int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, err,
                                   "cannot open the filtering rules program");
   }
-  if (bpf_map__reuse_fd(s->maps.pfring_rule_stats, ring->rules_rt->stats_fd) < 0) {
-    err = errno;
-    rc = pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, err,
-                                "cannot share the rule counters");
-    goto fail;
+  {
+    /* the ring's maps, which every instance shares */
+    const struct { struct bpf_map *map; int fd; const char *what; } shared[] = {
+      { s->maps.pfring_rule_stats, rt->stats_fd, "the rule counters" },
+      { s->maps.pfring_hash_rules, rt->hash_fd, "the hash rules map" },
+      { s->maps.pfring_rules_auto, rt->auto_fd, "the added hash rules counter" },
+      { s->maps.pfring_rules_refl, rt->refl_fd, "the reflection counters" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+      if (bpf_map__reuse_fd(shared[i].map, shared[i].fd) < 0) {
+        err = errno;
+        rc = pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, err, "cannot share %s",
+                                    shared[i].what);
+        goto fail;
+      }
   }
-  if (bpf_map__reuse_fd(s->maps.pfring_hash_rules, ring->rules_rt->hash_fd) < 0) {
-    err = errno;
-    rc = pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, err,
-                                "cannot share the hash rules map");
-    goto fail;
-  }
-  if (bpf_map__reuse_fd(s->maps.pfring_rules_auto, ring->rules_rt->auto_fd) < 0) {
-    err = errno;
-    rc = pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, err,
-                                "cannot share the added hash rules counter");
-    goto fail;
-  }
+  bpf_program__set_autoload(s->progs.pfring_rules_reflect, reflects);
   ring->rules_rt->loads++;
   if (pfring_rules_bpf__load(s) < 0) {
     err = errno;
-    verifier_tail(tail, sizeof(tail));
+    verifier_tail(tail, sizeof(tail), reflects);
     rc = pfringint_seterr(ring, pfringint_errno_to_rc(err), err,
                           "the kernel refused the filtering rules program: %s%s",
                           strerror(err), tail);
@@ -477,17 +667,43 @@ int pfringint_rules_attach(pfring *ring, const struct sock_fprog *classic)
                                 "cannot fill the maps of the filtering rules program");
     goto fail;
   }
-  /* 2. attach (the backend; on failure the old program stays) */
+  /* 2. attach: the reflector first (its links, or the new program in
+   * them), then the socket filter (the backend; on failure the old program
+   * stays, and so do the links' old programs) */
+  if (links) {
+    tc_fd = bpf_program__fd(s->progs.pfring_rules_reflect);
+    if (rt->num_links) {
+      if (links_update(rt, tc_fd, bpf_program__fd(rt->cur->progs.pfring_rules_reflect)) < 0) {
+        err = errno;
+        rc = pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
+                                    "cannot update the reflector program of '%s'",
+                                    ring->bound_name);
+        goto fail;
+      }
+    } else {
+      if ((rc = links_open(ring, tc_fd)) < 0)
+        goto fail;
+      opened = 1;
+    }
+  }
   rc = ring->ops.attach_rules_prog(ring, bpf_program__fd(s->progs.pfring_rules_filter));
-  if (rc < 0)
+  if (rc < 0) {
+    if (opened)
+      links_close(rt);
+    else if (links)
+      links_update(rt, bpf_program__fd(rt->cur->progs.pfring_rules_reflect), -1);
     goto fail;
+  }
+  if (!links)
+    links_close(rt);
   /* 3. switch */
-  if (ring->rules_rt->cur)
-    pfring_rules_bpf__destroy(ring->rules_rt->cur);
-  free(ring->rules_rt->classic);
-  ring->rules_rt->cur = s;
-  ring->rules_rt->classic = copy;
-  ring->rules_rt->classic_len = classic->len;
+  if (rt->cur)
+    pfring_rules_bpf__destroy(rt->cur);
+  free(rt->classic);
+  rt->cur = s;
+  rt->cur_reflects = (u_int8_t)reflects;
+  rt->classic = copy;
+  rt->classic_len = classic->len;
   return 0;
 
 fail:
@@ -498,9 +714,12 @@ fail:
 
 void pfringint_rules_detached(pfring *ring)
 {
+  if (ring->rules_rt)
+    links_close(ring->rules_rt);
   if (ring->rules_rt && ring->rules_rt->cur) {
     pfring_rules_bpf__destroy(ring->rules_rt->cur);
     ring->rules_rt->cur = NULL;
+    ring->rules_rt->cur_reflects = 0;
     free(ring->rules_rt->classic);
     ring->rules_rt->classic = NULL;
     ring->rules_rt->classic_len = 0;
@@ -514,6 +733,7 @@ void pfringint_rules_release(pfring *ring)
     close(ring->rules_rt->stats_fd);
     close(ring->rules_rt->hash_fd);
     close(ring->rules_rt->auto_fd);
+    close(ring->rules_rt->refl_fd);
     free(ring->rules_rt);
     ring->rules_rt = NULL;
   }
@@ -523,6 +743,35 @@ void pfringint_rules_release(pfring *ring)
 
 /* ------------------------------------------------------------------------ */
 /* The public calls                                                          */
+
+int pfringint_rules_reflector_sync(pfring *ring)
+{
+  struct pfringint_rules_rt *rt = ring->rules_rt;
+
+  if (!rt)
+    return 0;
+  if (ring->enabled && rt->cur && rt->cur_reflects && set_reflects(ring->filter.rules)) {
+    if (rt->num_links)
+      return 0;
+    return links_open(ring, bpf_program__fd(rt->cur->progs.pfring_rules_reflect));
+  }
+  links_close(rt);
+  return 0;
+}
+
+int pfringint_rules_reflect(const pfring *ring)
+{
+  return set_reflects(ring->filter.rules);
+}
+
+PFRING_API int pfring_get_reflection_stats(pfring *ring, pfring_reflection_stat *stats)
+{
+  PFRINGINT_CHECK_RING(ring);
+  if (!stats)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL, "stats is NULL");
+  reflection_read(ring, stats);
+  return 0;
+}
 
 PFRING_API int pfring_rules_program_loads(pfring *ring)
 {
@@ -541,7 +790,7 @@ static int rules_supported(pfring *ring)
   return 0;
 }
 
-static int hash_mark(pfring *ring);
+static int hash_mark(pfring *ring, int reflects);
 
 /* Makes next the ring's rule set (NULL: none); frees it on failure. */
 static int apply_set(pfring *ring, struct pfringint_ruleset *next_set)
@@ -556,6 +805,63 @@ static int apply_set(pfring *ring, struct pfringint_ruleset *next_set)
   if (rc < 0)
     pfringint_ruleset_free(next.rules);
   return rc;
+}
+
+/* The device a reflect action sends out of, checked (bounce sends back
+ * out of the device the packet came in on: 0).  what: "filtering rule 5"
+ * or "hash rule", for the messages. */
+static int reflect_target(pfring *ring, u_int8_t action, const char *field, const char *what,
+                          u_int32_t *ifindex)
+{
+  char name[REFLECTOR_NAME_LEN + 1];
+  u_int32_t i;
+  int idx, type;
+
+  *ifindex = 0;
+  if (!PFRING_RULE_ACTION_REFLECTS(action))
+    return 0;
+  if (ring->spec.any || ring->spec.none || ring->spec.num_devices == 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                            "%s: reflect and bounce need a ring bound to devices, not '%s'",
+                            what, ring->bound_name);
+  if (ring->cluster_id)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                            "%s: reflect and bounce are not supported on a ring in a cluster "
+                            "('%s' is in cluster %u: the kernel picks the member after the "
+                            "hook that sends)", what, ring->bound_name, ring->cluster_id);
+  if (ring->arphrd != ARPHRD_ETHER)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                            "%s: reflect and bounce need an Ethernet device ('%s' is of "
+                            "ARPHRD type %u)", what, ring->bound_name, ring->arphrd);
+  if (action == PFRING_RULE_BOUNCE_STOP || action == PFRING_RULE_BOUNCE_CONT)
+    return 0;
+  if (!memchr(field, 0, REFLECTOR_NAME_LEN))
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "%s: reflector_device_name is not NUL-terminated within its %d "
+                            "bytes", what, REFLECTOR_NAME_LEN);
+  memcpy(name, field, REFLECTOR_NAME_LEN);
+  name[REFLECTOR_NAME_LEN] = '\0';
+  if (!name[0])
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                            "%s: a reflect action needs a reflector_device_name", what);
+  idx = pfringint_ifindex(pfringint_dev_fd(ring), name);
+  if (idx <= 0)
+    return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, ENODEV,
+                            "%s: reflector device '%s' does not exist (in the ring's network "
+                            "namespace)", what, name);
+  for (i = 0; i < ring->spec.num_devices && i < MAX_NUM_DEVICES; i++)
+    if (ring->if_index[i] == idx)
+      return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, EINVAL,
+                              "%s: reflector device '%s' is a capture device of the ring: "
+                              "reflecting onto it would loop (bounce sends packets back out of "
+                              "the device they came in on)", what, name);
+  type = pfringint_if_arphrd(pfringint_dev_fd(ring), name);
+  if (type != ARPHRD_ETHER)
+    return pfringint_seterr(ring, PF_RING_ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                            "%s: reflector device '%s' is not an Ethernet device (ARPHRD type "
+                            "%d)", what, name, type);
+  *ifindex = (u_int32_t)idx;
+  return 0;
 }
 
 PFRING_API int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_add)
@@ -593,6 +899,10 @@ PFRING_API int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_a
   if (rc < 0)
     return pfringint_seterr(ring, rc, rc == PF_RING_ERROR_NOT_SUPPORTED ? EOPNOTSUPP : EINVAL,
                             "filtering rule %u: %s", id, msg);
+  snprintf(msg, sizeof(msg), "filtering rule %u", id);
+  if ((rc = reflect_target(ring, nr.enc.action, nr.rule.reflector_device_name, msg,
+                           &nr.enc.reflect_ifindex)) < 0)
+    return rc;
   nr.added_ns = mono_ns();
   if ((rc = ensure_rt(ring)) < 0)
     return rc;
@@ -604,17 +914,16 @@ PFRING_API int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_a
   memmove(&next->r[i + 1], &next->r[i], (size_t)(next->num - i) * sizeof(next->r[0]));
   next->r[i] = nr;
   next->num++;
-  if ((rc = stats_reset(ring, id)) < 0) {
+  next->r[i].enc.stat_slot = free_slot(cur);
+  if ((rc = stats_reset(ring, next->r[i].enc.stat_slot, id)) < 0) {
     free(next);
     return rc;
   }
   if (nr.enc.action == PFRING_RULE_FORWARD_ADD)
     next->has_hash = 1;             /* the program looks up the rules it adds */
   rc = apply_set(ring, next);
-  if (rc < 0) {
-    stats_drop(ring, id);
+  if (rc < 0)
     return rc;
-  }
   rule_to_add->rule_id = (u_int16_t)id;
   return 0;
 }
@@ -625,6 +934,8 @@ static void hash_settle(pfring *ring, struct pfringint_ruleset *next)
 {
   if (next->has_hash && !set_adds_hash_rules(next) && hash_count(ring) == 0)
     next->has_hash = 0;
+  if (hash_count(ring) == 0)
+    next->hash_reflects = 0;
 }
 
 /* ... and a packet of the old set may have added one meanwhile: the
@@ -632,7 +943,7 @@ static void hash_settle(pfring *ring, struct pfringint_ruleset *next)
  * failure here is only logged. */
 static void hash_recheck(pfring *ring)
 {
-  if (hash_count(ring) > 0 && hash_mark(ring) < 0)
+  if (hash_count(ring) > 0 && hash_mark(ring, 0) < 0)
     pfringint_log(3, "%s: %s", ring->bound_name, ring->errbuf);
 }
 
@@ -654,7 +965,6 @@ PFRING_API int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id)
   hash_settle(ring, next);
   if ((rc = apply_set(ring, next)) < 0)
     return rc;
-  stats_drop(ring, rule_id);
   hash_recheck(ring);
   return 0;
 }
@@ -682,15 +992,17 @@ PFRING_API int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, 
                             "rule_id %u is not a filtering rule of '%s'", rule_id,
                             ring->bound_name);
   r = &ring->filter.rules->r[i];
-  if ((rc = stats_read(ring, rule_id, &sum)) < 0)
+  if ((rc = stats_read(ring, r->enc.stat_slot, &sum)) < 0)
     return rc;
   memset(&out, 0, sizeof(out));
   out.match = sum.packets;
   if (r->rule.rule_action == forward_packet_and_stop_rule_evaluation ||
       r->rule.rule_action == forward_packet_add_rule_and_stop_rule_evaluation)
     out.match_forward = sum.packets;
-  else if (r->rule.rule_action == dont_forward_packet_and_stop_rule_evaluation)
-    out.filtered = sum.packets;
+  else if (r->rule.rule_action == dont_forward_packet_and_stop_rule_evaluation ||
+           r->rule.rule_action == reflect_packet_and_stop_rule_evaluation ||
+           r->rule.rule_action == bounce_packet_and_stop_rule_evaluation)
+    out.filtered = sum.packets;     /* kept out of the ring */
   out.match_bytes = sum.bytes;
   out.inactivity = inactivity_of(now, sum.last_ns, r->added_ns);
   out.last_match_ns = match_time_of(now, sum.last_ns);
@@ -723,7 +1035,6 @@ PFRING_API int pfring_purge_idle_rules(pfring *ring, u_int16_t inactivity_sec)
   const struct pfringint_ruleset *cur;
   struct pfringint_ruleset *next;
   struct pfring_rules_stat sum;
-  u_int16_t gone[PFRING_MAX_FILTERING_RULES];
   u_int64_t now = mono_ns(), last, idle = (u_int64_t)inactivity_sec * 1000000000ull;
   u_int32_t i, n = 0;
   int rc;
@@ -740,13 +1051,13 @@ PFRING_API int pfring_purge_idle_rules(pfring *ring, u_int16_t inactivity_sec)
       i++;
       continue;
     }
-    if ((rc = stats_read(ring, next->r[i].rule.rule_id, &sum)) < 0) {
+    if ((rc = stats_read(ring, next->r[i].enc.stat_slot, &sum)) < 0) {
       free(next);
       return rc;
     }
     last = sum.last_ns > next->r[i].added_ns ? sum.last_ns : next->r[i].added_ns;
     if (now >= last && now - last >= idle) {
-      gone[n++] = next->r[i].rule.rule_id;
+      n++;
       set_remove_at(next, i);
     } else {
       i++;
@@ -759,8 +1070,6 @@ PFRING_API int pfring_purge_idle_rules(pfring *ring, u_int16_t inactivity_sec)
   hash_settle(ring, next);
   if ((rc = apply_set(ring, next)) < 0)
     return rc;
-  for (i = 0; i < n; i++)
-    stats_drop(ring, gone[i]);
   hash_recheck(ring);
   return (int)n;
 }
@@ -808,17 +1117,14 @@ static int hash_key(pfring *ring, const hash_filtering_rule *r, struct pfring_ru
  * 0, 1 when there is no such rule, or an error code. */
 static int hash_read(pfring *ring, const struct pfring_rules_hkey *k, struct pfring_rules_hval *sum)
 {
-  int n = libbpf_num_possible_cpus(), i, found;
   struct pfring_rules_hval *v;
+  int n, i, found;
 
   memset(sum, 0, sizeof(*sum));
   if (!ring->rules_rt)
     return 1;
-  if (n <= 0)
-    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, -n, "cannot count the CPUs");
-  v = calloc((size_t)n, sizeof(*v));
-  if (!v)
-    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+  if (!(v = percpu_values(ring, sizeof(*v), &n)))
+    return ring->last_rc;
   found = bpf_map_lookup_elem(ring->rules_rt->hash_fd, k, v) == 0;
   if (found) {
     *sum = v[0];
@@ -841,16 +1147,19 @@ static int hash_read(pfring *ring, const struct pfring_rules_hkey *k, struct pfr
 
 /* The ring's set marks that it has hash rules (the first add): the one
  * change of the set a hash rule makes. */
-static int hash_mark(pfring *ring)
+static int hash_mark(pfring *ring, int reflects)
 {
   struct pfringint_ruleset *next;
 
-  if (ring->filter.rules && ring->filter.rules->has_hash)
+  if (ring->filter.rules && ring->filter.rules->has_hash &&
+      (!reflects || ring->filter.rules->hash_reflects))
     return 0;
   next = set_copy(ring->filter.rules, 0);
   if (!next)
     return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
   next->has_hash = 1;
+  if (reflects)
+    next->hash_reflects = 1;
   return apply_set(ring, next);
 }
 
@@ -862,12 +1171,14 @@ static void hash_unmark(pfring *ring)
   struct pfringint_ruleset *next;
 
   if (!ring->filter.rules || !ring->filter.rules->has_hash ||
-      set_adds_hash_rules(ring->filter.rules))
+      (set_adds_hash_rules(ring->filter.rules) && !ring->filter.rules->hash_reflects))
     return;
   next = set_copy(ring->filter.rules, 0);
   if (!next)
     return;
-  next->has_hash = 0;
+  next->hash_reflects = 0;
+  if (!set_adds_hash_rules(next))
+    next->has_hash = 0;
   if (apply_set(ring, next) < 0)
     pfringint_log(3, "%s: %s", ring->bound_name, ring->errbuf);
 }
@@ -878,26 +1189,26 @@ static int hash_add(pfring *ring, hash_filtering_rule *r)
   struct pfring_rules_hval *v;
   char text[200];
   int n, i, rc, err;
+  u_int32_t reflect_ifindex;
   u_int8_t action;
 
   if ((rc = hash_key(ring, r, &k, &action)) < 0)
     return rc;
+  hash_rule_text(r, text, sizeof(text));
+  if ((rc = reflect_target(ring, action, r->reflector_device_name, text, &reflect_ifindex)) < 0)
+    return rc;
   if ((rc = ensure_rt(ring)) < 0)
     return rc;
-  hash_rule_text(r, text, sizeof(text));
   if (hash_count(ring) >= PFRING_MAX_HASH_FILTERING_RULES)
     return pfringint_seterr(ring, PF_RING_ERROR_INVALID_ARGUMENT, ENOSPC,
                             "'%s' already has %d hash filtering rules, the most a ring holds",
                             ring->bound_name, PFRING_MAX_HASH_FILTERING_RULES);
-  n = libbpf_num_possible_cpus();
-  if (n <= 0)
-    return pfringint_seterr(ring, PF_RING_ERROR_GENERIC, -n, "cannot count the CPUs");
-  v = calloc((size_t)n, sizeof(*v));
-  if (!v)
-    return pfringint_seterr(ring, PF_RING_ERROR_NOT_ENOUGH_MEMORY, ENOMEM, "out of memory");
+  if (!(v = percpu_values(ring, sizeof(*v), &n)))
+    return ring->last_rc;
   for (i = 0; i < n; i++) {
     v[i].rule_id = r->rule_id;
     v[i].action = action;
+    v[i].reflect_ifindex = reflect_ifindex;
     v[i].added_ns = mono_ns();
   }
   rc = bpf_map_update_elem(ring->rules_rt->hash_fd, &k, v, BPF_NOEXIST);
@@ -915,7 +1226,7 @@ static int hash_add(pfring *ring, hash_filtering_rule *r)
     return pfringint_seterr_errno(ring, pfringint_errno_to_rc(err), err,
                                   "cannot add the %s to '%s'", text, ring->bound_name);
   ring->rules_rt->hash_delta++;
-  if ((rc = hash_mark(ring)) < 0) {
+  if ((rc = hash_mark(ring, PFRING_RULE_ACTION_REFLECTS(action))) < 0) {
     bpf_map_delete_elem(ring->rules_rt->hash_fd, &k);
     ring->rules_rt->hash_delta--;
     return rc;
@@ -993,8 +1304,9 @@ PFRING_API int pfring_get_hash_filtering_rule_stats(pfring *ring, hash_filtering
   out.match = sum.packets;
   if (sum.action == PFRING_RULE_FORWARD_STOP)
     out.match_forward = sum.packets;
-  else if (sum.action == PFRING_RULE_DROP_STOP)
-    out.filtered = sum.packets;
+  else if (sum.action == PFRING_RULE_DROP_STOP || sum.action == PFRING_RULE_REFLECT_STOP ||
+           sum.action == PFRING_RULE_BOUNCE_STOP)
+    out.filtered = sum.packets;     /* kept out of the ring */
   out.match_bytes = sum.bytes;
   out.inactivity = inactivity_of(now, sum.last_ns, sum.added_ns);
   out.last_match_ns = match_time_of(now, sum.last_ns);

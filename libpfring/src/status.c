@@ -790,7 +790,7 @@ static u_int64_t free_slots(const pfring *ring, u_int64_t inserted)
 static void render_counters(pfring *ring, struct text *t)
 {
   const struct layout *l = &ring_layout;
-  u_int64_t seen = 0, lost = 0, inserted;
+  u_int64_t seen = 0, lost = 0, inserted, fwd_ok, fwd_err;
 
   if (ring->ops.kernel_counters)
     ring->ops.kernel_counters(ring, &seen, &lost);
@@ -802,8 +802,9 @@ static void render_counters(pfring *ring, struct text *t)
   field(t, l, "Num Free Slots", "%llu", (unsigned long long)free_slots(ring, inserted));
   field(t, l, "TX: Send Ok", "0");
   field(t, l, "TX: Send Errors", "0");
-  field(t, l, "Reflect: Fwd Ok", "0");
-  field(t, l, "Reflect: Fwd Errors", "0");
+  pfringint_rules_reflected(ring, &fwd_ok, &fwd_err);
+  field(t, l, "Reflect: Fwd Ok", "%llu", (unsigned long long)fwd_ok);
+  field(t, l, "Reflect: Fwd Errors", "%llu", (unsigned long long)fwd_err);
 }
 
 /* PF_RING's "Tot Memory": the bytes of the ring's kernel memory (the

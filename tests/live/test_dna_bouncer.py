@@ -28,6 +28,7 @@ from pcap_pfring.dna_bouncer import BouncerMode, BouncerStats, DnaBouncer
 from pcap_pfring.errors import InvalidArgumentError, InvalidStatusError
 from pcap_pfring.netns import ETH_P_ALL
 from pcap_pfring.testing import cprog, sanitizers
+from pcap_pfring.testing.fixtures import send_frames
 from pcap_pfring.testing.procs import Process
 
 pytestmark = pytest.mark.needs_root
@@ -168,32 +169,25 @@ class Tap:
     def close(self):
         self.s.close()
 
+    def __enter__(self):
+        return self
 
-def send(ns, ifname, frames):
-    s = ns.raw_socket(ifname)
-    try:
-        for f in frames:
-            s.send(f)
-    finally:
-        s.close()
+    def __exit__(self, *exc):
+        self.close()
 
 
 def test_one_way_forwards_exactly_the_kept_frames(bouncer_exe, net):
     frames, kept = mixed(MAC_FWD, 1000)
     rev, _ = mixed(MAC_REV, 3000)
-    tap, back = Tap(net.a, OUT_A, MAC_FWD), Tap(net.a, IN_A, MAC_REV)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap, Tap(net.a, IN_A, MAC_REV) as back:
         with Bouncer(bouncer_exe, net, "one").start() as b:
-            send(net.a, IN_A, frames)
+            send_frames(net.a, IN_A, frames)
             b.wait_received(0, len(frames))
             got = tap.frames(len(kept))
             # one-way: nothing of the egress side goes back
-            send(net.a, OUT_A, rev)
+            send_frames(net.a, OUT_A, rev)
             assert back.frames(1, timeout=1.0) == []
             lines, st = b.stop()
-    finally:
-        tap.close()
-        back.close()
     assert got == kept                       # byte for byte, in order
     assert st["d0"] == (30, 10, 20, 0)
     assert st["d1"] == (0, 0, 0, 0)
@@ -204,19 +198,15 @@ def test_one_way_forwards_exactly_the_kept_frames(bouncer_exe, net):
 def test_two_way_forwards_both_ways(bouncer_exe, net):
     fwd, kept_fwd = mixed(MAC_FWD, 1000)
     rev, kept_rev = mixed(MAC_REV, 3000)
-    tap_out, tap_in = Tap(net.a, OUT_A, MAC_FWD), Tap(net.a, IN_A, MAC_REV)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap_out, Tap(net.a, IN_A, MAC_REV) as tap_in:
         with Bouncer(bouncer_exe, net, "two").start() as b:
-            send(net.a, IN_A, fwd)
+            send_frames(net.a, IN_A, fwd)
             b.wait_received(0, len(fwd))
-            send(net.a, OUT_A, rev)
+            send_frames(net.a, OUT_A, rev)
             b.wait_received(1, len(rev))
             got_fwd = tap_out.frames(len(kept_fwd))
             got_rev = tap_in.frames(len(kept_rev))
             lines, st = b.stop()
-    finally:
-        tap_out.close()
-        tap_in.close()
     assert got_fwd == kept_fwd
     assert got_rev == kept_rev
     assert st["d0"] == (30, 10, 20, 0)
@@ -227,15 +217,12 @@ def test_two_way_forwards_both_ways(bouncer_exe, net):
 def test_the_decision_function_rewrites_in_place(bouncer_exe, net):
     frames, kept = mixed(MAC_FWD, 1000)
     want = [f[:22] + bytes([f[22] - 1]) + f[23:60] for f in kept]   # TTL - 1, 60 bytes
-    tap = Tap(net.a, OUT_A, MAC_FWD)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap:
         with Bouncer(bouncer_exe, net, "one", "edit").start() as b:
-            send(net.a, IN_A, frames)
+            send_frames(net.a, IN_A, frames)
             b.wait_received(0, len(frames))
             got = tap.frames(len(want))
             _, st = b.stop()
-    finally:
-        tap.close()
     assert got == want
     assert st["d0"] == (30, 10, 20, 0)
 
@@ -246,7 +233,7 @@ def test_failed_sends_are_counted(bouncer_exe, net):
     frames, kept = mixed(MAC_FWD, 1000)
     with Bouncer(bouncer_exe, net, "one").start() as b:
         net.b.run(["ip", "link", "set", OUT_B, "down"])
-        send(net.a, IN_A, frames)
+        send_frames(net.a, IN_A, frames)
         st = b.wait_received(0, len(frames))
         assert st["d0"] == (30, 0, 20, 10)
         net.b.run(["ip", "link", "set", OUT_B, "up"])
@@ -254,13 +241,10 @@ def test_failed_sends_are_counted(bouncer_exe, net):
         while (net.b.run(["cat", f"/sys/class/net/{OUT_B}/operstate"]).stdout.strip() != "up"
                and time.monotonic() < deadline):
             time.sleep(0.05)
-        tap = Tap(net.a, OUT_A, MAC_FWD)
-        try:
-            send(net.a, IN_A, frames)
+        with Tap(net.a, OUT_A, MAC_FWD) as tap:
+            send_frames(net.a, IN_A, frames)
             b.wait_received(0, 2 * len(frames))
             got = tap.frames(len(kept))
-        finally:
-            tap.close()
         _, st = b.stop()
     assert got == kept
     assert st["d0"] == (60, 10, 40, 10)
@@ -270,17 +254,14 @@ def test_failed_sends_are_counted(bouncer_exe, net):
 @pytest.mark.parametrize("wait", ["passive", "active"])
 def test_breakloop_ends_the_loop(bouncer_exe, net, how, wait):
     frames, kept = mixed(MAC_FWD, 1000)
-    tap = Tap(net.a, OUT_A, MAC_FWD)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap:
         extra = ("active",) if wait == "active" else ()
         with Bouncer(bouncer_exe, net, "two", "even", *extra).start() as b:
-            send(net.a, IN_A, frames)
+            send_frames(net.a, IN_A, frames)
             b.wait_received(0, len(frames))
             got = tap.frames(len(kept))
             time.sleep(0.1)                  # idle: the loop waits (or spins)
             lines, st = b.stop(how)
-    finally:
-        tap.close()
     assert got == kept
     assert st["d0"] == (30, 10, 20, 0)
     assert "loop returned 0 " in lines
@@ -293,7 +274,7 @@ def test_from_the_decision_function(bouncer_exe, net):
     break from it ends the loop after that burst."""
     frames = [udp(MAC_FWD, 1000, 2000)]
     with Bouncer(bouncer_exe, net, "one", "self").start() as b:
-        send(net.a, IN_A, frames)
+        send_frames(net.a, IN_A, frames)
         rc, out, err = b.finish(timeout=20)
     assert rc == 0 and "done" in out, (rc, out, err)
     lines = out.splitlines()
@@ -398,14 +379,13 @@ def test_python_two_way_with_a_python_decision(net):
         return even_udp(packet, direction)
 
     bouncer, ingress, egress = py_bouncer(net, BouncerMode.TWO_WAY)
-    tap_out, tap_in = Tap(net.a, OUT_A, MAC_FWD), Tap(net.a, IN_A, MAC_REV)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap_out, Tap(net.a, IN_A, MAC_REV) as tap_in:
         with bouncer:
             looper = Looper(bouncer, decide)
             looper.start()
-            send(net.a, IN_A, fwd)
+            send_frames(net.a, IN_A, fwd)
             looper.wait_received(0, len(fwd))
-            send(net.a, OUT_A, rev)
+            send_frames(net.a, OUT_A, rev)
             looper.wait_received(1, len(rev))
             got_fwd = tap_out.frames(len(kept_fwd))
             got_rev = tap_in.frames(len(kept_rev))
@@ -414,9 +394,6 @@ def test_python_two_way_with_a_python_decision(net):
             assert bouncer.stats(0) == BouncerStats(30, 10, 20, 0)
             assert bouncer.stats(1) == BouncerStats(30, 10, 20, 0)
         assert ingress.closed and egress.closed       # destroy closed them
-    finally:
-        tap_out.close()
-        tap_in.close()
     assert got_fwd == kept_fwd and got_rev == kept_rev
     assert seen == {0: 30, 1: 30}
 
@@ -432,18 +409,15 @@ def test_python_decision_rewrites_and_cuts(net):
         return 60
 
     bouncer, _, _ = py_bouncer(net, BouncerMode.ONE_WAY)
-    tap = Tap(net.a, OUT_A, MAC_FWD)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap:
         with bouncer:
             looper = Looper(bouncer, decide)
             looper.start()
-            send(net.a, IN_A, frames)
+            send_frames(net.a, IN_A, frames)
             looper.wait_received(0, len(frames))
             got = tap.frames(len(want))
             looper.stop()
             assert bouncer.stats(0) == BouncerStats(30, 10, 20, 0)
-    finally:
-        tap.close()
     assert got == want
 
 
@@ -452,19 +426,16 @@ def test_python_an_exception_ends_the_loop(net):
         raise RuntimeError("no verdict")
 
     bouncer, _, _ = py_bouncer(net, BouncerMode.ONE_WAY)
-    tap = Tap(net.a, OUT_A, MAC_FWD)
-    try:
+    with Tap(net.a, OUT_A, MAC_FWD) as tap:
         with bouncer:
             looper = Looper(bouncer, decide)
             looper.start()
-            send(net.a, IN_A, [udp(MAC_FWD, 1000, 2000)])
+            send_frames(net.a, IN_A, [udp(MAC_FWD, 1000, 2000)])
             looper.join(10)
             assert not looper.is_alive()
             assert isinstance(looper.exc, RuntimeError) and str(looper.exc) == "no verdict"
             assert tap.frames(1, timeout=1.0) == []       # dropped
             assert bouncer.stats(0) == BouncerStats(1, 0, 1, 0)
-    finally:
-        tap.close()
 
 
 def test_python_bad_input(net):

@@ -10,7 +10,8 @@ on veth0, ``rev`` transmitted on it; the master's ring sees both.
 The default distribution puts a packet in app ``hash % num_apps``: PF_RING's
 symmetric pkt_hash of the frame as the master's ring hands it out (a VLAN
 tag back in the data), mixed as the kernel clusters mix theirs; checked
-here against ``default_hash`` (``cluster_ref`` for IPv4).
+here against ``default_hash`` (``cluster_ref`` for IPv4).  The master,
+slave and hash helpers are ``pcap_pfring.testing.dna``'s.
 
 Every wait is bounded; processes are killed by pid when a test ends, and the
 namespaces are deleted by the fixture.  Each test uses cluster ids of its
@@ -55,8 +56,18 @@ from pcap_pfring.errors import (
 from pcap_pfring.netns import frame, send_frames
 from pcap_pfring.pcapfile import read_packets
 from pcap_pfring.ring import SocketMode
-from pcap_pfring.testing import cprog
-from pcap_pfring.testing.cluster_ref import cluster_hash, fmix32
+from pcap_pfring.testing.dna import (
+    PFCOUNT,
+    Master,
+    Procs,
+    Slave,
+    app_of,
+    assert_split,
+    build_master,
+    default_hash,
+    drop_in,
+    frames_of,
+)
 from pcap_pfring.testing.fixtures import drain, send_from_b
 from pcap_pfring.testing.flows import make_flows, send_flows
 from pcap_pfring.testing.procs import Process
@@ -64,9 +75,6 @@ from pcap_pfring.testing.procs import Process
 pytestmark = pytest.mark.needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SLAVE = [sys.executable, "-m", "pcap_pfring.testing.dna_slave"]
-PFCOUNT = os.path.join(os.path.dirname(sys.executable), "pfcount")
-PER_FLOW = 0                    # cluster_per_flow: VLAN id, protocol, addresses, ports
 KINDS = ("ipv4", "ipv6", "vlan")
 SHM = pathlib.Path("/dev/shm")
 
@@ -76,138 +84,9 @@ def master_exe(tmp_path_factory):
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
     exe = tmp_path_factory.mktemp("dna_master") / "dna_master"
-    res = cprog.build(ROOT, ROOT / "tests/unit/c/dna_master.c", exe)
+    res = build_master(ROOT, exe)
     assert res.returncode == 0, f"{' '.join(res.args)}\n{res.stdout}{res.stderr}"
     return exe
-
-
-class Master(Process):
-    def __init__(self, exe, pair, cid, n, mode="hash", *extra, dev=None):
-        super().__init__(pair.a, [str(exe), dev or pair.if_a, str(cid), str(n), mode, *extra],
-                         name=f"master {cid}", stdin=True)
-        self.cid, self.n = cid, n
-
-    def start(self):
-        self.wait_out("ready")
-        return self
-
-    def stats(self):
-        """(rx, processed, [(delivered, dropped) per app]) from a "stats" line."""
-        return parse_stats(self.ask("stats", "stats "))
-
-    def tx_stats(self):
-        """(tot_tx_packets, [(sent, dropped) per app]) from a "stats" line."""
-        return parse_tx(self.ask("stats", "stats "))
-
-    def quit(self):
-        """Destroys the cluster; the final stats."""
-        self.send("quit")
-        rc, out, err = self.finish(timeout=20)
-        assert rc == 0 and "done" in out, (rc, out, err)
-        return parse_stats([s for s in out.splitlines() if s.startswith("stats ")][-1])
-
-
-def parse_tx(line):
-    fields = dict(f.split("=") for f in line.split()[1:])
-    apps = []
-    while f"tx{len(apps)}" in fields:
-        apps.append(tuple(int(x) for x in fields[f"tx{len(apps)}"].split("/")))
-    return int(fields["tx"]), apps
-
-
-def parse_stats(line):
-    fields = dict(f.split("=") for f in line.split()[1:])
-    apps = []
-    i = 0
-    while f"app{i}" in fields:
-        d, x = fields[f"app{i}"].split("/")
-        apps.append((int(d), int(x)))
-        i += 1
-    return int(fields["rx"]), int(fields["processed"]), apps
-
-
-class Slave(Process):
-    def __init__(self, pair, cid, app, tmp_path, tag=""):
-        self.path = tmp_path / f"slave{cid}-{app}{tag}.hex"
-        super().__init__(pair.a, [*SLAVE, f"dnacluster:{cid}@{app}", str(self.path)],
-                         name=f"slave {cid}@{app}{tag}", stdin=True)
-
-    def start(self):
-        self.wait_out("ready")
-        return self
-
-    def frames(self):
-        return [bytes.fromhex(line) for line in self.path.read_text().split()]
-
-    def wait_frames(self, n, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.path.exists() and len(self.path.read_text().split()) >= n:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{self.name}: fewer than {n} frames")
-
-    def stop(self):
-        """(frames, recv, drop) once the slave drained its queue and left."""
-        self.send("stop")
-        rc, out, err = self.finish(timeout=20)
-        assert rc == 0, (self.name, rc, out, err)
-        line = [s for s in out.splitlines() if s.startswith("done ")][-1].split()
-        n, recv, drop = int(line[1]), int(line[2][5:]), int(line[3][5:])
-        frames = self.frames()
-        assert n == len(frames) == recv
-        return frames, recv, drop
-
-
-class Procs(list):
-    """Processes killed by pid at the end, whatever happens."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for p in self:
-            p.kill()
-
-    def add(self, p):
-        self.append(p)
-        return p
-
-
-def default_hash(data):
-    """The default distribution's hash of a frame of these tests (IPv4 or
-    IPv6 TCP/UDP, maybe one VLAN tag in the data): PF_RING's pkt_hash
-    (pfring_parse_pkt), mixed by MurmurHash3's finalizer.  For IPv4 that is
-    the kernel cluster_per_flow hash (cluster_ref); pkt_hash sums IPv6
-    address words as they lie in memory (little endian here), so IPv6 is
-    summed here."""
-    frame, vid = data, 0
-    if data[12:14] == b"\x81\x00":
-        vid, data = int.from_bytes(data[14:16], "big") & 0xFFF, data[:12] + data[16:]
-    if data[12:14] == b"\x08\x00":
-        return cluster_hash(PER_FLOW, frame)
-    proto, l4 = data[20], data[54:58]
-    words = struct.unpack("<8I", data[22:54])
-    total = sum(words) + proto + int.from_bytes(l4[:2], "big") + int.from_bytes(l4[2:], "big")
-    return fmix32((total + vid) & 0xFFFFFFFF)
-
-
-def app_of(data, n):
-    return default_hash(data) % n
-
-
-def frames_of(flows):
-    return [d for f in flows for d in (f.fwd, f.rev)]
-
-
-def assert_split(got, flows, slots):
-    """Disjoint, complete, every flow whole in app slots[hash % len(slots)]."""
-    everything = [d for frames in got for d in frames]
-    assert len(everything) == len(set(everything)), "a frame reached two slaves"
-    assert sorted(everything) == sorted(frames_of(flows))
-    where = {d: i for i, frames in enumerate(got) for d in frames}
-    for f in flows:
-        assert where[f.fwd] == where[f.rev] == slots[app_of(f.fwd, len(slots))], f
 
 
 # -- distribution -----------------------------------------------------------------
@@ -602,7 +481,7 @@ def test_corrupt_descriptor_is_an_error(veth_pair, master_exe):
             in str(e.value))
 
 
-DROP_IN = ROOT / "build" / "libpcap-pfring"
+DROP_IN = drop_in(ROOT)
 
 
 @pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
@@ -854,6 +733,64 @@ def test_python_master_settings_flags_and_affinity(veth_pair, capfd):
     if pages == "normal":
         assert (f"DNA cluster {cid}: DNA_CLUSTER_HUGEPAGES: the machine gives shared memory no "
                 "huge pages (transparent_hugepage/shmem_enabled is [") in err
+
+
+def master_thread_cores():
+    """Cpus_allowed_list of this process's one DNA cluster master thread."""
+    threads = [t for t in os.listdir("/proc/self/task")
+               if open(f"/proc/self/task/{t}/comm").read().strip() == "pfring-dnacl"]
+    assert len(threads) == 1, threads
+    return [line.split(":", 1)[1].strip() for line in open(f"/proc/self/task/{threads[0]}/status")
+            if line.startswith("Cpus_allowed_list:")][0]
+
+
+def cpu_list(cores):
+    """The kernel's list text of a set of cores ("0", "0-1", "0,2")."""
+    cores, out = sorted(set(cores)), []
+    for c in cores:
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in out)
+
+
+@pytest.mark.parametrize("mode", [SocketMode.RECV_ONLY, SocketMode.SEND_ONLY,
+                                  SocketMode.SEND_AND_RECV])
+def test_cpu_affinity_rx_and_tx_core(veth_pair, mode):
+    """The master's one thread does the receiving and the transmitting work:
+    set_cpu_affinity(rx, tx) binds it to rx when the cluster receives and to
+    tx when it transmits the slaves' frames (both in SEND_AND_RECV), the
+    status file names the cores that count, and NO_CORE for both unbinds
+    it while it runs."""
+    cid = 1954 + int(mode)
+    ncpu = os.cpu_count()
+    rx_core, tx_core = 0, ncpu - 1
+    unbound = [line.split(":", 1)[1].strip() for line in open("/proc/thread-self/status")
+               if line.startswith("Cpus_allowed_list:")][0]
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, DNA_BUFFER)
+    with ring, DnaCluster(cid, 1) as cluster:
+        cluster.set_mode(mode)
+        cluster.register_ring(ring)
+        cluster.set_cpu_affinity(rx_core, tx_core)
+        cluster.enable()
+        want = {SocketMode.RECV_ONLY: [rx_core], SocketMode.SEND_ONLY: [tx_core],
+                SocketMode.SEND_AND_RECV: [rx_core, tx_core]}[mode]
+        assert master_thread_cores() == cpu_list(want)
+        fields = wait_status(os.getpid(), veth_pair.if_a, lambda f: "DNA Cluster Memory" in f,
+                             ring_id=ring.ring_id)
+        assert fields.get("DNA Cluster Core") == (
+            None if mode == SocketMode.SEND_ONLY else str(rx_core))
+        assert fields.get("DNA Cluster Tx Core") == (
+            None if mode == SocketMode.RECV_ONLY else str(tx_core))
+        cluster.set_cpu_affinity(DnaCluster.NO_CORE, DnaCluster.NO_CORE)
+        assert master_thread_cores() == unbound
+        with pytest.raises(InvalidArgumentError) as e:
+            cluster.set_cpu_affinity(DnaCluster.NO_CORE, ncpu)
+        assert str(e.value) == (f"dna_cluster_set_cpu_affinity: tx_core_id {ncpu} is not a "
+                                f"core of this machine (0..{ncpu - 1})")
+        assert master_thread_cores() == unbound
 
 
 THP_SHMEM = pathlib.Path("/sys/kernel/mm/transparent_hugepage/shmem_enabled")
@@ -1140,6 +1077,16 @@ def last_error(ring):
     return ffi.string(lib.pfring_last_error(ring._h())).decode()
 
 
+def recv_pkt_buff(ring, h, hdr, timeout=5):
+    """pfring_recv_pkt_buff without waiting, again until a packet comes or
+    ``timeout`` seconds pass: its return code."""
+    deadline = time.monotonic() + timeout
+    while (rc := lib.pfring_recv_pkt_buff(ring._h(), h, hdr, 0)) == 0 and \
+            time.monotonic() < deadline:
+        time.sleep(0.001)
+    return rc
+
+
 def fill(ring, h, data):
     ffi.memmove(lib.pfring_get_pkt_buff_data(ring._h(), h), data, len(data))
     assert lib.pfring_set_pkt_buff_len(ring._h(), h, len(data)) == 0
@@ -1233,7 +1180,7 @@ def test_pkt_buff_recv_keep_and_send(veth_pair):
             send_frames(veth_pair.b, veth_pair.if_b, frames)
             got = []
             for h in hs:
-                assert lib.pfring_recv_pkt_buff(s0._h(), h, hdr, 1) == 1
+                assert recv_pkt_buff(s0, h, hdr) == 1
                 got.append(bytes(ffi.buffer(lib.pfring_get_pkt_buff_data(s0._h(), h),
                                             hdr.caplen)))
             assert got == frames
@@ -1249,11 +1196,229 @@ def test_pkt_buff_recv_keep_and_send(veth_pair):
         assert cluster.app_tx_stats(0) == AppTxStats(2, 0)
 
 
+def pool_of(cid):
+    """[(start, end)] of the packet pool in every mapping of cluster cid's
+    memory in this process (its master and its slaves here)."""
+    path = str(SHM / f"pfring-dnacluster-{cid}")
+    with open(path, "rb") as f:
+        head = f.read(104)
+    num_bufs, buf_size = struct.unpack_from("<II", head, 20)
+    bufs_off, = struct.unpack_from("<Q", head, 64)
+    out = []
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        if len(fields) >= 6 and fields[5] == path:
+            start = int(fields[0].split("-")[0], 16) - int(fields[2], 16)
+            out.append((start + bufs_off, start + bufs_off + num_bufs * buf_size))
+    return out
+
+
+def to_a(pair, n, tag):
+    """n frames from b to a, tagged."""
+    return [frame(pair.mac_a, pair.mac_b, payload=bytes([tag]) + i.to_bytes(2, "big") * 20)
+            for i in range(n)]
+
+
+def test_pkt_buff_recv_is_zero_copy(veth_pair):
+    """pfring_recv_pkt_buff hands over the packet where the master put it:
+    64 packets kept aside in handles point into the cluster's packet pool,
+    each at a buffer of its own, and stay intact while 100 more are received
+    and let go; sent later from the pool (one written to in place first),
+    they leave exactly, and the handles get their TX buffers back."""
+    cid = 1713
+    kept, more = to_a(veth_pair, 64, 18), to_a(veth_pair, 100, 19)
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, DNA_BUFFER)
+    with ring, DnaCluster(cid, 1) as cluster:
+        cluster.set_mode(SocketMode.SEND_AND_RECV)
+        cluster.register_ring(ring)
+        cluster.enable()
+        with Ring(f"dnacluster:{cid}@0") as s0:
+            s0.enable()
+            pools = pool_of(cid)
+            assert len(pools) == 2                 # the master's mapping and the slave's
+            hs = [lib.pfring_alloc_pkt_buff(s0._h()) for _ in range(64)]
+            assert ffi.NULL not in hs
+            tx_bufs = {int(ffi.cast("uintptr_t", lib.pfring_get_pkt_buff_data(s0._h(), h)))
+                       for h in hs}
+            assert not any(lo <= a < hi for a in tx_bufs for lo, hi in pools)
+            send_frames(veth_pair.b, veth_pair.if_b, kept)
+            hdr = ffi.new("struct pfring_pkthdr *")
+            ptrs = []
+            for h in hs:
+                assert recv_pkt_buff(s0, h, hdr) == 1
+                ptrs.append(int(ffi.cast("uintptr_t", lib.pfring_get_pkt_buff_data(s0._h(), h))))
+                assert hdr.caplen == len(kept[0])
+            assert all(any(lo <= a < hi for lo, hi in pools) for a in ptrs), (ptrs, pools)
+            assert len({a // DNA_BUFFER for a in ptrs}) == 64
+            send_frames(veth_pair.b, veth_pair.if_b, more)
+            assert [bytes(d) for _, d in drain(s0)] == more
+            data = [bytes(ffi.buffer(ffi.cast("u_char *", a), len(kept[0]))) for a in ptrs]
+            assert data == kept
+            ffi.cast("u_char *", ptrs[5])[14] = 0x77      # written in place, then sent
+            rx = b_ring(veth_pair)
+            with rx:
+                for i, h in enumerate(hs):
+                    assert lib.pfring_send_pkt_buff(s0._h(), h, i == 63) == len(kept[0])
+                sent = got_tx(rx)
+            assert sent == kept[:5] + [kept[5][:14] + b"\x77" + kept[5][15:]] + kept[6:]
+            back = {int(ffi.cast("uintptr_t", lib.pfring_get_pkt_buff_data(s0._h(), h)))
+                    for h in hs}
+            assert back == tx_bufs
+            for h in hs:
+                lib.pfring_release_pkt_buff(s0._h(), h)
+        assert cluster.app_tx_stats(0) == AppTxStats(64, 0)
+        assert cluster.app_stats(0) == AppStats(164, 0)
+
+
+def test_kept_packet_is_never_overwritten(veth_pair):
+    """A packet kept aside (queues of 64 slots) pins app 0's queue: the
+    master queues 63 more after it and drops the rest for that app (counted),
+    and never reuses its buffer; released, the queue takes packets again.
+    A second app, not kept, gets every packet."""
+    cid = 1714
+    first, = to_a(veth_pair, 1, 20)
+    burst, after = to_a(veth_pair, 150, 21), to_a(veth_pair, 10, 22)
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, DNA_BUFFER)
+    with ring, DnaCluster(cid, 2) as cluster:
+        cluster.set_mode(SocketMode.SEND_AND_RECV)
+        cluster.low_level_settings(64, 64, 4)
+        cluster.set_app_groups([1, 1])           # both apps get every packet
+        cluster.register_ring(ring)
+        cluster.enable()
+        with Ring(f"dnacluster:{cid}@0") as s0, Ring(f"dnacluster:{cid}@1") as s1:
+            s0.enable()
+            s1.enable()
+            h = lib.pfring_alloc_pkt_buff(s0._h())
+            hdr = ffi.new("struct pfring_pkthdr *")
+            send_frames(veth_pair.b, veth_pair.if_b, [first])
+            assert recv_pkt_buff(s0, h, hdr) == 1
+            data = lib.pfring_get_pkt_buff_data(s0._h(), h)
+            got0, got1 = [], [bytes(d) for _, d in drain(s1)]
+            for i in range(0, len(burst), 10):        # both read as packets come
+                send_frames(veth_pair.b, veth_pair.if_b, burst[i:i + 10])
+                got0 += [bytes(d) for _, d in drain(s0, quiet=0.05)]
+                got1 += [bytes(d) for _, d in drain(s1, quiet=0.05)]
+            got0 += [bytes(d) for _, d in drain(s0)]
+            got1 += [bytes(d) for _, d in drain(s1)]
+            assert got0 == burst[:63]
+            assert cluster.app_stats(0) == AppStats(64, 87)
+            assert bytes(ffi.buffer(data, len(first))) == first
+            assert got1 == [first] + burst
+            lib.pfring_release_pkt_buff(s0._h(), h)
+            send_frames(veth_pair.b, veth_pair.if_b, after)
+            assert [bytes(d) for _, d in drain(s0)] == after
+        assert cluster.app_stats(0) == AppStats(74, 87)
+        assert cluster.app_stats(1) == AppStats(161, 0)
+
+
+def test_pkt_buff_bridge_through_a_short_queue(veth_pair):
+    """Each packet received into a handle and sent on at once, from the pool
+    (a bridge), through an RX queue of 64 slots: 300 packets go through
+    with no drop, since what the master sent lets go of the queue."""
+    cid = 1716
+    frames = to_a(veth_pair, 300, 25)
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, DNA_BUFFER)
+    with ring, DnaCluster(cid, 1) as cluster:
+        cluster.set_mode(SocketMode.SEND_AND_RECV)
+        cluster.low_level_settings(64, 4096, 4)
+        cluster.register_ring(ring)
+        cluster.enable()
+        rx = b_ring(veth_pair)
+        with rx, Ring(f"dnacluster:{cid}@0") as s0:
+            s0.enable()
+            h = lib.pfring_alloc_pkt_buff(s0._h())
+            hdr = ffi.new("struct pfring_pkthdr *")
+            out = []
+            for i in range(0, len(frames), 10):
+                send_frames(veth_pair.b, veth_pair.if_b, frames[i:i + 10])
+                for _ in range(10):
+                    assert recv_pkt_buff(s0, h, hdr) == 1
+                    assert lib.pfring_send_pkt_buff(s0._h(), h, 1) == len(frames[0])
+                out += [bytes(d) for hd, d in drain(rx, quiet=0.05) if hd.rx]
+            lib.pfring_release_pkt_buff(s0._h(), h)
+            out += [bytes(d) for hd, d in drain(rx, quiet=0.05) if hd.rx]
+        assert out == frames
+        assert cluster.app_stats(0) == AppStats(300, 0)
+        assert cluster.app_tx_stats(0) == AppTxStats(300, 0)
+
+
+KEEPER = r"""
+import sys
+import time
+from pcap_pfring import Ring
+from pcap_pfring._ffi import ffi, lib
+
+ring = Ring(sys.argv[1])
+ring.enable()
+hs = [lib.pfring_alloc_pkt_buff(ring._h()) for _ in range(int(sys.argv[2]))]
+hdr = ffi.new("struct pfring_pkthdr *")
+print("ready", flush=True)
+kept, deadline = 0, time.monotonic() + 10
+while kept < len(hs) and time.monotonic() < deadline:
+    kept += max(0, lib.pfring_recv_pkt_buff(ring._h(), hs[kept], hdr, 0))
+    time.sleep(0.001)
+print("kept", kept, flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_slave_killed_with_packets_kept(veth_pair, tmp_path):
+    """A slave that keeps 10 packets aside in handles is killed (SIGKILL):
+    the master gives them back with its queue (10 dropped, counted), a new
+    slave of the app gets 100 packets through its queue of 64 (nothing is
+    pinned any more), and the other app gets every packet throughout."""
+    cid = 1715
+    first, then = to_a(veth_pair, 10, 23), to_a(veth_pair, 100, 24)
+    script = tmp_path / "keeper.py"
+    script.write_text(KEEPER)
+    with veth_pair.a.enter():
+        ring = Ring(veth_pair.if_a, DNA_BUFFER)
+    with ring, DnaCluster(cid, 2) as cluster, Procs() as procs:
+        cluster.set_mode(SocketMode.SEND_AND_RECV)
+        cluster.low_level_settings(64, 64, 16)
+        cluster.set_app_groups([1, 1])           # both apps get every packet
+        cluster.register_ring(ring)
+        cluster.enable()
+        with Ring(f"dnacluster:{cid}@1") as s1:
+            s1.enable()
+            keeper = procs.add(Process(veth_pair.a, [sys.executable, str(script),
+                                                     f"dnacluster:{cid}@0", "10"],
+                                       name="keeper", stdin=True))
+            keeper.wait_out("ready")
+            send_frames(veth_pair.b, veth_pair.if_b, first)
+            assert keeper.wait_out("kept ") == "kept 10\n"
+            rc, _, _ = keeper.finish(timeout=10, sig=signal.SIGKILL)
+            assert rc == -signal.SIGKILL
+            got1 = [bytes(d) for _, d in drain(s1)]
+            deadline = time.monotonic() + 5
+            while cluster.app_stats(0).dropped < 10 and time.monotonic() < deadline:
+                time.sleep(0.02)                 # the master's check (every 100 ms)
+            assert cluster.app_stats(0) == AppStats(10, 10)
+            with Ring(f"dnacluster:{cid}@0") as s0:
+                s0.enable()
+                got0 = []
+                for i in range(0, len(then), 10):
+                    send_frames(veth_pair.b, veth_pair.if_b, then[i:i + 10])
+                    got0 += [bytes(d) for _, d in drain(s0, quiet=0.05)]
+                    got1 += [bytes(d) for _, d in drain(s1, quiet=0.05)]
+                got0 += [bytes(d) for _, d in drain(s0)]
+            got1 += [bytes(d) for _, d in drain(s1)]
+        assert got0 == then
+        assert got1 == first + then
+        assert cluster.app_stats(0) == AppStats(110, 10)
+        assert cluster.app_stats(1) == AppStats(110, 0)
+
+
 def test_tx_descriptors_the_slave_should_not_write(veth_pair):
     """The master trusts no TX descriptor: a buffer outside the app's TX
     buffers, length 0 or above the buffer size are dropped (counted), a
     good one next to them is sent, and a tx_head that is no position of the
-    queue is ignored."""
+    queue is ignored.  A descriptor naming a slot of the app's RX queue
+    (DNACL_TX_RX_SLOT) is sent only for a packet queued and not released:
+    here nothing was received, so both are dropped."""
     cid = 1710
     good = tx_frames(veth_pair, 1, 14)[0]
     rx = b_ring(veth_pair)
@@ -1271,17 +1436,19 @@ def test_tx_descriptors_the_slave_should_not_write(veth_pair):
             tx_slots, tx_bufs, txq_off, txbufs_off = struct.unpack_from("<IIQQ", mem, 80)
             assert (tx_slots, tx_bufs) == (64, 64)
             mem[txbufs_off:txbufs_off + len(good)] = good
+            rx_slot = 0x80000000
             for i, (buf, caplen) in enumerate([(tx_bufs, 60), (0xFFFFFFFF, 60), (0, 0),
-                                               (0, DNA_BUFFER + 1), (0, len(good))]):
+                                               (0, DNA_BUFFER + 1), (rx_slot | 3, 60),
+                                               (rx_slot | 4096, 60), (0, len(good))]):
                 struct.pack_into("<IIIi", mem, txq_off + 32 * i, buf, caplen, caplen, 0)
-            struct.pack_into("<Q", mem, apps_off + 72, 5)              # tx_head
+            struct.pack_into("<Q", mem, apps_off + 72, 7)              # tx_head
             assert got_tx(rx) == [good]
-            assert cluster.app_tx_stats(0) == AppTxStats(1, 4)
-            struct.pack_into("<Q", mem, apps_off + 72, 5 + 10**9)      # not a position
+            assert cluster.app_tx_stats(0) == AppTxStats(1, 6)
+            struct.pack_into("<Q", mem, apps_off + 72, 7 + 10**9)      # not a position
             time.sleep(0.1)
-            assert cluster.app_tx_stats(0) == AppTxStats(1, 4)
-            assert struct.unpack_from("<Q", mem, apps_off + 32) == (5,)   # tx_tail
-            struct.pack_into("<Q", mem, apps_off + 72, 5)
+            assert cluster.app_tx_stats(0) == AppTxStats(1, 6)
+            assert struct.unpack_from("<Q", mem, apps_off + 32) == (7,)   # tx_tail
+            struct.pack_into("<Q", mem, apps_off + 72, 7)
         assert cluster.stats().tx == 1
 
 

@@ -202,7 +202,7 @@ def test_any_captures_from_several_interfaces(veth_pair):
     pair.add_link("veth2", "veth3")
     one = numbered(pair, 5)
     two = numbered(pair, 5, start=500)
-    skip_on_zc("a zc: ring is one AF_XDP socket: one interface, one RX queue")
+    skip_on_zc("a zc: ring is on one interface (its queues); there is no zc: any")
     for device in ("any", f"{pair.if_a},veth2"):
         with open_in_a(pair, device=device) as ring:
             ring.set_direction(Direction.RX_ONLY)

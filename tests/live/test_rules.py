@@ -10,9 +10,10 @@ import struct
 
 import pytest
 
+from pcap_pfring import Direction
 from pcap_pfring.errors import PFRingError
 from pcap_pfring.rules import MAX_RULES, Rule, RuleAction
-from pcap_pfring.testing.fixtures import drain, frame, send_from_b
+from pcap_pfring.testing.fixtures import drain, frame, send_frames, send_from_b
 from pcap_pfring.testing.serials import MARK, open_ring, packet, serials
 
 pytestmark = pytest.mark.needs_root
@@ -278,7 +279,9 @@ def _still_filters(p, ring):
      "core_fields.shost 10.0.0.1 has bits outside core_fields.shost_mask"),
     (Rule(rule_id=2, vlan_id=5000), "core_fields.vlan_id 5000 is out of range"),
     (Rule(rule_id=2, rule_action=RuleAction.REFLECT_AND_STOP),
-     "rule_action reflect_packet_and_stop_rule_evaluation is not supported yet"),
+     "filtering rule 2: a reflect action needs a reflector_device_name"),
+    (Rule(rule_id=2, rule_action=RuleAction.REFLECT_AND_STOP, reflector_device_name="veth0"),
+     "reflector device 'veth0' is a capture device of the ring"),
 ])
 def test_bad_rules_are_refused_and_the_rules_stay(veth_pair, bad, message):
     p = veth_pair
@@ -434,3 +437,33 @@ def test_balance_pool_with_other_fields_and_errors(veth_pair):
         with pytest.raises(PFRingError, match="balance_id 1 without a balance_pool"):
             ring.add_rule(Rule(rule_id=2, balance_id=1))
         assert run(p, ring, frames, enable=False) == want
+
+
+# -- the ring's classic filter in front of the rules ----------------------------
+
+@pytest.mark.parametrize("bpf", [None, "udp or tcp"])
+@pytest.mark.parametrize("direction, wanted", [
+    (Direction.RX_ONLY, [0, 1]),
+    (Direction.TX_ONLY, [10, 11]),
+    (Direction.RX_AND_TX, [0, 1, 10, 11]),
+])
+def test_direction_before_the_rules(veth_pair, direction, wanted, bpf):
+    """The direction check runs before the rules, natively in the rules
+    program for the plain forms and in its interpreter with a BPF
+    expression: each direction gets exactly its frames."""
+    p = veth_pair
+    rx = [packet(p, i) for i in range(3)]
+    tx = [packet(p, 10 + i, dmac=p.mac_b, smac=p.mac_a) for i in range(3)]
+    rx[2] = packet(p, 2, proto=6)
+    tx[2] = packet(p, 12, proto=6, dmac=p.mac_b, smac=p.mac_a)
+    with open_ring(p) as ring:
+        ring.set_direction(direction)
+        if bpf:
+            ring.set_bpf_filter(bpf)
+        ring.set_policy(False)
+        ring.add_rule(Rule(rule_id=1, proto=17))
+        ring.enable()
+        send_from_b(p, rx)
+        send_frames(p.a, p.if_a, tx)
+        assert sorted(serials(drain(ring, quiet=0.4))) == wanted
+        assert ring.rule_stats(1).match == len(wanted)

@@ -161,8 +161,8 @@ def _still_filters(p, ring):
               port_peer_b=1000, proto=17), "is already a hash filtering rule"),
     (udp_flow(ip_version=5), "ip_version 5 is not 4 or 6"),
     (udp_flow(vlan_id=5000), "vlan_id 5000 is out of range"),
-    (udp_flow(vlan_id=1, rule_action=RuleAction.REFLECT_AND_STOP),
-     "rule_action reflect_packet_and_stop_rule_evaluation is not supported yet for hash rules"),
+    (udp_flow(vlan_id=1, rule_action=RuleAction.REFLECT_AND_STOP, reflector_device_name="nope"),
+     r"port 2000\): reflector device 'nope' does not exist"),
     (HashRule(host_peer_a="0.0.0.0", host_peer_b="10.2.0.1"), "host_peer_a is not set"),
 ])
 def test_bad_hash_rules_are_refused_and_the_rules_stay(veth_pair, bad, message):

@@ -352,16 +352,16 @@ def test_add_rule_with_a_full_hash_map(veth_pair):
 
 def test_hash_rules_still_refuse_the_add_rule_action(veth_pair):
     with open_ring(veth_pair) as ring:
-        with pytest.raises(PFRingError, match="rule_action forward_packet_add_rule_and_stop_rule_"
-                                              "evaluation is not supported yet for hash rules"):
+        with pytest.raises(InvalidArgumentError, match="rule_action forward_packet_add_rule_and_"
+                                                       "stop_rule_evaluation is for wildcard rules"):
             ring.add_hash_rule(HashRule(host_peer_a="10.0.0.1", host_peer_b="10.0.0.2",
                                         rule_action=ADD))
 
 
-def test_reflect_is_still_refused_with_the_new_list(veth_pair):
+def test_a_refused_reflect_rule_leaves_the_add_rule_action_working(veth_pair):
     with open_ring(veth_pair) as ring:
-        with pytest.raises(PFRingError, match=r"not supported yet \(forward, don't forward, "
-                                              r"execute and forward-and-add-rule are\)"):
-            ring.add_rule(Rule(rule_id=1, rule_action=RuleAction.REFLECT_AND_STOP))
+        with pytest.raises(InvalidArgumentError, match="reflector device 'gone0' does not exist"):
+            ring.add_rule(Rule(rule_id=1, rule_action=RuleAction.REFLECT_AND_STOP,
+                               reflector_device_name="gone0"))
         ring.add_rule(Rule(rule_id=1, rule_action=ADD))
         assert ring.rule_stats(1).match == 0

@@ -24,6 +24,7 @@ import pytest
 from pcap_pfring import Direction, InvalidArgumentError, NotSupportedError, Ring
 from pcap_pfring._ffi import ffi
 from pcap_pfring.errors import check
+from pcap_pfring.pcapfile import read_packets
 from pcap_pfring.status import list_rings
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_frames
 from pcap_pfring.testing.procs import Process
@@ -495,12 +496,7 @@ def test_tcpdump_on_zc_with_a_filter_through_the_drop_in(veth_pair, tmp_path):
                 p.wait()
         seen = ours([d for _, d in drain(std, quiet=0.3)])
     assert p.returncode == 0, err
-    data = out.read_bytes()
-    records, off = [], 24
-    while off < len(data):
-        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-        records.append(data[off + 16:off + 16 + incl])
-        off += 16 + incl
+    records = [body for *_, body in read_packets(out)[1]]
     assert records == keep
     assert seen == [f for f in sent if f not in keep]   # the filter ran in the XDP program
 

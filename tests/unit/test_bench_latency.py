@@ -39,3 +39,15 @@ def test_section_rows_and_target_verdict():
     slower = dict(lat, pcap_pfring=[[150_000] * 10])
     assert report.latency_lines(slower, 10, 5)[-1].endswith("MISSED by 50%")
     assert report.latency_lines({}, 10, 5)[-1].endswith("median delay: not measured")
+
+
+def test_nmap_os_time_line():
+    lat = {"nmap_os": {"stock": [11.5, 11.7, 11.6], "ring": [11.8, 11.6, 11.7]}}
+    lines = report.latency_lines(lat, 10, 5)
+    assert lines[-1] == ("- nmap -O time, libpcap-pfring / stock: 1.01 (11.70 s / 11.60 s) "
+                         "(target <= 1.05) met")
+    assert "stock 11.60 (11.50..11.70), through libpcap-pfring 11.70 (11.60..11.80)" in \
+        "\n".join(lines)
+    slow = {"nmap_os": {"stock": [11.5], "ring": [14.1]}}
+    assert report.latency_lines(slow, 10, 5)[-1].endswith("MISSED by 17%")
+    assert not any("nmap" in line for line in report.latency_lines({"nmap_os": {}}, 10, 5))

@@ -2,6 +2,7 @@
 import pytest
 
 from pcap_pfring import InvalidArgumentError
+from pcap_pfring._ffi import ffi
 from pcap_pfring.rules import Rule, RuleAction
 
 
@@ -13,6 +14,17 @@ def test_fields_values_and_flags():
                      rule_action=RuleAction.DONT_FORWARD_AND_STOP, locked=True,
                      bidirectional=False, vlan_id=12, smac="02:00:00:00:00:01")
     assert Rule.parse("") == Rule()
+
+
+def test_reflect_and_tunnel_fields():
+    r = Rule.parse("rule_id=3,rule_action=reflect_and_stop,reflector_device_name=rf0,"
+                   "tunnel_id=0x1234")
+    assert r == Rule(rule_id=3, rule_action=RuleAction.REFLECT_AND_STOP,
+                     reflector_device_name="rf0", tunnel_id=0x1234)
+    c = r.to_c()
+    assert ffi.string(c.reflector_device_name) == b"rf0"
+    assert (c.extended_fields.optional_fields, c.extended_fields.tunnel.tunnel_id) == (1, 0x1234)
+    assert Rule.parse("rule_action=BOUNCE_AND_CONTINUE").rule_action == RuleAction.BOUNCE_AND_CONTINUE
 
 
 def test_payload_pattern_text_and_escapes():

@@ -20,13 +20,13 @@ from pcap_pfring._ffi import ffi, lib
 from pcap_pfring.rules import AUTO_RULE_ID, HashRule, Rule, RuleAction
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-WILD = struct.Struct("<Ii6s6sHHBBBB16s16s16s16sHHHHIBBHB3s32s")   # struct pfring_rules_wild
+WILD = struct.Struct("<Ii6s6sHHBBBB16s16s16s16sHHHHIBBHB3s32sII")   # struct pfring_rules_wild
 
 IFINDEX, SMAC, DMAC, VLAN, ETH_TYPE, PROTO, SHOST, DHOST = (1 << i for i in range(8))
-SPORT, DPORT, TCP_FLAGS, IPV4, IPV6, BIDIR, PATTERN = (1 << i for i in range(8, 15))
+SPORT, DPORT, TCP_FLAGS, IPV4, IPV6, BIDIR, PATTERN, TUNNEL = (1 << i for i in range(8, 16))
 FIELDS = ("flags ifindex smac dmac vlan_id eth_type proto tcp_flags action pad shost "
           "shost_mask dhost dhost_mask sport_low sport_high dport_low dport_high rule_id balance_id "
-          "balance_pool pad2 pattern_len pad3 pattern").split()
+          "balance_pool stat_slot pattern_len pad3 pattern reflect_ifindex tunnel_id").split()
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_ipv6_hosts(encoder):
 
 
 def test_refused_rules_name_the_field(encoder):
-    inval, unsup = lib.PF_RING_ERROR_INVALID_ARGUMENT, lib.PF_RING_ERROR_NOT_SUPPORTED
+    inval = lib.PF_RING_ERROR_INVALID_ARGUMENT
     got = encoder(
         Rule(sport=(9, 3)),
         Rule(dport=(7, 0)),
@@ -135,7 +135,6 @@ def test_refused_rules_name_the_field(encoder):
         Rule(dhost="10.0.0.1", dhost_mask="255.255.255.0"),
         Rule(dhost="fe80::", dhost_mask="ffff:0:ffff::"),
         Rule(vlan_id=4096),
-        Rule(rule_action=RuleAction.BOUNCE_AND_STOP),
         Rule(balance_id=2, balance_pool=2),
         Rule(balance_id=1),
     )
@@ -147,11 +146,27 @@ def test_refused_rules_name_the_field(encoder):
         (inval, "core_fields.dhost 10.0.0.1 has bits outside core_fields.dhost_mask"),
         (inval, "core_fields.dhost_mask ffff:0:ffff:: is not a contiguous mask"),
         (inval, "core_fields.vlan_id 4096 is out of range (1..4095, 0 = any)"),
-        (unsup, "rule_action bounce_packet_and_stop_rule_evaluation is not supported yet "
-                "(forward, don't forward, execute and forward-and-add-rule are)"),
         (inval, "balance_id 2 is not below balance_pool 2 (members 0..1)"),
         (inval, "balance_id 1 without a balance_pool"),
     ]
+
+
+def test_every_action_encodes_as_its_number(encoder):
+    """The program's action numbers are rule_action_behaviour's; the
+    reflector device is resolved later, in the ring's namespace (rules.c),
+    so the encoder leaves reflect_ifindex 0."""
+    got = encoder(*(Rule(rule_action=a, reflector_device_name="rf0") for a in RuleAction))
+    assert [(w["action"], w["reflect_ifindex"]) for w in got] == [(a, 0) for a in RuleAction]
+    assert encoder(Rule(rule_action=9)) == (
+        lib.PF_RING_ERROR_INVALID_ARGUMENT,
+        "rule_action 9 is not a rule_action_behaviour (0..8)")
+
+
+def test_tunnel_id(encoder):
+    a, b = encoder(Rule(tunnel_id=0x1234), Rule(tunnel_id=lib.NO_TUNNEL_ID, proto=17))
+    assert (a["flags"], a["tunnel_id"]) == (TUNNEL, 0x1234)
+    assert (b["flags"], b["tunnel_id"]) == (TUNNEL | PROTO, 0xFFFFFFFF)
+    assert encoder(Rule())["flags"] == 0
 
 
 def test_payload_pattern(encoder):
@@ -248,7 +263,7 @@ def test_hash_key_is_one_for_both_directions(encoder):
 
 
 def test_refused_hash_rules_name_the_field(encoder):
-    inval, unsup = lib.PF_RING_ERROR_INVALID_ARGUMENT, lib.PF_RING_ERROR_NOT_SUPPORTED
+    inval = lib.PF_RING_ERROR_INVALID_ARGUMENT
     got = hash_encode(
         encoder.exe,
         HashRule(host_peer_a="10.0.0.1", host_peer_b="10.0.0.2", ip_version=5),
@@ -263,6 +278,38 @@ def test_refused_hash_rules_name_the_field(encoder):
         (inval, "vlan_id 4096 is out of range (0..4095, 0 = untagged)"),
         (inval, "host_peer_b is not set (a hash rule matches one flow exactly)"),
         (inval, "host_peer_a is not set (a hash rule matches one flow exactly)"),
-        (unsup, "rule_action forward_packet_add_rule_and_stop_rule_evaluation is not supported "
-                "yet for hash rules (forward, don't forward and execute are)"),
+        (inval, "rule_action forward_packet_add_rule_and_stop_rule_evaluation is for wildcard "
+                "rules (it adds hash rules)"),
     ]
+
+
+def native(exe, *programs):
+    """pfringint_rules_native of each classic program: (form, snap)."""
+    lines = "".join("c " + b"".join(struct.pack("<HBBI", *i) for i in prog).hex() + "\n"
+                    for prog in programs)
+    res = subprocess.run([str(exe)], input=lines, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    return [tuple(int(x) for x in line.split()[1:]) for line in res.stdout.splitlines()]
+
+
+LD_PKTTYPE = (0x20, 0, 0, 0xFFFFF004)       # ld [pkttype]: SKF_AD_OFF + SKF_AD_PKTTYPE
+RET = 0x06
+
+
+def test_classic_filters_the_rules_program_runs_natively(encoder):
+    """kernel/filter.c's plain forms (ret #k; the direction check before it)
+    run without the interpreter; anything else is interpreted (form 0)."""
+    got = native(
+        encoder.exe,
+        [(RET, 0, 0, 1536)],                                                  # accept
+        [LD_PKTTYPE, (0x15, 0, 1, 4), (RET, 0, 0, 0), (RET, 0, 0, 128)],      # RX only
+        [LD_PKTTYPE, (0x15, 1, 0, 4), (RET, 0, 0, 0), (RET, 0, 0, 128)],      # TX only
+        [LD_PKTTYPE, (0x15, 0, 1, 3), (RET, 0, 0, 0), (RET, 0, 0, 128)],      # not OUTGOING
+        [LD_PKTTYPE, (0x15, 0, 1, 4), (RET, 0, 0, 1), (RET, 0, 0, 128)],      # keeps both
+        [(0x20, 0, 0, 0xFFFFF020), (0x15, 0, 1, 4), (RET, 0, 0, 0), (RET, 0, 0, 128)],
+        [(0x28, 0, 0, 12), (0x15, 0, 1, 0x800), (RET, 0, 0, 0), (RET, 0, 0, 128)],
+        [(RET, 0, 0, 1536), (RET, 0, 0, 0)],
+        [(0x16, 0, 0, 0)],                                                    # ret a
+    )
+    assert got == [(1, 1536), (2, 128), (3, 128), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0),
+                   (0, 0)]

@@ -3,7 +3,9 @@
  * structs (hex, one per line on stdin) and prints, per line, either
  * "ok <the pfring_rules_wild in hex>" or "err <code> <message>".  A line
  * "h <hash_filtering_rule in hex>" is a hash rule: "ok <the
- * pfring_rules_hkey in hex> <action>" or the error.  Used by
+ * pfring_rules_hkey in hex> <action>" or the error.  A line "c <sock_filter
+ * array in hex>" is a classic filter: "native <form> <snap>"
+ * (pfringint_rules_native).  Used by
  * tests/unit/test_rules_encoding.py.
  */
 #include <stdio.h>
@@ -50,6 +52,20 @@ static int hash_line(const char *line)
   return 0;
 }
 
+static int classic_line(const char *line)
+{
+  struct sock_filter f[64];
+  size_t n = strspn(line, "0123456789abcdefABCDEF") / (2 * sizeof(f[0]));
+  u_int32_t snap;
+  int form;
+
+  if (n == 0 || n > 64 || unhex(line, f, n * sizeof(f[0])) < 0)
+    return 2;
+  form = pfringint_rules_native(f, (u_int32_t)n, &snap);
+  printf("native %d %u\n", form, snap);
+  return 0;
+}
+
 int main(void)
 {
   char line[2048], err[256];
@@ -62,6 +78,11 @@ int main(void)
   while (fgets(line, sizeof(line), stdin)) {
     if (line[0] == 'h' && line[1] == ' ') {
       if (hash_line(line + 2))
+        return 2;
+      continue;
+    }
+    if (line[0] == 'c' && line[1] == ' ') {
+      if (classic_line(line + 2))
         return 2;
       continue;
     }
