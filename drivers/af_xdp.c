@@ -1062,6 +1062,38 @@ static void mark_swap(struct afx_priv *pr)
   __atomic_store_n(&pr->swap_any, 1, __ATOMIC_RELEASE);
 }
 
+/* A classic program into a fresh inner map (entry 0: the length; entry
+ * i + 1: instruction i), put in pfring_filters' slot; 0 or -errno. */
+static int put_program(int filters_fd, u_int32_t slot, const struct sock_fprog *prog)
+{
+  u_int32_t i;
+  int fd, rc = 0, err = 0;
+
+  fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_xdp_filt", sizeof(u_int32_t),
+                      sizeof(struct pfring_xdp_insn), PFRING_XDP_FILTER_ENTRIES, NULL);
+  if (fd < 0)
+    return -errno;
+  for (i = 0; rc == 0 && i <= prog->len; i++) {
+    struct pfring_xdp_insn in = { 0, 0, 0, prog->len };
+    if (i > 0) {
+      in.code = prog->filter[i - 1].code;
+      in.jt = prog->filter[i - 1].jt;
+      in.jf = prog->filter[i - 1].jf;
+      in.k = prog->filter[i - 1].k;
+    }
+    if (bpf_map_update_elem(fd, &i, &in, BPF_ANY) < 0) {
+      rc = -1;
+      err = errno;
+    }
+  }
+  if (rc == 0 && bpf_map_update_elem(filters_fd, &slot, &fd, BPF_ANY) < 0) {
+    rc = -1;
+    err = errno;
+  }
+  close(fd);
+  return rc < 0 ? -err : 0;
+}
+
 /* The ring's program into a fresh inner map, swapped into pfring_filters'
  * slot with one update; len 0 empties the slot.  On failure the old
  * program stays in the slot. */
@@ -1069,8 +1101,8 @@ static int swap_filter(pfring *ring, const struct sock_fprog *prog)
 {
   struct afx_priv *p = PRIV(ring);
   struct pfring_xdp_cfg cfg;
-  u_int32_t i, zero = 0;
-  int fd, rc = 0, err = 0;
+  u_int32_t zero = 0;
+  int rc, err;
 
   if (!prog->len) {
     if (p->has_filter && bpf_map_delete_elem(p->filters_fd, &zero) < 0 && errno != ENOENT)
@@ -1091,38 +1123,14 @@ static int swap_filter(pfring *ring, const struct sock_fprog *prog)
     return pfringint_seterr_errno(ring, PF_RING_ERROR_GENERIC, errno,
                                   "cannot write the XDP program's config of '%s'",
                                   ring->bound_name);
-  /* Entry 0: the length; entry i + 1: instruction i. */
-  fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_xdp_filt", sizeof(u_int32_t),
-                      sizeof(struct pfring_xdp_insn), PFRING_XDP_FILTER_ENTRIES, NULL);
-  if (fd < 0) {
-    rc = -1;
-    err = errno;
-  }
-  for (i = 0; rc == 0 && i <= prog->len; i++) {
-    struct pfring_xdp_insn in = { 0, 0, 0, prog->len };
-    if (i > 0) {
-      in.code = prog->filter[i - 1].code;
-      in.jt = prog->filter[i - 1].jt;
-      in.jf = prog->filter[i - 1].jf;
-      in.k = prog->filter[i - 1].k;
-    }
-    if (bpf_map_update_elem(fd, &i, &in, BPF_ANY) < 0) {
-      rc = -1;
-      err = errno;
-    }
-  }
-  if (rc == 0 && bpf_map_update_elem(p->filters_fd, &zero, &fd, BPF_ANY) < 0) {
-    rc = -1;
-    err = errno;
-  }
-  if (fd >= 0)
-    close(fd);                   /* the slot holds the map from here on */
-  if (rc < 0)
+  if ((rc = put_program(p->filters_fd, zero, prog)) < 0) {
+    err = -rc;
     return pfringint_seterr(ring, pfringint_errno_to_rc(err), err,
                             "cannot put the BPF filter of '%s' in its XDP program: %s%s",
                             ring->bound_name, strerror(err),
                             err == EPERM ? " (raise the locked-memory limit, or grant "
                                            "CAP_BPF)" : "");
+  }
   p->has_filter = 1;
   mark_swap(p);
   return 0;
@@ -1161,37 +1169,6 @@ static int afx_update_filter(pfring *ring)
 
 /* ------------------------------------------------------------------------ */
 /* Clusters of zc: rings over one queue (pfring_xdp_cluster.h)               */
-
-/* A classic program into a fresh inner map, put in pfring_filters' slot. */
-static int put_program(int filters_fd, u_int32_t slot, const struct sock_fprog *prog)
-{
-  u_int32_t i;
-  int fd, rc = 0, err = 0;
-
-  fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_xdp_filt", sizeof(u_int32_t),
-                      sizeof(struct pfring_xdp_insn), PFRING_XDP_FILTER_ENTRIES, NULL);
-  if (fd < 0)
-    return -errno;
-  for (i = 0; rc == 0 && i <= prog->len; i++) {
-    struct pfring_xdp_insn in = { 0, 0, 0, prog->len };
-    if (i > 0) {
-      in.code = prog->filter[i - 1].code;
-      in.jt = prog->filter[i - 1].jt;
-      in.jf = prog->filter[i - 1].jf;
-      in.k = prog->filter[i - 1].k;
-    }
-    if (bpf_map_update_elem(fd, &i, &in, BPF_ANY) < 0) {
-      rc = -1;
-      err = errno;
-    }
-  }
-  if (rc == 0 && bpf_map_update_elem(filters_fd, &slot, &fd, BPF_ANY) < 0) {
-    rc = -1;
-    err = errno;
-  }
-  close(fd);
-  return rc < 0 ? -err : 0;
-}
 
 /* The maps of a loaded program of ours, by name: fds (or -1). */
 static void program_maps(int prog_fd, int *xsks, int *cfg, int *stats)
