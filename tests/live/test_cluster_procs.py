@@ -32,15 +32,17 @@ PER_FLOW_TYPES = [ClusterType.PER_FLOW, ClusterType.PER_FLOW_5_TUPLE]
 
 
 class Members:
-    """n member processes of cluster ``cluster_id`` on a's veth, in join order."""
+    """n member processes of cluster ``cluster_id`` on ``device`` (a's veth
+    by default), in join order; ``tag`` names their files apart."""
 
-    def __init__(self, pair, n, cluster_id, ctype, tmp_path):
-        self.files = [tmp_path / f"member{i}.hex" for i in range(n)]
+    def __init__(self, pair, n, cluster_id, ctype, tmp_path, device=None, tag=""):
+        self.files = [tmp_path / f"member{tag}{i}.hex" for i in range(n)]
         self.procs = []
         try:
             for i, path in enumerate(self.files):
-                p = Process(pair.a, [*MEMBER, pair.if_a, str(cluster_id), str(int(ctype)),
-                                     str(path)], name=f"member {i}", stdin=True)
+                p = Process(pair.a, [*MEMBER, device or pair.if_a, str(cluster_id),
+                                     str(int(ctype)), str(path)], name=f"member {i}",
+                            stdin=True)
                 self.procs.append(p)
                 p.wait_out("ready")
         except BaseException:

@@ -25,6 +25,7 @@ import sys
 import time
 
 import pytest
+import test_cluster_procs as procs_test
 
 from pcap_pfring import ClusterType, Ring
 from pcap_pfring.errors import InvalidArgumentError, NotSupportedError, WrongConfigurationError
@@ -37,55 +38,14 @@ MEMBER = [sys.executable, "-m", "pcap_pfring.testing.member"]
 REAPER = "pfring-xdp-reaper"
 
 
-class Members:
-    """n member processes of cluster ``cluster_id`` on ``device``, in join order."""
-
-    def __init__(self, pair, n, cluster_id, ctype, tmp_path, device, tag=""):
-        self.files = [tmp_path / f"member{tag}{i}.hex" for i in range(n)]
-        self.procs = []
-        try:
-            for i, path in enumerate(self.files):
-                p = Process(pair.a, [*MEMBER, device, str(cluster_id), str(int(ctype)),
-                                     str(path)], name=f"member {i}", stdin=True)
-                self.procs.append(p)
-                p.wait_out("ready")
-        except BaseException:
-            self.kill()
-            raise
-
-    def frames(self, i):
-        return [bytes.fromhex(line) for line in self.files[i].read_text().split()]
-
-    def close(self, i):
-        """Member i closes its ring and stays alive."""
-        self.procs[i].send("close")
-        self.procs[i].wait_out("closed")
+class Members(procs_test.Members):
+    """The members of test_cluster_procs.py on a zc: device: a killed
+    member's reaper must be gone before the others are asked anything."""
 
     def sigkill(self, i):
         pid = self.procs[i].pid
-        rc, _, err = self.procs[i].finish(timeout=10, sig=signal.SIGKILL)
-        assert rc == -signal.SIGKILL, err
+        super().sigkill(i)
         wait_reaper_gone(pid)
-
-    def stop(self):
-        """Stops the live members (each drains first); every member's frames."""
-        live = [p for p in self.procs if p.p.poll() is None]
-        for p in live:
-            p.send("stop")
-        for p in live:
-            rc, out, err = p.finish(timeout=20)
-            assert rc == 0 and "done" in out, (p.name, rc, out, err)
-        return [self.frames(i) for i in range(len(self.procs))]
-
-    def kill(self):
-        for p in self.procs:
-            p.kill()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.kill()
 
 
 def reapers_of(pid):
