@@ -6,6 +6,7 @@ pipe.  Every wait is bounded; ``kill`` (also on leaving a ``with`` block)
 ends the process by its pid if it is still running.
 """
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -104,3 +105,37 @@ class Process:
 
     def __exit__(self, *exc):
         self.kill()
+
+
+class Tcpdump(Process):
+    """``tcpdump -w out -c count`` on ``device`` through the libpcap in
+    ``drop_in`` (a directory put first in LD_LIBRARY_PATH).  It is returned
+    once tcpdump says it is listening: its ring is enabled and its filter
+    set, so every frame sent from then on is its to see."""
+
+    def __init__(self, ns, drop_in, device, out, count, expr=None, timeout=20):
+        argv = ["env", f"LD_LIBRARY_PATH={drop_in}", "tcpdump", "-n", "-U", "-i", device,
+                "-w", str(out), "-c", str(count)] + ([expr] if expr else [])
+        super().__init__(ns, argv, name="tcpdump")
+        self.out_path, self.count = out, count
+        try:
+            self.wait_err(f"listening on {device},", timeout=timeout)
+        except BaseException:
+            self.kill()
+            raise
+
+    def records(self, timeout=20):
+        """The frames it wrote, once it has stopped at its count; if it has
+        not within ``timeout`` s, it is interrupted and the error says how
+        many it had."""
+        from pcap_pfring.pcapfile import read_packets
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _, _, err = self.finish(10, signal.SIGINT)
+            n = len(read_packets(self.out_path)[1]) if os.path.getsize(self.out_path) else 0
+            raise AssertionError(f"tcpdump wrote {n} of {self.count} frames in {timeout} s: "
+                                 f"{err}") from None
+        rc, _, err = self.finish(10)
+        assert rc == 0, err
+        return [body for *_, body in read_packets(self.out_path)[1]]

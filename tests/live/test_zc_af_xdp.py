@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -30,10 +29,9 @@ from pcap_pfring import (
     SocketMode,
     WrongConfigurationError,
 )
-from pcap_pfring.pcapfile import read_packets
 from pcap_pfring.status import list_rings
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_frames
-from pcap_pfring.testing.procs import Process
+from pcap_pfring.testing.procs import Process, Tcpdump
 
 pytestmark = pytest.mark.needs_root
 
@@ -444,26 +442,13 @@ def test_tcpdump_on_zc_through_the_drop_in(veth_pair, tmp_path):
     if not os.path.exists(os.path.join(DROP_IN, "libpcap.so.0.8")):
         pytest.skip("the drop-in is not built (make lib)")
     sent = frames_for(pair, 15)
-    out = tmp_path / "zc.pcap"
-    env = {**os.environ, "LD_LIBRARY_PATH": DROP_IN}
-    p = pair.a.popen(["tcpdump", "-n", "-U", "-i", f"zc:{pair.if_a}", "-w", str(out),
-                      "-c", str(len(sent)), "ether proto 0x88b5"], env=env,
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while xdp_line(pair.a, pair.if_a) is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with Tcpdump(pair.a, DROP_IN, f"zc:{pair.if_a}", tmp_path / "zc.pcap", len(sent),
+                 "ether proto 0x88b5") as td:
         assert xdp_line(pair.a, pair.if_a) is not None
-        time.sleep(0.3)
         send_frames(pair.b, pair.if_b, sent)
-        _, err = p.communicate(timeout=20)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 0, err
-    records = [body for *_, body in read_packets(out)[1]]
+        records = td.records()
     assert records == sent
+    assert wait_no_xdp(pair.a, pair.if_a) is None
     assert wait_no_xdp(pair.a, pair.if_a) is None
 
 

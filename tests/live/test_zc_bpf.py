@@ -15,7 +15,6 @@ import os
 import re
 import socket
 import struct
-import subprocess
 import sys
 import time
 
@@ -24,10 +23,9 @@ import pytest
 from pcap_pfring import Direction, InvalidArgumentError, NotSupportedError, Ring
 from pcap_pfring._ffi import ffi
 from pcap_pfring.errors import check
-from pcap_pfring.pcapfile import read_packets
 from pcap_pfring.status import list_rings
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_frames
-from pcap_pfring.testing.procs import Process
+from pcap_pfring.testing.procs import Process, Tcpdump
 
 pytestmark = pytest.mark.needs_root
 
@@ -472,31 +470,16 @@ def test_tcpdump_on_zc_with_a_filter_through_the_drop_in(veth_pair, tmp_path):
         pytest.skip("the drop-in is not built (make lib)")
     sent = mixed(pair, 40)
     keep = [f for f in sent if is_udp_to(f, 5001)]
-    out = tmp_path / "zc.pcap"
-    env = {**os.environ, "LD_LIBRARY_PATH": DROP_IN}
     with pair.a.enter():
         std = Ring(pair.if_a, 1536)
     std.set_direction(Direction.RX_ONLY)
     std.enable()
-    p = pair.a.popen(["tcpdump", "-n", "-U", "-i", f"zc:{pair.if_a}", "-w", str(out),
-                      "-c", str(len(keep)), "udp port 5001"], env=env,
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with std:
-        try:
-            deadline = time.monotonic() + 20
-            while xdp_prog_id(pair.a, pair.if_a) is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert xdp_prog_id(pair.a, pair.if_a) is not None
-            time.sleep(0.5)                                # tcpdump sets its filter
-            send_frames(pair.b, pair.if_b, sent)
-            _, err = p.communicate(timeout=20)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    with std, Tcpdump(pair.a, DROP_IN, f"zc:{pair.if_a}", tmp_path / "zc.pcap", len(keep),
+                      "udp port 5001") as td:
+        assert xdp_prog_id(pair.a, pair.if_a) is not None
+        send_frames(pair.b, pair.if_b, sent)
+        records = td.records()
         seen = ours([d for _, d in drain(std, quiet=0.3)])
-    assert p.returncode == 0, err
-    records = [body for *_, body in read_packets(out)[1]]
     assert records == keep
     assert seen == [f for f in sent if f not in keep]   # the filter ran in the XDP program
 

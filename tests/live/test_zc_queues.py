@@ -15,7 +15,6 @@ import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import textwrap
 import time
@@ -23,10 +22,9 @@ import time
 import pytest
 
 from pcap_pfring import BadInterfaceNameError, InvalidArgumentError, Ring, WrongConfigurationError
-from pcap_pfring.pcapfile import read_packets
 from pcap_pfring.status import list_rings
 from pcap_pfring.testing.fixtures import collect, drain, frame, send_frames
-from pcap_pfring.testing.procs import Process
+from pcap_pfring.testing.procs import Process, Tcpdump
 
 pytestmark = pytest.mark.needs_root
 
@@ -382,26 +380,13 @@ def test_tcpdump_on_two_queues_through_the_drop_in(mq, tmp_path):
         pytest.skip("the drop-in is not built (make lib)")
     on0, on1 = frames_for(pair, 20, 0), frames_for(pair, 20, 1)
     other = frames_for(pair, 10, 1, 0x88B6)
-    out = tmp_path / "zc.pcap"
-    env = {**os.environ, "LD_LIBRARY_PATH": DROP_IN}
-    p = pair.a.popen(["tcpdump", "-n", "-U", "-i", f"zc:{pair.if_a}@0,1", "-w", str(out),
-                      "-c", "40", "ether proto 0x88b5"], env=env,
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while not xdp_lines(pair.a, pair.if_a) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert xdp_lines(pair.a, pair.if_a)
-        time.sleep(0.3)
+    with Tcpdump(pair.a, DROP_IN, f"zc:{pair.if_a}@0,1", tmp_path / "zc.pcap", 40,
+                 "ether proto 0x88b5") as td:
+        assert len(xdp_lines(pair.a, pair.if_a)) == 1
         send_to_queues(pair, {0: on0, 1: other + on1})
-        _, err = p.communicate(timeout=20)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 0, err
-    records = [body for *_, body in read_packets(out)[1]]
+        records = td.records()
     assert by_queue(records) == {0: on0, 1: on1}
+    assert wait_no_xdp(pair.a, pair.if_a) == []
     assert wait_no_xdp(pair.a, pair.if_a) == []
 
 
