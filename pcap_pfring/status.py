@@ -70,10 +70,19 @@ def parse_fields(text):
 
 
 def _read(path):
-    """The text of a file, or None if it is gone (files come and go)."""
+    """The text of a file, or None if it is gone (files come and go).  A
+    ring's files are rewritten in place every second, so a read that races
+    a rewrite can mix the two versions: it is read until two reads agree."""
     try:
         with open(path) as f:
-            return f.read()
+            text = f.read()
+            for _ in range(4):
+                f.seek(0)
+                again = f.read()
+                if again == text:
+                    break
+                text = again
+            return text
     except (FileNotFoundError, NotADirectoryError):
         return None
 

@@ -96,6 +96,7 @@ struct entry {
   pid_t pid;                  /* the process that writes its files */
   char name[NAME_LEN];        /* its ring file as last written, "" if none */
   int fd;                     /* that file, open and locked, or -1 */
+  int stats_fd;               /* its stats file as last written, open, or -1 */
   struct entry *next;
 };
 
@@ -479,6 +480,25 @@ static int replace_file(int dfd, const char *name, const char *text, size_t len,
   close(fd);
   errno = err;
   return -1;
+}
+
+/* Rewrites fd, a file this process wrote, with len bytes of text, where it
+ * is: 0, or -1 when it has no name any more or the write failed.  The
+ * refreshes of a file whose name is unchanged: no new inode and no rename,
+ * which on ext4 (auto_da_alloc) writes the file out to the disk at every
+ * refresh.  A reader that races it can see a mix of the two versions; the
+ * readers of changing fields read until two reads agree. */
+static int rewrite_in_place(int fd, const char *text, size_t len)
+{
+  struct stat st;
+
+  if (fd < 0 || tree_refused() || fstat(fd, &st) < 0 || st.st_nlink == 0)
+    return -1;
+  if (pwrite(fd, text, len, 0) != (ssize_t)len)
+    return -1;
+  if (st.st_size > (off_t)len && ftruncate(fd, (off_t)len) < 0)
+    return -1;
+  return 0;
 }
 
 enum { FILE_GONE = -1, FILE_DEAD = 0, FILE_LIVE = 1 };
@@ -1181,11 +1201,11 @@ static void write_devices_locked(const struct tree *tr)
 /* ------------------------------------------------------------------------ */
 /* This process's ring files                                                 */
 
-static void write_stats_locked(pfring *ring, const struct tree *tr)
+static void write_stats_locked(pfring *ring, const struct tree *tr, int *keep)
 {
   char name[NAME_LEN], rel[NAME_LEN + 8], *buf;
   size_t len;
-  int dfd;
+  int dfd, fd = -1;
 
   if (!ring->appl_stats || tree_refused())
     return;
@@ -1199,8 +1219,13 @@ static void write_stats_locked(pfring *ring, const struct tree *tr)
   if ((buf = malloc(len + 1))) {
     memcpy(buf, ring->appl_stats, len);
     buf[len] = '\n';
-    if (replace_file(dfd, name, buf, len + 1, NULL) < 0)
+    if (replace_file(dfd, name, buf, len + 1, keep ? &fd : NULL) < 0)
       note_failure(rel, errno);
+    else if (keep) {
+      if (*keep >= 0)
+        close(*keep);
+      *keep = fd;
+    }
     free(buf);
   }
   close(dfd);
@@ -1220,6 +1245,23 @@ static void remove_names(const struct tree *tr, const char *name)
   }
 }
 
+/* The entry's ring file rewritten where it is, if this process wrote it
+ * and its name is unchanged (also in a process that dropped its privileges,
+ * tcpdump -Z, and can no longer make files in the tree): 1 if done. */
+static int refresh_in_place_locked(struct entry *e)
+{
+  struct text t = { .n = 0 };
+  char name[NAME_LEN];
+
+  if (e->pid != getpid() || e->fd < 0)
+    return 0;
+  ring_file_name(e->ring, name, sizeof(name));
+  if (strcmp(e->name, name) != 0)
+    return 0;
+  render_ring(e->ring, &t);
+  return rewrite_in_place(e->fd, t.buf, t.n) == 0;
+}
+
 /* Writes the entry's ring file.  A new name (a fork, a new bound name) is
  * written before the old one goes, so the ring always has a locked file; a
  * parent's files stay its own. */
@@ -1229,7 +1271,7 @@ static void write_ring_locked(struct entry *e, const struct tree *tr)
   char name[NAME_LEN];
   int moved, fd = -1, err;
 
-  if (tree_refused())
+  if (tree_refused() || refresh_in_place_locked(e))
     return;
   ring_file_name(e->ring, name, sizeof(name));
   moved = e->pid != getpid() || strcmp(e->name, name) != 0;
@@ -1242,7 +1284,7 @@ static void write_ring_locked(struct entry *e, const struct tree *tr)
     if (moved) {
       if (e->pid == getpid())
         remove_names(tr, e->name);
-      write_stats_locked(e->ring, tr);
+      write_stats_locked(e->ring, tr, &e->stats_fd);
     }
     if (e->fd >= 0)
       close(e->fd);           /* its name points elsewhere now */
@@ -1252,11 +1294,6 @@ static void write_ring_locked(struct entry *e, const struct tree *tr)
     return;
   }
   err = tr->fd < 0 ? tr->err : errno;
-  /* A process that dropped its privileges (tcpdump -Z) can no longer make
-   * files in the tree: it rewrites its own, still open, in place. */
-  if (!moved && (err == EACCES || err == EPERM) && e->fd >= 0 && !tree_refused() &&
-      pwrite(e->fd, t.buf, t.n, 0) == (ssize_t)t.n && ftruncate(e->fd, (off_t)t.n) == 0)
-    return;
   note_failure(name, err);
 }
 
@@ -1296,25 +1333,34 @@ static int owns_rings_locked(void)
 /* ------------------------------------------------------------------------ */
 /* The worker thread                                                         */
 
-/* Every second: this process's ring entries.  Every SWEEP_TICKS seconds:
- * the sweep of dead processes' entries and the info file (a directory scan
- * and a lock attempt per entry, which pfring-info and every open do anyway). */
+/* Every second: this process's ring entries, rewritten in place (the tree
+ * is opened only for those that cannot be).  Every SWEEP_TICKS seconds: the
+ * sweep of dead processes' entries and the info file (a directory scan and
+ * a lock attempt per entry, which pfring-info and every open do anyway). */
 #define SWEEP_TICKS 5
 
 static void tick_locked(void)
 {
   static unsigned ticks;
   struct entry *e;
-  struct tree tr;
+  struct tree tr = { .fd = -1 };
+  int opened = 0, sweep = ++ticks % SWEEP_TICKS == 0;
 
   if (tree_refused())
     return;
-  open_tree(&tr, 0);
-  for (e = entries; e; e = e->next)
-    if (e->pid == getpid())
-      write_ring_locked(e, &tr);
-  if (++ticks % SWEEP_TICKS == 0 && tr.fd >= 0)
-    write_info_locked(&tr, sweep_locked(&tr));
+  for (e = entries; e; e = e->next) {
+    if (e->pid != getpid() || refresh_in_place_locked(e))
+      continue;
+    if (!opened++)
+      open_tree(&tr, 0);
+    write_ring_locked(e, &tr);
+  }
+  if (sweep) {
+    if (!opened++)
+      open_tree(&tr, 0);
+    if (tr.fd >= 0)
+      write_info_locked(&tr, sweep_locked(&tr));
+  }
   close_tree(&tr);
 }
 
@@ -1421,11 +1467,16 @@ static void after_fork_child(void)
 {
   struct entry *e;
 
-  for (e = entries; e; e = e->next)
+  for (e = entries; e; e = e->next) {
     if (e->fd >= 0) {
       close(e->fd);             /* no LOCK_UN: the parent still holds it */
       e->fd = -1;
     }
+    if (e->stats_fd >= 0) {
+      close(e->stats_fd);       /* the parent's file */
+      e->stats_fd = -1;
+    }
+  }
   worker = NULL;
   pending_log[0] = '\0';
   holding = 0;
@@ -1474,6 +1525,7 @@ void pfringint_status_register(pfring *ring)
   if (!e)
     return;
   e->fd = -1;
+  e->stats_fd = -1;
   pthread_once(&once, init_once);
   e->ring = ring;
   e->pid = getpid();
@@ -1540,9 +1592,28 @@ void pfringint_status_unregister(pfring *ring)
   }
   unlock();
   join_worker(w);
+  if (e && e->stats_fd >= 0)
+    close(e->stats_fd);
   if (e && e->fd >= 0)
     close(e->fd);             /* the lock goes after the names */
   free(e);
+}
+
+/* The entry's stats file rewritten where it is, as its ring file is
+ * (refresh_in_place_locked): 1 if done. */
+static int stats_in_place_locked(struct entry *e)
+{
+  char name[NAME_LEN], buf[PF_RING_APPL_STATS_LEN + 2];
+  size_t len = strlen(e->ring->appl_stats);
+
+  if (e->pid != getpid() || e->stats_fd < 0 || len > PF_RING_APPL_STATS_LEN)
+    return 0;
+  ring_file_name(e->ring, name, sizeof(name));
+  if (strcmp(e->name, name) != 0)
+    return 0;
+  memcpy(buf, e->ring->appl_stats, len);
+  buf[len] = '\n';
+  return rewrite_in_place(e->stats_fd, buf, len + 1) == 0;
 }
 
 int pfringint_status_write_appl_stats(pfring *ring, const char *text)
@@ -1562,12 +1633,12 @@ int pfringint_status_write_appl_stats(pfring *ring, const char *text)
   free(ring->appl_stats);
   ring->appl_stats = copy;
   e = ring->status_registered ? find_locked(ring) : NULL;
-  if (!tree_refused()) {
+  if (!tree_refused() && !(e && stats_in_place_locked(e))) {
     open_tree(&tr, 0);
     if (e && e->pid != getpid())
       write_ring_locked(e, &tr);  /* adopting it writes the stats file too */
     else
-      write_stats_locked(ring, &tr);
+      write_stats_locked(ring, &tr, e ? &e->stats_fd : NULL);
     close_tree(&tr);
   }
   start_worker_locked();

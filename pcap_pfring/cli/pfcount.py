@@ -220,8 +220,10 @@ def main(argv=None):
         with run:
             count(ring, run, counters, args.count, args.active,
                   sys.stdout if args.verbose else None)
+            # as soon as the loop ends, as PF_RING's pfcount says it (a
+            # drain ends here: the rest is the exit's work)
+            print("Leaving...", file=err, flush=True)
         ring.set_application_stats(stats.appl_stats())
-        print("Leaving...", file=err)
         print(stats.block(), file=err, flush=True)
         if args.json:
             print(json.dumps(stats.final(args.device)), flush=True)

@@ -323,6 +323,25 @@ def test_recv_count_counts_every_queued_packet_and_its_bytes(veth_pair):
         assert st.recv == 500
 
 
+def test_recv_count_counts_the_vlan_tags_the_kernel_took_out(veth_pair):
+    """The kernel takes a frame's tag out into its metadata; a packet
+    handed out has it back, and recv_count counts it as recv_batch does."""
+    tagged, plain = numbered(veth_pair, 30, vlan=9), numbered(veth_pair, 20, start=30)
+    frames = [f for pair in zip(tagged, plain) for f in pair] + tagged[20:]
+    assert len(tagged[0]) == len(plain[0]) + 4
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, len(frames))
+        assert ring.recv_count(7) == (7, sum(len(f) for f in frames[:7]))
+        assert ring.recv_count() == (43, sum(len(f) for f in frames[7:]))
+    with one_block_ring(veth_pair) as ring:
+        send_from_b(veth_pair, frames)
+        queued(ring, len(frames))
+        batch = ring.recv_batch(len(frames))
+        assert [bytes(v) for _, v in batch.views()] == frames
+        assert batch.bytes == sum(len(f) for f in frames)
+
+
 def test_recv_count_takes_what_a_loop_left_first(veth_pair):
     frames = numbered(veth_pair, 40)
     with one_block_ring(veth_pair) as ring:
