@@ -141,6 +141,35 @@ def test_counters_are_rewritten_by_the_worker(veth_pair):
         assert f["BPF Filtering"] == "Enabled"
 
 
+def test_refreshes_rewrite_the_same_file_and_a_deleted_one_comes_back(veth_pair):
+    """A ring's files are rewritten in place (same inode, no rename: a rename
+    on ext4 writes the file out to the disk every second), shorter texts
+    leave no tail, and a file someone deleted is made again at the next
+    refresh."""
+    frames = [frame(veth_pair.mac_a, veth_pair.mac_b, ETH_TEST, bytes([i]) * 30)
+              for i in range(12)]
+    with open_in_a(veth_pair) as ring:
+        ring.enable()
+        path = os.path.join(tree(), file_name(ring))
+        stats = ring.appl_stats_file_name
+        ring.set_application_stats("x" * 500)
+        ino, sino = os.stat(path).st_ino, os.stat(stats).st_ino
+        ring.set_application_stats("short")
+        assert (open(stats).read(), os.stat(stats).st_ino) == ("short\n", sino)
+        send_from_b(veth_pair, frames)
+        assert len(collect(ring, 12)) == 12
+        assert wait_until(lambda: fields(ring)["Tot Read"] == "12")
+        assert os.stat(path).st_ino == ino
+        assert open(path).read().endswith("\n") and "Tot Read" in open(path).read()
+        os.unlink(path)
+        os.unlink(stats)
+        assert wait_until(lambda: os.path.exists(path))
+        assert fields(ring)["Tot Read"] == "12" and os.stat(path).st_ino != ino
+        ring.set_application_stats("again")
+        assert open(stats).read() == "again\n"
+        assert [r.name for r in status.list_rings()].count(file_name(ring)) == 1
+
+
 def test_worker_thread_runs_only_while_there_are_rings(veth_pair):
     # In a fresh process, so that no ring of another test keeps a worker alive.
     code = ("import os, pcap_pfring\n"

@@ -224,3 +224,38 @@ def test_pfring_info_usage_error_exits_2():
     with pytest.raises(SystemExit) as e:
         pfring_info.build_parser().parse_args(["1", "2"])
     assert e.value.code == 2
+
+
+class _Rewritten:
+    """A file whose successive reads give the texts of ``versions`` (the
+    last one for ever after): a ring file rewritten while it is read."""
+
+    def __init__(self, versions):
+        self.versions = list(versions)
+        self.reads = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        text = self.versions[min(self.reads, len(self.versions) - 1)]
+        self.reads += 1
+        return text
+
+    def seek(self, pos):
+        assert pos == 0
+
+
+def test_a_read_that_races_a_rewrite_is_read_again_until_two_agree(monkeypatch):
+    torn = "Tot Packets            : 12\nTot Read     "
+    whole = "Tot Packets            : 12\nTot Read               : 12\n"
+    fake = _Rewritten([torn, whole])
+    monkeypatch.setattr("builtins.open", lambda path: fake)
+    assert status._read("ring") == whole
+    assert fake.reads == 3                   # torn, whole, whole again
+    steady = _Rewritten([whole])
+    monkeypatch.setattr("builtins.open", lambda path: steady)
+    assert status._read("ring") == whole and steady.reads == 2
