@@ -246,14 +246,19 @@ LATENCY_CONSUMERS = [
     ("ring_immediate", "Python Ring.recv, set_batching(1) (TPACKET_V2)"),
     ("ring_batched", "Python Ring.recv, libpfring's default batching (8 ms blocks)"),
 ]
-# (text, ours, stock, target ratio of the medians): the issue's "no worse
-# than stock on the same probe".
+# (text, ours, stock, percentile, target ratio): the issue's "no worse than
+# stock on the same probe", on the median and on the p99 of every probe of
+# every run (a run's own median swings by tens of microseconds with the
+# host's scheduling of this VM's CPUs; the pooled figures of the runs,
+# taken round robin, do not).
 # nmap -O on libpcap-pfring against stock: the time of the whole scan,
 # which waits on every answer it captures (the issue: 14.1 s against 11.5 s).
 NMAP_OS_TARGET = 1.05
 LATENCY_TARGETS = [
     ("libpcap-pfring / stock libpcap, immediate mode: median delay", "pcap_pfring",
-     "pcap_stock", 1.0),
+     "pcap_stock", 50, 1.0),
+    ("libpcap-pfring / stock libpcap, immediate mode: p99 delay", "pcap_pfring",
+     "pcap_stock", 99, 1.0),
 ]
 
 
@@ -271,6 +276,13 @@ def latency_figures(runs):
             [len(r) for r in runs])
 
 
+def pooled(runs, q):
+    """The q-th percentile of every delay of every run, in microseconds (None
+    without any)."""
+    every = [d for r in runs for d in r]
+    return percentile(every, q) / 1e3 if every else None
+
+
 def latency_lines(lat, probes, gap_ms):
     """The latency section of RESULTS.md."""
     lines = ["## Latency: one packet at a time", "",
@@ -278,28 +290,29 @@ def latency_lines(lat, probes, gap_ms):
              "(pinned to CPU 1) with a plain packet socket; the consumer (CPU 0) takes "
              "CLOCK_REALTIME as each frame reaches it and subtracts the kernel's time stamp "
              "of the frame (`hdr.ts_ns`; nanosecond pcap time stamps for the C probe): the "
-             "delivery delay from the kernel to the reader.  Median and p99 of each run; the "
-             "table gives the median over the runs (min..max).", "",
-             "| consumer | median (µs) | p99 (µs) | probes received | what |",
-             "|---|---|---|---|---|"]
+             "delivery delay from the kernel to the reader.  Median and p99 of every probe of "
+             "every run, and of each run (the median over the runs, min..max).", "",
+             "| consumer | median, all probes (µs) | p99, all probes (µs) | median of a run (µs) "
+             "| p99 of a run (µs) | probes received | what |",
+             "|---|---|---|---|---|---|---|"]
     for name, what in LATENCY_CONSUMERS:
         if not lat.get(name):
             continue
         meds, p99s, got = latency_figures(lat[name])
         if not meds:
-            lines.append(f"| {name} | - | - | 0 | {what} |")
+            lines.append(f"| {name} | - | - | - | - | 0 | {what} |")
             continue
-        lines.append(f"| {name} | {fmt3(meds, '{:.1f}')} | {fmt3(p99s, '{:.1f}')} | "
-                     f"{fmt3(got)} | {what} |")
+        lines.append(f"| {name} | {pooled(lat[name], 50):.1f} | {pooled(lat[name], 99):.1f} | "
+                     f"{fmt3(meds, '{:.1f}')} | {fmt3(p99s, '{:.1f}')} | {fmt3(got)} | {what} |")
     lines.append("")
-    for text, a, b, target in LATENCY_TARGETS:
-        fa, fb = (latency_figures(lat.get(n, []))[0] for n in (a, b))
-        if not fa or not fb:
+    for text, a, b, q, target in LATENCY_TARGETS:
+        fa, fb = (pooled(lat.get(n, []), q) for n in (a, b))
+        if fa is None or fb is None:
             lines.append(f"- {text}: not measured")
             continue
-        value = med(fa) / med(fb)
+        value = fa / fb
         _, word = verdict(value, target, "low")
-        lines.append(f"- {text}: {value:.2f} ({med(fa):.1f} µs / {med(fb):.1f} µs) "
+        lines.append(f"- {text}: {value:.2f} ({fa:.1f} µs / {fb:.1f} µs, all probes) "
                      f"(target <= {target}) {word}")
     nmap = lat.get("nmap_os") or {}
     if nmap.get("stock") and nmap.get("ring"):

@@ -98,7 +98,7 @@ SETTINGS = ("RUNS", "MAX_COUNT", "FIXED_COUNT", "FIXED_PPS", "SCAPY_PPS", "SCAPY
             "SCAPY_SECONDS", "TCPDUMP_DRAIN", "PERF_HZ", "DRAIN_MIB", "DRAIN_COUNT",
             "LAT_PROBES", "LAT_GAP_MS")
 # The latency part: probes per run, their spacing, and each run's time limit.
-LAT_PROBES = int(os.environ.get("BENCH_LAT_PROBES", "200"))
+LAT_PROBES = int(os.environ.get("BENCH_LAT_PROBES", "400"))
 LAT_GAP_MS = float(os.environ.get("BENCH_LAT_GAP_MS", "5"))
 LAT_TIMEOUT = 10 + int(LAT_PROBES * LAT_GAP_MS / 1000) * 2
 DATA = os.path.abspath(os.environ.get("BENCH_DATA", "bench-results.json"))  # make bench: build/

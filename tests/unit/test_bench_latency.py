@@ -25,20 +25,26 @@ def test_figures_are_microseconds_per_run_and_skip_empty_runs():
     assert got == [3, 100]
 
 
-def test_section_rows_and_target_verdict():
-    lat = {"pcap_stock": [[100_000] * 10], "pcap_pfring": [[90_000] * 10],
+def test_section_rows_and_target_verdicts_on_every_probe():
+    lat = {"pcap_stock": [[100_000] * 10, [60_000] * 9 + [300_000]],
+           "pcap_pfring": [[90_000] * 10, [50_000] * 10],
            "ring_immediate": [[150_000] * 10]}
     lines = report.latency_lines(lat, 10, 5)
     text = "\n".join(lines)
     assert lines[0] == "## Latency: one packet at a time"
-    assert "| pcap_stock | 100.0 (100.0..100.0) | 100.0 (100.0..100.0) | 10 (10..10) |" in text
-    assert "| ring_immediate | 150.0 (150.0..150.0) |" in text
+    # every probe: 20 of stock's, median the 10th (100 us), p99 the 20th (300 us)
+    assert ("| pcap_stock | 100.0 | 300.0 | 80.0 (60.0..100.0) | 200.0 (100.0..300.0) | "
+            "10 (10..10) |") in text
+    assert "| ring_immediate | 150.0 | 150.0 | 150.0 (150.0..150.0) |" in text
     assert "ring_batched" not in text                 # not measured: no row
-    assert lines[-1] == ("- libpcap-pfring / stock libpcap, immediate mode: median delay: "
-                         "0.90 (90.0 µs / 100.0 µs) (target <= 1.0) met")
-    slower = dict(lat, pcap_pfring=[[150_000] * 10])
-    assert report.latency_lines(slower, 10, 5)[-1].endswith("MISSED by 50%")
-    assert report.latency_lines({}, 10, 5)[-1].endswith("median delay: not measured")
+    assert lines[-2] == ("- libpcap-pfring / stock libpcap, immediate mode: median delay: "
+                         "0.50 (50.0 µs / 100.0 µs, all probes) (target <= 1.0) met")
+    assert lines[-1] == ("- libpcap-pfring / stock libpcap, immediate mode: p99 delay: "
+                         "0.30 (90.0 µs / 300.0 µs, all probes) (target <= 1.0) met")
+    slower = dict(lat, pcap_pfring=[[150_000] * 20])
+    assert report.latency_lines(slower, 10, 5)[-2].endswith("MISSED by 50%")
+    assert report.latency_lines({}, 10, 5)[-2].endswith("median delay: not measured")
+    assert report.latency_lines({}, 10, 5)[-1].endswith("p99 delay: not measured")
 
 
 def test_nmap_os_time_line():
