@@ -235,18 +235,11 @@ static u_int64_t start_time_of(pid_t pid)
 {
   char path[64], buf[1024], *p;
   unsigned long long start = 0;
-  ssize_t n;
-  int fd, field;
+  int field;
 
   snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (pfringint_read_small(path, buf, sizeof(buf)) < 0)
     return 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
   p = strrchr(buf, ')');        /* the command name may hold blanks */
   if (!p)
     return 0;

@@ -307,17 +307,11 @@ static int open_new(const char *path, u_int32_t id)
 static int shmem_hugepages(char *what, size_t len)
 {
   char buf[128], *open_b, *close_b;
-  ssize_t n;
-  int fd = open("/sys/kernel/mm/transparent_hugepage/shmem_enabled", O_RDONLY | O_CLOEXEC);
 
   snprintf(what, len, "transparent_hugepage/shmem_enabled cannot be read");
-  if (fd < 0)
+  if (pfringint_read_small("/sys/kernel/mm/transparent_hugepage/shmem_enabled", buf,
+                           sizeof(buf)) < 0)
     return 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
   if (!(open_b = strchr(buf, '[')) || !(close_b = strchr(open_b, ']')))
     return 0;
   *close_b = '\0';

@@ -1578,23 +1578,32 @@ PFRING_API int pfring_stats(pfring *ring, pfring_stat *stats)
   return 0;
 }
 
+ssize_t pfringint_read_small(const char *path, char *buf, size_t len)
+{
+  ssize_t n;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0 || len == 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  while ((n = read(fd, buf, len - 1)) < 0 && errno == EINTR)
+    ;
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return n;
+}
+
 /* A counter of /sys/class/net/<dev>/statistics, 0 if it cannot be read. */
 static u_int64_t device_counter(const char *dev, const char *name)
 {
   char path[128], text[32];
-  ssize_t n;
-  int fd;
 
   snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", dev, name);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, text, sizeof(text) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  text[n] = '\0';
-  return strtoull(text, NULL, 10);
+  return pfringint_read_small(path, text, sizeof(text)) < 0 ? 0 : strtoull(text, NULL, 10);
 }
 
 PFRING_API int pfring_stats_kernel(pfring *ring, pfring_kernel_stat *stats)

@@ -395,6 +395,11 @@ PFRINGINT_HIDDEN int pfringint_mem_put(struct pfringint_mem *m, void (*retire)(v
 PFRINGINT_HIDDEN int pfringint_ipv4_hash_sum(const u_char *pkt, u_int32_t caplen,
                                              u_int32_t *sum);
 
+/* The text of a small file (/proc, /sys) in buf, nul-terminated: its length
+ * (> 0), or -1 when it cannot be opened, cannot be read or is empty
+ * (pfring.c). */
+PFRINGINT_HIDDEN ssize_t pfringint_read_small(const char *path, char *buf, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Netdevice helpers (netdev.c).  fd: a socket of the namespace to ask (the
  * ring's own), or -1 for the caller's current namespace. */
