@@ -519,6 +519,9 @@ static int afp_recv_burst(pfring *ring, struct pfring_burst_pkt *out, u_int max,
      * fetch the lines ahead while this one is read. */
     __builtin_prefetch((const u_int8_t *)h + AFP_PREFETCH, 0, 3);
     __builtin_prefetch((const u_int8_t *)h + AFP_PREFETCH + 64, 0, 3);
+    /* and the entries ahead, for writing: after a sleep they are not in
+     * the cache either (a prefetch past the array's end does nothing) */
+    __builtin_prefetch((const void *)((uintptr_t)out + (i + 16) * sizeof(*out)), 1, 3);
     k = pkt_v3(h);
     burst_one(p, &out[i], &k, caplen);
     h = (struct tpacket3_hdr *)((u_int8_t *)h + h->tp_next_offset);

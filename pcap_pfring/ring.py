@@ -220,7 +220,8 @@ class _Burst:
     def __init__(self, size):
         self.size = size
         self.pkts = ffi.new("struct pfring_burst_pkt[]", size)
-        self.recs = ffi.new("struct pp_rec[]", size)
+        # the records are written over the driver's entries (helpers.c)
+        self.recs = ffi.cast("struct pp_rec *", self.pkts)
         self.base = ffi.new("u_char **")
         self.span = ffi.new("size_t *")
         self.nbytes = ffi.new("uint64_t *")

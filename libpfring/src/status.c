@@ -21,7 +21,9 @@
  * nothing is written, and one debug message goes through pfringint_log.
  * Files are made O_CREAT|O_EXCL|O_NOFOLLOW under a temp name
  * ".tmp.<pid>.<n>" and renamed into place, so a symlink in the tree is
- * replaced, never followed.
+ * replaced, never followed.  A ring's own files, kept open, are then
+ * rewritten in place (pwrite) while their name stays theirs: the fd is
+ * the file made here, so no name is followed either.
  *
  * Liveness.  A ring file is alive while its writer holds flock(LOCK_EX) on
  * it: the writer locks the temp file before it is renamed into place, keeps

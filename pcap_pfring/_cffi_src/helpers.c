@@ -30,7 +30,15 @@ struct pp_rec {
  * *base cover them all (one kernel block, so the span is small; the bounds
  * are taken over all the packets, not assumed to grow).  *nbytes is the sum
  * of the packets' (wire) lengths.  No system call, allocation or copy per
- * packet.  Returns the count, 0, or <0. */
+ * packet.  Returns the count, 0, or <0.
+ *
+ * recs may be b itself (Ring does so): each record is written over the
+ * driver's entry it comes from, once that entry is read, and never reaches
+ * a later one (a record is smaller).  The burst then touches half the
+ * memory, and after a sleep every line it writes is a cache miss. */
+_Static_assert(sizeof(struct pp_rec) <= sizeof(struct pfring_burst_pkt),
+               "a record fits in the entry it is written over");
+
 static int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, struct pp_rec *recs,
                     const u_char **base, size_t *span, uint64_t *nbytes, u_int wait_ms)
 {
@@ -55,14 +63,19 @@ static int pp_burst(pfring *ring, struct pfring_burst_pkt *b, int max, struct pp
       hi = b[i].data + b[i].caplen;
   }
   for (i = 0; i < n; i++) {
-    recs[i].offset = (uint32_t)(b[i].data - lo);
-    recs[i].caplen = b[i].caplen;
-    recs[i].len = b[i].len;
-    recs[i].if_index = b[i].if_index;
-    recs[i].ts_ns = b[i].ts_sec * 1000000000ull + b[i].ts_nsec;
-    recs[i].rx = b[i].rx_direction;
-    recs[i].flags = b[i].flags;
-    total += b[i].len;
+    struct pfring_burst_pkt k;
+    struct pp_rec r;
+    memcpy(&k, &b[i], sizeof(k));      /* read whole before recs[i] may cover it */
+    r.offset = (uint32_t)(k.data - lo);
+    r.caplen = k.caplen;
+    r.len = k.len;
+    r.if_index = k.if_index;
+    r.ts_ns = k.ts_sec * 1000000000ull + k.ts_nsec;
+    r.rx = k.rx_direction;
+    r.flags = k.flags;
+    memset(r.pad, 0, sizeof(r.pad));
+    memcpy(&recs[i], &r, sizeof(r));
+    total += k.len;
   }
   *base = lo;
   *span = (size_t)(hi - lo);
