@@ -25,6 +25,7 @@ PROGRAMS = {
     "test_device_name": ["libpfring/src/device_name.c"],
     "test_config": ["libpfring/src/config.c"],
     "test_dropin_note": [],
+    "test_link_types": ["libpfring/src/netdev.c"],
 }
 
 
