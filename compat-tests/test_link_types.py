@@ -1,10 +1,12 @@
 """tcpdump on devices without a link-layer header, stock libpcap against the
-drop-in: the same data link (RAW), the same packets, the same filter.
+drop-in: the same data links, the same packets, the same filter.
 
 A tun device in a throwaway namespace stands for each such device: its
 ARPHRD type is set with TUNSETLINK to that of tun (NONE), ipip (TUNNEL) and
-sit, which stock libpcap all reads as DLT_RAW.  Packets written to the tun
-descriptor are received on the device while both tcpdumps capture.
+sit, which stock libpcap reads as DLT_RAW, and to that of ip6tnl, gre,
+ip6gre, PPP and raw IP, which it reads only in cooked mode (DLT_LINUX_SLL,
+a header it makes in front of the network header).  Packets written to the
+tun descriptor are received on the device while both tcpdumps capture.
 """
 import fcntl
 import os
@@ -18,8 +20,11 @@ from pcap_pfring.testing.compat import TWO_ROUTES, ipv4_frame, read_pcap, tcpdum
 pytestmark = pytest.mark.needs_root
 
 TUNSETIFF, TUNSETLINK = 0x400454CA, 0x400454CD
-ARPHRD = {"tun": 0xFFFE, "ipip": 768, "sit": 776}
 LINKTYPE_RAW = 101     # DLT_RAW in a pcap file
+LINKTYPE_LINUX_SLL = 113
+RAW = {"tun": 0xFFFE, "ipip": 768, "sit": 776}
+COOKED = {"ip6tnl": 769, "gre": 778, "ip6gre": 823, "ppp": 512, "rawip": 519}
+ARPHRD = {**RAW, **COOKED}
 DEV = "pfcl0"
 
 
@@ -33,7 +38,7 @@ def tun(request):
             fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", DEV.encode(), 0x1001))   # TUN|NO_PI
             fcntl.ioctl(fd, TUNSETLINK, request.param)
         ns.run(["ip", "link", "set", DEV, "up"])
-        yield ns, fd
+        yield ns, fd, request.param
     finally:
         if fd is not None:
             os.close(fd)
@@ -64,7 +69,7 @@ def fix_ip(pkt):
 
 
 def capture(tun, tmp_path, *args, count):
-    ns, fd = tun
+    ns, fd, _ = tun
     sent = [fix_ip(p) for p in packets()]
     progs = {route: tcpdump(ns, route, DEV, tmp_path / f"{route}.pcap", "-c", str(count), *args,
                             env={"PCAP_PF_RING_DEBUG": 1})
@@ -86,20 +91,46 @@ def capture(tun, tmp_path, *args, count):
     return sent, out
 
 
+def expected(tun, sent):
+    """The link type and packets stock libpcap gives for sent on tun: the
+    packets as they are, or behind a LINUX_SLL header (incoming to this
+    host, the device's ARPHRD type, no link-layer address, the protocol)."""
+    arphrd = tun[2]
+    if arphrd in RAW.values():
+        return LINKTYPE_RAW, sent
+    return LINKTYPE_LINUX_SLL, [struct.pack(">HHH8sH", 0, arphrd, 0, b"", 0x0800) + p
+                                for p in sent]
+
+
 def test_the_data_link_list_is_stocks(tun):
-    ns, _ = tun
+    ns, _, arphrd = tun
     from pcap_pfring.testing.compat import route_env
     listed = {route: ns.run(["tcpdump", "-L", "-i", DEV], env=route_env(route)).stderr
               for route in TWO_ROUTES}
     assert listed["ring"] == listed["stock"]
-    assert "RAW (Raw IP)" in listed["ring"]
+    want = "RAW (Raw IP)" if arphrd in RAW.values() else "LINUX_SLL (Linux cooked v1)"
+    assert listed["ring"].split("\n")[1:] == ["  " + want, ""]
 
 
-def test_the_packets_are_raw_ip_as_on_stock(tun, tmp_path):
+def test_the_packets_are_as_on_stock(tun, tmp_path):
     sent, out = capture(tun, tmp_path, count=4)
-    assert out["ring"] == out["stock"] == (LINKTYPE_RAW, sent)
+    assert out["ring"] == out["stock"] == expected(tun, sent)
 
 
-def test_a_filter_is_compiled_for_raw_ip(tun, tmp_path):
+def test_a_filter_is_compiled_for_the_devices_data_link(tun, tmp_path):
     sent, out = capture(tun, tmp_path, "icmp or udp port 3001", count=2)
-    assert out["ring"] == out["stock"] == (LINKTYPE_RAW, [sent[1], sent[3]])
+    link, packets = expected(tun, sent)
+    assert out["ring"] == out["stock"] == (link, [packets[1], packets[3]])
+
+
+@pytest.mark.parametrize("tun", [COOKED["gre"]], ids=["gre"], indirect=True)
+def test_a_data_link_the_device_does_not_offer_is_refused_as_on_stock(tun):
+    ns, _, _ = tun
+    from pcap_pfring.testing.compat import route_env
+    said = {}
+    for route in TWO_ROUTES:
+        r = ns.run(["tcpdump", "-c", "1", "-y", "RAW", "-i", DEV], env=route_env(route),
+                   check=False, timeout=10)
+        said[route] = (r.returncode, r.stderr.strip().splitlines()[-1])
+    assert said["ring"] == said["stock"]
+    assert said["ring"][0] != 0 and "RAW is not one of the DLTs supported" in said["ring"][1]

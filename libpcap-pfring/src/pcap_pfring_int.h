@@ -135,12 +135,14 @@ struct pcap {
   int compiled_optimize;
   bpf_u_int32 compiled_mask;
   /* The ring's data link: native_dlt (DLT_EN10MB, PF_RING's framing, or DLT_RAW
-   * on devices without a link-layer header), or on `any` the
-   * Linux cooked headers that pcap_set_datalink asked for, made in place
-   * from libpfring's packet metadata (pcappf_to_cooked).  Filters then run
-   * on the Ethernet frames, compiled again from their expression. */
+   * on devices without a link-layer header), or Linux cooked headers made
+   * in place from libpfring's packet metadata (to_cooked): on `any` when
+   * pcap_set_datalink asks for them, and always (cooked_only) on the
+   * devices stock libpcap reads only in cooked mode.  Filters then run on
+   * the ring's own packets, compiled again from their expression. */
   int dlt;
   int native_dlt;                  /* the ring's own: DLT_EN10MB, or DLT_RAW (pfring_get_link_type) */
+  int cooked_only;                 /* DLT_LINUX_SLL is the one data link offered */
   /* ps_ifdrop as libpcap gives it: with promisc only, the devices' drops
    * since activation. */
   int count_ifdrop;

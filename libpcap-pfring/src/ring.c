@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <net/if_arp.h>
 
 #include "pcap_pfring_int.h"
 
@@ -56,6 +57,30 @@ static int ring_error(pcap_t *p, const char *what)
 
 /* ------------------------------------------------------------------------ */
 /* Activation                                                                */
+
+/* Of the devices whose packets start with the network header (a ring's
+ * DLT_RAW), the types stock libpcap reads as DLT_RAW.  It reads the others
+ * (ip6tnl, gre, ip6gre, PPP, raw IP, and types it does not know) in cooked
+ * mode, DLT_LINUX_SLL and nothing else, and so does the drop-in: the same
+ * packets behind the header stock makes. */
+static int stock_reads_raw(u_int16_t arphrd)
+{
+  switch (arphrd) {
+  case ARPHRD_NONE:
+  case ARPHRD_TUNNEL:
+  case ARPHRD_SIT:
+  case ARPHRD_SLIP:
+  case ARPHRD_CSLIP:
+  case ARPHRD_SLIP6:
+  case ARPHRD_CSLIP6:
+  case ARPHRD_ADAPT:
+  case ARPHRD_RAWHDLC:
+  case ARPHRD_DLCI:
+    return 1;
+  default:
+    return 0;
+  }
+}
 
 /* libpfring's warnings about this activation are the drop-in's to show. */
 static void activation_warning(int level, const char *msg, void *user)
@@ -89,6 +114,7 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
     .print = activation_warning,
   };
   int snaplen = p->snaplen;
+  u_int16_t arphrd = 0;
   pfring *ring;
 
   if (env->no_pf_ring) {
@@ -139,10 +165,11 @@ int pcappf_ring_activate(pcap_t *p, char *why, size_t whylen)
     }
   }
   /* the ring's link layer: Ethernet, or raw IP on devices without a
-   * link-layer header (tun, ipip, sit), as stock libpcap names them */
-  if (pfring_get_link_type(ring, NULL, &p->native_dlt) < 0 || p->native_dlt < 0)
+   * link-layer header; stock reads some of the latter cooked */
+  if (pfring_get_link_type(ring, &arphrd, &p->native_dlt) < 0 || p->native_dlt < 0)
     p->native_dlt = DLT_EN10MB;
-  p->dlt = p->native_dlt;
+  p->cooked_only = p->native_dlt == DLT_RAW && !stock_reads_raw(arphrd);
+  p->dlt = p->cooked_only ? DLT_LINUX_SLL : p->native_dlt;
   p->dead = sys->pcap_open_dead_with_tstamp_precision(p->dlt, snaplen,
                                                       (u_int)p->tstamp_precision);
   if (!p->dead) {
@@ -187,7 +214,7 @@ static int wait_packets(pcap_t *p)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Data links: Ethernet, and on `any` Linux cooked headers                   */
+/* Data links: the ring's, and Linux cooked headers on `any` or as stock     */
 
 static int ring_is_any(const pcap_t *p)
 {
@@ -196,6 +223,8 @@ static int ring_is_any(const pcap_t *p)
 
 static int dlt_offered(const pcap_t *p, int dlt)
 {
+  if (p->cooked_only)
+    return dlt == DLT_LINUX_SLL;
   return dlt == p->native_dlt ||
          (ring_is_any(p) && (dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2));
 }
@@ -209,7 +238,8 @@ static size_t num_lists, lists_room;
 
 int pcappf_ring_datalinks(pcap_t *p, int **dlts)
 {
-  const int offered[] = { p->native_dlt, DLT_LINUX_SLL, DLT_LINUX_SLL2 };
+  const int offered[] = { p->cooked_only ? DLT_LINUX_SLL : p->native_dlt, DLT_LINUX_SLL,
+                          DLT_LINUX_SLL2 };
   int n = ring_is_any(p) ? 3 : 1;
   int *list = malloc(sizeof(offered));
 
@@ -602,10 +632,10 @@ API int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 /* Filter and direction                                                      */
 
 /* With cooked headers the program the caller has is for them, and the ring
- * filters the Ethernet frames: the expression it was compiled from is
- * compiled again for Ethernet (same optimisation and netmask), and that
- * program goes to libpfring.  A program without its expression cannot be
- * translated. */
+ * filters its own packets (Ethernet frames, or raw IP): the expression it
+ * was compiled from is compiled again for the ring's link type (same
+ * optimisation and netmask), and that program goes to libpfring.  A
+ * program without its expression cannot be translated. */
 static int set_cooked_filter(pcap_t *p, struct bpf_program *fp, const char *expr)
 {
   const struct pcappf_sys *sys = pcappf_sys();
@@ -620,19 +650,21 @@ static int set_cooked_filter(pcap_t *p, struct bpf_program *fp, const char *expr
   if (!expr) {
     snprintf(p->errbuf, sizeof(p->errbuf),
              "setfilter: with %s headers a PF_RING ring takes only the program that "
-             "pcap_compile made last on this handle (it filters Ethernet frames)",
-             sys->pcap_datalink_val_to_name(p->dlt));
+             "pcap_compile made last on this handle (it filters %s packets)",
+             sys->pcap_datalink_val_to_name(p->dlt),
+             sys->pcap_datalink_val_to_name(p->native_dlt));
     return PCAP_ERROR;
   }
-  dead = sys->pcap_open_dead(DLT_EN10MB, p->snaplen);
+  dead = sys->pcap_open_dead(p->native_dlt, p->snaplen);
   if (!dead) {
     snprintf(p->errbuf, sizeof(p->errbuf), "out of memory for a capture handle");
     return PCAP_ERROR;
   }
   if (sys->pcap_compile(dead, &eth, expr, p->compiled_optimize, p->compiled_mask) < 0) {
     snprintf(p->errbuf, sizeof(p->errbuf),
-             "setfilter: a PF_RING ring filters Ethernet frames, for which \"%s\" does not "
-             "compile: %s", expr, sys->pcap_geterr(dead));
+             "setfilter: a PF_RING ring filters %s packets, for which \"%s\" does not "
+             "compile: %s", sys->pcap_datalink_val_to_name(p->native_dlt), expr,
+             sys->pcap_geterr(dead));
     sys->pcap_close(dead);
     return PCAP_ERROR;
   }

@@ -152,7 +152,7 @@ int pfringint_arphrd_dlt(int arphrd)
     /* No link-layer header: a packet socket gets the network header
      * first.  (Stock libpcap reads some of these types, PPP and GRE among
      * them, in cooked mode, DLT_LINUX_SLL: the same packets behind a
-     * header it makes.) */
+     * header it makes; the drop-in does as stock.) */
     return DLT_RAW;
   default:
     return -1;

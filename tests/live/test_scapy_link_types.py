@@ -2,7 +2,8 @@
 
 A tun device in a throwaway namespace stands for every device that hands a
 packet socket the IP header first: its ARPHRD type is set with TUNSETLINK to
-that of tun (NONE), ipip (TUNNEL), sit, GRE and ip6gre, so the kernel reports
+that of tun (NONE), ipip (TUNNEL), ip6tnl (TUNNEL6), sit, GRE, ip6gre, PPP
+and raw IP, so the kernel reports
 exactly what those devices report.  Packets written to the tun descriptor are
 received on the device; both scapy's Linux socket and ours read them, and the
 test compares the decoded packets.  Loopback is the Ethernet-framed case.
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.needs_root
 
 TUNSETIFF, TUNSETLINK = 0x400454CA, 0x400454CD
 IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
-ARPHRD = {"tun": 0xFFFE, "ipip": 768, "sit": 776, "gre": 778, "ip6gre": 823}
+ARPHRD = {"tun": 0xFFFE, "ipip": 768, "ip6tnl": 769, "sit": 776, "gre": 778, "ip6gre": 823,
+          "ppp": 512, "rawip": 519}
 DLT_EN10MB, DLT_RAW = 1, 12
 DEV = "pftl0"
 

@@ -6,8 +6,9 @@
  * the network header (tun and wireguard, ARPHRD_NONE; ipip, sit, gre,
  * ip6gre and ip6tnl tunnels; PPP; raw IP; SLIP) give DLT_RAW, whose
  * packets scapy and libpcap read as IPv4 or IPv6 by the version nibble;
- * any other type is refused (-1).  The live tests cover the devices this
- * machine can make (veth, loopback, tun, 802.1Q); the rest are here.
+ * any other type is refused (-1).  The live tests cover veth, loopback,
+ * 802.1Q and, as tun devices given the type with TUNSETLINK, tun, ipip,
+ * ip6tnl, sit, gre, ip6gre, PPP and raw IP; every type is here.
  * Prints one line per failed case and "N passed, N failed".
  */
 #include <stdio.h>
