@@ -62,7 +62,7 @@ static void check_wild(const filtering_rule *r, const struct pfring_rules_wild *
 {
   int i;
 
-  FUZZ_CHECK(w->action == (u_int8_t)r->rule_action && w->action <= PFRING_RULE_BOUNCE_CONT,
+  FUZZ_CHECK(w->action == (u_int8_t)r->rule_action && w->action <= PFRING_RULE_ACTION_MAX,
              "action %u for rule_action %d", w->action, (int)r->rule_action);
   FUZZ_CHECK(w->rule_id == r->rule_id, "rule_id %u for %u", w->rule_id, r->rule_id);
   FUZZ_CHECK((w->flags & ~(u_int32_t)KNOWN_FLAGS) == 0, "flags %#x", w->flags);
@@ -125,7 +125,8 @@ static void hash(struct input *in, size_t errlen)
   rc = pfringint_hash_rule_encode(&r, &k, &action, err, errlen);
   check_message(rc, err, errlen);
   if (rc == 0) {
-    FUZZ_CHECK(action <= PFRING_RULE_BOUNCE_CONT && action != PFRING_RULE_FORWARD_ADD,
+    FUZZ_CHECK(action <= PFRING_RULE_BOUNCE_CONT && action != PFRING_RULE_FORWARD_ADD &&
+                   action != PFRING_RULE_FORWARD_DEL,
                "hash action %u", action);
     FUZZ_CHECK(k.ip_version == 4 || k.ip_version == 6, "IP version %u", k.ip_version);
     FUZZ_CHECK(k.vlan_id <= 4095, "VLAN id %u", k.vlan_id);

@@ -46,6 +46,7 @@ class RuleAction(enum.IntEnum):
     REFLECT_AND_CONTINUE = lib.reflect_packet_and_continue_rule_evaluation
     BOUNCE_AND_STOP = lib.bounce_packet_and_stop_rule_evaluation
     BOUNCE_AND_CONTINUE = lib.bounce_packet_and_continue_rule_evaluation
+    FORWARD_DEL_RULE_AND_STOP = lib.forward_packet_del_rule_and_stop_rule_evaluation
 
 
 class ReflectionStats(NamedTuple):
@@ -61,7 +62,9 @@ class RuleStats:
     ``hash_rules_added``/``hash_rules_refused``: for
     :attr:`RuleAction.FORWARD_ADD_RULE_AND_STOP`, the hash rules the rule
     added in the kernel and the flows it could not add (the ring held
-    :data:`MAX_HASH_RULES` hash rules already)."""
+    :data:`MAX_HASH_RULES` hash rules already).  ``hash_rules_deleted``:
+    for :attr:`RuleAction.FORWARD_DEL_RULE_AND_STOP`, the hash rules the
+    rule removed."""
     match: int
     filtered: int
     match_forward: int
@@ -70,6 +73,7 @@ class RuleStats:
     last_match_ns: int
     hash_rules_added: int = 0
     hash_rules_refused: int = 0
+    hash_rules_deleted: int = 0
 
 
 def _invalid(message: str) -> Exception:
@@ -350,7 +354,7 @@ def stats_from_c(st) -> RuleStats:
     """A :class:`RuleStats` from a ``filtering_rule_stats``."""
     return RuleStats(st.match, st.filtered, st.match_forward, st.inactivity,
                      st.match_bytes, st.last_match_ns, st.hash_rules_added,
-                     st.hash_rules_refused)
+                     st.hash_rules_refused, st.hash_rules_deleted)
 
 
 @dataclasses.dataclass(frozen=True)

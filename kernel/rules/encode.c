@@ -38,6 +38,7 @@ static const char *const action_names[] = {
   "reflect_packet_and_continue_rule_evaluation",
   "bounce_packet_and_stop_rule_evaluation",
   "bounce_packet_and_continue_rule_evaluation",
+  "forward_packet_del_rule_and_stop_rule_evaluation",
 };
 
 static int fail(char *err, size_t len, int rc, const char *fmt, ...)
@@ -161,10 +162,11 @@ int pfringint_rule_encode(const filtering_rule *r, struct pfring_rules_wild *w, 
 
   memset(w, 0, sizeof(*w));
   w->rule_id = r->rule_id;
-  if ((int)r->rule_action < 0 || (int)r->rule_action > bounce_packet_and_continue_rule_evaluation)
+  if ((int)r->rule_action < 0 || (int)r->rule_action > forward_packet_del_rule_and_stop_rule_evaluation)
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "rule_action %u is not a rule_action_behaviour (0..%u)",
-                (unsigned)r->rule_action, (unsigned)bounce_packet_and_continue_rule_evaluation);
+                (unsigned)r->rule_action,
+                (unsigned)forward_packet_del_rule_and_stop_rule_evaluation);
   /* The program's action numbers are rule_action_behaviour's; the
    * reflector device of reflect is resolved and checked by the caller
    * (rules.c), in the ring's namespace. */
@@ -295,14 +297,18 @@ int pfringint_hash_rule_encode(const hash_filtering_rule *r, struct pfring_rules
   if (r->vlan_id > 4095)
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "vlan_id %u is out of range (0..4095, 0 = untagged)", r->vlan_id);
-  if ((int)r->rule_action < 0 || (int)r->rule_action > bounce_packet_and_continue_rule_evaluation)
+  if ((int)r->rule_action < 0 || (int)r->rule_action > forward_packet_del_rule_and_stop_rule_evaluation)
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
                 "rule_action %u is not a rule_action_behaviour (0..%u)",
-                (unsigned)r->rule_action, (unsigned)bounce_packet_and_continue_rule_evaluation);
-  if (r->rule_action == forward_packet_add_rule_and_stop_rule_evaluation)
+                (unsigned)r->rule_action,
+                (unsigned)forward_packet_del_rule_and_stop_rule_evaluation);
+  if (r->rule_action == forward_packet_add_rule_and_stop_rule_evaluation ||
+      r->rule_action == forward_packet_del_rule_and_stop_rule_evaluation)
     return fail(err, len, PF_RING_ERROR_INVALID_ARGUMENT,
-                "rule_action %s is for wildcard rules (it adds hash rules)",
-                action_names[r->rule_action]);
+                "rule_action %s is for wildcard rules (it %s hash rules)",
+                action_names[r->rule_action],
+                r->rule_action == forward_packet_add_rule_and_stop_rule_evaluation ? "adds"
+                                                                                    : "removes");
   if (r->ip_version == 4) {
     a[0] = htonl(r->host_peer_a.v4);
     b[0] = htonl(r->host_peer_b.v4);

@@ -23,7 +23,12 @@
  *      execute-and-continue goes on to the next rule, execute-and-stop
  *      stops (the policy decides: there are no plugins to act), and
  *      forward-and-add-rule forwards, stops and adds the packet's flow to
- *      the hash rules (auto_add)
+ *      the hash rules (auto_add); forward-and-delete-rule forwards, stops
+ *      and removes the flow's hash rule (auto_del)
+ *   3b. when a hash rule decided and the set has delete-rule rules, those
+ *      rules (and no others) run in order: the first that matches removes
+ *      the flow's hash rule and forwards the packet (the hash rule's own
+ *      verdict is replaced); the reflector skips this step
  *   reflect and bounce (either form) keep the packet out of the ring, as
  *   PF_RING does; the stop forms stop, the continue forms go on (a later
  *   rule's verdict replaces theirs)
@@ -526,6 +531,7 @@ struct eval {
   __u32 payload_state;    /* 0: not loaded yet, 1: loaded, 2: no payload */
   __u32 tunnel;           /* the tunnel id, once tunnel_known */
   __u32 tunnel_known;
+  __u32 del_only;         /* step 3b: only the delete-rule rules run */
   __u64 now;
 };
 
@@ -710,6 +716,28 @@ static __always_inline void auto_add(struct eval *e, const struct pfring_rules_w
   }
 }
 
+/* The delete-rule action: the packet's flow is no longer a hash rule
+ * (whoever added it).  A packet that is not IP has no flow. */
+static __always_inline void auto_del(struct eval *e, struct pfring_rules_stat *st)
+{
+  struct pfring_rules_hkey k;
+  struct pfring_rules_auto *a;
+  __u32 zero = 0;
+
+  if (e->p.ip_version != 4 && e->p.ip_version != 6)
+    return;
+  __builtin_memset(&k, 0, sizeof(k));
+  pfring_rules_hkey_make(&k, e->p.vlan_id, e->p.ip_version, e->p.proto, e->p.src, e->p.sport,
+                         e->p.dst, e->p.dport);
+  if (bpf_map_delete_elem(&pfring_hash_rules, &k) != 0)
+    return;
+  a = bpf_map_lookup_elem(&pfring_rules_auto, &zero);
+  if (a)
+    a->removed += 1;
+  if (st)
+    st->hash_deleted += 1;
+}
+
 /* One wildcard rule; tc: the reflector program (a constant: each program
  * gets its own copy, with only the helpers its type may call). */
 static __always_inline long rule_step_in(__u32 i, void *ctx, const int tc)
@@ -722,6 +750,8 @@ static __always_inline long rule_step_in(__u32 i, void *ctx, const int tc)
   if (i >= e->num_rules || i >= PFRING_RULES_MAX || !set)
     return 1;
   r = &set->r[i & (PFRING_RULES_MAX - 1)];  /* the mask: a bound the verifier keeps */
+  if (e->del_only && r->action != PFRING_RULE_FORWARD_DEL)
+    return 0;
   if (r->balance_pool) {
     if (!e->balance_known) {
       e->balance = balance_hash(&e->p);
@@ -758,6 +788,11 @@ static __always_inline long rule_step_in(__u32 i, void *ctx, const int tc)
     e->forward = 1;
     if (!tc)
       auto_add(e, r, st);
+    return 1;
+  case PFRING_RULE_FORWARD_DEL:
+    e->forward = 1;
+    if (!tc)
+      auto_del(e, st);
     return 1;
   case PFRING_RULE_DROP_STOP:
     e->forward = 0;
@@ -870,8 +905,13 @@ static __always_inline int evaluate(struct __sk_buff *skb, const int tc)
     e.snap = snap;
     e.skb = skb;
     parse(skb, &e.p);
-    if (set->hash_rules && hash_rule(&e, tc))
+    if (set->hash_rules && hash_rule(&e, tc)) {
+      if (!tc && set->deletes && e.num_rules) {
+        e.del_only = 1;             /* 3b */
+        bpf_loop(e.num_rules, rule_step, &e, 0);
+      }
       return e.forward ? (int)snap : 0;
+    }
     if (e.num_rules)
       bpf_loop(e.num_rules, tc ? rule_step_tc : rule_step, &e, 0);
   }

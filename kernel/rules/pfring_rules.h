@@ -60,9 +60,10 @@
  * survive the change of the rule set around it.  So is the hash rules map:
  * adding or removing a hash rule is one insert or delete in it, seen by
  * the next packet, with no new set and no new program.  So is the auto
- * map: the hash rules the program added itself, so that user space knows
- * how many rules the hash map holds (what it added, plus what the program
- * added, minus what it removed); the scratch map is the instance's own.
+ * map: the hash rules the program added and removed itself, so that user
+ * space knows how many rules the hash map holds (what it added, minus what
+ * it removed, plus what the program added, minus what the program
+ * removed); the scratch map is the instance's own.
  *
  * The add-rule action (forward_packet_add_rule_and_stop_rule_evaluation):
  * the program inserts the packet's flow (the key hash_rule() looks up)
@@ -70,20 +71,29 @@
  * map written from a program holds the value in the adding CPU's copy;
  * the others are zero, which is the forward action too, and user space
  * takes added_ns as the latest of the copies.
+ *
+ * The delete-rule action (forward_packet_del_rule_and_stop_rule_evaluation):
+ * the program removes the packet's flow from pfring_hash_rules and
+ * forwards.  A hash rule decides before the wildcard rules run, so a
+ * packet whose hash rule decided is checked once more, against the
+ * delete-rule rules only (set->deletes says there are some): one that
+ * matches removes the flow's rule, counts, and forwards the packet.
  */
 #ifndef PFRING_RULES_H
 #define PFRING_RULES_H
 
 #include <linux/types.h>
 
-#define PFRING_RULES_ABI_VERSION 7
+#define PFRING_RULES_ABI_VERSION 8
 #define PFRING_RULES_MAX         256    /* wildcard rules per ring */
 #define PFRING_RULES_CBPF_MAX    4096   /* BPF_MAXINSNS */
 #define PFRING_RULES_HASH_MAX    16384  /* hash rules per ring */
 /* payload_pattern: at most 31 bytes, searched for in the first
- * PFRING_RULES_PAYLOAD_WINDOW bytes of the payload (a power of two). */
+ * PFRING_RULES_PAYLOAD_WINDOW bytes of the payload (a power of two; with
+ * its tail, a per-CPU map value, which the kernel keeps under 32 KiB):
+ * the whole payload of any frame up to a 9000-byte MTU. */
 #define PFRING_RULES_PATTERN_MAX   31
-#define PFRING_RULES_PAYLOAD_WINDOW 1024
+#define PFRING_RULES_PAYLOAD_WINDOW 16384
 
 struct pfring_rules_cfg {
   __u32 version;          /* PFRING_RULES_ABI_VERSION */
@@ -139,6 +149,8 @@ struct pfring_rules_insn {
 #define PFRING_RULE_REFLECT_CONT   6    /* reflect_packet_and_continue_rule_evaluation */
 #define PFRING_RULE_BOUNCE_STOP    7    /* bounce_packet_and_stop_rule_evaluation */
 #define PFRING_RULE_BOUNCE_CONT    8    /* bounce_packet_and_continue_rule_evaluation */
+#define PFRING_RULE_FORWARD_DEL    9    /* forward_packet_del_rule_and_stop_rule_evaluation */
+#define PFRING_RULE_ACTION_MAX     PFRING_RULE_FORWARD_DEL
 
 /* A reflect or bounce action: the packet is not forwarded to the ring
  * (as PF_RING), and the ring's reflector program (pfring_rules_reflect,
@@ -156,7 +168,7 @@ struct pfring_rules_wild {
   __u8 smac[6], dmac[6];
   __u16 vlan_id, eth_type;
   __u8 proto, tcp_flags;  /* tcp_flags: all of these must be set */
-  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_BOUNCE_CONT */
+  __u8 action;            /* PFRING_RULE_FORWARD_STOP .. PFRING_RULE_ACTION_MAX */
   __u8 pad;
   __u32 shost[4], shost_mask[4];
   __u32 dhost[4], dhost_mask[4];
@@ -179,7 +191,8 @@ struct pfring_rules_set {
   __u32 num_rules;        /* wildcard rules in r[0..num_rules-1], ascending rule_id */
   __u16 default_accept;   /* the policy: 1 forward, 0 drop, when no rule decides */
   __u16 hash_rules;       /* 1: look the packet up in pfring_hash_rules */
-  __u32 reflects;         /* 1: a rule (wildcard or hash) reflects or bounces */
+  __u16 reflects;         /* 1: a rule (wildcard or hash) reflects or bounces */
+  __u16 deletes;          /* 1: a wildcard rule has the delete-rule action */
   struct pfring_rules_wild r[PFRING_RULES_MAX];
 };
 
@@ -190,11 +203,14 @@ struct pfring_rules_stat {
   __u64 last_ns;          /* CLOCK_MONOTONIC of the last match, 0 = never */
   __u64 hash_added;       /* the add-rule action: hash rules this rule added */
   __u64 hash_refused;     /* ... and flows it could not add (the hash rules map was full) */
+  __u64 hash_deleted;     /* the delete-rule action: hash rules this rule removed */
 };
 
-/* Per CPU: the hash rules the program added (the add-rule action). */
+/* Per CPU: the hash rules the program added (the add-rule action) and
+ * removed (the delete-rule action). */
 struct pfring_rules_auto {
   __u64 added;
+  __u64 removed;
 };
 
 /* Per CPU: what the reflector program sent (reflect and bounce), and

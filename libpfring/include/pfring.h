@@ -736,7 +736,11 @@ typedef enum {
   reflect_packet_and_stop_rule_evaluation,
   reflect_packet_and_continue_rule_evaluation,
   bounce_packet_and_stop_rule_evaluation,
-  bounce_packet_and_continue_rule_evaluation
+  bounce_packet_and_continue_rule_evaluation,
+  /* pcap-pfring: the delete-rule form (other PF_RING releases number it
+   * 5, for plugins); here it comes after the guide's nine, whose numbers
+   * stay the guide's. */
+  forward_packet_del_rule_and_stop_rule_evaluation
 } rule_action_behaviour;
 
 /* Zero is "any" in every field.  IPv4 hosts and masks are in host byte
@@ -775,7 +779,7 @@ typedef struct {
   /* A NUL-terminated string of 1..31 bytes ("" = any): the rule matches
    * TCP and UDP packets whose payload (after the TCP or UDP header, up to
    * the snap length) holds these bytes, in the payload's first
-   * PFRING_RULES_PAYLOAD_WINDOW (1024) bytes (exact bytes, case counts). */
+   * PFRING_RULES_PAYLOAD_WINDOW (16384) bytes (exact bytes, case counts). */
   char payload_pattern[32];
 } __attribute__((packed)) filtering_rule_extended_fields;
 
@@ -812,6 +816,9 @@ typedef struct {
    * packets are forwarded all the same). */
   u_int64_t hash_rules_added;
   u_int64_t hash_rules_refused;
+  /* forward_packet_del_rule_and_stop_rule_evaluation: the hash rules the
+   * rule removed. */
+  u_int64_t hash_rules_deleted;
 } __attribute__((packed)) filtering_rule_stats;
 
 /* Adds a wildcard rule; rule_id FILTERING_RULE_AUTO_RULE_ID takes the
@@ -835,11 +842,26 @@ typedef struct {
  * that is not IP adds none.  The added rules are hash rules as any other:
  * pfring_get_hash_filtering_rule_stats, removal and
  * pfring_purge_idle_hash_rules (idle counted from the add) see them, and
- * they stay when the wildcard rule goes. */
+ * they stay when the wildcard rule goes.
+ * forward_packet_del_rule_and_stop_rule_evaluation forwards the packet
+ * and, in the kernel, removes its flow's hash rule if there is one
+ * (added by the add-rule action or by the user).  Such a rule also runs
+ * for the packets a hash rule decided, which would otherwise never reach
+ * the wildcard rules: a packet of a flow with a hash rule is checked
+ * against the delete-rule rules, and one that matches removes the flow's
+ * rule and is forwarded.
+ * Returns 0, or PF_RING_ERROR_INVALID_ARGUMENT (a bad field, a duplicate
+ * rule_id, too many rules, a bad reflector device), PF_RING_ERROR_NOT_SUPPORTED
+ * (tunnel hosts) or PF_RING_ERROR_NOT_ENOUGH_MEMORY, with the ring's rules
+ * left as they were and the reason in pfring_last_error(ring). */
 int pfring_add_filtering_rule(pfring *ring, filtering_rule *rule_to_add);
+/* Returns 0, or PF_RING_ERROR_INVALID_ARGUMENT when rule_id is not a rule
+ * of the ring. */
 int pfring_remove_filtering_rule(pfring *ring, u_int16_t rule_id);
 /* stats: a filtering_rule_stats; *stats_len: its size in, the bytes
- * written out. */
+ * written out (a shorter buffer gets the struct's first bytes).
+ * PF_RING_ERROR_INVALID_ARGUMENT: stats or stats_len NULL, *stats_len
+ * under 8, or rule_id not a rule of the ring. */
 int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, char *stats,
                                     u_int *stats_len);
 /* pcap-pfring: the copies that reflect and bounce rules sent (wildcard and

@@ -24,9 +24,10 @@
  * Hash rules live in the kernel only (the per-ring hash map, shared by the
  * instances): user space keeps no copy, only hash_delta, what it inserted
  * minus what it removed.  The program inserts rules too (the add-rule
- * action) and counts them in the per-ring pfring_rules_auto map, so the
- * number of rules in the map (hash_count) is hash_delta plus that count,
- * with no walk of the map; removal and purge work by key on every rule,
+ * action) and removes them (the delete-rule action, its own or the
+ * user's), and counts both in the per-ring pfring_rules_auto map, so the
+ * number of rules in the map (hash_count) is hash_delta plus what it
+ * added minus what it removed, with no walk of the map; removal and purge work by key on every rule,
  * whoever added it.  The set's has_hash (the program looks the map up) is
  * on while the map may hold rules: from the first add, or a wildcard rule
  * with the add-rule action, until the map is empty with no such rule.
@@ -107,7 +108,8 @@ static void *percpu_values(pfring *ring, size_t size, int *n)
 
 /* The hash rules in the map: what user space inserted, plus what the
  * program added (the add-rule action, counted in pfring_rules_auto),
- * minus what user space removed.  No scan of the map. */
+ * minus what user space and the program (the delete-rule action)
+ * removed.  No scan of the map. */
 static u_int32_t hash_count(pfring *ring)
 {
   struct pfringint_rules_rt *rt = ring->rules_rt;
@@ -122,7 +124,7 @@ static u_int32_t hash_count(pfring *ring)
   if ((a = percpu_values(NULL, sizeof(*a), &n)) != NULL) {
     if (bpf_map_lookup_elem(rt->auto_fd, &zero, a) == 0)
       for (i = 0; i < n; i++)
-        total += (int64_t)a[i].added;
+        total += (int64_t)a[i].added - (int64_t)a[i].removed;
     free(a);
   }
   if (total < 0)
@@ -256,6 +258,18 @@ static int set_adds_hash_rules(const struct pfringint_ruleset *s)
 
   for (i = 0; s && i < s->num; i++)
     if (s->r[i].enc.action == PFRING_RULE_FORWARD_ADD)
+      return 1;
+  return 0;
+}
+
+/* A rule of s removes hash rules (the delete-rule action): it runs for
+ * the packets a hash rule decided too. */
+static int set_deletes_hash_rules(const struct pfringint_ruleset *s)
+{
+  u_int32_t i;
+
+  for (i = 0; s && i < s->num; i++)
+    if (s->r[i].enc.action == PFRING_RULE_FORWARD_DEL)
       return 1;
   return 0;
 }
@@ -397,6 +411,7 @@ static int stats_read(pfring *ring, u_int32_t slot, struct pfring_rules_stat *su
       sum->bytes += v[i].bytes;
       sum->hash_added += v[i].hash_added;
       sum->hash_refused += v[i].hash_refused;
+      sum->hash_deleted += v[i].hash_deleted;
       if (v[i].last_ns > sum->last_ns)
         sum->last_ns = v[i].last_ns;
     }
@@ -445,7 +460,8 @@ static int publish(struct pfring_rules_bpf *s, const struct pfringint_ruleset *s
   v->num_rules = set->num;
   v->default_accept = set->default_accept;
   v->hash_rules = set->has_hash || set_adds_hash_rules(set);
-  v->reflects = set_reflects(set);
+  v->reflects = (u_int16_t)set_reflects(set);
+  v->deletes = (u_int16_t)set_deletes_hash_rules(set);
   for (i = 0; i < set->num && i < PFRING_RULES_MAX; i++)
     v->r[i] = set->r[i].enc;
   fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_rule_set", sizeof(u_int32_t), sizeof(*v), 1,
@@ -997,7 +1013,8 @@ PFRING_API int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, 
   memset(&out, 0, sizeof(out));
   out.match = sum.packets;
   if (r->rule.rule_action == forward_packet_and_stop_rule_evaluation ||
-      r->rule.rule_action == forward_packet_add_rule_and_stop_rule_evaluation)
+      r->rule.rule_action == forward_packet_add_rule_and_stop_rule_evaluation ||
+      r->rule.rule_action == forward_packet_del_rule_and_stop_rule_evaluation)
     out.match_forward = sum.packets;
   else if (r->rule.rule_action == dont_forward_packet_and_stop_rule_evaluation ||
            r->rule.rule_action == reflect_packet_and_stop_rule_evaluation ||
@@ -1008,6 +1025,7 @@ PFRING_API int pfring_get_filtering_rule_stats(pfring *ring, u_int16_t rule_id, 
   out.last_match_ns = match_time_of(now, sum.last_ns);
   out.hash_rules_added = sum.hash_added;
   out.hash_rules_refused = sum.hash_refused;
+  out.hash_rules_deleted = sum.hash_deleted;
   return copy_stats(stats, stats_len, &out, sizeof(out));
 }
 

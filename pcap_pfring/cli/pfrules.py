@@ -169,10 +169,16 @@ class Report:
                                "bytes": st.match_bytes})
             else:
                 st = self.ring.rule_stats(r.rule_id)
-                rules.append({"rule_id": r.rule_id, "line": e.line,
-                              "action": RuleAction(r.rule_action).name, "match": st.match,
-                              "filtered": st.filtered, "match_forward": st.match_forward,
-                              "bytes": st.match_bytes})
+                row = {"rule_id": r.rule_id, "line": e.line,
+                       "action": RuleAction(r.rule_action).name, "match": st.match,
+                       "filtered": st.filtered, "match_forward": st.match_forward,
+                       "bytes": st.match_bytes}
+                if r.rule_action == RuleAction.FORWARD_ADD_RULE_AND_STOP:
+                    row["hash_added"] = st.hash_rules_added
+                    row["hash_refused"] = st.hash_rules_refused
+                elif r.rule_action == RuleAction.FORWARD_DEL_RULE_AND_STOP:
+                    row["hash_deleted"] = st.hash_rules_deleted
+                rules.append(row)
         return {"time_s": round(self.clock(), 3), "recv": self.c.pkts, "bytes": self.c.bytes,
                 "drop": self.ring.stats().drop, "rules": rules, "hash_rules": hashes,
                 "final": final}
@@ -193,8 +199,13 @@ class Report:
 
 def _counts(r):
     fmt = _common.fmt
-    return (f"[{fmt(r['match'])} pkts matched][{fmt(r['bytes'])} bytes]"
+    text = (f"[{fmt(r['match'])} pkts matched][{fmt(r['bytes'])} bytes]"
             f"[{fmt(r['filtered'])} dropped][{fmt(r['match_forward'])} forwarded]")
+    for key, what in (("hash_added", "hash rules added"), ("hash_refused", "refused"),
+                      ("hash_deleted", "hash rules deleted")):
+        if key in r:
+            text += f"[{fmt(r[key])} {what}]"
+    return text
 
 
 def main(argv=None):

@@ -121,3 +121,24 @@ def test_missing_or_empty_file(veth_pair, tmp_path):
                               check=False, timeout=30)
         assert res.returncode == 2
         assert res.stderr.strip() == f"pfring-rules: {path}: {message}"
+
+
+def test_add_and_delete_rule_actions_count_their_hash_rules(veth_pair, tmp_path):
+    # 10.0.0.1's 250 frames: the first adds its flow (rule 1), the next
+    # one's hash rule decides, and rule 2 deletes the rule; and so on: 125
+    # adds, 125 deletes, every frame forwarded.  The policy drops the rest.
+    path = write(tmp_path, "rule_id=1,shost=10.0.0.1,rule_action=FORWARD_ADD_RULE_AND_STOP\n"
+                           "rule_id=2,shost=10.0.0.1,rule_action=FORWARD_DEL_RULE_AND_STOP\n")
+    with pfrules(veth_pair, path, "-d", "30", "--policy", "drop", "--json") as t:
+        pfsend(veth_pair, "-n", "1000", "-b", "4", "-c", "1", "-S", "10.0.0.1", "-l", "60")
+        time.sleep(1.5)
+        rc, out, err = t.finish(30, signal.SIGINT)
+    assert rc == 0, err
+    final = json.loads(out.splitlines()[-1])
+    assert final["final"] and (final["recv"], final["drop"]) == (250, 0)
+    assert final["rules"] == [
+        {"rule_id": 1, "line": 1, "action": "FORWARD_ADD_RULE_AND_STOP", "match": 125,
+         "filtered": 0, "match_forward": 125, "bytes": 125 * 60, "hash_added": 125,
+         "hash_refused": 0},
+        {"rule_id": 2, "line": 2, "action": "FORWARD_DEL_RULE_AND_STOP", "match": 125,
+         "filtered": 0, "match_forward": 125, "bytes": 125 * 60, "hash_deleted": 125}]

@@ -15,13 +15,27 @@ from test_rules import MARK, open_ring, run
 from pcap_pfring import Direction, InvalidArgumentError, Ring
 from pcap_pfring._ffi import ffi, lib
 from pcap_pfring.errors import PFRingError
+from pcap_pfring.netns import VethPair
 from pcap_pfring.rules import MAX_HASH_RULES, MAX_PATTERN_LEN, HashRule, Rule, RuleAction
-from pcap_pfring.testing.fixtures import frame
+from pcap_pfring.testing.fixtures import frame, needs_root
 
 pytestmark = pytest.mark.needs_root
 
 ADD = RuleAction.FORWARD_ADD_RULE_AND_STOP
-WINDOW = 1024                  # PFRING_RULES_PAYLOAD_WINDOW: payload bytes searched
+DEL = RuleAction.FORWARD_DEL_RULE_AND_STOP
+WINDOW = 16384                 # PFRING_RULES_PAYLOAD_WINDOW: payload bytes searched
+JUMBO_MTU = 17000              # frames with a payload past the window
+
+
+@pytest.fixture
+def jumbo_pair():
+    if not needs_root():
+        pytest.skip("needs root to create network namespaces")
+    pair = VethPair(mtu=JUMBO_MTU)
+    try:
+        yield pair
+    finally:
+        pair.delete()
 
 
 def pkt(pair, serial, body=b"", src="10.1.0.1", dst="10.2.0.1", proto=17, sport=1000,
@@ -114,8 +128,8 @@ def test_pattern_drop_rule_and_binary_bytes(veth_pair):
         assert (st.match, st.filtered, st.match_forward) == (1, 1, 0)
 
 
-def test_the_window_and_the_longest_pattern(veth_pair):
-    p = veth_pair
+def test_the_window_and_the_longest_pattern(jumbo_pair):
+    p = jumbo_pair
     longest = bytes(range(0x41, 0x41 + MAX_PATTERN_LEN))          # 31 bytes, A..
     frames = [
         pkt(p, 0, at(WINDOW - 6)),                                # ends at the window's end
@@ -125,13 +139,19 @@ def test_the_window_and_the_longest_pattern(veth_pair):
         pkt(p, 4, at(WINDOW - 31, longest)),
         pkt(p, 5, at(WINDOW - 30, longest)),                      # no
         pkt(p, 6, at(8, longest[:-1] + b"!")),                    # last byte differs: no
+        pkt(p, 7, at(8960 - 6)),            # the end of a 9000-byte MTU's UDP payload
+        pkt(p, 8, at(8960 - 6), proto=6),   # ... and of its TCP payload
     ]
-    with open_ring(p) as ring:
+    assert len(frames[2]) > WINDOW + 200 and len(frames[0]) > 9000
+    with p.a.enter():
+        ring = Ring(p.if_a, JUMBO_MTU + 64)
+    ring.set_direction(Direction.RX_ONLY)
+    with ring:
         ring.set_policy(False)
         ring.add_rule(Rule(rule_id=1, payload_pattern="NEEDLE"))
         ring.add_rule(Rule(rule_id=2, payload_pattern=longest))
-        assert run(p, ring, frames) == [0, 3, 4]
-        assert [ring.rule_stats(i).match for i in (1, 2)] == [1, 2]
+        assert run(p, ring, frames) == [0, 3, 4, 7, 8]
+        assert [ring.rule_stats(i).match for i in (1, 2)] == [3, 2]
 
 
 def test_pattern_is_searched_up_to_the_snap_length(veth_pair):
@@ -350,12 +370,101 @@ def test_add_rule_with_a_full_hash_map(veth_pair):
         assert hash_rules_in_status(ring, 0) == 0
 
 
-def test_hash_rules_still_refuse_the_add_rule_action(veth_pair):
+# -- forward_packet_del_rule_and_stop_rule_evaluation -----------------------------
+
+def test_del_rule_ends_the_hash_rule_an_add_rule_made(veth_pair):
+    p = veth_pair
+    back = dict(src="10.2.0.1", dst="10.1.0.1", sport=2000, dport=1000)
+    with open_ring(p) as ring:
+        ring.set_policy(False)
+        ring.add_rule(Rule(rule_id=1, proto=17, dport=2000, rule_action=ADD))
+        ring.add_rule(Rule(rule_id=2, proto=17, payload_pattern="BYE", rule_action=DEL))
+        loads = ring.rules_program_loads()
+        assert run(p, ring, [pkt(p, 0, b"hello")]) == [0]
+        assert hash_rules_in_status(ring, 1) == 1
+        # The hash rule forwards the reverse direction; the BYE packet (a
+        # hash rule decided it) removes it and is forwarded; then the
+        # reverse direction is the policy's again, and the forward
+        # direction adds the flow once more.
+        bye = pkt(p, 2, b"BYE", **back)
+        frames = [pkt(p, 1, b"data", **back), bye]
+        assert run(p, ring, frames, enable=False) == [1, 2]
+        assert hash_rules_in_status(ring, 0) == 0
+        with pytest.raises(PFRingError, match="is not a hash filtering rule"):
+            ring.hash_rule_stats(flow())
+        assert run(p, ring, [pkt(p, 3, b"data", **back)], enable=False) == []
+        assert run(p, ring, [pkt(p, 4, b"again")], enable=False) == [4]
+        assert hash_rules_in_status(ring, 1) == 1
+        assert run(p, ring, [pkt(p, 5, b"data", **back)], enable=False) == [5]
+        st = ring.rule_stats(2)
+        assert (st.match, st.match_forward, st.filtered) == (1, 1, 0)
+        assert (st.hash_rules_added, st.hash_rules_deleted) == (0, 1)
+        assert st.match_bytes == len(bye)
+        st = ring.rule_stats(1)
+        assert (st.match, st.hash_rules_added, st.hash_rules_deleted) == (2, 2, 0)
+        hs = ring.hash_rule_stats(flow())
+        assert (hs.match, hs.match_forward) == (1, 1)       # packet 5, since the new add
+        assert ring.rules_program_loads() == loads          # no program load
+
+
+def test_del_rule_removes_a_users_hash_rule_and_only_del_rules_run(veth_pair):
+    p = veth_pair
+    with open_ring(p) as ring:
+        # A hash rule that drops the flow, a wildcard rule that drops
+        # everything (it never runs for the packets the hash rule decides),
+        # and a delete-rule rule on the TCP FIN flag.
+        ring.add_hash_rule(HashRule(host_peer_a="10.1.0.1", host_peer_b="10.2.0.1",
+                                    port_peer_a=1000, port_peer_b=2000, proto=6,
+                                    rule_action=RuleAction.DONT_FORWARD_AND_STOP))
+        ring.add_rule(Rule(rule_id=1, rule_action=RuleAction.DONT_FORWARD_AND_STOP,
+                           proto=6, dport=3000))
+        ring.add_rule(Rule(rule_id=5, proto=6, tcp_flags=0x01, rule_action=DEL))
+        data = pkt(p, 0, b"data", proto=6)                  # flags PSH|ACK
+        fin = bytearray(pkt(p, 1, b"", proto=6))
+        fin[14 + 20 + 13] |= 0x01                           # PSH|ACK|FIN
+        other = pkt(p, 2, b"x", proto=6, sport=1001)        # no hash rule: FIN-less, forwarded
+        assert run(p, ring, [data, bytes(fin), other]) == [1, 2]
+        assert run(p, ring, [pkt(p, 3, b"data", proto=6)], enable=False) == [3]
+        st = ring.rule_stats(5)
+        assert (st.match, st.match_forward, st.hash_rules_deleted) == (1, 1, 1)
+        assert ring.rule_stats(1).match == 0
+        assert hash_rules_in_status(ring, 0) == 0
+        with pytest.raises(PFRingError, match="is not a hash filtering rule"):
+            ring.hash_rule_stats(flow(proto=6))
+
+
+def test_del_rule_without_a_hash_rule_forwards_and_counts_the_match(veth_pair):
+    p = veth_pair
+    arp = frame(p.mac_a, p.mac_b, 0x0806, MARK + struct.pack("!I", 9) + bytes(20))
+    with open_ring(p) as ring:
+        ring.set_policy(False)
+        ring.add_rule(Rule(rule_id=1, rule_action=DEL))
+        assert run(p, ring, [pkt(p, 0), pkt(p, 1, proto=6), arp]) == [0, 1, 9]
+        st = ring.rule_stats(1)
+        assert (st.match, st.match_forward, st.hash_rules_deleted) == (3, 3, 0)
+        assert hash_rules_in_status(ring, 0) == 0
+        # The user's hash rules on other flows stay.
+        ring.add_hash_rule(flow(sport=1111))
+        assert run(p, ring, [pkt(p, 2)], enable=False) == [2]
+        assert ring.hash_rule_stats(flow(sport=1111)).match == 0
+        assert hash_rules_in_status(ring, 1) == 1
+
+
+@pytest.mark.parametrize("action, verb", [(ADD, "adds"), (DEL, "removes")])
+def test_hash_rules_refuse_the_add_and_delete_actions(veth_pair, action, verb):
     with open_ring(veth_pair) as ring:
-        with pytest.raises(InvalidArgumentError, match="rule_action forward_packet_add_rule_and_"
-                                                       "stop_rule_evaluation is for wildcard rules"):
+        ring.add_hash_rule(flow(sport=7))
+        with pytest.raises(InvalidArgumentError, match=f"rule_action {action_name(action)} is "
+                                                       f"for wildcard rules \\(it {verb} hash"):
             ring.add_hash_rule(HashRule(host_peer_a="10.0.0.1", host_peer_b="10.0.0.2",
-                                        rule_action=ADD))
+                                        rule_action=action))
+        assert ring.hash_rule_stats(flow(sport=7)).match == 0     # the others stay
+        assert hash_rules_in_status(ring, 1) == 1
+
+
+def action_name(action):
+    return {ADD: "forward_packet_add_rule_and_stop_rule_evaluation",
+            DEL: "forward_packet_del_rule_and_stop_rule_evaluation"}[action]
 
 
 def test_a_refused_reflect_rule_leaves_the_add_rule_action_working(veth_pair):

@@ -48,3 +48,21 @@ def test_the_rules_file_is_required(capsys):
         build_parser().parse_args(["-i", "eth0"])
     assert ei.value.code == 2
     assert "-f" in capsys.readouterr().err
+
+
+def test_text_shows_the_hash_rules_an_add_or_delete_rule_made():
+    from pcap_pfring.cli.pfrules import Report
+    common = {"match": 3, "filtered": 0, "match_forward": 3, "bytes": 180}
+    snap = {"recv": 6, "bytes": 360, "drop": 0, "time_s": 1.0, "hash_rules": [],
+            "rules": [dict(common, rule_id=1, action="FORWARD_ADD_RULE_AND_STOP",
+                           hash_added=3, hash_refused=1),
+                      dict(common, rule_id=2, action="FORWARD_DEL_RULE_AND_STOP",
+                           hash_deleted=2),
+                      dict(common, rule_id=3, action="FORWARD_AND_STOP")]}
+    lines = Report.text(snap).splitlines()
+    assert lines[2:5] == [
+        "Rule 1 [FORWARD_ADD_RULE_AND_STOP]: [3 pkts matched][180 bytes][0 dropped]"
+        "[3 forwarded][3 hash rules added][1 refused]",
+        "Rule 2 [FORWARD_DEL_RULE_AND_STOP]: [3 pkts matched][180 bytes][0 dropped]"
+        "[3 forwarded][2 hash rules deleted]",
+        "Rule 3 [FORWARD_AND_STOP]: [3 pkts matched][180 bytes][0 dropped][3 forwarded]"]

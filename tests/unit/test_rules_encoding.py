@@ -157,9 +157,9 @@ def test_every_action_encodes_as_its_number(encoder):
     so the encoder leaves reflect_ifindex 0."""
     got = encoder(*(Rule(rule_action=a, reflector_device_name="rf0") for a in RuleAction))
     assert [(w["action"], w["reflect_ifindex"]) for w in got] == [(a, 0) for a in RuleAction]
-    assert encoder(Rule(rule_action=9)) == (
+    assert encoder(Rule(rule_action=10)) == (
         lib.PF_RING_ERROR_INVALID_ARGUMENT,
-        "rule_action 9 is not a rule_action_behaviour (0..8)")
+        "rule_action 10 is not a rule_action_behaviour (0..9)")
 
 
 def test_tunnel_id(encoder):
@@ -207,6 +207,14 @@ def test_bad_payload_patterns_in_python(pattern, exc, message):
 def test_add_rule_action(encoder):
     w = encoder(Rule(rule_id=6, proto=17, rule_action=RuleAction.FORWARD_ADD_RULE_AND_STOP))
     assert (w["action"], w["flags"], w["rule_id"]) == (4, PROTO, 6)
+
+
+def test_delete_rule_action(encoder):
+    """forward_packet_del_rule_and_stop_rule_evaluation: 9, after the
+    guide's nine (0..8 keep the guide's numbers)."""
+    assert [int(a) for a in RuleAction] == list(range(10))
+    w = encoder(Rule(rule_id=8, proto=6, rule_action=RuleAction.FORWARD_DEL_RULE_AND_STOP))
+    assert (w["action"], w["flags"], w["rule_id"]) == (9, PROTO, 8)
 
 
 def test_a_host_needs_its_mask(encoder):
@@ -272,6 +280,9 @@ def test_refused_hash_rules_name_the_field(encoder):
         HashRule(host_peer_a="::", host_peer_b="::1"),
         HashRule(host_peer_a="10.0.0.1", host_peer_b="10.0.0.2",
                  rule_action=RuleAction.FORWARD_ADD_RULE_AND_STOP),
+        HashRule(host_peer_a="10.0.0.1", host_peer_b="10.0.0.2",
+                 rule_action=RuleAction.FORWARD_DEL_RULE_AND_STOP),
+        HashRule(host_peer_a="10.0.0.1", host_peer_b="10.0.0.2", rule_action=10),
     )
     assert got == [
         (inval, "ip_version 5 is not 4 or 6"),
@@ -280,6 +291,9 @@ def test_refused_hash_rules_name_the_field(encoder):
         (inval, "host_peer_a is not set (a hash rule matches one flow exactly)"),
         (inval, "rule_action forward_packet_add_rule_and_stop_rule_evaluation is for wildcard "
                 "rules (it adds hash rules)"),
+        (inval, "rule_action forward_packet_del_rule_and_stop_rule_evaluation is for wildcard "
+                "rules (it removes hash rules)"),
+        (inval, "rule_action 10 is not a rule_action_behaviour (0..9)"),
     ]
 
 
