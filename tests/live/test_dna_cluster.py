@@ -598,6 +598,33 @@ def test_python_master_groups(veth_pair, tmp_path):
     assert not (SHM / f"pfring-dnacluster-{cid}").exists()
 
 
+def test_python_master_on_a_zc_ring(veth_pair, tmp_path):
+    """A master reads a zc: (AF_XDP) ring as it reads a standard one: two
+    slaves split the flows, whole and disjoint, with exact stats.  XDP sees
+    received frames only, so both directions of each flow arrive from b."""
+    cid = 1957
+    flows = make_flows(veth_pair, 200, seed=43, kinds=KINDS)
+    with veth_pair.a.enter():
+        ring = Ring(f"zc:{veth_pair.if_a}", DNA_BUFFER)
+    with ring, DnaCluster(cid, 2) as cluster, Procs() as procs:
+        cluster.register_ring(ring)
+        cluster.set_mode(SocketMode.RECV_ONLY)
+        cluster.enable()
+        slaves = [procs.add(Slave(veth_pair, cid, a, tmp_path)).start() for a in range(2)]
+        send_from_b(veth_pair, frames_of(flows))
+        want = len(frames_of(flows))
+        deadline = time.monotonic() + 10
+        while cluster.stats().rx_processed < want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = [s.stop()[0] for s in slaves]
+        cluster.disable()
+        total, apps = cluster.stats(), [cluster.app_stats(a) for a in range(2)]
+    assert_split(got, flows, [0, 1])
+    assert total == ClusterStats(rx=want, tx=0, rx_processed=want)
+    assert apps == [AppStats(len(got[0]), 0), AppStats(len(got[1]), 0)]
+    assert cluster.destroyed and ring.closed
+
+
 def wait_status(pid, device, ok, ring_id=None, timeout=5):
     """The fields of the status file of pid's ring on device once ok(fields)
     holds (the files are rewritten once a second)."""
