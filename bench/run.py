@@ -1060,10 +1060,10 @@ PF_RING_BLOCK_TIMEOUT_MS=1000 python ring_batch.py|ring_loop.py veth0 800000 134
 [pfring-run] tcpdump -i veth0 -Q in -s 128 -w /dev/null -B 131072 -c 800000
 [pfring-run] python pcapy_count.py veth0 800000 134217728   # pcapy.create + set_buffer_size
 perf record -F 10000 -p PID (-a for the cluster); perf report --no-children --sort dso,sym
-# latency (BENCH_PARTS=latency; BENCH_LAT_PROBES=200, BENCH_LAT_GAP_MS=5)
-[pfring-run] latency veth0 200 T        # bench/latency.c: pcap_set_immediate_mode(1), ns stamps
-python ring_latency.py veth0 200 T 1|0  # Ring.recv; set_batching(1) or the default batching
-python lat_sender.py veth1 MAC 200 0.005  # taskset -c 1: one probe frame every 5 ms
+# latency (BENCH_PARTS=latency; BENCH_LAT_PROBES=400, BENCH_LAT_GAP_MS=5)
+[pfring-run] latency veth0 400 T        # bench/latency.c: pcap_set_immediate_mode(1), ns stamps
+python ring_latency.py veth0 400 T 1|0  # Ring.recv; set_batching(1) or the default batching
+python lat_sender.py veth1 MAC 400 0.005  # taskset -c 1: one probe frame every 5 ms
 """
 
 

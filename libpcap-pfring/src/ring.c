@@ -11,8 +11,10 @@
  * wake-ups), handed over when full or after the pcap timeout; immediate
  * mode is libpfring's (pfring_set_batching with 1 ms): a TPACKET_V2 ring
  * that hands each packet over as it lands, as stock libpcap's immediate
- * mode does.  The data link
- * is always Ethernet.  Unlike PF_RING, the ring is enabled at activation, as
+ * mode does.  The data link is the device's, as stock libpcap gives it:
+ * Ethernet (the loopback device and `any` included), or LINUX_SLL for the
+ * devices stock libpcap reads cooked (ip6tnl, gre, ip6gre, PPP, raw IP).
+ * Unlike PF_RING, the ring is enabled at activation, as
  * stock libpcap captures from then on, and a cluster that cannot be joined
  * is an error rather than a silent unclustered capture.  A handle that asks
  * for monitor mode (pcap_set_rfmon) goes to the system libpcap, which sets
