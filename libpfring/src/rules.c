@@ -251,27 +251,21 @@ static int set_find(const struct pfringint_ruleset *s, u_int16_t id)
   return -1;
 }
 
-/* A rule of s adds hash rules (the add-rule action). */
-static int set_adds_hash_rules(const struct pfringint_ruleset *s)
+/* A wildcard rule of s has this action. */
+static int set_has_action(const struct pfringint_ruleset *s, u_int8_t action)
 {
   u_int32_t i;
 
   for (i = 0; s && i < s->num; i++)
-    if (s->r[i].enc.action == PFRING_RULE_FORWARD_ADD)
+    if (s->r[i].enc.action == action)
       return 1;
   return 0;
 }
 
-/* A rule of s removes hash rules (the delete-rule action): it runs for
- * the packets a hash rule decided too. */
-static int set_deletes_hash_rules(const struct pfringint_ruleset *s)
+/* A rule of s adds hash rules (the add-rule action). */
+static int set_adds_hash_rules(const struct pfringint_ruleset *s)
 {
-  u_int32_t i;
-
-  for (i = 0; s && i < s->num; i++)
-    if (s->r[i].enc.action == PFRING_RULE_FORWARD_DEL)
-      return 1;
-  return 0;
+  return set_has_action(s, PFRING_RULE_FORWARD_ADD);
 }
 
 /* A rule of s (wildcard, or hash) reflects or bounces: the reflector runs. */
@@ -461,7 +455,8 @@ static int publish(struct pfring_rules_bpf *s, const struct pfringint_ruleset *s
   v->default_accept = set->default_accept;
   v->hash_rules = set->has_hash || set_adds_hash_rules(set);
   v->reflects = (u_int16_t)set_reflects(set);
-  v->deletes = (u_int16_t)set_deletes_hash_rules(set);
+  /* the delete-rule rules run for the packets a hash rule decided too */
+  v->deletes = (u_int16_t)set_has_action(set, PFRING_RULE_FORWARD_DEL);
   for (i = 0; i < set->num && i < PFRING_RULES_MAX; i++)
     v->r[i] = set->r[i].enc;
   fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pfring_rule_set", sizeof(u_int32_t), sizeof(*v), 1,

@@ -53,7 +53,8 @@ def route_env(route, base=None, **variables):
 
 # -- frames ----------------------------------------------------------------
 
-def _csum(data):
+def checksum(data):
+    """The Internet checksum (RFC 1071) of data."""
     if len(data) % 2:
         data += b"\0"
     s = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -74,16 +75,16 @@ def ipv4_frame(dst_mac, src_mac, src, dst, proto, sport, dport, payload=b"", vla
     if proto == 17:
         l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
         pseudo = s + d + struct.pack("!BBH", 0, 17, len(l4))
-        l4 = l4[:6] + struct.pack("!H", _csum(pseudo + l4) or 0xFFFF) + l4[8:]
+        l4 = l4[:6] + struct.pack("!H", checksum(pseudo + l4) or 0xFFFF) + l4[8:]
     elif proto == 6:
         l4 = struct.pack("!HHIIBBHHH", sport, dport, ident, 0, 5 << 4, 0x18, 8192, 0, 0) + payload
         pseudo = s + d + struct.pack("!BBH", 0, 6, len(l4))
-        l4 = l4[:16] + struct.pack("!H", _csum(pseudo + l4)) + l4[18:]
+        l4 = l4[:16] + struct.pack("!H", checksum(pseudo + l4)) + l4[18:]
     else:
         raise ValueError("proto must be 6 or 17")
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident & 0xFFFF, 0x4000, 64,
                       proto, 0, s, d)
-    hdr = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:]
+    hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
     tag = b"" if vlan is None else struct.pack("!HH", 0x8100, vlan)
     f = dst_mac + src_mac + tag + b"\x08\x00" + hdr + l4
     return f + b"\0" * max(0, 60 - len(f))

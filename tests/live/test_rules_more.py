@@ -24,6 +24,7 @@ from pcap_pfring.errors import InvalidArgumentError, NotSupportedError, PFRingEr
 from pcap_pfring.ring import KernelStats, Stats
 from pcap_pfring.rules import HashRule, Rule, RuleAction
 from pcap_pfring.testing.cluster_ref import member, received
+from pcap_pfring.testing.compat import checksum
 from pcap_pfring.testing.fixtures import drain, frame, send_frames, send_from_b
 from pcap_pfring.testing.serials import open_ring, packet, serials
 
@@ -156,15 +157,6 @@ def test_bidirectional_swaps_the_macs(veth_pair, fields, both_ways, one_way):
 
 
 # -- 2. a drop rule leaves the host stack alone ------------------------------------
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
 
 def ip4_frame(p, proto, l4, ident=1):
     """An IPv4 packet from b's address to a's, valid checksum, in a frame to a."""

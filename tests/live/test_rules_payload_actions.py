@@ -322,9 +322,14 @@ def test_kernel_rules_stay_when_the_add_rule_goes(veth_pair):
         assert run(p, ring, frames, enable=False) == [1, 2]
 
 
+def arp_frame(pair, serial):
+    """A frame that is not IP (no flow), with a serial."""
+    return frame(pair.mac_a, pair.mac_b, 0x0806, MARK + struct.pack("!I", serial) + bytes(20))
+
+
 def test_add_rule_a_packet_without_a_flow_adds_nothing(veth_pair):
     p = veth_pair
-    arp = frame(p.mac_a, p.mac_b, 0x0806, MARK + struct.pack("!I", 0) + bytes(20))
+    arp = arp_frame(p, 0)
     with open_ring(p) as ring:
         ring.set_policy(False)
         ring.add_rule(Rule(rule_id=1, rule_action=ADD))
@@ -435,7 +440,7 @@ def test_del_rule_removes_a_users_hash_rule_and_only_del_rules_run(veth_pair):
 
 def test_del_rule_without_a_hash_rule_forwards_and_counts_the_match(veth_pair):
     p = veth_pair
-    arp = frame(p.mac_a, p.mac_b, 0x0806, MARK + struct.pack("!I", 9) + bytes(20))
+    arp = arp_frame(p, 9)
     with open_ring(p) as ring:
         ring.set_policy(False)
         ring.add_rule(Rule(rule_id=1, rule_action=DEL))
